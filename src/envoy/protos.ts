@@ -41,6 +41,8 @@ export const TypeUrl = {
   TlsInspector: 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
   HttpInspector: 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector',
   LocalRateLimit: 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+  HttpProtocolOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+  FileAccessLog: 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
 } as const;
 
 /** Short names used by CLIs and debug APIs, in xDS order. */
@@ -80,6 +82,8 @@ const files = [
   'envoy/extensions/load_balancing_policies/ring_hash/v3/ring_hash.proto',
   'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
   'envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  'envoy/extensions/access_loggers/file/v3/file.proto',
 ];
 
 let rootCache: protobuf.Root | undefined;
@@ -125,9 +129,11 @@ export interface AnyMessage { type_url: string; value: Uint8Array }
 export function pack(url: string, obj: Record<string, unknown>): AnyMessage {
   const t = lookupType(url);
   const { ['@type']: _drop, ...rest } = obj;
-  const err = t.verify(rest);
-  if (err) throw new Error(`${typeNameOf(url)}: ${err}`);
+  // fromObject first: verify() on the plain object rejects enum names ("EDS"), which are the
+  // canonical form here; verifying the converted message still catches wrongly typed values.
   const msg = t.fromObject(rest);
+  const err = t.verify(msg);
+  if (err) throw new Error(`${typeNameOf(url)}: ${err}`);
   return { type_url: url, value: t.encode(msg).finish() };
 }
 
