@@ -1,0 +1,146 @@
+// config: reading Istio/Kubernetes YAML or JSON into ConfigObjects (multi-document, Lists, directories) and validating them.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { ConfigObject, ObjectMeta, ValidationIssue } from './types.ts';
+import { ErrorCodes, errorMessage } from '../common/errors.ts';
+import { validateObject } from './validate.ts';
+import { isPlainObject } from './validation/context.ts';
+
+export { validateObject } from './validate.ts';
+
+export interface LoadResult { objects: ConfigObject[]; issues: ValidationIssue[] }
+
+const CONFIG_EXTENSIONS = ['.yaml', '.yml', '.json'];
+/** Top-level fields every document may carry; anything else goes to `extra` (and is rejected for Istio kinds). */
+const ENVELOPE_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'spec']);
+/** Bound alias expansion so a hostile file cannot blow up memory ("billion laughs"). */
+const MAX_ALIAS_COUNT = 100;
+
+/**
+ * Parse a file's text (multi-document YAML, JSON, a JSON/YAML array, or a `kind: List`) into objects.
+ * Each object is validated; only objects without errors are returned, and every issue (errors, warnings,
+ * notices) is returned alongside. Never throws.
+ */
+export function parseConfigText(text: string, file: string): LoadResult {
+  const objects: ConfigObject[] = [];
+  const issues: ValidationIssue[] = [];
+  let docs: ReturnType<typeof parseAllDocuments>;
+  try {
+    docs = parseAllDocuments(text, { uniqueKeys: true });
+  } catch (e) {
+    issues.push(parseIssue(file, 0, `cannot parse: ${errorMessage(e)}`));
+    return { objects, issues };
+  }
+  if (!Array.isArray(docs)) return { objects, issues }; // an empty stream: nothing to load
+  let index = 0;
+  for (const doc of docs) {
+    const docIndex = index;
+    if (doc.errors.length > 0) {
+      for (const err of doc.errors) issues.push(parseIssue(file, docIndex, err.message.split('\n')[0] ?? err.message));
+      index++;
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+      issues.push(parseIssue(file, docIndex, errorMessage(e)));
+      index++;
+      continue;
+    }
+    if (value === null || value === undefined) {
+      index++; // an empty document (e.g. a trailing "---") holds nothing, but keeps its place in the count
+      continue;
+    }
+    // A JSON array, or a `kind: List`, carries several objects in one document: each item gets its own index.
+    const items = Array.isArray(value) ? value : isList(value) ? (value.items as unknown[]) : [value];
+    if (items.length === 0) index++;
+    for (const item of items) {
+      const di = index++;
+      const made = toConfigObject(item, file, di);
+      if ('issue' in made) {
+        issues.push(made.issue);
+        continue;
+      }
+      const found = validateObject(made.object);
+      issues.push(...found);
+      const skipped = found.some((i) => i.severity === 'notice' && i.code === ErrorCodes.CONFIG_UNKNOWN_KIND && i.path === '');
+      if (!skipped && !found.some((i) => i.severity === 'error')) objects.push(made.object);
+    }
+  }
+  return { objects, issues };
+}
+
+function isList(v: unknown): v is { items: unknown[] } {
+  return isPlainObject(v) && typeof v.kind === 'string' && v.kind.endsWith('List') && Array.isArray(v.items) && v.spec === undefined;
+}
+
+function parseIssue(file: string, document: number, message: string): ValidationIssue {
+  return { severity: 'error', code: ErrorCodes.CONFIG_PARSE, file, document, path: '', message };
+}
+
+/** Shape a parsed document as a ConfigObject. Type problems in the envelope are left to validateObject, which reports them by path. */
+export function toConfigObject(doc: unknown, file: string, document: number): { object: ConfigObject } | { issue: ValidationIssue } {
+  if (!isPlainObject(doc)) {
+    return { issue: { severity: 'error', code: ErrorCodes.CONFIG_PARSE, file, document, path: '', message: `a document must be an object, got ${Array.isArray(doc) ? 'an array' : typeof doc}` } };
+  }
+  const rawMeta = isPlainObject(doc.metadata) ? doc.metadata : undefined;
+  const metadata: ObjectMeta = { ...(rawMeta ?? {}) } as unknown as ObjectMeta;
+  if (rawMeta && (metadata.namespace === undefined || metadata.namespace === null || (metadata.namespace as unknown) === '')) metadata.namespace = 'default';
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) if (!ENVELOPE_FIELDS.has(k)) extra[k] = v;
+  const object: ConfigObject = {
+    apiVersion: doc.apiVersion as string,
+    kind: doc.kind as string,
+    metadata: (rawMeta ? metadata : doc.metadata) as ObjectMeta,
+    spec: doc.spec,
+    source: { file, document },
+  };
+  if (Object.keys(extra).length > 0) object.extra = extra;
+  return { object };
+}
+
+/** Load a file, or every *.yaml / *.yml / *.json under a directory (recursively, in sorted order). Never throws. */
+export async function loadPath(path: string): Promise<LoadResult> {
+  const objects: ConfigObject[] = [];
+  const issues: ValidationIssue[] = [];
+  let files: string[];
+  try {
+    files = await listConfigFiles(path);
+  } catch (e) {
+    issues.push({ severity: 'error', code: ErrorCodes.CONFIG_READ, file: path, path: '', message: `cannot read: ${errorMessage(e)}` });
+    return { objects, issues };
+  }
+  for (const f of files) {
+    let text: string;
+    try {
+      text = await readFile(f, 'utf8');
+    } catch (e) {
+      issues.push({ severity: 'error', code: ErrorCodes.CONFIG_READ, file: f, path: '', message: `cannot read: ${errorMessage(e)}` });
+      continue;
+    }
+    const r = parseConfigText(text, f);
+    objects.push(...r.objects);
+    issues.push(...r.issues);
+  }
+  return { objects, issues };
+}
+
+/** The config files a path names: itself if a file (whatever its extension), else matching files below it. */
+export async function listConfigFiles(path: string): Promise<string[]> {
+  const st = await stat(path);
+  if (!st.isDirectory()) return [path];
+  const out: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    if (depth > 64) return; // bounded: symlink loops cannot recurse forever
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      const full = join(dir, e.name);
+      if (e.isDirectory()) await walk(full, depth + 1);
+      else if (CONFIG_EXTENSIONS.some((x) => e.name.endsWith(x))) out.push(full);
+    }
+  };
+  await walk(path, 0);
+  return out;
+}
