@@ -1,0 +1,77 @@
+// proxy/http/codec: strict header-field line parsing and the framing headers' value rules (RFC 9110/9112).
+import { TOKEN, FIELD_VALUE, CR, LF, SP, HTAB, COLON } from './chars.ts';
+
+/**
+ * Parse header lines in buf[pos, end) into `out` as [lowerName, value, ...]. `end` is just past the CRLF of
+ * the last field line. Returns an error reason, or '' on success. Rejects obs-fold, whitespace before the
+ * colon, non-token names, control bytes in values and lines not ended by CRLF.
+ */
+export function parseFieldLines(buf: Buffer, pos: number, end: number, out: string[], maxHeaders: number): string {
+  let count = 0;
+  while (pos < end) {
+    const c0 = buf[pos];
+    if (c0 === SP || c0 === HTAB) return 'obsolete line folding';
+    let i = pos;
+    while (i < end && TOKEN[buf[i]] === 1) i++;
+    if (i === pos) return 'invalid header name';
+    if (buf[i] !== COLON) return 'invalid character in header name';
+    const name = buf.toString('latin1', pos, i).toLowerCase();
+    i++;
+    while (i < end && (buf[i] === SP || buf[i] === HTAB)) i++;
+    const vs = i;
+    while (i < end && FIELD_VALUE[buf[i]] === 1) i++;
+    if (buf[i] !== CR || buf[i + 1] !== LF) return buf[i] === LF ? 'bare LF in header line' : 'invalid character in header value';
+    let ve = i;
+    while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
+    out.push(name, ve === vs ? '' : buf.toString('latin1', vs, ve));
+    pos = i + 2;
+    if (++count > maxHeaders) return 'too many headers';
+  }
+  return '';
+}
+
+/** Content-Length: 1*DIGIT, or a list of identical values. -1 = invalid/conflicting. */
+export function parseContentLength(values: string[]): number {
+  let n = -1;
+  for (const v of values) {
+    for (const part of v.split(',')) {
+      const p = part.trim();
+      if (p.length === 0 || p.length > 15) return -1;
+      for (let i = 0; i < p.length; i++) {
+        const c = p.charCodeAt(i);
+        if (c < 48 || c > 57) return -1;
+      }
+      const x = Number(p);
+      if (n !== -1 && x !== n) return -1;
+      n = x;
+    }
+  }
+  return n;
+}
+
+/** Comma-separated list header -> lower-cased, trimmed, non-empty tokens. */
+export function listTokens(values: string[]): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    for (const part of v.split(',')) {
+      const p = part.trim().toLowerCase();
+      if (p) out.push(p);
+    }
+  }
+  return out;
+}
+
+/** Host / authority: reg-name, IPv4 or [IPv6] with optional port; no userinfo, path or whitespace. */
+export function validAuthority(a: string): boolean {
+  if (a.length === 0 || a.length > 255 + 6) return false;
+  for (let i = 0; i < a.length; i++) {
+    const c = a.charCodeAt(i);
+    const ok =
+      (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
+      c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e || c === 0x3a || c === 0x5b || c === 0x5d ||
+      c === 0x25 || c === 0x21 || c === 0x24 || c === 0x26 || c === 0x27 || c === 0x28 || c === 0x29 ||
+      c === 0x2a || c === 0x2b || c === 0x2c || c === 0x3b || c === 0x3d;
+    if (!ok) return false;
+  }
+  return true;
+}

@@ -1,0 +1,74 @@
+// proxy/http/codec: the parsed shapes of HTTP/1.1 message heads, shared by parser, serializer and engine.
+
+/** How a message body is delimited on the wire (RFC 9112 section 6). */
+export type BodyKind = 'none' | 'length' | 'chunked' | 'close';
+
+/** Parser limits. Defaults match Envoy's HCM (max_request_headers_kb 60, max_headers_count 100). */
+export interface HeadLimits {
+  maxHeadBytes: number;
+  maxHeaders: number;
+}
+export const defaultLimits: HeadLimits = { maxHeadBytes: 60 * 1024, maxHeaders: 100 };
+
+/**
+ * A parsed request head. Header names are lower-cased (as Envoy forwards them); values keep their
+ * bytes (latin1 strings), trimmed of surrounding whitespace. `headers` is flat: [name, value, name, value...].
+ */
+export class RequestHead {
+  constructor(
+    public method: string,
+    /** The request-target exactly as received. */
+    public target: string,
+    /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+    public versionMinor: number,
+    public headers: string[],
+    /** Host header, or the authority of an absolute-form target (which then overrides Host). */
+    public authority: string,
+    /** The path (and query) to route on: origin-form target, or the path of an absolute-form one. */
+    public path: string,
+    /** Scheme of an absolute-form target (local HTTP_PROXY mode), else ''. */
+    public scheme: string,
+    public bodyKind: BodyKind,
+    public contentLength: number,
+    public keepAlive: boolean,
+    /** Lower-cased Upgrade protocol when the request asks to upgrade (Connection: upgrade), else ''. */
+    public upgrade: string,
+    public expectContinue: boolean,
+  ) {}
+
+  get(name: string): string | undefined {
+    const h = this.headers;
+    for (let i = 0; i < h.length; i += 2) if (h[i] === name) return h[i + 1];
+    return undefined;
+  }
+}
+
+export class ResponseHead {
+  constructor(
+    public status: number,
+    public reason: string,
+    public versionMinor: number,
+    public headers: string[],
+    public bodyKind: BodyKind,
+    public contentLength: number,
+    public keepAlive: boolean,
+  ) {}
+
+  get(name: string): string | undefined {
+    const h = this.headers;
+    for (let i = 0; i < h.length; i += 2) if (h[i] === name) return h[i + 1];
+    return undefined;
+  }
+}
+
+/** Result of trying to parse a head from the bytes received so far. */
+export type ParseOutcome<T> =
+  | { kind: 'ok'; head: T; consumed: number }
+  | { kind: 'incomplete' }
+  | { kind: 'error'; status: number; reason: string };
+
+export const INCOMPLETE: { kind: 'incomplete' } = Object.freeze({ kind: 'incomplete' as const });
+
+export function parseError(status: number, reason: string): { kind: 'error'; status: number; reason: string } {
+  return { kind: 'error', status, reason };
+}

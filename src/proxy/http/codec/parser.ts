@@ -1,0 +1,219 @@
+// proxy/http/codec: strict HTTP/1.1 request and response head parsers (llhttp-strict semantics, no leniency flags).
+import { TOKEN, TARGET, CR, LF, SP, hasBareLf } from './chars.ts';
+import { parseFieldLines, parseContentLength, listTokens, validAuthority } from './fields.ts';
+import {
+  RequestHead, ResponseHead, INCOMPLETE, parseError, defaultLimits,
+  type HeadLimits, type ParseOutcome, type BodyKind,
+} from './head.ts';
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+/**
+ * Locate the end of a head in buf[start, end): index just past CRLFCRLF, -1 if not yet complete,
+ * or -2 when the head can never be valid (bare LF seen, or it already exceeds the limit).
+ */
+function findHeadEnd(buf: Buffer, start: number, end: number, limit: number): number {
+  const i = buf.indexOf(CRLFCRLF, start);
+  if (i !== -1 && i + 4 <= end) {
+    if (i + 4 - start > limit) return -3;
+    return i + 4;
+  }
+  if (end - start > limit) return -3;
+  if (hasBareLf(buf, start, end)) return -2;
+  return -1;
+}
+
+/** "HTTP/1.0" or "HTTP/1.1" at buf[i] -> minor version; -1 other well-formed version; -2 malformed. */
+function parseVersion(buf: Buffer, i: number): number {
+  if (buf[i] !== 0x48 || buf[i + 1] !== 0x54 || buf[i + 2] !== 0x54 || buf[i + 3] !== 0x50 || buf[i + 4] !== 0x2f) return -2;
+  const maj = buf[i + 5], dot = buf[i + 6], min = buf[i + 7];
+  if (dot !== 0x2e || maj < 0x30 || maj > 0x39 || min < 0x30 || min > 0x39) return -2;
+  if (maj === 0x31 && (min === 0x30 || min === 0x31)) return min - 0x30;
+  return -1;
+}
+
+/** Parse one request head from buf[start, end). */
+export function parseRequestHead(buf: Buffer, start: number, end: number, limits: HeadLimits = defaultLimits): ParseOutcome<RequestHead> {
+  const origin = start;
+  // RFC 9112 2.2: a server SHOULD ignore at least one empty line before the request-line.
+  if (end - start >= 2 && buf[start] === CR && buf[start + 1] === LF) start += 2;
+  const headEnd = findHeadEnd(buf, start, end, limits.maxHeadBytes);
+  if (headEnd === -1) return INCOMPLETE;
+  if (headEnd === -3) return parseError(431, 'request header fields too large');
+  if (headEnd === -2) return parseError(400, 'bare LF line ending');
+
+  // request-line = method SP request-target SP HTTP-version CRLF
+  let i = start;
+  while (TOKEN[buf[i]] === 1) i++;
+  if (i === start || buf[i] !== SP) return parseError(400, 'invalid method');
+  const method = buf.toString('latin1', start, i);
+  const ts = ++i;
+  while (TARGET[buf[i]] === 1) i++;
+  if (i === ts || buf[i] !== SP) return parseError(400, 'invalid request-target');
+  const target = buf.toString('latin1', ts, i);
+  i++;
+  const minor = parseVersion(buf, i);
+  if (minor === -2) return parseError(400, 'invalid HTTP version');
+  if (minor === -1) return parseError(505, 'HTTP version not supported');
+  i += 8;
+  if (buf[i] !== CR || buf[i + 1] !== LF) return parseError(400, 'expected CRLF after version');
+  i += 2;
+
+  const headers: string[] = [];
+  const err = parseFieldLines(buf, i, headEnd - 2, headers, limits.maxHeaders);
+  if (err) return parseError(err === 'too many headers' ? 431 : 400, err);
+
+  // Framing and routing headers, gathered in one pass.
+  let host: string | undefined;
+  let hostCount = 0;
+  let cl: string[] | undefined;
+  let te: string[] | undefined;
+  let conn: string[] | undefined;
+  let upgradeHdr: string | undefined;
+  let expect = false;
+  for (let k = 0; k < headers.length; k += 2) {
+    const n = headers[k];
+    switch (n) {
+      case 'host': host = headers[k + 1]; hostCount++; break;
+      case 'content-length': (cl ??= []).push(headers[k + 1]); break;
+      case 'transfer-encoding': (te ??= []).push(headers[k + 1]); break;
+      case 'connection': (conn ??= []).push(headers[k + 1]); break;
+      case 'upgrade': upgradeHdr = headers[k + 1]; break;
+      case 'expect': expect = headers[k + 1].toLowerCase() === '100-continue'; break;
+    }
+  }
+
+  // request-target forms (RFC 9112 3.2).
+  let path = target;
+  let scheme = '';
+  let authority = host ?? '';
+  const c0 = target.charCodeAt(0);
+  if (method === 'CONNECT') {
+    if (!validAuthority(target) || target.indexOf(':') === -1) return parseError(400, 'CONNECT needs authority-form target');
+    authority = target;
+    path = '';
+  } else if (c0 === 0x2f /* / */) {
+    // origin-form
+  } else if (target === '*') {
+    if (method !== 'OPTIONS') return parseError(400, 'asterisk-form only allowed for OPTIONS');
+  } else {
+    const m = /^(https?):\/\/([^/?#]*)([^#]*)$/i.exec(target);
+    if (!m) return parseError(400, 'invalid request-target');
+    if (!validAuthority(m[2])) return parseError(400, 'invalid authority in absolute-form target');
+    scheme = m[1].toLowerCase();
+    authority = m[2];
+    path = m[3] === '' ? '/' : m[3][0] === '?' ? '/' + m[3] : m[3];
+    if (path[0] !== '/') return parseError(400, 'invalid request-target');
+  }
+  if (target.indexOf('#') !== -1) return parseError(400, 'fragment in request-target');
+  if (hostCount > 1) return parseError(400, 'multiple Host headers');
+  if (hostCount === 0 && minor === 1 && scheme === '' && method !== 'CONNECT') return parseError(400, 'missing Host header');
+  if (host !== undefined && !(scheme !== '' && host === '') && !validAuthority(host)) return parseError(400, 'invalid Host header');
+  if (method !== 'CONNECT' && scheme === '' && !validAuthority(authority) && minor === 1) return parseError(400, 'invalid Host header');
+
+  // Body framing (RFC 9112 6.1-6.3): TE+CL together on a request is a smuggling signal; reject it.
+  let bodyKind: BodyKind = 'none';
+  let contentLength = 0;
+  if (te !== undefined) {
+    if (cl !== undefined) return parseError(400, 'both Transfer-Encoding and Content-Length');
+    if (minor === 0) return parseError(400, 'Transfer-Encoding in HTTP/1.0 request');
+    const codings = listTokens(te);
+    if (codings.length === 0) return parseError(400, 'empty Transfer-Encoding');
+    for (let k = 0; k < codings.length - 1; k++) if (codings[k] === 'chunked') return parseError(400, 'chunked is not the final transfer coding');
+    if (codings[codings.length - 1] !== 'chunked') return parseError(400, 'request transfer coding does not end in chunked');
+    if (codings.length > 1) return parseError(501, 'transfer coding not implemented');
+    bodyKind = 'chunked';
+  } else if (cl !== undefined) {
+    contentLength = parseContentLength(cl);
+    if (contentLength < 0) return parseError(400, 'invalid or conflicting Content-Length');
+    bodyKind = contentLength > 0 ? 'length' : 'none';
+  }
+
+  const connTokens = conn === undefined ? undefined : listTokens(conn);
+  let keepAlive = minor === 1;
+  if (connTokens !== undefined) {
+    if (connTokens.includes('close')) keepAlive = false;
+    else if (minor === 0 && connTokens.includes('keep-alive')) keepAlive = true;
+  }
+  let upgrade = '';
+  if (upgradeHdr !== undefined && connTokens !== undefined && connTokens.includes('upgrade')) upgrade = upgradeHdr.trim().toLowerCase();
+  if (method === 'CONNECT') upgrade = 'connect';
+
+  const head = new RequestHead(method, target, minor, headers, authority, path, scheme, bodyKind, contentLength, keepAlive, upgrade, expect);
+  return { kind: 'ok', head, consumed: headEnd - origin };
+}
+
+/**
+ * Parse one response head. `requestMethod` decides bodiless responses (HEAD, 2xx to CONNECT).
+ * Upstream errors map to 502 (Envoy answers a malformed upstream response with 502 and flag UPE-like reset).
+ */
+export function parseResponseHead(
+  buf: Buffer, start: number, end: number, requestMethod: string, limits: HeadLimits = defaultLimits,
+): ParseOutcome<ResponseHead> {
+  const headEnd = findHeadEnd(buf, start, end, limits.maxHeadBytes);
+  if (headEnd === -1) return INCOMPLETE;
+  if (headEnd === -3) return parseError(502, 'upstream response headers too large');
+  if (headEnd === -2) return parseError(502, 'bare LF in upstream response');
+  const minor = parseVersion(buf, start);
+  if (minor < 0) return parseError(502, 'invalid upstream HTTP version');
+  let i = start + 8;
+  if (buf[i] !== SP) return parseError(502, 'invalid upstream status line');
+  i++;
+  const d0 = buf[i] - 0x30, d1 = buf[i + 1] - 0x30, d2 = buf[i + 2] - 0x30;
+  if (!(d0 >= 1 && d0 <= 5 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9)) return parseError(502, 'invalid upstream status code');
+  const status = d0 * 100 + d1 * 10 + d2;
+  i += 3;
+  let reason = '';
+  if (buf[i] === SP) {
+    const rs = ++i;
+    while (i < headEnd && buf[i] !== CR && buf[i] !== LF && (buf[i] >= 0x20 || buf[i] === 0x09) && buf[i] !== 0x7f) i++;
+    reason = buf.toString('latin1', rs, i);
+  }
+  if (buf[i] !== CR || buf[i + 1] !== LF) return parseError(502, 'invalid upstream status line');
+  i += 2;
+  const headers: string[] = [];
+  const err = parseFieldLines(buf, i, headEnd - 2, headers, limits.maxHeaders);
+  if (err) return parseError(502, `upstream: ${err}`);
+
+  let cl: string[] | undefined;
+  let te: string[] | undefined;
+  let conn: string[] | undefined;
+  for (let k = 0; k < headers.length; k += 2) {
+    const n = headers[k];
+    if (n === 'content-length') (cl ??= []).push(headers[k + 1]);
+    else if (n === 'transfer-encoding') (te ??= []).push(headers[k + 1]);
+    else if (n === 'connection') (conn ??= []).push(headers[k + 1]);
+  }
+  const connTokens = conn === undefined ? undefined : listTokens(conn);
+  let keepAlive = minor === 1;
+  if (connTokens !== undefined) {
+    if (connTokens.includes('close')) keepAlive = false;
+    else if (minor === 0 && connTokens.includes('keep-alive')) keepAlive = true;
+  }
+
+  let bodyKind: BodyKind;
+  let contentLength = 0;
+  if (requestMethod === 'HEAD' || status < 200 || status === 204 || status === 304 || (requestMethod === 'CONNECT' && status < 300)) {
+    bodyKind = 'none';
+    if (cl !== undefined) {
+      contentLength = parseContentLength(cl);
+      if (contentLength < 0) return parseError(502, 'invalid upstream Content-Length');
+    }
+  } else if (te !== undefined) {
+    // TE overrides CL (RFC 9112 6.3); but a response with both cannot be reused safely.
+    const codings = listTokens(te);
+    if (codings.length === 1 && codings[0] === 'chunked' && minor === 1) bodyKind = 'chunked';
+    else if (codings.includes('chunked') && codings[codings.length - 1] === 'chunked') return parseError(502, 'unsupported upstream transfer coding');
+    else bodyKind = 'close';
+    if (cl !== undefined) keepAlive = false;
+  } else if (cl !== undefined) {
+    contentLength = parseContentLength(cl);
+    if (contentLength < 0) return parseError(502, 'invalid or conflicting upstream Content-Length');
+    bodyKind = contentLength > 0 ? 'length' : 'none';
+  } else {
+    bodyKind = 'close';
+    keepAlive = false;
+  }
+  if (bodyKind === 'close') keepAlive = false;
+  return { kind: 'ok', head: new ResponseHead(status, reason, minor, headers, bodyKind, contentLength, keepAlive), consumed: headEnd - start };
+}

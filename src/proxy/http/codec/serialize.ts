@@ -1,0 +1,64 @@
+// proxy/http/codec: HTTP/1.1 head serialization and hop-by-hop header handling for forwarding.
+import { listTokens } from './fields.ts';
+import type { BodyKind } from './head.ts';
+
+/** Hop-by-hop headers a proxy never forwards (RFC 9110 7.6.1), plus framing we always regenerate. */
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
+  'content-length', 'proxy-authenticate', 'proxy-authorization',
+]);
+
+/**
+ * Copy end-to-end headers from `src` into `out`, dropping hop-by-hop ones and those named by Connection.
+ * Content-Length and Transfer-Encoding are dropped too: the caller re-adds framing for the outgoing side.
+ * `keepUpgrade` keeps Upgrade (+ Connection: upgrade is re-added by the caller) for upgrade requests.
+ */
+export function forwardHeaders(src: string[], out: string[], keepUpgrade = false): void {
+  let named: string[] | undefined;
+  for (let i = 0; i < src.length; i += 2) {
+    if (src[i] === 'connection') (named ??= []).push(...listTokens([src[i + 1]]));
+  }
+  for (let i = 0; i < src.length; i += 2) {
+    const n = src[i];
+    if (HOP_BY_HOP.has(n)) {
+      if (!(keepUpgrade && n === 'upgrade')) continue;
+    } else if (named !== undefined && named.includes(n)) continue;
+    else if (n === 'te') continue;
+    out.push(n, src[i + 1]);
+  }
+}
+
+/** The framing header(s) for a body kind on an outgoing HTTP/1.1 message. */
+function framing(kind: BodyKind, length: number): string {
+  if (kind === 'length') return 'content-length: ' + length + '\r\n';
+  if (kind === 'chunked') return 'transfer-encoding: chunked\r\n';
+  return '';
+}
+
+function fields(headers: string[]): string {
+  let s = '';
+  for (let i = 0; i < headers.length; i += 2) s += headers[i] + ': ' + headers[i + 1] + '\r\n';
+  return s;
+}
+
+/** Request head as a latin1 string (write it with 'latin1' so obs-text bytes survive). */
+export function serializeRequestHead(method: string, path: string, headers: string[], kind: BodyKind, length: number, connection?: string): string {
+  return method + ' ' + path + ' HTTP/1.1\r\n' + fields(headers) + framing(kind, length) +
+    (connection ? 'connection: ' + connection + '\r\n' : '') + '\r\n';
+}
+
+const REASONS: Record<number, string> = {
+  100: 'Continue', 101: 'Switching Protocols', 200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content',
+  206: 'Partial Content', 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 304: 'Not Modified',
+  307: 'Temporary Redirect', 308: 'Permanent Redirect', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
+  404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 413: 'Payload Too Large', 429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway',
+  503: 'Service Unavailable', 504: 'Gateway Timeout', 505: 'HTTP Version Not Supported',
+};
+export function reasonPhrase(status: number): string { return REASONS[status] ?? 'Unknown'; }
+
+/** Response head as a latin1 string. `connection` adds a Connection header (e.g. 'close', 'upgrade'). */
+export function serializeResponseHead(status: number, reason: string, headers: string[], kind: BodyKind, length: number, connection?: string): string {
+  return 'HTTP/1.1 ' + status + ' ' + (reason || reasonPhrase(status)) + '\r\n' + fields(headers) + framing(kind, length) +
+    (connection ? 'connection: ' + connection + '\r\n' : '') + '\r\n';
+}
