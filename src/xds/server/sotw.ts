@@ -1,0 +1,67 @@
+// xds/server (serving): the state-of-the-world ADS protocol (StreamAggregatedResources). Every response
+// for a type carries the full subscribed set; its version_info is a hash of that set, so an unchanged
+// set is never resent and a NACKed version is not pushed again until the content changes.
+import { XdsTypes } from '../../envoy/protos.ts';
+import { Connection, type ConnectionDeps, type TypeState } from './connection.ts';
+import { setVersion } from './cache.ts';
+import type { DiscoveryRequest, DiscoveryResponse } from './ads-service.ts';
+
+export class SotwConnection extends Connection {
+  readonly protocol = 'sotw' as const;
+  constructor(id: string, deps: ConnectionDeps, private send: (m: DiscoveryResponse) => void, private controlPlaneId: string) {
+    super(id, deps);
+  }
+
+  onRequest(req: DiscoveryRequest): void {
+    const url = req.type_url ?? '';
+    this.countRequest(url);
+    const st = this.state(url);
+    const nonce = req.response_nonce ?? '';
+    const names = req.resource_names ?? [];
+    if (nonce !== '') {
+      // An ACK or NACK. Only one echoing our latest nonce counts: older ones are superseded by a
+      // response the client has not seen yet, and unknown ones are garbage.
+      if (nonce !== st.sentNonce) { this.countStale(st, nonce); return; }
+      this.recordAck(st, req.version_info, req.error_detail);
+      if (this.updateSubscription(st, names, false)) this.requestSend(st, false);
+      return;
+    }
+    // No nonce: a new subscription to this type (first request, or the client lost its state).
+    this.updateSubscription(st, names, st.sentNonce === undefined);
+    this.requestSend(st, true);
+  }
+
+  /** Envoy's SotW wildcard rules. Returns whether the subscription changed. */
+  private updateSubscription(st: TypeState, names: string[], first: boolean): boolean {
+    const before = `${st.wildcard}|${[...st.names].sort().join(',')}`;
+    const explicit = names.filter((n) => n !== '*');
+    if (names.includes('*')) st.wildcard = true;
+    else if (explicit.length === 0) st.wildcard = this.isWildcardType(st.typeUrl) && (first || st.wildcard);
+    else st.wildcard = false;
+    st.names = new Set(explicit);
+    return before !== `${st.wildcard}|${[...st.names].sort().join(',')}`;
+  }
+
+  protected sendType(st: TypeState, force: boolean): void {
+    if (this.closed) return;
+    const res = this.desired(st);
+    const version = setVersion(res);
+    if (!force && version === st.sentVersion) return;
+    const nonce = this.nextNonce();
+    this.send({ version_info: version, resources: res.map((r) => r.any), type_url: st.typeUrl, nonce, control_plane: { identifier: this.controlPlaneId } });
+    st.sentVersion = version;
+    st.sentNonce = nonce;
+    st.sentAt = this.deps.clock.now();
+    st.sentHashes = new Map(res.map((r) => [r.name, r.hash]));
+    this.countSent(st.typeUrl);
+  }
+
+  push(): void {
+    // CDS before EDS, LDS before RDS: the order Envoy wants to avoid warming on missing resources.
+    const order = [...XdsTypes.map((t) => t.url as string), ...this.types.keys()];
+    for (const url of new Set(order)) {
+      const st = this.types.get(url);
+      if (st && !st.pending && st.sentNonce !== undefined) this.sendType(st, false);
+    }
+  }
+}
