@@ -62,7 +62,20 @@ export class MaglevPicker implements HostPicker {
     const m = this.table.length;
     if (m === 0) return undefined;
     const h = ctx.hash ?? Math.floor(this.random() * 2 ** 53);
-    // A rejected pick probes further along the table (stride 7919, a prime), so retries still hash stably.
-    return pickWithPredicate(ctx, (attempt) => this.hosts[this.table[(h + attempt * 7919) % m]]);
+    const start = h % m;
+    // A rejected pick takes the attempt-th distinct host found walking the table from the key's slot, so
+    // retries still land deterministically for a given key.
+    return pickWithPredicate(ctx, (attempt) => {
+      if (attempt === 0) return this.hosts[this.table[start]];
+      const seen = new Set<number>();
+      for (let i = 0; i < m; i++) {
+        const owner = this.table[(start + i) % m];
+        if (seen.has(owner)) continue;
+        if (seen.size === attempt) return this.hosts[owner];
+        seen.add(owner);
+        if (seen.size === this.hosts.length) break;
+      }
+      return this.hosts[this.table[start]];
+    });
   }
 }
