@@ -217,14 +217,18 @@ export function dataSource(v: unknown): DataSource | undefined {
   return { inline: '' };
 }
 
-/** google.protobuf.Value to plain JSON. */
+/** google.protobuf.Value to plain JSON. protobufjs's bundled struct.proto uses camelCase (stringValue), so accept both. */
 export function protoValue(v: unknown): unknown {
   if (!isObj(v)) return null;
-  if ('string_value' in v) return v.string_value;
-  if ('number_value' in v) return v.number_value;
-  if ('bool_value' in v) return v.bool_value;
-  if ('struct_value' in v) return protoStruct(v.struct_value);
-  if ('list_value' in v) return arr(obj(v.list_value)?.values).map(protoValue);
+  const pick = (snake: string, camel: string): [boolean, unknown] => (snake in v ? [true, v[snake]] : camel in v ? [true, v[camel]] : [false, undefined]);
+  for (const [s, c] of [['string_value', 'stringValue'], ['number_value', 'numberValue'], ['bool_value', 'boolValue']] as const) {
+    const [has, val] = pick(s, c);
+    if (has) return val;
+  }
+  const [hasS, sv] = pick('struct_value', 'structValue');
+  if (hasS) return protoStruct(sv);
+  const [hasL, lv] = pick('list_value', 'listValue');
+  if (hasL) return arr(obj(lv)?.values).map(protoValue);
   return null;
 }
 /** google.protobuf.Struct to plain JSON. */

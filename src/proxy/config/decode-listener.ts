@@ -1,5 +1,5 @@
 // proxy/config: decodes Listener (LDS) with its filter chains, HTTP connection manager and TCP proxy into ListenerConfig.
-import { Ctx, type Obj, anyType, arr, downstreamTransportSocket, durationMs, isObj, num, obj, str, wrappedBool, wrappedNum } from './decode-common.ts';
+import { Ctx, type Obj, anyType, arr, downstreamTransportSocket, durationMs, isObj, num, obj, protoValue, str, wrappedBool, wrappedNum } from './decode-common.ts';
 import { decodeHttpFilter } from './decode-filters.ts';
 import { routeConfigInto } from './decode-route.ts';
 import type { AccessLogConfig, CidrRange, DecodeResult, FilterChainConfig, FilterChainMatch, HttpFilterConfig, HttpHandlerConfig, ListenerConfig, NetworkFilterConfig, TcpHandlerConfig } from './types.ts';
@@ -125,7 +125,7 @@ function accessLogs(v: unknown, ctx: Ctx, field: string): AccessLogConfig[] {
       const jf = obj(lf?.json_format) ?? obj(tc!.json_format);
       if (jf) {
         jsonFormat = {};
-        for (const [k, val] of Object.entries(obj(jf.fields) ?? {})) jsonFormat[k] = String(obj(val)?.string_value ?? '');
+        for (const [k, val] of Object.entries(obj(jf.fields) ?? {})) jsonFormat[k] = String(protoValue(val) ?? '');
       }
       const path = str(tc!.path) ?? '';
       const kind = path === '/dev/stdout' ? 'stdout' : path === '/dev/stderr' ? 'stderr' : 'file';
