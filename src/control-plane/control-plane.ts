@@ -1,0 +1,135 @@
+// control-plane (composition): options -> config store -> snapshot pipeline -> xDS server + debug API.
+// Config changes rebuild the snapshot and hand the server a new generator; a config problem is reported
+// (file, document, path) while the last good objects keep serving (the store keeps them).
+import type { ConfigStore, ValidationIssue } from '../config/types.ts';
+import { realClock, type Clock } from '../common/clock.ts';
+import { logger as makeLogger, type Logger } from '../common/logger.ts';
+import { errorMessage } from '../common/errors.ts';
+import { XdsServer } from '../xds/server/server.ts';
+import { createDebugServer, type DebugServer } from '../xds/server/debug.ts';
+import type { Pipeline } from './pipeline.ts';
+
+export interface ControlPlaneOptions {
+  /** A directory of Istio YAML to watch (a FileStore is opened on it), or... */
+  configDir?: string;
+  /** ...a store someone else owns (e.g. `rig up`'s overlay store). Closed by close() only if we opened it. */
+  store?: ConfigStore;
+  xdsPort?: number; // default 15010, 0 = any free port
+  debugPort?: number; // default 15014, 0 = any free port
+  host?: string; // default 127.0.0.1
+  clock?: Clock;
+  /** Push debounce (ms); defaults from settings (RIG_DEBOUNCE_MS / RIG_DEBOUNCE_MAX_MS). */
+  debounceMs?: number;
+  debounceMaxMs?: number;
+  /** File store debounce for editors' bursts of writes (ms). */
+  fileDebounceMs?: number;
+  logger?: Logger;
+  /** Replace the snapshot/translation wiring (tests, benchmarks). Default: model + xds/translate. */
+  pipeline?: Pipeline;
+}
+
+export interface ControlPlane {
+  readonly xds: XdsServer;
+  readonly store: ConfigStore;
+  readonly xdsPort: number;
+  readonly debugPort: number;
+  readonly host: string;
+  /** Version of the config last handed to the xDS server. */
+  readonly version: string;
+  /** Rebuild and push now (also runs on every store change). */
+  rebuild(): void;
+  close(): Promise<void>;
+}
+
+function issueLine(i: ValidationIssue): string {
+  const where = [i.file ?? '', i.document !== undefined ? `doc ${i.document}` : '', i.kind && i.name ? `${i.kind} ${i.name}` : '', i.path].filter(Boolean).join(' ');
+  return `${i.severity} [${i.code}] ${where}: ${i.message}`;
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const log = opts.logger ?? makeLogger('control-plane');
+  const clock = opts.clock ?? realClock;
+  const host = opts.host ?? '127.0.0.1';
+  const pipeline = opts.pipeline ?? (await import('./pipeline.ts')).defaultPipeline;
+  let store = opts.store;
+  const ownStore = !store;
+  if (!store) {
+    if (!opts.configDir) throw new Error('control plane needs configDir or store');
+    store = await (await import('./pipeline.ts')).openFileStore(opts.configDir, { clock, debounceMs: opts.fileDebounceMs });
+  }
+  const xds = new XdsServer({ clock, debounceMs: opts.debounceMs, debounceMaxMs: opts.debounceMaxMs, logger: log.child({ module: 'xds-server' }) });
+  let seq = 0;
+  let version = '';
+  let reported = new Set<string>();
+  let lastIssues: ValidationIssue[] = [];
+
+  const reportIssues = () => {
+    lastIssues = store!.issues();
+    const now = new Set<string>();
+    for (const i of lastIssues) {
+      const line = issueLine(i);
+      now.add(line);
+      if (reported.has(line)) continue;
+      if (i.severity === 'error') log.error({ file: i.file, document: i.document, path: i.path, code: i.code }, `config issue: ${line} (last good config keeps serving)`);
+      else if (i.severity === 'warning') log.warn({ file: i.file, document: i.document, path: i.path, code: i.code }, `config issue: ${line}`);
+    }
+    for (const r of reported) if (!now.has(r)) log.info(`config issue resolved: ${r}`);
+    reported = now;
+  };
+
+  const rebuild = () => {
+    reportIssues();
+    const v = `${new Date().toISOString()}/${++seq}`;
+    try {
+      const objects = store!.list();
+      const gen = pipeline.build(objects, v);
+      version = v;
+      xds.update(v, gen);
+      log.info({ version: v, objects: objects.length, issues: lastIssues.length }, 'config version built');
+    } catch (e) {
+      log.error({ version: v, err: errorMessage(e), stack: e instanceof Error ? e.stack : undefined }, 'building the config snapshot failed; the previous config keeps serving');
+    }
+  };
+
+  rebuild();
+  const unwatch = store.watch(() => rebuild());
+  let xdsPort: number;
+  let debug: DebugServer;
+  try {
+    xdsPort = await xds.listen(opts.xdsPort ?? 15010, host);
+    debug = createDebugServer({
+      xds,
+      ready: () => version !== '',
+      configz: () => ({
+        version,
+        objects: store!.list().map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: o.spec, source: o.source })),
+        issues: store!.issues(),
+      }),
+    });
+  } catch (e) {
+    unwatch();
+    await xds.close();
+    if (ownStore) await store.close();
+    throw e;
+  }
+  let debugPort: number;
+  try {
+    debugPort = await debug.listen(opts.debugPort ?? 15014, host);
+  } catch (e) {
+    unwatch();
+    await xds.close();
+    if (ownStore) await store.close();
+    throw e;
+  }
+  const s = store;
+  return {
+    xds, store: s, xdsPort, debugPort, host,
+    get version() { return version; },
+    rebuild,
+    async close() {
+      unwatch();
+      await Promise.all([xds.close(), debug.close()]);
+      if (ownStore) await s.close();
+    },
+  };
+}
