@@ -1,0 +1,58 @@
+// xds/translate/routes: entry point — builds the RouteConfiguration for any route name the listener
+// generator emits: sidecar ports ("9080"), "http_proxy" (local mode), proxyless gRPC
+// ("outbound|9080||host", also "host:port"), gateways ("http.8080", "https.443.<portName>.<gw>.<ns>").
+import type { Proxy } from '../../../model/types.ts';
+import type { EnvoyResource } from '../types.ts';
+import { splitHostPort } from '../../../model/hosts.ts';
+import { parseClusterName, type RouteContext } from './context.ts';
+import { sidecarVirtualHosts, httpProxyVirtualHosts, finalizeVirtualHosts } from './sidecar.ts';
+import { serversForRouteName, gatewayVirtualHosts } from './gateway.ts';
+import { catchAllVirtualHost } from './defaults.ts';
+
+export type { RouteContext } from './context.ts';
+export { outboundClusterName, parseClusterName } from './context.ts';
+export { buildVirtualServiceRoutes, translateRoute, expandDelegates, type RouteOptions } from './http-routes.ts';
+export { defaultServiceRoute, catchAllVirtualHost } from './defaults.ts';
+export { serviceDomains, altHosts } from './domains.ts';
+export { translateMatch } from './match.ts';
+
+export const HTTP_PROXY_ROUTE = 'http_proxy';
+
+/** Name of the route config a proxyless gRPC listener "host:port" refers to (Istio's grpcgen: a cluster key). */
+export function grpcRouteName(host: string, port: number): string {
+  return `outbound|${port}||${host}`;
+}
+
+function routeConfig(name: string, virtualHosts: EnvoyResource[]): EnvoyResource {
+  return { name, virtual_hosts: virtualHosts, validate_clusters: { value: false } };
+}
+
+/**
+ * The RouteConfiguration named `routeName` for `proxy`, or undefined when the name means nothing for it.
+ * Pure: reads only ctx and proxy.
+ */
+export function buildRouteConfiguration(ctx: RouteContext, proxy: Proxy, routeName: string): EnvoyResource | undefined {
+  if (proxy.type === 'router') {
+    const sel = serversForRouteName(ctx, proxy, routeName);
+    if (!sel) return undefined;
+    return routeConfig(routeName, gatewayVirtualHosts(ctx, proxy, sel.servers, sel.port, sel.isTLS));
+  }
+  if (/^\d+$/.test(routeName)) {
+    const port = Number(routeName);
+    const vhosts = finalizeVirtualHosts(sidecarVirtualHosts(ctx, proxy, port));
+    return routeConfig(routeName, [...vhosts, catchAllVirtualHost(ctx, proxy)]);
+  }
+  if (routeName === HTTP_PROXY_ROUTE) {
+    const vhosts = finalizeVirtualHosts(httpProxyVirtualHosts(ctx, proxy));
+    return routeConfig(routeName, [...vhosts, catchAllVirtualHost(ctx, proxy)]);
+  }
+  // proxyless gRPC: every virtual host of that port (the client picks by its target authority)
+  const parsed = parseClusterName(routeName);
+  let port = parsed?.port;
+  if (!parsed) {
+    const hp = splitHostPort(routeName);
+    if (hp.port === undefined || hp.host === '') return undefined;
+    port = hp.port;
+  }
+  return routeConfig(routeName, finalizeVirtualHosts(sidecarVirtualHosts(ctx, proxy, port!)));
+}
