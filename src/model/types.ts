@@ -115,4 +115,10 @@ export interface PushSnapshot {
   readonly requestAuthentications: readonly ConfigObject[];
   readonly authorizationPolicies: readonly ConfigObject[];
   readonly telemetries: readonly ConfigObject[];
+  /** DNS suffix used to resolve short host names (default "cluster.local"). */
+  readonly domainSuffix?: string;
+  /** Problems found while building the snapshot (registry conflicts, mesh config fields ignored). */
+  readonly issues?: readonly import('../config/types.ts').ValidationIssue[];
+  /** WorkloadGroups (their templates label auto-registered WorkloadEntries). */
+  readonly workloadGroups?: readonly ConfigObject[];
 }

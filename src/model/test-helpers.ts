@@ -1,0 +1,24 @@
+// model: test helper — YAML text to ConfigObjects without validation, so model tests do not depend on config/validation.
+import { parseAllDocuments } from 'yaml';
+import type { ConfigObject } from '../config/types.ts';
+
+const ENVELOPE = new Set(['apiVersion', 'kind', 'metadata', 'spec']);
+
+/** Every document of `text` as a ConfigObject (namespace defaulted to "default", other top-level fields in `extra`). */
+export function objectsFromYaml(text: string, file = 'test.yaml'): ConfigObject[] {
+  const out: ConfigObject[] = [];
+  parseAllDocuments(text).forEach((d, i) => {
+    const v = d.toJS() as Record<string, any> | null;
+    if (!v) return;
+    const extra: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (!ENVELOPE.has(k)) extra[k] = x;
+    const o: ConfigObject = {
+      apiVersion: v.apiVersion, kind: v.kind,
+      metadata: { ...v.metadata, namespace: v.metadata?.namespace || 'default' },
+      spec: v.spec, source: { file, document: i },
+    };
+    if (Object.keys(extra).length) o.extra = extra;
+    out.push(o);
+  });
+  return out;
+}
