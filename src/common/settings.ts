@@ -5,12 +5,14 @@ interface Setting<T> { env: string; default: T; description: string; parse: (s: 
 
 const str = (env: string, def: string, description: string): Setting<string> => ({ env, default: def, description, parse: (s) => s });
 const num = (env: string, def: number, description: string): Setting<number> => ({ env, default: def, description, parse: (s) => Number(s) });
+const bool = (env: string, def: boolean, description: string): Setting<boolean> => ({ env, default: def, description, parse: (s) => s === '1' || s.toLowerCase() === 'true' });
 
 export const settingDefs = {
   logLevel: str('RIG_LOG_LEVEL', 'info', 'pino log level: trace, debug, info, warn, error, silent'),
   debounceMs: num('RIG_DEBOUNCE_MS', 100, 'control plane: quiet period after a config change before a push (ms), like PILOT_DEBOUNCE_AFTER'),
   debounceMaxMs: num('RIG_DEBOUNCE_MAX_MS', 1000, 'control plane: longest a push may be delayed by a stream of changes (ms), like PILOT_DEBOUNCE_MAX'),
   domainSuffix: str('RIG_DOMAIN_SUFFIX', 'cluster.local', 'DNS suffix of in-mesh service names'),
+  updateGolden: bool('RIG_UPDATE_GOLDEN', false, 'tests: rewrite golden files under test/golden from current output instead of comparing (1/true)'),
 } as const;
 
 type Values = { [K in keyof typeof settingDefs]: (typeof settingDefs)[K]['default'] };
