@@ -149,7 +149,7 @@ function servicePortFor(svc: Service, spec: KubeServiceSpec, epPort: { name?: st
   const name = epPort.name ?? '';
   const byName = svc.ports.find((p) => p.name === name);
   if (byName) return byName;
-  if (svc.ports.length === 1 && (spec.ports?.length ?? 0) === 1) return svc.ports[0];
+  if (name === '' && svc.ports.length === 1 && (spec.ports?.length ?? 0) === 1) return svc.ports[0];
   return undefined;
 }
 
