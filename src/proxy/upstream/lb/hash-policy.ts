@@ -10,7 +10,9 @@ export type HashPolicy =
   | { kind: 'header'; headerName: string; terminal?: boolean }
   | { kind: 'cookie'; name: string; ttlMs?: number; path?: string; terminal?: boolean }
   | { kind: 'sourceIp'; terminal?: boolean }
-  | { kind: 'queryParameter'; name: string; terminal?: boolean };
+  | { kind: 'queryParameter'; name: string; terminal?: boolean }
+  /** Accepted for compatibility with the route config; the proxy keeps no filter state, so it never yields a key. */
+  | { kind: 'filterState'; key: string; terminal?: boolean };
 
 export interface HashRequest {
   /** Header lookup, lower-case names; multiple values joined by ','. */
@@ -96,6 +98,8 @@ export function computeRequestHash(policies: readonly HashPolicy[], req: HashReq
         break;
       case 'queryParameter':
         key = queryParam(req.path, p.name);
+        break;
+      case 'filterState':
         break;
     }
     if (key === undefined) continue;

@@ -76,4 +76,5 @@ export interface HostPicker {
   pick(ctx: PickContext): Host | undefined;
 }
 
-export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV';
+/** CLUSTER_PROVIDED (original-destination clusters) balances like ROUND_ROBIN over whatever hosts it has. */
+export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV' | 'CLUSTER_PROVIDED';

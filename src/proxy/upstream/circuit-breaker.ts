@@ -1,0 +1,99 @@
+// proxy/upstream: circuit breaking per cluster and routing priority (Envoy's thresholds: max_connections,
+// max_pending_requests, max_requests, max_retries or a retry budget). Callers acquire before opening a
+// connection / queueing / sending / retrying and call the returned release when done; an overflow means
+// the engine answers 503 with response flag UO (or, for retries, stops retrying).
+import type { CircuitBreakerThresholds } from '../config/types.ts';
+
+export type BreakerResource = 'connections' | 'pending' | 'requests' | 'retries';
+export type RoutingPriority = 'DEFAULT' | 'HIGH';
+
+export type Release = () => void;
+
+export type AcquireResult =
+  | { ok: true; release: Release }
+  | { ok: false; resource: BreakerResource; limit: number; flag: 'UO' };
+
+/** Envoy's defaults when a cluster has no thresholds for a priority. */
+export function defaultThresholds(priority: RoutingPriority = 'DEFAULT'): CircuitBreakerThresholds {
+  return { priority, maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
+}
+
+export interface BreakerStats {
+  /** Current usage per resource. */
+  active: Record<BreakerResource, number>;
+  /** Times an acquire was refused (upstream_cx_overflow, upstream_rq_pending_overflow, ...). */
+  overflow: Record<BreakerResource, number>;
+}
+
+const zero = (): Record<BreakerResource, number> => ({ connections: 0, pending: 0, requests: 0, retries: 0 });
+
+/** The counters for one priority of one cluster. */
+export class PriorityBreaker {
+  readonly stats: BreakerStats = { active: zero(), overflow: zero() };
+
+  constructor(readonly thresholds: CircuitBreakerThresholds) {}
+
+  /** The current limit of a resource (retry budgets scale with active + pending requests). */
+  limit(resource: BreakerResource): number {
+    const t = this.thresholds;
+    switch (resource) {
+      case 'connections': return t.maxConnections;
+      case 'pending': return t.maxPendingRequests;
+      case 'requests': return t.maxRequests;
+      case 'retries':
+        if (t.retryBudget) {
+          const outstanding = this.stats.active.requests + this.stats.active.pending;
+          return Math.max(t.retryBudget.minRetryConcurrency, Math.floor((t.retryBudget.budgetPercent / 100) * outstanding));
+        }
+        return t.maxRetries;
+    }
+  }
+
+  /** Remaining capacity (Envoy's remaining_* gauges). */
+  remaining(resource: BreakerResource): number {
+    return Math.max(0, this.limit(resource) - this.stats.active[resource]);
+  }
+
+  /** Whether the breaker for a resource is open (at its limit): Envoy's cx_open / rq_open ... gauges. */
+  isOpen(resource: BreakerResource): boolean {
+    return this.stats.active[resource] >= this.limit(resource);
+  }
+
+  tryAcquire(resource: BreakerResource): AcquireResult {
+    const limit = this.limit(resource);
+    if (this.stats.active[resource] >= limit) {
+      this.stats.overflow[resource]++;
+      return { ok: false, resource, limit, flag: 'UO' };
+    }
+    this.stats.active[resource]++;
+    let released = false;
+    return {
+      ok: true,
+      release: () => {
+        // Idempotent: an error path and a finally block may both release.
+        if (released) return;
+        released = true;
+        this.stats.active[resource]--;
+      },
+    };
+  }
+}
+
+/** A cluster's breakers, one per routing priority. */
+export class CircuitBreakers {
+  private readonly byPriority = new Map<RoutingPriority, PriorityBreaker>();
+
+  constructor(thresholds: readonly CircuitBreakerThresholds[] = []) {
+    for (const p of ['DEFAULT', 'HIGH'] as const) {
+      this.byPriority.set(p, new PriorityBreaker(thresholds.find((t) => t.priority === p) ?? defaultThresholds(p)));
+    }
+  }
+
+  forPriority(priority: RoutingPriority = 'DEFAULT'): PriorityBreaker {
+    return this.byPriority.get(priority)!;
+  }
+
+  tryAcquire(resource: BreakerResource, priority: RoutingPriority = 'DEFAULT'): AcquireResult {
+    return this.forPriority(priority).tryAcquire(resource);
+  }
+}
