@@ -1,0 +1,219 @@
+// local: `rig up DIR` — a whole mesh on this machine: the control plane (in this process), every workload of
+// DIR/rig.yaml with a sidecar, an ingress gateway, and the mesh API for rig apply/delete/get. Each workload gets
+// its own loopback address (127.X.Y.n, like a pod IP), so services keep their real ports (9080) side by side.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ErrorCodes, RigError } from '../common/errors.ts';
+import type { ConfigObject, ValidationIssue } from '../config/types.ts';
+import { startControlPlane, type ControlPlane } from '../control-plane/index.ts';
+import { openFileStore } from '../control-plane/pipeline.ts';
+import { readManifest, type LocalMesh, type LocalWorkload } from './manifest.ts';
+import { OverlayStore } from './overlay-store.ts';
+import { Supervisor } from './supervisor.ts';
+import { freePort, loopbackBlock, portIsFree, resolveCommand } from './ports.ts';
+import { bootstrapFor, nodeId, type ProxyIdentity } from './bootstrap.ts';
+import { startApi } from './api.ts';
+import { clearState, writeState } from './state.ts';
+
+const RIG_BIN = fileURLToPath(new URL('../../bin/rig.js', import.meta.url));
+
+export interface UpOptions {
+  dir: string;
+  ingressPort: number; // 0 = any free port
+  controlPlanePort: number; // xDS port; 0 = any free port
+  debugPort?: number;
+  apiPort?: number;
+  log?: (line: string) => void;
+  readyTimeoutMs?: number;
+}
+
+export interface RunningWorkload {
+  workload: LocalWorkload;
+  address: string; // the workload's own loopback address (its endpoints)
+  appPort: number; // where the app itself listens, on 127.0.0.1
+  httpProxyPort?: number; // HTTP_PROXY given to the app
+  adminPort?: number; // sidecar admin
+  id?: string; // sidecar node id
+}
+
+export interface RunningMesh {
+  mesh: LocalMesh;
+  controlPlane: ControlPlane;
+  ingressUrl?: string;
+  apiUrl: string;
+  workloads: RunningWorkload[];
+  supervisor: Supervisor;
+  stop(): Promise<void>;
+}
+
+export function formatIssue(i: ValidationIssue): string {
+  const where = [i.file, i.document !== undefined ? `doc ${i.document}` : undefined].filter(Boolean).join(':');
+  const what = [i.kind, i.name].filter(Boolean).join(' ');
+  return `${where}${what ? ` ${what}` : ''}${i.path ? ` ${i.path}` : ''}: ${i.message}`;
+}
+
+function problem(code: (typeof ErrorCodes)[keyof typeof ErrorCodes], message: string): RigError {
+  return new RigError(code, message);
+}
+
+/** Checks everything that can be checked before a single process starts, so a bad input starts nothing. */
+async function preflight(mesh: LocalMesh, opts: UpOptions): Promise<void> {
+  const errors: string[] = [];
+  mesh.workloads.forEach((w, i) => {
+    const cwd = resolve(mesh.dir, w.cwd);
+    if (!resolveCommand(w.command[0], cwd)) {
+      errors.push(`workload ${w.name}: command "${w.command[0]}" not found (rig.yaml spec.workloads[${i}].command; looked on PATH and in ${relative(process.cwd(), cwd) || '.'})`);
+    }
+  });
+  for (const [flag, port] of [['--ingress-port', opts.ingressPort], ['--control-plane-port', opts.controlPlanePort], ['--debug-port', opts.debugPort ?? 0], ['--api-port', opts.apiPort ?? 0]] as const) {
+    if (port && !(await portIsFree(port))) errors.push(`port ${port} (${flag}) is already in use on 127.0.0.1: stop what uses it or pick another with ${flag} N`);
+  }
+  if (errors.length) throw problem(errors[0].startsWith('port') ? ErrorCodes.UP_PORT_IN_USE : ErrorCodes.UP_WORKLOAD, errors.join('\n'));
+}
+
+function workloadEntry(w: LocalWorkload, address: string): ConfigObject {
+  return {
+    apiVersion: 'networking.istio.io/v1', kind: 'WorkloadEntry',
+    metadata: { name: w.name, namespace: w.namespace, labels: { ...w.labels }, annotations: { 'local.rigging.dev/generated-by': 'rig up' } },
+    spec: { address, labels: w.labels, ports: w.ports, serviceAccount: w.serviceAccount },
+    source: { file: 'rig.yaml (generated WorkloadEntry)', document: 0 },
+  };
+}
+
+async function waitReady(url: string, deadline: number): Promise<boolean> {
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (r.ok) return true;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return false;
+}
+
+export async function up(opts: UpOptions): Promise<RunningMesh> {
+  const log = opts.log ?? ((l: string) => process.stdout.write(l + '\n'));
+  const dir = resolve(opts.dir);
+  const { mesh, issues } = readManifest(dir);
+  if (!mesh) throw problem(ErrorCodes.CONFIG_INVALID, issues.map(formatIssue).join('\n'));
+  await preflight(mesh, opts);
+
+  // Config: refuse to start on an invalid file (a running mesh instead keeps its last good config).
+  const files = await openFileStore(mesh.configDir, {});
+  const bad = files.issues().filter((i) => i.severity === 'error');
+  if (bad.length) {
+    await files.close();
+    throw problem(ErrorCodes.CONFIG_INVALID, `invalid configuration, nothing started:\n${bad.map(formatIssue).join('\n')}`);
+  }
+  const store = new OverlayStore(files);
+  const block = loopbackBlock();
+  const running: RunningWorkload[] = mesh.workloads.map((w, i) => ({ workload: w, address: `${block}.${i + 2}`, appPort: 0 }));
+  const generated = await store.apply(running.filter((r) => r.workload.sidecar).map((r) => workloadEntry(r.workload, r.address)));
+  if (generated.length) throw problem(ErrorCodes.CONFIG_INVALID, generated.map(formatIssue).join('\n'));
+
+  const supervisor = new Supervisor({ log });
+  const tmp = mkdtempSync(join(tmpdir(), 'rig-up-'));
+  let controlPlane: ControlPlane | undefined;
+  let api: Awaited<ReturnType<typeof startApi>> | undefined;
+  const stop = async () => {
+    await supervisor.stopAll();
+    await new Promise<void>((r) => (api ? api.server.close(() => r()) : r()));
+    api?.server.closeAllConnections();
+    await controlPlane?.close();
+    if (!controlPlane) await store.close();
+    clearState(process.pid);
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    log(`starting control plane ...`);
+    controlPlane = await startControlPlane({ store, xdsPort: opts.controlPlanePort, debugPort: opts.debugPort ?? 0 });
+    const xds = { host: '127.0.0.1', port: controlPlane.xdsPort };
+    let status: () => unknown = () => ({ mesh: mesh.name, starting: true });
+    api = await startApi({ store, status: () => status() }, opts.apiPort ?? 0);
+    const apiUrl = `http://127.0.0.1:${api.port}`;
+
+    const startProxy = async (id: ProxyIdentity, name: string, adminPort: number, extraArgs: string[] = []) => {
+      const file = join(tmp, `${name}.bootstrap.json`);
+      writeFileSync(file, JSON.stringify(bootstrapFor(id, xds, adminPort), null, 2));
+      await supervisor.start({ name: `${name}/proxy`, command: [process.execPath, RIG_BIN, 'proxy', '--bootstrap', file, ...extraArgs], env: { ...process.env, RIG_LOG_LEVEL: process.env.RIG_LOG_LEVEL ?? 'warn' } });
+    };
+
+    for (const r of running) {
+      const w = r.workload;
+      r.appPort = await freePort();
+      const env: NodeJS.ProcessEnv = { ...process.env, ...w.env, PORT: String(r.appPort), HOST: '127.0.0.1', WORKLOAD_NAME: w.name, POD_NAMESPACE: w.namespace, SERVICE_ACCOUNT: w.serviceAccount };
+      if (w.sidecar) {
+        r.httpProxyPort = await freePort();
+        r.adminPort = await freePort();
+        const id: ProxyIdentity = {
+          type: 'sidecar', ip: r.address, name: w.name, namespace: w.namespace, labels: w.labels, serviceAccount: w.serviceAccount, workloadName: w.labels.app ?? w.name,
+          metadata: {
+            RIG_HTTP_PROXY_PORT: String(r.httpProxyPort),
+            RIG_INBOUND_PORTS: JSON.stringify(Object.fromEntries(Object.values(w.ports).map((p) => [String(p), r.appPort]))),
+          },
+        };
+        r.id = nodeId(id);
+        env.HTTP_PROXY = `http://127.0.0.1:${r.httpProxyPort}`;
+        env.NO_PROXY = '';
+        await startProxy(id, w.name, r.adminPort);
+      }
+      log(`starting ${w.name}: ${w.command.join(' ')}`);
+      await supervisor.start({ name: w.name, command: w.command, env, cwd: resolve(mesh.dir, w.cwd) });
+    }
+
+    let ingressUrl: string | undefined;
+    let ingressAdmin: number | undefined;
+    if (mesh.ingress) {
+      const port = opts.ingressPort || (await freePort());
+      ingressAdmin = await freePort();
+      const gwIp = `${block}.1`;
+      const id: ProxyIdentity = {
+        type: 'router', ip: gwIp, name: mesh.ingress.name, namespace: mesh.ingress.namespace, labels: mesh.ingress.labels,
+        serviceAccount: 'istio-ingressgateway-service-account', workloadName: mesh.ingress.name, metadata: {},
+      };
+      await startProxy(id, 'ingress', ingressAdmin, ['--bind-address', '127.0.0.1', '--port-map', `8080=${port}`, '--port-map', `80=${port}`]);
+      ingressUrl = `http://127.0.0.1:${port}`;
+    }
+
+    const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
+    const admins = [...running.filter((r) => r.adminPort).map((r) => ({ name: r.workload.name, port: r.adminPort! })), ...(ingressAdmin ? [{ name: 'ingress', port: ingressAdmin }] : [])];
+    const results = await Promise.all(admins.map(async (a) => ({ ...a, ok: await waitReady(`http://127.0.0.1:${a.port}/ready`, deadline) })));
+    const apps = await Promise.all(running.map(async (r) => ({ name: r.workload.name, ok: await waitTcp('127.0.0.1', r.appPort, deadline) })));
+    const notReady = [...results.filter((x) => !x.ok).map((x) => `${x.name} sidecar`), ...apps.filter((x) => !x.ok).map((x) => x.name)];
+    if (notReady.length) throw problem(ErrorCodes.UP_WORKLOAD, `not ready within ${(opts.readyTimeoutMs ?? 30_000) / 1000} s: ${notReady.join(', ')} (see the log lines above)`);
+
+    status = () => ({
+      mesh: mesh.name, ingress: ingressUrl, api: apiUrl, xds: `127.0.0.1:${controlPlane!.xdsPort}`, debug: `127.0.0.1:${controlPlane!.debugPort}`,
+      workloads: running.map((r) => ({
+        name: r.workload.name, namespace: r.workload.namespace, address: r.address, ports: r.workload.ports, appPort: r.appPort,
+        adminPort: r.adminPort, nodeId: r.id,
+        app: supervisor.get(r.workload.name)?.state, appPid: supervisor.get(r.workload.name)?.pid,
+        sidecar: supervisor.get(`${r.workload.name}/proxy`)?.state, sidecarPid: supervisor.get(`${r.workload.name}/proxy`)?.pid,
+      })),
+      ingressPid: supervisor.get('ingress/proxy')?.pid,
+    });
+    writeState({ pid: process.pid, api: apiUrl, debug: `127.0.0.1:${controlPlane.debugPort}`, xds: `127.0.0.1:${controlPlane.xdsPort}`, ingress: ingressUrl, dir, startedAt: new Date().toISOString() });
+    return { mesh, controlPlane, ingressUrl, apiUrl, workloads: running, supervisor, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+function waitTcp(host: string, port: number, deadline: number): Promise<boolean> {
+  return new Promise((resolveP) => {
+    const attempt = async () => {
+      const net = await import('node:net');
+      const s = net.connect(port, host);
+      s.once('connect', () => { s.destroy(); resolveP(true); });
+      s.once('error', () => {
+        s.destroy();
+        if (Date.now() > deadline) resolveP(false);
+        else setTimeout(attempt, 150);
+      });
+    };
+    void attempt();
+  });
+}
