@@ -7,6 +7,8 @@ export const ErrorCodes = {
   CONFIG_UNKNOWN_KIND: 'RIG102', // apiVersion/kind not known to Rigging
   CONFIG_INVALID: 'RIG103', // a document failed validation
   CONFIG_READ: 'RIG104', // a file or directory could not be read
+  CONFIG_CONFLICT: 'RIG105', // two files define the same object (the first keeps it)
+  CONFIG_WRITE: 'RIG106', // a store could not write (rig apply / delete), or is closed
   // registry / model (RIG2xx)
   REGISTRY_CONFLICT: 'RIG201',
   // xds (RIG3xx)
