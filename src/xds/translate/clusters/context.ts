@@ -1,0 +1,54 @@
+// xds/translate: the slice of PushContext that listener/cluster/endpoint translation reads, declared
+// structurally so pieces can be unit-tested with hand-built contexts; src/model/push-context.ts satisfies it.
+// Also the per-context memo: outputs that do not depend on the individual proxy are computed once per push.
+import type { ConfigObject } from '../../../config/types.ts';
+import type { SidecarSpec } from '../../../config/types/networking.ts';
+import type { Proxy, Service, ServicePort, Endpoint } from '../../../model/types.ts';
+import type { RouteContext } from '../routes/context.ts';
+
+export interface TranslateContext extends RouteContext {
+  sidecarFor(proxy: Proxy): ConfigObject<SidecarSpec> | undefined;
+  endpoints(hostname: string, port: number, subsetLabels?: Record<string, string>): Endpoint[];
+  inboundServicesFor(proxy: Proxy): { service: Service; port: ServicePort; targetPort: number }[];
+}
+
+const memos = new WeakMap<object, Map<string, unknown>>();
+
+/** Compute `fn` once per (ctx, key). The key must cover every input `fn` reads besides ctx. */
+export function memo<T>(ctx: object, key: string, fn: () => T): T {
+  let m = memos.get(ctx);
+  if (!m) { m = new Map(); memos.set(ctx, m); }
+  if (m.has(key)) return m.get(key) as T;
+  const v = fn();
+  m.set(key, v);
+  return v;
+}
+
+function labelsKey(labels: Record<string, string>): string {
+  return Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(',');
+}
+
+/** True when some DestinationRule selects workloads, so DR lookup depends on the proxy's labels. */
+function drDependsOnLabels(ctx: TranslateContext): boolean {
+  return memo(ctx, 'dr-selectors', () => ctx.snapshot.destinationRules.some((d) => d.spec?.workloadSelector?.matchLabels));
+}
+
+function sidecarKey(ctx: TranslateContext, proxy: Proxy): string {
+  const sc = ctx.sidecarFor(proxy);
+  return sc ? `${sc.metadata.namespace}/${sc.metadata.name}` : '-';
+}
+
+/**
+ * What outbound clusters depend on: proxy kind and generator, namespace (exportTo, DR lookup), the Sidecar
+ * in force (egress scoping, outbound policy), gateways (router) and labels when DRs select workloads.
+ */
+export function clusterScopeKey(ctx: TranslateContext, proxy: Proxy): string {
+  const labels = drDependsOnLabels(ctx) ? labelsKey(proxy.labels) : '';
+  return `${proxy.type}|${proxy.generator ?? ''}|${proxy.namespace}|${sidecarKey(ctx, proxy)}|${labels}`;
+}
+
+/** Outbound listeners additionally depend on labels (sourceLabels matches) and, for routers, the gateways. */
+export function listenerScopeKey(ctx: TranslateContext, proxy: Proxy): string {
+  const gws = proxy.type === 'router' ? ctx.gatewaysFor(proxy).map((g) => `${g.metadata.namespace}/${g.metadata.name}`).join(',') : '';
+  return `${proxy.type}|${proxy.generator ?? ''}|${proxy.namespace}|${sidecarKey(ctx, proxy)}|${labelsKey(proxy.labels)}|${gws}`;
+}

@@ -1,0 +1,161 @@
+// xds/translate: DestinationRule traffic policy -> cluster fields. Merging follows Istio: the top-level
+// policy's portLevelSettings apply first, a subset's policy then replaces whole fields, and a matching
+// port-level entry replaces connectionPool, loadBalancer, outlierDetection and tls together (no inheritance).
+import type {
+  TrafficPolicy, ConnectionPoolSettings, OutlierDetection, LoadBalancerSettings, LocalityLoadBalancerSetting,
+} from '../../../config/types/networking.ts';
+import type { EnvoyResource } from '../types.ts';
+import { duration, msToDuration } from './duration.ts';
+
+export type PortPolicy = Omit<TrafficPolicy, 'portLevelSettings'>;
+
+/** The policy in force for one port of one subset (subsetPolicy undefined = the service's default cluster). */
+export function effectivePolicy(top: TrafficPolicy | undefined, subsetPolicy: TrafficPolicy | undefined, port: number): PortPolicy | undefined {
+  const base = top ? mergePolicy(undefined, top, port) : undefined;
+  if (!subsetPolicy) return base;
+  return mergePolicy(base, subsetPolicy, port);
+}
+
+function mergePolicy(original: PortPolicy | undefined, over: TrafficPolicy, port: number): PortPolicy {
+  const out: PortPolicy = { ...(original ?? {}) };
+  if (over.connectionPool) out.connectionPool = over.connectionPool;
+  if (over.loadBalancer) out.loadBalancer = over.loadBalancer;
+  if (over.outlierDetection) out.outlierDetection = over.outlierDetection;
+  if (over.tls) out.tls = over.tls;
+  if (over.tunnel) out.tunnel = over.tunnel;
+  if (over.proxyProtocol) out.proxyProtocol = over.proxyProtocol;
+  const pls = over.portLevelSettings?.find((p) => p.port?.number === port);
+  if (pls) {
+    // Port-level settings do not inherit from the enclosing policy: unset fields fall back to defaults.
+    out.connectionPool = pls.connectionPool;
+    out.loadBalancer = pls.loadBalancer;
+    out.outlierDetection = pls.outlierDetection;
+    out.tls = pls.tls;
+  }
+  return out;
+}
+
+const MAX_U32 = 4294967295;
+
+/** Circuit breaker thresholds: Istio lifts Envoy's low defaults (1024) to "unlimited" unless the DR sets them. */
+export function circuitBreakers(pool: ConnectionPoolSettings | undefined): EnvoyResource {
+  const t: Record<string, unknown> = {
+    max_connections: { value: pool?.tcp?.maxConnections ?? MAX_U32 },
+    max_pending_requests: { value: pool?.http?.http1MaxPendingRequests ?? MAX_U32 },
+    max_requests: { value: pool?.http?.http2MaxRequests ?? MAX_U32 },
+    max_retries: { value: pool?.http?.maxRetries ?? MAX_U32 },
+    track_remaining: true,
+  };
+  return { thresholds: [t] };
+}
+
+/** Fields of HttpProtocolOptions (typed_extension_protocol_options) from the pool settings and port protocol. */
+export function httpProtocolOptions(pool: ConnectionPoolSettings | undefined, http2: boolean): EnvoyResource | undefined {
+  const common: Record<string, unknown> = {};
+  const idle = duration(pool?.http?.idleTimeout);
+  if (idle) common.idle_timeout = idle;
+  if (pool?.http?.maxRequestsPerConnection) common.max_requests_per_connection = { value: pool.http.maxRequestsPerConnection };
+  const maxDur = duration(pool?.tcp?.maxConnectionDuration);
+  if (maxDur) common.max_connection_duration = maxDur;
+  // UPGRADE turns HTTP/1.1 upstreams into h2; DO_NOT_UPGRADE only stops that (HTTP2/gRPC ports stay h2)
+  const useH2 = http2 || pool?.http?.h2UpgradePolicy === 'UPGRADE';
+  const h2opts: Record<string, unknown> = {};
+  if (pool?.http?.maxConcurrentStreams) h2opts.max_concurrent_streams = { value: pool.http.maxConcurrentStreams };
+  if (!useH2 && Object.keys(common).length === 0 && !pool?.http?.useClientProtocol) return undefined;
+  const out: Record<string, unknown> = {};
+  if (Object.keys(common).length) out.common_http_protocol_options = common;
+  if (pool?.http?.useClientProtocol) out.use_downstream_protocol_config = { http_protocol_options: {}, http2_protocol_options: h2opts };
+  else if (useH2) out.explicit_http_config = { http2_protocol_options: h2opts };
+  else out.explicit_http_config = { http_protocol_options: {} };
+  return out;
+}
+
+/** TCP keepalive -> upstream_connection_options. */
+export function upstreamConnectionOptions(pool: ConnectionPoolSettings | undefined): EnvoyResource | undefined {
+  const ka = pool?.tcp?.tcpKeepalive;
+  if (!ka) return undefined;
+  const k: Record<string, unknown> = {};
+  if (ka.probes) k.keepalive_probes = { value: ka.probes };
+  const time = duration(ka.time);
+  if (time) k.keepalive_time = { value: Math.max(1, Math.round(time.seconds)) };
+  const iv = duration(ka.interval);
+  if (iv) k.keepalive_interval = { value: Math.max(1, Math.round(iv.seconds)) };
+  return { tcp_keepalive: k };
+}
+
+/** Outlier detection as Istio sets it: success-rate ejection off; a consecutive counter enforced 100% once set. */
+export function outlierDetection(od: OutlierDetection | undefined): EnvoyResource | undefined {
+  if (!od) return undefined;
+  const out: Record<string, unknown> = { enforcing_success_rate: { value: 0 } };
+  if (od.consecutive5xxErrors !== undefined && od.consecutive5xxErrors !== null) {
+    const v = od.consecutive5xxErrors;
+    out.consecutive_5xx = { value: v };
+    out.enforcing_consecutive_5xx = { value: v > 0 ? 100 : 0 };
+  } else if (od.consecutiveErrors && od.consecutiveErrors > 0) {
+    // deprecated consecutiveErrors meant gateway errors (502/503/504) in Istio's API
+    out.consecutive_gateway_failure = { value: od.consecutiveErrors };
+    out.enforcing_consecutive_gateway_failure = { value: 100 };
+    out.consecutive_5xx = { value: 0 };
+    out.enforcing_consecutive_5xx = { value: 0 };
+  }
+  if (od.consecutiveGatewayErrors !== undefined && od.consecutiveGatewayErrors !== null) {
+    const v = od.consecutiveGatewayErrors;
+    out.consecutive_gateway_failure = { value: v };
+    out.enforcing_consecutive_gateway_failure = { value: v > 0 ? 100 : 0 };
+  }
+  const interval = duration(od.interval);
+  if (interval) out.interval = interval;
+  const base = duration(od.baseEjectionTime);
+  if (base) out.base_ejection_time = base;
+  if (od.maxEjectionPercent !== undefined && od.maxEjectionPercent > 0) out.max_ejection_percent = { value: od.maxEjectionPercent };
+  if (od.splitExternalLocalOriginErrors) {
+    out.split_external_local_origin_errors = true;
+    if (od.consecutiveLocalOriginFailures !== undefined && od.consecutiveLocalOriginFailures !== null) {
+      out.consecutive_local_origin_failure = { value: od.consecutiveLocalOriginFailures };
+      out.enforcing_consecutive_local_origin_failure = { value: 100 };
+    }
+  }
+  return out;
+}
+
+export interface LbFields {
+  lb_policy?: string;
+  ring_hash_lb_config?: EnvoyResource;
+  maglev_lb_config?: EnvoyResource;
+  /** PASSTHROUGH: the cluster becomes ORIGINAL_DST. */
+  originalDst?: boolean;
+}
+
+/** Istio's default algorithm is LEAST_REQUEST (Envoy's is ROUND_ROBIN). */
+export function loadBalancer(lb: LoadBalancerSettings | undefined, grpc: boolean): LbFields {
+  const ch = lb?.consistentHash;
+  if (ch) {
+    if (ch.maglev) return { lb_policy: 'MAGLEV', maglev_lb_config: ch.maglev.tableSize ? { table_size: { value: ch.maglev.tableSize } } : {} };
+    const size = ch.ringHash?.minimumRingSize ?? ch.minimumRingSize ?? 1024;
+    return { lb_policy: 'RING_HASH', ring_hash_lb_config: { minimum_ring_size: { value: size } } };
+  }
+  // proxyless gRPC clients only balance round robin (or ring hash above)
+  if (grpc) return { lb_policy: 'ROUND_ROBIN' };
+  switch (lb?.simple) {
+    case 'ROUND_ROBIN': return { lb_policy: 'ROUND_ROBIN' };
+    case 'RANDOM': return { lb_policy: 'RANDOM' };
+    case 'PASSTHROUGH': return { lb_policy: 'CLUSTER_PROVIDED', originalDst: true };
+    case 'LEAST_CONN':
+    case 'LEAST_REQUEST':
+    default: return { lb_policy: 'LEAST_REQUEST' };
+  }
+}
+
+/**
+ * The locality setting in force: the DR's, else an implicit enabled one when outlier detection is set
+ * (Istio turns locality failover on by default once outliers can be detected). undefined = off.
+ */
+export function localitySetting(lb: LoadBalancerSettings | undefined, od: OutlierDetection | undefined): LocalityLoadBalancerSetting | undefined {
+  const s = lb?.localityLbSetting ?? (od ? {} : undefined);
+  if (!s || s.enabled === false) return undefined;
+  return s;
+}
+
+export function connectTimeout(pool: ConnectionPoolSettings | undefined, meshDefault: string): EnvoyResource {
+  return duration(pool?.tcp?.connectTimeout) ?? duration(meshDefault) ?? msToDuration(10_000);
+}

@@ -1,0 +1,74 @@
+// xds/translate: DestinationRule ClientTLSSettings -> the cluster's UpstreamTlsContext transport socket.
+// ISTIO_MUTUAL uses the workload certificate "default" and the trust bundle "ROOTCA" over SDS on the ADS
+// stream, checking the peer's SPIFFE identity; SIMPLE/MUTUAL read files or an SDS credentialName.
+import type { ClientTLSSettings } from '../../../config/types/networking.ts';
+import { TypeUrl } from '../../../envoy/protos.ts';
+import type { EnvoyResource } from '../types.ts';
+import { istioMutualSni } from './names.ts';
+
+export const ADS_CONFIG_SOURCE = { ads: {}, resource_api_version: 'V3' } as const;
+
+export function sdsSecret(name: string): EnvoyResource {
+  return { name, sds_config: ADS_CONFIG_SOURCE };
+}
+
+function file(path: string): EnvoyResource { return { filename: path }; }
+
+/** spiffe://<trustDomain>/ns/<ns>/sa/<sa>; identities already in URI form pass through. */
+export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
+  if (serviceAccount.startsWith('spiffe://')) return serviceAccount;
+  return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+}
+
+function sanMatchers(sans: readonly string[]): EnvoyResource[] {
+  return [...new Set(sans)].sort().map((s) => ({ exact: s }));
+}
+
+export interface TlsInput {
+  tls: ClientTLSSettings | undefined;
+  clusterName: string;
+  /** SPIFFE identities of the destination's workloads, used for ISTIO_MUTUAL when the DR names none. */
+  identities: readonly string[];
+  /** h2 upstream: advertise h2 in ALPN for SIMPLE/MUTUAL without explicit settings, as Istio does for HTTP2 ports. */
+  http2: boolean;
+}
+
+export function upstreamTransportSocket(input: TlsInput): EnvoyResource | undefined {
+  const tls = input.tls;
+  if (!tls || !tls.mode || tls.mode === 'DISABLE') return undefined;
+  const ctx: Record<string, unknown> = {};
+  const common: Record<string, unknown> = {};
+  if (tls.mode === 'ISTIO_MUTUAL') {
+    common.tls_certificate_sds_secret_configs = [sdsSecret('default')];
+    const sans = tls.subjectAltNames?.length ? tls.subjectAltNames : input.identities;
+    const dflt: Record<string, unknown> = {};
+    if (sans.length) dflt.match_subject_alt_names = sanMatchers(sans);
+    common.combined_validation_context = { default_validation_context: dflt, validation_context_sds_secret_config: sdsSecret('ROOTCA') };
+    common.alpn_protocols = input.http2 ? ['istio', 'h2'] : ['istio'];
+    ctx.sni = tls.sni ?? istioMutualSni(input.clusterName);
+  } else {
+    if (tls.credentialName) {
+      // Istio: the client cert/key secret is <name>, the CA bundle <name>-cacert, both over SDS
+      if (tls.mode === 'MUTUAL') common.tls_certificate_sds_secret_configs = [sdsSecret(`kubernetes://${tls.credentialName}`)];
+      if (!tls.insecureSkipVerify) {
+        const dflt: Record<string, unknown> = {};
+        if (tls.subjectAltNames?.length) dflt.match_subject_alt_names = sanMatchers(tls.subjectAltNames);
+        common.combined_validation_context = { default_validation_context: dflt, validation_context_sds_secret_config: sdsSecret(`kubernetes://${tls.credentialName}-cacert`) };
+      }
+    } else {
+      if (tls.mode === 'MUTUAL' && tls.clientCertificate && tls.privateKey) {
+        common.tls_certificates = [{ certificate_chain: file(tls.clientCertificate), private_key: file(tls.privateKey) }];
+      }
+      if (!tls.insecureSkipVerify && (tls.caCertificates || tls.subjectAltNames?.length)) {
+        const vc: Record<string, unknown> = {};
+        if (tls.caCertificates) vc.trusted_ca = file(tls.caCertificates);
+        if (tls.subjectAltNames?.length) vc.match_subject_alt_names = sanMatchers(tls.subjectAltNames);
+        common.validation_context = vc;
+      }
+    }
+    if (input.http2) common.alpn_protocols = ['h2'];
+    if (tls.sni) ctx.sni = tls.sni;
+  }
+  ctx.common_tls_context = common;
+  return { name: 'envoy.transport_sockets.tls', typed_config: { '@type': TypeUrl.UpstreamTls, ...ctx } };
+}

@@ -1,0 +1,161 @@
+// xds/translate/listeners: a gateway's (router's) listeners from the Gateway servers selecting it. One
+// listener "0.0.0.0_<port>" per server port: HTTP -> HCM with RDS "http.<port>"; HTTPS terminated with
+// SIMPLE/MUTUAL/ISTIO_MUTUAL -> a filter chain per server (SNI from its hosts) with a DownstreamTlsContext
+// and RDS "https.<port>.<portName>.<gateway>.<ns>"; PASSTHROUGH -> SNI chains from VirtualService tls routes;
+// TCP (and terminated TLS) -> tcp_proxy from tcp routes of VirtualServices bound to the gateway.
+import type { ConfigObject } from '../../../config/types.ts';
+import type { GatewaySpec, GatewayServer, ServerTLSSettings } from '../../../config/types/networking.ts';
+import type { Proxy } from '../../../model/types.ts';
+import { TypeUrl } from '../../../envoy/protos.ts';
+import type { EnvoyResource } from '../types.ts';
+import { listenerScopeKey, memo, type TranslateContext } from '../clusters/context.ts';
+import { BLACKHOLE_CLUSTER } from '../clusters/names.ts';
+import { sdsSecret } from '../clusters/tls.ts';
+import { hcmFilter, tcpProxyFilter, socketAddress } from './hcm.ts';
+import { tlsInspector } from './sidecar.ts';
+import { firstTcpRouteTarget, tlsRouteChains } from './tcp-routes.ts';
+
+export function gatewayHttpRouteName(port: number): string { return `http.${port}`; }
+export function gatewayHttpsRouteName(port: number, portName: string, gw: ConfigObject<GatewaySpec>): string {
+  return `https.${port}.${portName}.${gw.metadata.name}.${gw.metadata.namespace}`;
+}
+
+const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB']);
+
+/** Gateway hosts may be "ns/host"; SNI uses the host part, and "*" means no SNI restriction. */
+function serverNames(hosts: string[]): string[] {
+  const names = hosts.map((h) => (h.includes('/') ? h.slice(h.indexOf('/') + 1) : h));
+  if (names.some((h) => h === '*')) return [];
+  return [...new Set(names)];
+}
+
+const tlsVersion: Record<string, string> = { TLSV1_0: 'TLSv1_0', TLSV1_1: 'TLSv1_1', TLSV1_2: 'TLSv1_2', TLSV1_3: 'TLSv1_3', TLS_AUTO: 'TLS_AUTO' };
+
+export function downstreamTlsContext(tls: ServerTLSSettings, http: boolean): EnvoyResource {
+  const common: Record<string, unknown> = {};
+  const mutual = tls.mode === 'MUTUAL' || tls.mode === 'ISTIO_MUTUAL' || tls.mode === 'OPTIONAL_MUTUAL';
+  if (tls.mode === 'ISTIO_MUTUAL') {
+    common.tls_certificate_sds_secret_configs = [sdsSecret('default')];
+    common.combined_validation_context = { default_validation_context: {}, validation_context_sds_secret_config: sdsSecret('ROOTCA') };
+  } else if (tls.credentialName) {
+    // Istio's gateway credentials: cert+key in the secret, the client CA in "<name>-cacert"
+    common.tls_certificate_sds_secret_configs = [sdsSecret(`kubernetes://${tls.credentialName}`)];
+    if (mutual) {
+      const dflt: Record<string, unknown> = {};
+      if (tls.subjectAltNames?.length) dflt.match_subject_alt_names = tls.subjectAltNames.map((s) => ({ exact: s }));
+      common.combined_validation_context = { default_validation_context: dflt, validation_context_sds_secret_config: sdsSecret(`kubernetes://${tls.credentialName}-cacert`) };
+    }
+  } else {
+    if (tls.serverCertificate && tls.privateKey) {
+      common.tls_certificates = [{ certificate_chain: { filename: tls.serverCertificate }, private_key: { filename: tls.privateKey } }];
+    }
+    if (mutual && tls.caCertificates) {
+      const vc: Record<string, unknown> = { trusted_ca: { filename: tls.caCertificates } };
+      if (tls.subjectAltNames?.length) vc.match_subject_alt_names = tls.subjectAltNames.map((s) => ({ exact: s }));
+      common.validation_context = vc;
+    }
+  }
+  if (http) common.alpn_protocols = ['h2', 'http/1.1'];
+  const params: Record<string, unknown> = {};
+  if (tls.minProtocolVersion && tlsVersion[tls.minProtocolVersion]) params.tls_minimum_protocol_version = tlsVersion[tls.minProtocolVersion];
+  if (tls.maxProtocolVersion && tlsVersion[tls.maxProtocolVersion]) params.tls_maximum_protocol_version = tlsVersion[tls.maxProtocolVersion];
+  if (tls.cipherSuites?.length) params.cipher_suites = tls.cipherSuites;
+  if (Object.keys(params).length) common.tls_params = params;
+  const ctx: Record<string, unknown> = { '@type': TypeUrl.DownstreamTls, common_tls_context: common };
+  if (mutual && tls.mode !== 'OPTIONAL_MUTUAL') ctx.require_client_certificate = { value: true };
+  return ctx;
+}
+
+function transportSocket(tls: ServerTLSSettings, http: boolean): EnvoyResource {
+  return { name: 'envoy.transport_sockets.tls', typed_config: downstreamTlsContext(tls, http) };
+}
+
+interface BoundServer { gw: ConfigObject<GatewaySpec>; server: GatewayServer; gwName: string }
+
+/** TCP routing for a server: the first applicable tcp route of a VirtualService bound to its gateway. */
+function tcpFilter(ctx: TranslateContext, proxy: Proxy, b: BoundServer, port: number): EnvoyResource {
+  const gws = [b.gwName];
+  const t = firstTcpRouteTarget(ctx, ctx.virtualServicesFor(proxy, gws), port, proxy, gws);
+  if (t) return tcpProxyFilter(t.length === 1 ? t[0]!.name : `tcp.${port}`, ctx.snapshot.mesh, { weighted: t });
+  return tcpProxyFilter(BLACKHOLE_CLUSTER, ctx.snapshot.mesh, { cluster: BLACKHOLE_CLUSTER });
+}
+
+function portListener(ctx: TranslateContext, proxy: Proxy, port: number, servers: BoundServer[]): EnvoyResource | undefined {
+  const chains: EnvoyResource[] = [];
+  let inspector = false;
+  const mesh = ctx.snapshot.mesh;
+  let plainHttp = false;
+  const sniSeen = new Set<string>();
+  for (const b of servers) {
+    const proto = (b.server.port.protocol ?? '').toUpperCase();
+    const tls = b.server.tls;
+    if (HTTP_PROTOCOLS.has(proto)) { plainHttp = true; continue; }
+    const names = serverNames(b.server.hosts ?? []).filter((n) => !sniSeen.has(n));
+    if ((proto === 'HTTPS' || proto === 'TLS') && tls && tls.mode !== 'PASSTHROUGH' && tls.mode !== 'AUTO_PASSTHROUGH') {
+      names.forEach((n) => sniSeen.add(n));
+      inspector = true;
+      const chain: Record<string, unknown> = {
+        name: `${b.gwName}.${b.server.port.name}`,
+        transport_socket: transportSocket(tls, proto === 'HTTPS'),
+        filters: [proto === 'HTTPS'
+          ? hcmFilter({ statPrefix: `outbound_0.0.0.0_${port}`, rds: gatewayHttpsRouteName(port, b.server.port.name, b.gw), kind: 'gateway', mesh })
+          : tcpFilter(ctx, proxy, b, port)],
+      };
+      if (names.length) chain.filter_chain_match = { server_names: names };
+      chains.push(chain);
+      continue;
+    }
+    if ((proto === 'HTTPS' || proto === 'TLS') && tls?.mode === 'PASSTHROUGH') {
+      inspector = true;
+      const gws = [b.gwName];
+      const vss = ctx.virtualServicesFor(proxy, gws);
+      for (const r of tlsRouteChains(ctx, vss, b.server.hosts.map((h) => (h.includes('/') ? h.slice(h.indexOf('/') + 1) : h)), port, proxy, gws)) {
+        const sni = r.sniHosts.filter((s) => !sniSeen.has(s));
+        if (!sni.length) continue;
+        sni.forEach((s) => sniSeen.add(s));
+        chains.push({
+          name: `${b.gwName}.${b.server.port.name}.${sni[0]}`,
+          filter_chain_match: { server_names: sni },
+          filters: [tcpProxyFilter(r.targets.length === 1 ? r.targets[0]!.name : `tls.${port}`, mesh, { weighted: r.targets })],
+        });
+      }
+      continue;
+    }
+    if (proto === 'TCP' || proto === 'MONGO' || proto === 'REDIS' || proto === 'MYSQL' || proto === 'TLS' || proto === 'HTTPS') {
+      if (!chains.some((c) => !c.filter_chain_match)) chains.push({ name: `${b.gwName}.${b.server.port.name}`, filters: [tcpFilter(ctx, proxy, b, port)] });
+    }
+  }
+  if (plainHttp && !chains.some((c) => !c.filter_chain_match)) {
+    chains.push({ name: gatewayHttpRouteName(port), filters: [hcmFilter({ statPrefix: `outbound_0.0.0.0_${port}`, rds: gatewayHttpRouteName(port), kind: 'gateway', mesh })] });
+  }
+  if (!chains.length) return undefined;
+  const l: Record<string, unknown> = {
+    name: `0.0.0.0_${port}`,
+    address: socketAddress('0.0.0.0', port),
+    traffic_direction: 'OUTBOUND',
+    filter_chains: chains,
+  };
+  if (inspector) l.listener_filters = [tlsInspector];
+  return l;
+}
+
+export function gatewayListeners(ctx: TranslateContext, proxy: Proxy): EnvoyResource[] {
+  return memo(ctx, `lds-gw|${listenerScopeKey(ctx, proxy)}`, () => {
+    const byPort = new Map<number, BoundServer[]>();
+    for (const gw of ctx.gatewaysFor(proxy)) {
+      const gwName = `${gw.metadata.namespace}/${gw.metadata.name}`;
+      for (const server of gw.spec?.servers ?? []) {
+        if (!server?.port?.number) continue;
+        const list = byPort.get(server.port.number) ?? [];
+        list.push({ gw, server, gwName });
+        byPort.set(server.port.number, list);
+      }
+    }
+    const out: EnvoyResource[] = [];
+    for (const [port, servers] of [...byPort].sort((a, b) => a[0] - b[0])) {
+      const l = portListener(ctx, proxy, port, servers);
+      if (l) out.push(l);
+    }
+    return out;
+  });
+}

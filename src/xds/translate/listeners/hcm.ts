@@ -1,0 +1,90 @@
+// xds/translate/listeners: the HttpConnectionManager network filter every HTTP listener uses. Filter order is
+// the shared contract: fault, cors, (authn/authz later), router — the router must be last (grpc-js-xds and
+// Envoy both reject it elsewhere). Routes come over RDS from the ADS stream, or inline for inbound.
+import type { MeshConfig } from '../../../model/types.ts';
+import { TypeUrl } from '../../../envoy/protos.ts';
+import type { EnvoyResource } from '../types.ts';
+import { ADS_CONFIG_SOURCE } from '../clusters/tls.ts';
+
+export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
+export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
+
+const fault = { name: 'envoy.filters.http.fault', typed_config: { '@type': TypeUrl.Fault } };
+const cors = { name: 'envoy.filters.http.cors', typed_config: { '@type': TypeUrl.Cors } };
+const router = { name: 'envoy.filters.http.router', typed_config: { '@type': TypeUrl.Router } };
+
+/** HTTP filters in contract order; proxyless gRPC gets only what grpc-js-xds implements (fault, router). */
+export function httpFilters(kind: 'sidecar' | 'gateway' | 'inbound' | 'grpc'): EnvoyResource[] {
+  if (kind === 'grpc') return [fault, router];
+  // inbound traffic was already shaped by the caller's sidecar; only authn/authz (later) and the router apply
+  if (kind === 'inbound') return [router];
+  return [fault, cors, router];
+}
+
+// Our own text format built from Envoy command operators: enough to answer "what happened to this request".
+const TEXT_FORMAT = '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% '
+  + '%BYTES_RECEIVED% %BYTES_SENT% %DURATION% "%REQ(:AUTHORITY)%" "%REQ(X-REQUEST-ID)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER% %ROUTE_NAME%\n';
+const JSON_FIELDS: Record<string, string> = {
+  start_time: '%START_TIME%', method: '%REQ(:METHOD)%', path: '%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%', protocol: '%PROTOCOL%',
+  response_code: '%RESPONSE_CODE%', response_flags: '%RESPONSE_FLAGS%', bytes_received: '%BYTES_RECEIVED%', bytes_sent: '%BYTES_SENT%',
+  duration: '%DURATION%', authority: '%REQ(:AUTHORITY)%', request_id: '%REQ(X-REQUEST-ID)%', upstream_host: '%UPSTREAM_HOST%',
+  upstream_cluster: '%UPSTREAM_CLUSTER%', route_name: '%ROUTE_NAME%',
+};
+
+/** File access log per MeshConfig accessLogFile / accessLogEncoding; none when the file is empty. */
+export function accessLog(mesh: MeshConfig, tcp = false): EnvoyResource[] | undefined {
+  if (!mesh.accessLogFile) return undefined;
+  const fields = tcp
+    ? Object.fromEntries(Object.entries(JSON_FIELDS).filter(([k]) => !['method', 'path', 'protocol', 'authority', 'request_id', 'route_name'].includes(k)))
+    : JSON_FIELDS;
+  const format = mesh.accessLogEncoding === 'JSON'
+    ? { json_format: { fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, { stringValue: v }])) } }
+    : { text_format_source: { inline_string: tcp ? '[%START_TIME%] %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER%\n' : TEXT_FORMAT } };
+  return [{ name: 'envoy.access_loggers.file', typed_config: { '@type': TypeUrl.FileAccessLog, path: mesh.accessLogFile, log_format: format } }];
+}
+
+export interface HcmOptions {
+  statPrefix: string;
+  rds?: string;
+  routeConfig?: EnvoyResource;
+  kind: 'sidecar' | 'gateway' | 'inbound' | 'grpc';
+  mesh: MeshConfig;
+}
+
+/** The HCM config (typed_config body) for a listener filter or an api_listener. */
+export function hcmConfig(o: HcmOptions): EnvoyResource {
+  const h: Record<string, unknown> = { '@type': TypeUrl.HttpConnectionManager, stat_prefix: o.statPrefix };
+  if (o.rds !== undefined) h.rds = { route_config_name: o.rds, config_source: ADS_CONFIG_SOURCE };
+  else if (o.routeConfig) h.route_config = o.routeConfig;
+  h.http_filters = httpFilters(o.kind);
+  if (o.kind === 'grpc') return h;
+  // gateways are the edge: trust their own peer address for x-forwarded-for; sidecars keep the client's
+  if (o.kind === 'gateway') h.use_remote_address = { value: true };
+  h.generate_request_id = { value: true };
+  h.upgrade_configs = [{ upgrade_type: 'websocket' }];
+  if (o.mesh.enableTracing) {
+    const sampling = o.mesh.defaultConfig?.tracing?.sampling ?? 1;
+    h.tracing = { client_sampling: { value: 100 }, random_sampling: { value: sampling }, overall_sampling: { value: 100 } };
+  }
+  const al = accessLog(o.mesh);
+  if (al) h.access_log = al;
+  return h;
+}
+
+export function hcmFilter(o: HcmOptions): EnvoyResource {
+  return { name: HCM_FILTER, typed_config: hcmConfig(o) };
+}
+
+export function tcpProxyFilter(statPrefix: string, mesh: MeshConfig, target: { cluster: string } | { weighted: { name: string; weight: number }[] }): EnvoyResource {
+  const t: Record<string, unknown> = { '@type': TypeUrl.TcpProxy, stat_prefix: statPrefix };
+  if ('cluster' in target) t.cluster = target.cluster;
+  else if (target.weighted.length === 1) t.cluster = target.weighted[0]!.name;
+  else t.weighted_clusters = { clusters: target.weighted };
+  const al = accessLog(mesh, true);
+  if (al) t.access_log = al;
+  return { name: TCP_PROXY_FILTER, typed_config: t };
+}
+
+export function socketAddress(address: string, port: number): EnvoyResource {
+  return { socket_address: { address, port_value: port } };
+}

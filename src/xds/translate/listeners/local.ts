@@ -1,0 +1,69 @@
+// xds/translate/listeners: local-mode listeners (see local-mode.ts): the HTTP_PROXY egress listener
+// "127.0.0.1_<port>" with RDS "http_proxy", inbound listeners on <proxy ip>:<endpointPort> sending to
+// inbound|<endpointPort>||, and one 127.0.0.1 listener per RIG_TCP_PORTS service.
+import type { Proxy } from '../../../model/types.ts';
+import { fqdn } from '../../../model/hosts.ts';
+import type { EnvoyResource } from '../types.ts';
+import { isHttpProtocol } from '../routes/context.ts';
+import type { TranslateContext } from '../clusters/context.ts';
+import { BLACKHOLE_CLUSTER, inboundCluster, outboundCluster } from '../clusters/names.ts';
+import { inboundPorts } from '../clusters/inbound.ts';
+import { hcmFilter, tcpProxyFilter, socketAddress } from './hcm.ts';
+import { inboundFilter } from './sidecar.ts';
+import { tcpRouteTarget } from './tcp-routes.ts';
+import type { LocalMode } from './local-mode.ts';
+import { HTTP_PROXY_ROUTE } from '../routes/index.ts';
+
+
+function httpProxyListener(ctx: TranslateContext, port: number): EnvoyResource {
+  return {
+    name: `127.0.0.1_${port}`,
+    address: socketAddress('127.0.0.1', port),
+    traffic_direction: 'OUTBOUND',
+    filter_chains: [{ name: HTTP_PROXY_ROUTE, filters: [hcmFilter({ statPrefix: `outbound_127.0.0.1_${port}`, rds: HTTP_PROXY_ROUTE, kind: 'sidecar', mesh: ctx.snapshot.mesh })] }],
+  };
+}
+
+function tcpPortListener(ctx: TranslateContext, proxy: Proxy, t: { host: string; port: number; localPort: number }): EnvoyResource {
+  const svc = ctx.serviceByHost(t.host) ?? ctx.serviceByHost(fqdn(t.host, proxy.namespace));
+  const sp = svc?.ports.find((p) => p.port === t.port);
+  let filter: EnvoyResource;
+  if (!svc || !sp) {
+    // keep the port bound so the application sees a clean refusal rather than a missing listener
+    filter = tcpProxyFilter(BLACKHOLE_CLUSTER, ctx.snapshot.mesh, { cluster: BLACKHOLE_CLUSTER });
+  } else if (isHttpProtocol(sp.protocol)) {
+    // the service's port route config: requests must name the service in Host, as with the captured shape
+    filter = hcmFilter({ statPrefix: `outbound_127.0.0.1_${t.localPort}`, rds: String(t.port), kind: 'sidecar', mesh: ctx.snapshot.mesh });
+  } else {
+    const gws = ['mesh'];
+    const target = tcpRouteTarget(ctx, ctx.virtualServicesFor(proxy, gws), svc.hostname, t.port, proxy, gws)
+      ?? [{ name: outboundCluster(svc.hostname, t.port), weight: 100 }];
+    filter = tcpProxyFilter(target.length === 1 ? target[0]!.name : outboundCluster(svc.hostname, t.port), ctx.snapshot.mesh, { weighted: target });
+  }
+  return {
+    name: `127.0.0.1_${t.localPort}`,
+    address: socketAddress('127.0.0.1', t.localPort),
+    traffic_direction: 'OUTBOUND',
+    filter_chains: [{ name: `${t.host}:${t.port}`, filters: [filter] }],
+  };
+}
+
+export function localListeners(ctx: TranslateContext, proxy: Proxy, lm: LocalMode): EnvoyResource[] {
+  const out: EnvoyResource[] = [];
+  if (lm.httpProxyPort) out.push(httpProxyListener(ctx, lm.httpProxyPort));
+  for (const t of lm.tcpPorts ?? []) {
+    if (t.localPort === lm.httpProxyPort) continue;
+    out.push(tcpPortListener(ctx, proxy, t));
+  }
+  if (lm.inboundPorts) {
+    for (const p of inboundPorts(ctx, proxy)) {
+      out.push({
+        name: `${proxy.ip}_${p.endpointPort}`,
+        address: socketAddress(proxy.ip, p.endpointPort),
+        traffic_direction: 'INBOUND',
+        filter_chains: [{ name: inboundCluster(p.endpointPort), filters: [inboundFilter(ctx, p, proxy.ip)] }],
+      });
+    }
+  }
+  return out;
+}
