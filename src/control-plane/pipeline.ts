@@ -5,7 +5,6 @@ import type { Clock } from '../common/clock.ts';
 import { buildSnapshot } from '../model/snapshot.ts';
 import { PushContext } from '../model/push-context.ts';
 import { generate } from '../xds/translate/generate.ts';
-import { FileStore } from '../config/store/file.ts';
 import type { ProxyGenerator } from '../xds/server/server.ts';
 
 export interface Pipeline {
@@ -21,5 +20,7 @@ export const defaultPipeline: Pipeline = {
 };
 
 export async function openFileStore(dir: string, opts: { clock?: Clock; debounceMs?: number }): Promise<ConfigStore> {
+  // Loaded on demand: a control plane fed by another store never needs the file watcher.
+  const { FileStore } = await import('../config/store/file.ts');
   return FileStore.open(dir, opts);
 }
