@@ -58,7 +58,7 @@ export function decodeObject(typeUrl: string, raw: Obj, resourceName?: string): 
 }
 
 /** Unpack an Any from a DiscoveryResponse and decode it; a payload that fails to parse is an error, never a throw. */
-export function decodeAny(typeUrl: string, any: AnyMessage): { name: string; result: DecodeResult<unknown> } {
+export function decodeAny(typeUrl: string, any: AnyMessage): { name: string; result: DecodeResult<unknown>; raw?: Obj } {
   let raw: Obj;
   try {
     if (any.type_url !== typeUrl) {
@@ -70,5 +70,5 @@ export function decodeAny(typeUrl: string, any: AnyMessage): { name: string; res
   }
   const name = str(raw.name) ?? str(raw.cluster_name) ?? '';
   if (!isObj(raw)) return { name, result: { errors: [{ resource: name, field: '', message: 'not an object' }] } };
-  return { name, result: decodeObject(typeUrl, raw, name) };
+  return { name, result: decodeObject(typeUrl, raw, name), raw };
 }

@@ -1,0 +1,338 @@
+// proxy/xds-client: the proxy's ADS (SotW) client: subscribes, decodes at the edge, ACKs/NACKs, warms, reconnects.
+//
+// One bidirectional StreamAggregatedResources stream carries every type. LDS and CDS are wildcard subscriptions;
+// RDS, EDS and SDS names follow what the held listeners and clusters reference. A response is applied resource by
+// resource: valid ones replace their previous version, invalid ones keep their last good version and the whole
+// response is NACKed (previous version_info + the response nonce + error_detail naming resource and field), as
+// gRPC's xDS client does. While disconnected the last good snapshot keeps serving; reconnects back off with jitter.
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import { realClock, type Clock, type TimerHandle } from '../../common/clock.ts';
+import { logger, type Logger } from '../../common/logger.ts';
+import { decodeAny, ResourceType } from '../config/decode.ts';
+import { formatDecodeError, type DecodeError, type ProxyConfigSnapshot } from '../config/types.ts';
+import { adsServiceClient, jsToWireStruct, type AdsClient, type AdsStream, type DiscoveryRequest, type DiscoveryResponse, type WireNode } from './ads-proto.ts';
+import { Backoff, type BackoffOptions } from './backoff.ts';
+import { buildSnapshot, sameSnapshot, XdsStore, type NackRecord, type TypeState } from './store.ts';
+
+/** The node identity sent in the first request of each stream. */
+export interface NodeInfo {
+  id: string;
+  cluster: string;
+  metadata: Record<string, unknown>;
+  locality?: { region?: string; zone?: string; subZone?: string };
+}
+
+export interface XdsClientOptions {
+  /** host:port of the ADS server. */
+  server: { host: string; port: number };
+  node: NodeInfo;
+  clock?: Clock;
+  backoff?: BackoffOptions;
+  /** Serve a warming cluster/listener anyway after this long without its EDS/RDS (Envoy's initial_fetch_timeout, default 15000; 0 = wait forever). */
+  initialFetchTimeoutMs?: number;
+  /** Subscribe to SDS secrets referenced by TLS contexts over ADS (default true). */
+  subscribeSecrets?: boolean;
+  credentials?: grpc.ChannelCredentials;
+  /** Extra grpc-js channel options. */
+  channelOptions?: grpc.ChannelOptions;
+  log?: Logger;
+}
+
+export interface NackEvent { typeUrl: string; version: string; nonce: string; errors: DecodeError[] }
+
+export interface XdsClientEvents {
+  update: [ProxyConfigSnapshot];
+  nack: [NackEvent];
+  ack: [{ typeUrl: string; version: string; nonce: string }];
+  connected: [];
+  disconnected: [{ error?: string; retryInMs: number }];
+  /** LDS and CDS have each been applied once (the proxy may report ready). */
+  ready: [];
+}
+
+/** What the admin API shows per type. */
+export interface TypeStatus {
+  typeUrl: string;
+  version: string;
+  nonce: string;
+  received: boolean;
+  subscribed: string[] | '*';
+  resources: { name: string; version: string; appliedAt: number; raw: Record<string, unknown> }[];
+  lastNack?: NackRecord;
+}
+
+export class XdsClient extends EventEmitter<XdsClientEvents> {
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly backoff: Backoff;
+  private readonly store = new XdsStore();
+  private readonly initialFetchTimeoutMs: number;
+  private client?: AdsClient;
+  private stream?: AdsStream;
+  private streamSeq = 0;
+  private retryTimer?: TimerHandle;
+  private fetchTimer?: TimerHandle;
+  private stopped = true;
+  private sentNode = false;
+  private current?: ProxyConfigSnapshot;
+  private generation = 0;
+  private readyFired = false;
+  private connectedNow = false;
+
+  constructor(private readonly opts: XdsClientOptions) {
+    super();
+    this.clock = opts.clock ?? realClock;
+    this.log = opts.log ?? logger('xds-client');
+    this.backoff = new Backoff(opts.backoff);
+    this.initialFetchTimeoutMs = opts.initialFetchTimeoutMs ?? 15_000;
+  }
+
+  /** Open the stream; resolves immediately (connection progress is reported by events). */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const Ctor = adsServiceClient();
+    this.client = new Ctor(`${this.opts.server.host}:${this.opts.server.port}`, this.opts.credentials ?? grpc.credentials.createInsecure(), {
+      'grpc.keepalive_time_ms': 30_000,
+      // The channel's own reconnect backoff must not outgrow ours, or a restarted server is noticed late.
+      'grpc.initial_reconnect_backoff_ms': Math.min(1000, this.opts.backoff?.initialMs ?? 500),
+      'grpc.max_reconnect_backoff_ms': this.opts.backoff?.maxMs ?? 30_000,
+      ...this.opts.channelOptions,
+    }) as unknown as AdsClient;
+    this.openStream();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.clock.clearTimeout(this.retryTimer);
+    this.clock.clearTimeout(this.fetchTimer);
+    this.retryTimer = this.fetchTimer = undefined;
+    const s = this.stream;
+    this.stream = undefined;
+    s?.cancel();
+    this.client?.close();
+    this.client = undefined;
+  }
+
+  /** The last published consistent snapshot (undefined before anything was applied). */
+  snapshot(): ProxyConfigSnapshot | undefined {
+    return this.current;
+  }
+
+  /** True once LDS and CDS were each applied at least once. */
+  isReady(): boolean {
+    return this.readyFired;
+  }
+
+  isConnected(): boolean {
+    return this.connectedNow;
+  }
+
+  status(): TypeStatus[] {
+    return this.store.all().map((t) => ({
+      typeUrl: t.typeUrl,
+      version: t.version,
+      nonce: t.nonce,
+      received: t.received,
+      subscribed: t.wildcard ? '*' : [...t.names].sort(),
+      resources: [...t.resources.values()].map((r) => ({ name: r.name, version: r.version, appliedAt: r.appliedAt, raw: r.raw })),
+      lastNack: t.lastNack,
+    }));
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Stream lifecycle
+
+  private openStream(): void {
+    if (this.stopped || !this.client) return;
+    const seq = ++this.streamSeq;
+    const stream = this.client.StreamAggregatedResources();
+    this.stream = stream;
+    this.sentNode = false;
+    let gotResponse = false;
+    stream.on('data', (resp: DiscoveryResponse) => {
+      if (seq !== this.streamSeq) return;
+      if (!gotResponse) {
+        gotResponse = true;
+        this.backoff.reset();
+      }
+      this.onResponse(resp);
+    });
+    stream.on('metadata', () => {
+      if (seq !== this.streamSeq || this.connectedNow) return;
+      this.connectedNow = true;
+      this.emit('connected');
+    });
+    const onEnd = (err?: Error): void => {
+      if (seq !== this.streamSeq) return;
+      this.streamSeq++; // ignore any later events of this stream
+      this.stream = undefined;
+      this.connectedNow = false;
+      if (this.stopped) return;
+      const wait = this.backoff.next();
+      this.log.warn({ err: err?.message, retryInMs: wait }, 'xDS stream closed; keeping last good config and reconnecting');
+      this.emit('disconnected', { error: err?.message, retryInMs: wait });
+      this.retryTimer = this.clock.setTimeout(() => {
+        this.retryTimer = undefined;
+        this.openStream();
+      }, wait);
+    };
+    stream.on('error', (e: Error) => onEnd(e));
+    stream.on('end', () => onEnd());
+    // Re-subscribe to everything we hold, with the versions we accepted (no nonce: it belongs to the old stream).
+    for (const t of this.store.all()) {
+      t.nonce = '';
+      if (t.wildcard || t.names.size > 0) this.send(t, undefined);
+    }
+  }
+
+  private send(t: TypeState, error: string | undefined): void {
+    if (!this.stream) return;
+    const req: DiscoveryRequest = {
+      type_url: t.typeUrl,
+      version_info: t.version,
+      resource_names: t.wildcard ? [] : [...t.names].sort(),
+      response_nonce: t.nonce,
+    };
+    if (error !== undefined) req.error_detail = { code: 3 /* INVALID_ARGUMENT */, message: error };
+    if (!this.sentNode) {
+      req.node = this.wireNode();
+      this.sentNode = true;
+    }
+    this.stream.write(req);
+  }
+
+  private wireNode(): WireNode {
+    const n = this.opts.node;
+    const out: WireNode = { id: n.id, cluster: n.cluster, metadata: jsToWireStruct(n.metadata), user_agent_name: 'rigging', user_agent_version: '0.1.0' };
+    if (n.locality) out.locality = { region: n.locality.region, zone: n.locality.zone, sub_zone: n.locality.subZone };
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Responses
+
+  private onResponse(resp: DiscoveryResponse): void {
+    const typeUrl = resp.type_url ?? '';
+    const t = this.store.byType(typeUrl);
+    if (!t) {
+      this.log.warn({ typeUrl }, 'response for a type we never subscribed to; ignoring');
+      return;
+    }
+    const version = resp.version_info ?? '';
+    const nonce = resp.nonce ?? '';
+    t.nonce = nonce;
+    const errors: DecodeError[] = [];
+    const seen = new Set<string>();
+    const now = this.clock.now();
+    for (const any of resp.resources ?? []) {
+      const { name, result, raw: decoded } = decodeAny(typeUrl, any);
+      if (seen.has(name)) {
+        errors.push({ resource: name, field: '', message: 'duplicate resource name in one response' });
+        continue;
+      }
+      seen.add(name);
+      if (result.errors) {
+        errors.push(...result.errors);
+        continue; // its last good version (if any) stays
+      }
+      if (!t.wildcard && !t.names.has(name)) continue; // not asked for (or just unsubscribed)
+      const raw = { '@type': typeUrl, ...decoded };
+      const prev = t.resources.get(name);
+      if (prev && JSON.stringify(prev.raw) === JSON.stringify(raw)) {
+        prev.version = version; // same content: keep the same decoded object so consumers see no change
+        continue;
+      }
+      t.resources.set(name, { name, value: result.value, raw, version, appliedAt: now });
+    }
+    if (t.wildcard) {
+      // SotW LDS/CDS carry the full set: anything missing was removed (names that failed to decode are kept).
+      for (const name of [...t.resources.keys()]) {
+        if (!seen.has(name)) {
+          t.resources.delete(name);
+        }
+      }
+    }
+    t.received = true;
+    if (errors.length === 0) {
+      t.version = version;
+      t.lastNack = undefined;
+      this.send(t, undefined);
+      this.emit('ack', { typeUrl, version, nonce });
+    } else {
+      t.lastNack = { version, nonce, errors, at: now };
+      const message = errors.map(formatDecodeError).join('; ');
+      this.log.warn({ typeUrl, version, errors: message }, 'rejecting xDS response (NACK); keeping last good config');
+      this.send(t, message);
+      this.emit('nack', { typeUrl, version, nonce, errors });
+    }
+    if (t === this.store.listeners || t === this.store.clusters) this.updateSubscriptions();
+    this.publish();
+    if (!this.readyFired && this.store.listeners.received && this.store.clusters.received) {
+      this.readyFired = true;
+      this.emit('ready');
+    }
+  }
+
+  /** Follow the RDS/EDS/SDS names referenced by what we hold; drop resources no longer referenced. */
+  private updateSubscriptions(): void {
+    const pairs: [TypeState, Set<string>][] = [
+      [this.store.endpoints, this.store.wantedEndpoints()],
+      [this.store.routes, this.store.wantedRoutes()],
+    ];
+    if (this.opts.subscribeSecrets !== false) pairs.push([this.store.secrets, this.store.wantedSecrets()]);
+    for (const [t, wanted] of pairs) {
+      const before = [...t.names].sort().join('\n');
+      const after = [...wanted].sort().join('\n');
+      if (before === after) continue;
+      const now = this.clock.now();
+      for (const n of wanted) if (!t.requestedAt.has(n)) t.requestedAt.set(n, now);
+      for (const n of [...t.requestedAt.keys()]) if (!wanted.has(n)) t.requestedAt.delete(n);
+      for (const n of [...t.resources.keys()]) if (!wanted.has(n)) t.resources.delete(n);
+      t.names = wanted;
+      this.send(t, undefined);
+    }
+    this.armFetchTimer();
+  }
+
+  private missing(t: TypeState): string[] {
+    return [...t.names].filter((n) => !t.resources.has(n));
+  }
+
+  /** Re-publish when a warming resource's initial fetch timeout passes. */
+  private armFetchTimer(): void {
+    if (this.initialFetchTimeoutMs <= 0) return;
+    this.clock.clearTimeout(this.fetchTimer);
+    this.fetchTimer = undefined;
+    let earliest = Infinity;
+    for (const t of [this.store.endpoints, this.store.routes]) {
+      for (const n of this.missing(t)) {
+        const due = (t.requestedAt.get(n) ?? 0) + this.initialFetchTimeoutMs;
+        if (due > this.clock.now()) earliest = Math.min(earliest, due);
+      }
+    }
+    if (earliest === Infinity) return;
+    this.fetchTimer = this.clock.setTimeout(() => {
+      this.fetchTimer = undefined;
+      this.publish();
+      this.armFetchTimer();
+    }, earliest - this.clock.now());
+  }
+
+  private expired = (typeUrl: string, name: string): boolean => {
+    if (this.initialFetchTimeoutMs <= 0) return false;
+    const t = typeUrl === ResourceType.ClusterLoadAssignment ? this.store.endpoints : this.store.routes;
+    const at = t.requestedAt.get(name);
+    return at !== undefined && this.clock.now() - at >= this.initialFetchTimeoutMs;
+  };
+
+  /** Publish a new snapshot if what is served changed (the first one is always published). */
+  private publish(): void {
+    const next = buildSnapshot(this.store, this.current, this.generation + 1, this.expired);
+    if (this.current && sameSnapshot(this.current, next)) return;
+    this.generation++;
+    this.current = next;
+    this.emit('update', next);
+  }
+}

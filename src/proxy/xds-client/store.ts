@@ -1,0 +1,142 @@
+// proxy/xds-client: per-type resource state (applied resources, versions, nonces, last NACK) and the warming rules that
+// turn it into a consistent ProxyConfigSnapshot.
+import type { ClusterConfig, ClusterLoadAssignment, DecodeError, ListenerConfig, ProxyConfigSnapshot, RouteConfig, SecretConfig } from '../config/types.ts';
+import { ResourceType } from '../config/decode.ts';
+
+export interface AppliedResource<T = unknown> {
+  name: string;
+  value: T;
+  /** The canonical object as received (for /config_dump). */
+  raw: Record<string, unknown>;
+  /** version_info of the response that carried it. */
+  version: string;
+  /** Clock time it was applied (ms). */
+  appliedAt: number;
+}
+
+export interface NackRecord {
+  version: string;
+  nonce: string;
+  errors: DecodeError[];
+  at: number;
+}
+
+export class TypeState<T = unknown> {
+  /** Explicit names (RDS/EDS/SDS); ignored for wildcard types. */
+  names = new Set<string>();
+  readonly resources = new Map<string, AppliedResource<T>>();
+  /** Last accepted version_info. */
+  version = '';
+  /** Last nonce received. */
+  nonce = '';
+  /** Whether a response was ever applied (even an empty one). */
+  received = false;
+  lastNack?: NackRecord;
+  /** When the current names were first requested, for the initial fetch timeout. */
+  requestedAt = new Map<string, number>();
+  constructor(readonly typeUrl: string, readonly wildcard: boolean) {}
+}
+
+/** All the xDS state a client holds. */
+export class XdsStore {
+  readonly listeners = new TypeState<ListenerConfig>(ResourceType.Listener, true);
+  readonly routes = new TypeState<RouteConfig>(ResourceType.RouteConfiguration, false);
+  readonly clusters = new TypeState<ClusterConfig>(ResourceType.Cluster, true);
+  readonly endpoints = new TypeState<ClusterLoadAssignment>(ResourceType.ClusterLoadAssignment, false);
+  readonly secrets = new TypeState<SecretConfig>(ResourceType.Secret, false);
+
+  /** In the order Envoy subscribes: CDS, EDS, LDS, RDS, then SDS. */
+  all(): TypeState[] {
+    return [this.clusters, this.endpoints, this.listeners, this.routes, this.secrets] as TypeState[];
+  }
+  byType(url: string): TypeState | undefined {
+    return this.all().find((t) => t.typeUrl === url);
+  }
+
+  /** Route config names referenced by the listeners we hold (warming ones too: they need them to warm). */
+  wantedRoutes(): Set<string> {
+    const out = new Set<string>();
+    for (const l of this.listeners.resources.values()) {
+      for (const fc of chains(l.value)) if (fc.handler.kind === 'http' && fc.handler.routeConfigName !== undefined) out.add(fc.handler.routeConfigName);
+    }
+    return out;
+  }
+  wantedEndpoints(): Set<string> {
+    const out = new Set<string>();
+    for (const c of this.clusters.resources.values()) if (c.value.type === 'EDS') out.add(c.value.edsServiceName ?? c.value.name);
+    return out;
+  }
+  wantedSecrets(): Set<string> {
+    const out = new Set<string>();
+    const add = (t: { certificateSdsNames: string[]; validationSdsName?: string } | undefined): void => {
+      if (!t) return;
+      for (const n of t.certificateSdsNames) out.add(n);
+      if (t.validationSdsName) out.add(t.validationSdsName);
+    };
+    for (const c of this.clusters.resources.values()) {
+      add(c.value.tls);
+      for (const m of c.value.transportSocketMatches) add(m.tls);
+    }
+    for (const l of this.listeners.resources.values()) for (const fc of chains(l.value)) add(fc.tls);
+    return out;
+  }
+}
+
+function chains(l: ListenerConfig): ListenerConfig['filterChains'] {
+  return l.defaultFilterChain ? [...l.filterChains, l.defaultFilterChain] : l.filterChains;
+}
+
+/**
+ * Envoy's warming: a cluster is served once its endpoints have arrived (or it needs none); a listener once every
+ * route config its HTTP chains name has arrived. An updated resource that is still warming leaves the previously
+ * served version in place. `expired(typeUrl, name)` says the initial fetch timeout passed: serve it without waiting.
+ */
+export function buildSnapshot(
+  s: XdsStore,
+  previous: ProxyConfigSnapshot | undefined,
+  generation: number,
+  expired: (typeUrl: string, name: string) => boolean,
+): ProxyConfigSnapshot {
+  const endpoints = new Map<string, ClusterLoadAssignment>();
+  for (const [n, r] of s.endpoints.resources) endpoints.set(n, r.value);
+  const routes = new Map<string, RouteConfig>();
+  for (const [n, r] of s.routes.resources) routes.set(n, r.value);
+  const secrets = new Map<string, SecretConfig>();
+  for (const [n, r] of s.secrets.resources) secrets.set(n, r.value);
+
+  const clusterReady = (c: ClusterConfig): boolean => {
+    if (c.type !== 'EDS') return true;
+    const n = c.edsServiceName ?? c.name;
+    return endpoints.has(n) || expired(ResourceType.ClusterLoadAssignment, n);
+  };
+  const clusters = new Map<string, ClusterConfig>();
+  for (const [n, r] of s.clusters.resources) {
+    if (clusterReady(r.value)) clusters.set(n, r.value);
+    else {
+      const old = previous?.clusters.get(n);
+      if (old && clusterReady(old)) clusters.set(n, old);
+    }
+  }
+
+  const listenerReady = (l: ListenerConfig): boolean =>
+    chains(l).every((fc) => fc.handler.kind !== 'http' || fc.handler.routeConfigName === undefined || routes.has(fc.handler.routeConfigName) || expired(ResourceType.RouteConfiguration, fc.handler.routeConfigName));
+  const listeners = new Map<string, ListenerConfig>();
+  for (const [n, r] of s.listeners.resources) {
+    if (listenerReady(r.value)) listeners.set(n, r.value);
+    else {
+      const old = previous?.listeners.get(n);
+      if (old && listenerReady(old)) listeners.set(n, old);
+    }
+  }
+
+  const versions: Record<string, string> = {};
+  for (const t of s.all()) if (t.received) versions[t.typeUrl] = t.version;
+  return { generation, listeners, routes, clusters, endpoints, secrets, versions };
+}
+
+/** Whether two snapshots serve the same objects (decoded values are replaced, never mutated, so identity suffices). */
+export function sameSnapshot(a: ProxyConfigSnapshot | undefined, b: ProxyConfigSnapshot): boolean {
+  if (!a) return false;
+  const same = <V>(x: ReadonlyMap<string, V>, y: ReadonlyMap<string, V>): boolean => x.size === y.size && [...x].every(([k, v]) => y.get(k) === v);
+  return same(a.listeners, b.listeners) && same(a.routes, b.routes) && same(a.clusters, b.clusters) && same(a.endpoints, b.endpoints) && same(a.secrets, b.secrets);
+}
