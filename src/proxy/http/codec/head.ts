@@ -36,6 +36,9 @@ export class RequestHead {
     public expectContinue: boolean,
   ) {}
 
+  /** -1 chunked (unknown length), 0 none, n exact: the form the protocol-neutral exchange uses. */
+  get bodyLength(): number { return this.bodyKind === 'chunked' ? -1 : this.bodyKind === 'length' ? this.contentLength : 0; }
+
   get(name: string): string | undefined {
     const h = this.headers;
     for (let i = 0; i < h.length; i += 2) if (h[i] === name) return h[i + 1];

@@ -1,0 +1,188 @@
+// proxy: the connection engine — applies ProxyConfigSnapshots (listeners, routers, clusters) hitlessly and drains.
+import type { Clock } from '../common/clock.ts';
+import { realClock } from '../common/clock.ts';
+import type { Logger } from '../common/logger.ts';
+import type { FilterChainConfig, ListenerConfig, ProxyConfigSnapshot, RouteConfig } from './config/types.ts';
+import { handlerRoutes } from './config/types.ts';
+import { ActiveListener, type OriginalDstResolver } from './listener/manager.ts';
+import { EngineStats, type EngineContext, type HttpChainRuntime, type RequestRecord } from './listener/runtime.ts';
+import type { HttpRouter } from './http/route-types.ts';
+import { H2Downstream } from './http/h2-downstream.ts';
+import { H2UpstreamPool } from './http/h2-upstream.ts';
+import { UpstreamManager } from './upstream/pool-manager.ts';
+import type { Random } from './upstream/lb/types.ts';
+import type { Socket } from 'node:net';
+
+export interface EngineOptions {
+  /** Compiles a RouteConfig into a router (src/proxy/router in production; tests may pass their own). */
+  compileRouter: (rc: RouteConfig) => HttpRouter;
+  clock?: Clock;
+  random?: Random;
+  log?: Logger;
+  originalDst?: OriginalDstResolver;
+  /** Socket fast path (src/proxy/io); identity when absent. */
+  adoptSocket?: (s: Socket) => Socket;
+  onRequestComplete?: (r: RequestRecord) => void;
+}
+
+export interface ListenerStatus { name: string; address: string; port: number; draining: boolean; connections: number }
+
+export class Engine {
+  readonly ctx: EngineContext;
+  private readonly listeners = new Map<string, ActiveListener>();
+  /** Listeners removed from config but still draining their connections. */
+  private readonly retired = new Set<ActiveListener>();
+  private runtimes = new Map<string, Map<FilterChainConfig, HttpChainRuntime>>();
+  private routerCache = new WeakMap<RouteConfig, HttpRouter>();
+  private readonly h2: H2Downstream;
+  private readonly h2up: H2UpstreamPool;
+  private snapshot: ProxyConfigSnapshot | undefined;
+  private updating: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: EngineOptions) {
+    const clock = opts.clock ?? realClock;
+    this.h2up = new H2UpstreamPool(clock);
+    this.ctx = {
+      clock,
+      random: opts.random ?? Math.random,
+      upstreams: new UpstreamManager({ clock, random: opts.random ?? Math.random }),
+      stats: new EngineStats(),
+      draining: false,
+      onRequestComplete: opts.onRequestComplete,
+      h2Upstream: this.h2up,
+    };
+    this.h2 = new H2Downstream(this.ctx);
+  }
+
+  get stats(): EngineStats { return this.ctx.stats; }
+  get currentSnapshot(): ProxyConfigSnapshot | undefined { return this.snapshot; }
+
+  /** Apply a snapshot. New requests use it; in-flight requests and upstream connections are untouched. */
+  apply(s: ProxyConfigSnapshot): Promise<void> {
+    this.updating = this.updating.then(() => this.applyNow(s), () => this.applyNow(s));
+    return this.updating;
+  }
+
+  private async applyNow(s: ProxyConfigSnapshot): Promise<void> {
+    if (this.ctx.draining) return;
+    this.snapshot = s;
+    this.ctx.upstreams.update(s);
+    const runtimes = new Map<string, Map<FilterChainConfig, HttpChainRuntime>>();
+    for (const [name, l] of s.listeners) runtimes.set(name, this.compileChains(s, l));
+    this.runtimes = runtimes;
+
+    const binds: Promise<void>[] = [];
+    for (const [name, cfg] of s.listeners) {
+      const cur = this.listeners.get(name);
+      if (cur && cur.config.address === cfg.address && cur.config.port === cfg.port && cur.config.bindToPort === cfg.bindToPort) {
+        cur.config = cfg; // same socket, new chains: hitless
+        continue;
+      }
+      if (cur) this.retire(cur);
+      const al = new ActiveListener(cfg, {
+        ctx: this.ctx, h2: this.h2,
+        httpRuntime: (l, chain) => this.runtimes.get(l)?.get(chain) ?? this.runtimeFor(l, chain),
+        byDestination: (a, p) => this.byDestination(a, p),
+        originalDst: this.opts.originalDst, adoptSocket: this.opts.adoptSocket, log: this.opts.log,
+      });
+      this.listeners.set(name, al);
+      binds.push(al.bind().catch((e: Error) => {
+        this.opts.log?.error({ listener: name, err: e.message }, 'cannot bind listener');
+        if (this.listeners.get(name) === al) this.listeners.delete(name);
+      }));
+    }
+    for (const [name, al] of this.listeners) if (!s.listeners.has(name)) { this.listeners.delete(name); this.retire(al); }
+    await Promise.all(binds);
+  }
+
+  /** A connection accepted under an older config keeps its chain object: find the runtime by chain name. */
+  private runtimeFor(listener: string, chain: FilterChainConfig): HttpChainRuntime | undefined {
+    const m = this.runtimes.get(listener);
+    if (m) for (const [c, rt] of m) if (c.name === chain.name) return rt;
+    if (!this.snapshot || chain.handler.kind !== 'http') return undefined;
+    const rc = handlerRoutes(this.snapshot, chain.handler);
+    return rc ? { handler: chain.handler, router: this.router(rc) } : undefined;
+  }
+
+  private compileChains(s: ProxyConfigSnapshot, l: ListenerConfig): Map<FilterChainConfig, HttpChainRuntime> {
+    const m = new Map<FilterChainConfig, HttpChainRuntime>();
+    const chains = l.defaultFilterChain ? [...l.filterChains, l.defaultFilterChain] : l.filterChains;
+    for (const c of chains) {
+      if (c.handler.kind !== 'http') continue;
+      const rc = handlerRoutes(s, c.handler);
+      if (!rc) continue;
+      m.set(c, { handler: c.handler, router: this.router(rc) });
+    }
+    return m;
+  }
+
+  private router(rc: RouteConfig): HttpRouter {
+    let r = this.routerCache.get(rc);
+    if (!r) { r = this.opts.compileRouter(rc); this.routerCache.set(rc, r); }
+    return r;
+  }
+
+  private byDestination(address: string, port: number): ActiveListener | undefined {
+    let wildcard: ActiveListener | undefined;
+    for (const l of this.listeners.values()) {
+      if (l.config.port !== port || l.config.bindToPort) continue;
+      if (l.config.address === address) return l;
+      if (l.config.address === '0.0.0.0' || l.config.address === '::') wildcard = l;
+    }
+    return wildcard;
+  }
+
+  private retire(l: ActiveListener): void {
+    l.drain();
+    if (l.connections.size === 0) return;
+    this.retired.add(l);
+    for (const s of l.connections) s.once('close', () => { if (l.connections.size === 0) this.retired.delete(l); });
+  }
+
+  /** Bound port of a listener (useful when the config asked for port 0). */
+  portOf(name: string): number | undefined { return this.listeners.get(name)?.boundPort; }
+
+  listenerStatus(): ListenerStatus[] {
+    const out: ListenerStatus[] = [];
+    for (const l of [...this.listeners.values(), ...this.retired]) {
+      out.push({ name: l.config.name, address: l.config.address, port: l.boundPort, draining: l.draining, connections: l.connections.size });
+    }
+    return out;
+  }
+
+  /** Active downstream connections across all listeners (including retired ones). */
+  get activeConnections(): number {
+    let n = 0;
+    for (const l of this.listeners.values()) n += l.connections.size;
+    for (const l of this.retired) n += l.connections.size;
+    return n + this.h2.sessions.size;
+  }
+
+  /**
+   * Graceful drain (SIGTERM, /drain_listeners): stop accepting, let in-flight requests finish, close
+   * keep-alive connections as they go idle; after `drainMs` close whatever is left.
+   */
+  async drain(drainMs: number): Promise<void> {
+    this.ctx.draining = true;
+    for (const l of this.listeners.values()) l.drain();
+    this.h2.drain();
+    const clock = this.ctx.clock;
+    const deadline = clock.now() + drainMs;
+    for (let i = 0; i < 100_000 && this.activeConnections > 0 && clock.now() < deadline; i++) {
+      await new Promise<void>((r) => clock.setTimeout(r, Math.min(50, Math.max(1, deadline - clock.now()))));
+    }
+    this.close();
+  }
+
+  /** Close everything now. */
+  close(): void {
+    this.ctx.draining = true;
+    for (const l of this.listeners.values()) l.destroy();
+    for (const l of this.retired) l.destroy();
+    this.listeners.clear();
+    this.retired.clear();
+    this.h2.destroy();
+    this.h2up.close();
+    this.ctx.upstreams.destroy();
+  }
+}

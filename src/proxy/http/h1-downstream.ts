@@ -1,0 +1,262 @@
+// proxy/http: a downstream HTTP/1.1 connection — parses requests (pipelining-safe), runs one Exchange at a time,
+// writes responses (head + first body bytes in one write), keeps the connection alive, tunnels upgrades.
+import type { Socket } from 'node:net';
+import { parseRequestHead, ChunkedDecoder, serializeResponseHead, chunkHeader, CHUNK_TAIL, lastChunk, reasonPhrase } from './codec/index.ts';
+import type { RequestHead } from './codec/head.ts';
+import { Exchange, type DownstreamResponder, type IncomingRequest } from './exchange.ts';
+import type { ConnectionOrigin } from '../listener/origin.ts';
+import type { EngineContext, HttpChainRuntime } from '../listener/runtime.ts';
+
+const enum St { Head, BodyLength, BodyChunked, Wait, Tunnel, Closed }
+
+/** Buffered pipelined bytes past this pause reading until the current response is done. */
+const MAX_PIPELINE_BUFFER = 64 * 1024;
+const NOOP = (): void => {};
+
+/** A parsed RequestHead already is the exchange's protocol-neutral request (no copy on the hot path). */
+function incoming(h: RequestHead): IncomingRequest { return h; }
+
+export class H1Downstream implements DownstreamResponder {
+  readonly protocol = 'HTTP/1.1' as const;
+  private st = St.Head;
+  private pending: Buffer | null = null;
+  private ex: Exchange | null = null;
+  private head: RequestHead | null = null;
+  private remaining = 0;
+  private decoder: ChunkedDecoder | null = null;
+  private keepAlive = true;
+  private resChunked = false;
+  private resClose = false;
+  private pendingHead = '';
+  private processing = false;
+  private paused = false;
+  private drainCb: () => void = NOOP;
+  private readonly onDataBound: (b: Buffer) => void;
+  private readonly sink = (b: Buffer, s: number, e: number): void => { this.ex?.requestData(b, s, e); };
+
+  constructor(
+    readonly socket: Socket,
+    private readonly origin: ConnectionOrigin,
+    private readonly runtime: () => HttpChainRuntime | undefined,
+    private readonly ctx: EngineContext,
+    private readonly isDraining: () => boolean,
+    initial?: Buffer,
+  ) {
+    ctx.stats.downstream_cx_total++;
+    ctx.stats.downstream_cx_active++;
+    socket.setNoDelay(true);
+    this.onDataBound = (b) => this.onData(b);
+    socket.on('data', this.onDataBound);
+    socket.on('drain', () => { const cb = this.drainCb; this.drainCb = NOOP; cb(); });
+    socket.on('error', NOOP);
+    socket.on('close', () => this.onClose());
+    if (initial && initial.length) this.onData(initial);
+  }
+
+  get idle(): boolean { return this.st === St.Head && this.ex === null && this.pending === null; }
+
+  /** Drain: close now if idle, else after the current response (which then says connection: close). */
+  drain(): void {
+    if (this.idle) this.close();
+  }
+
+  close(): void {
+    if (this.st === St.Closed) return;
+    this.st = St.Closed;
+    this.socket.end();
+    this.socket.destroySoon?.();
+  }
+
+  private onClose(): void {
+    this.st = St.Closed;
+    this.ctx.stats.downstream_cx_active--;
+    const ex = this.ex;
+    this.ex = null;
+    ex?.downstreamClosed();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.st === St.Closed || this.st === St.Tunnel) return;
+    if (this.pending !== null) {
+      this.pending = Buffer.concat([this.pending, chunk]);
+      if (this.processing) return;
+      const b = this.pending;
+      this.pending = null;
+      this.process(b, 0);
+    } else {
+      if (this.processing) { this.pending = chunk; return; }
+      this.process(chunk, 0);
+    }
+  }
+
+  /** Consume buf[pos..] as far as the state allows; keep the rest in `pending`. */
+  private process(buf: Buffer, pos: number): void {
+    this.processing = true;
+    try {
+      const end = buf.length;
+      for (let guard = 0; guard < 100_000 && pos < end; guard++) {
+        if (this.st === St.Head) {
+          if (this.ex !== null) break; // pipelined: wait for the current response
+          const r = parseRequestHead(buf, pos, end);
+          if (r.kind === 'incomplete') break;
+          if (r.kind === 'error') { this.protocolError(r.status, r.reason); return; }
+          pos += r.consumed;
+          this.beginRequest(r.head);
+        } else if (this.st === St.BodyLength) {
+          const n = Math.min(this.remaining, end - pos);
+          this.remaining -= n;
+          this.sink(buf, pos, pos + n);
+          pos += n;
+          if (this.remaining === 0) this.requestBodyDone(undefined);
+        } else if (this.st === St.BodyChunked) {
+          const d = this.decoder!;
+          pos += d.feed(buf, pos, end, this.sink);
+          if (d.failed) { this.protocolError(400, `chunked request body: ${d.error}`); return; }
+          if (d.done) { this.decoder = null; this.requestBodyDone(d.trailers); }
+        } else break;
+      }
+      if (pos < end && this.st !== St.Closed && this.st !== St.Tunnel) {
+        const rest = pos === 0 ? buf : buf.subarray(pos);
+        this.pending = this.pending ? Buffer.concat([rest, this.pending]) : rest;
+        if (this.pending.length > MAX_PIPELINE_BUFFER && this.ex !== null && !this.paused) { this.paused = true; this.socket.pause(); }
+      }
+    } finally {
+      this.processing = false;
+    }
+    // Bytes that arrived while processing (re-entrant onData) are handled now.
+    if (this.pending !== null && this.st === St.Head && this.ex === null) {
+      const b = this.pending;
+      this.pending = null;
+      this.process(b, 0);
+    }
+  }
+
+  private beginRequest(h: RequestHead): void {
+    const rt = this.runtime();
+    this.head = h;
+    this.keepAlive = h.keepAlive;
+    if (h.expectContinue && h.bodyKind !== 'none') this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+    if (h.bodyKind === 'length') { this.st = St.BodyLength; this.remaining = h.contentLength; }
+    else if (h.bodyKind === 'chunked') { this.st = St.BodyChunked; this.decoder = new ChunkedDecoder(); }
+    else this.st = St.Wait;
+    if (!rt) { this.protocolError(404, 'listener has no HTTP route configuration'); return; }
+    if (h.method === 'CONNECT') { this.keepAlive = false; }
+    const ex = new Exchange(this.ctx, this.origin, rt, incoming(h), this);
+    this.ex = ex;
+    // Until the upstream is ready, request body bytes are buffered by the exchange (bounded).
+    ex.start();
+    if (h.bodyKind === 'none' && this.ex === ex) ex.requestEnd(undefined);
+  }
+
+  private requestBodyDone(trailers: string[] | undefined): void {
+    this.st = St.Wait;
+    const ex = this.ex;
+    if (ex) ex.requestEnd(trailers);
+    else this.st = St.Head; // response already finished (early reply); the body was consumed
+  }
+
+  private protocolError(status: number, reason: string): void {
+    this.ctx.stats.downstream_cx_protocol_error++;
+    this.ctx.stats.countStatus(status);
+    const body = reasonPhrase(status);
+    if (this.ex === null) {
+      this.socket.end(serializeResponseHead(status, '', ['content-type', 'text/plain', 'x-rig-error', reason.replace(/[^\x20-\x7e]/g, '?')], 'length', body.length, 'close') + body, 'latin1');
+    } else {
+      const ex = this.ex;
+      this.ex = null;
+      ex.downstreamClosed();
+      this.socket.destroy();
+    }
+    this.st = St.Closed;
+  }
+
+  // ----- DownstreamResponder
+
+  sendHead(status: number, headers: string[], bodyLength: number): void {
+    const h = this.head!;
+    const noBody = h.method === 'HEAD' || status === 204 || status === 304;
+    let kind: 'length' | 'chunked' | 'none' = 'length';
+    this.resChunked = false;
+    this.resClose = false;
+    if (bodyLength < 0) {
+      if (noBody) kind = 'none';
+      else if (h.versionMinor === 1) { kind = 'chunked'; this.resChunked = true; }
+      else { kind = 'none'; this.resClose = true; this.keepAlive = false; }
+    } else if (noBody && bodyLength === 0 && h.method !== 'HEAD') kind = 'none';
+    // The request body was not fully read (early response): the connection cannot be reused.
+    if (this.st === St.BodyLength || this.st === St.BodyChunked) this.keepAlive = false;
+    if (this.isDraining() || this.ctx.draining) this.keepAlive = false;
+    let conn: string | undefined;
+    if (!this.keepAlive) conn = 'close';
+    else if (h.versionMinor === 0) conn = 'keep-alive';
+    this.pendingHead = serializeResponseHead(status, '', headers, kind, bodyLength < 0 ? 0 : bodyLength, conn);
+  }
+
+  sendData(buf: Buffer, start: number, end: number): boolean {
+    if (this.st === St.Closed) return true;
+    const s = this.socket;
+    const slice = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+    if (this.pendingHead !== '' || this.resChunked) s.cork();
+    if (this.pendingHead !== '') { s.write(this.pendingHead, 'latin1'); this.pendingHead = ''; }
+    let ok: boolean;
+    if (this.resChunked) {
+      s.write(chunkHeader(end - start), 'latin1');
+      s.write(slice);
+      ok = s.write(CHUNK_TAIL, 'latin1');
+      s.uncork();
+    } else {
+      ok = s.write(slice);
+      if (s.writableCorked) s.uncork();
+    }
+    return ok;
+  }
+
+  sendEnd(trailers: string[] | undefined): void {
+    if (this.st === St.Closed) return;
+    let tail = this.pendingHead;
+    this.pendingHead = '';
+    if (this.resChunked) tail += lastChunk(trailers);
+    if (tail !== '') this.socket.write(tail, 'latin1');
+  }
+
+  onDrain(cb: () => void): void { this.drainCb = cb; }
+  pauseRequest(): void { if (!this.paused) { this.paused = true; this.socket.pause(); } }
+  resumeRequest(): void { if (this.paused) { this.paused = false; this.socket.resume(); } }
+  abort(): void { this.st = St.Closed; this.socket.destroy(); }
+
+  tunnel(status: number, headers: string[], upstream: Socket, head: Buffer | undefined): void {
+    const s = this.socket;
+    this.st = St.Tunnel;
+    s.removeListener('data', this.onDataBound);
+    s.write(serializeResponseHead(status, '', headers, 'none', 0, 'upgrade'), 'latin1');
+    if (head) s.write(head);
+    if (this.pending) { upstream.write(this.pending); this.pending = null; }
+    // Raw bytes both ways; either side closing closes the other.
+    s.pipe(upstream);
+    upstream.pipe(s);
+    upstream.on('error', () => s.destroy());
+    upstream.on('close', () => s.destroy());
+    s.on('close', () => upstream.destroy());
+    if (this.paused) { this.paused = false; s.resume(); }
+    upstream.resume();
+  }
+
+  done(ex: Exchange): void {
+    if (this.ex !== ex) return;
+    this.ex = null;
+    if (this.st === St.Tunnel || this.st === St.Closed) return;
+    if (this.resClose || !this.keepAlive) {
+      this.st = St.Closed;
+      this.socket.end();
+      return;
+    }
+    if (this.st === St.Wait) this.st = St.Head;
+    if (this.paused) { this.paused = false; this.socket.resume(); }
+    if (this.st === St.Head && this.pending !== null && !this.processing) {
+      const b = this.pending;
+      this.pending = null;
+      this.process(b, 0);
+    }
+    if (this.idle && (this.isDraining() || this.ctx.draining)) this.close();
+  }
+}

@@ -1,0 +1,115 @@
+// proxy/http: downstream HTTP/2 (h2c via preface sniffing, or TLS with ALPN "h2") through node:http2's documented API.
+import { createServer, constants, type Http2Server, type ServerHttp2Stream, type ServerHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import type { Socket } from 'node:net';
+import { Exchange, type DownstreamResponder, type IncomingRequest } from './exchange.ts';
+import { fromH2Headers, toH2Headers } from './h2-upstream.ts';
+import type { ConnectionOrigin } from '../listener/origin.ts';
+import type { EngineContext, HttpChainRuntime } from '../listener/runtime.ts';
+
+interface SessionMeta { origin: ConnectionOrigin; runtime: () => HttpChainRuntime | undefined }
+
+export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+class H2Request implements IncomingRequest {
+  constructor(
+    public method: string, public path: string, public authority: string, public scheme: string,
+    public headers: string[], public bodyLength: number,
+  ) {}
+  upgrade = '';
+  get(name: string): string | undefined {
+    const h = this.headers;
+    for (let i = 0; i < h.length; i += 2) if (h[i] === name) return h[i + 1];
+    return undefined;
+  }
+}
+
+class H2Responder implements DownstreamResponder {
+  readonly protocol = 'HTTP/2' as const;
+  private trailers: string[] | undefined;
+  private drainCb: (() => void) | null = null;
+  constructor(private readonly stream: ServerHttp2Stream, private readonly grpc: boolean) {
+    stream.on('drain', () => { const cb = this.drainCb; this.drainCb = null; cb?.(); });
+    stream.on('wantTrailers', () => {
+      const t = this.trailers ?? [];
+      this.stream.sendTrailers(toH2Headers(t, {}));
+    });
+  }
+  sendHead(status: number, headers: string[], bodyLength: number): void {
+    if (this.stream.destroyed || this.stream.headersSent) return;
+    const h = toH2Headers(headers, { [constants.HTTP2_HEADER_STATUS]: status });
+    if (bodyLength >= 0 && h['content-length'] === undefined && bodyLength > 0) h['content-length'] = bodyLength;
+    // Never endStream here: sendEnd() closes the stream, after trailers for gRPC.
+    this.stream.respond(h, { endStream: false, waitForTrailers: this.grpc });
+  }
+  sendData(buf: Buffer, start: number, end: number): boolean {
+    if (this.stream.destroyed) return true;
+    return this.stream.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+  }
+  sendEnd(trailers: string[] | undefined): void {
+    if (this.stream.destroyed) return;
+    this.trailers = trailers;
+    this.stream.end();
+  }
+  onDrain(cb: () => void): void { this.drainCb = cb; }
+  pauseRequest(): void { this.stream.pause(); }
+  resumeRequest(): void { this.stream.resume(); }
+  abort(): void { if (!this.stream.destroyed) this.stream.close(constants.NGHTTP2_INTERNAL_ERROR); }
+  done(): void {}
+}
+
+/** One node:http2 server per engine; sockets are handed to it after the listener picked an HTTP chain. */
+export class H2Downstream {
+  readonly server: Http2Server;
+  private nextMeta: SessionMeta | undefined;
+  private readonly meta = new WeakMap<ServerHttp2Session, SessionMeta>();
+  readonly sessions = new Set<ServerHttp2Session>();
+
+  constructor(private readonly ctx: EngineContext) {
+    this.server = createServer({ settings: { maxConcurrentStreams: 1024 } });
+    this.server.on('session', (s: ServerHttp2Session) => {
+      if (this.nextMeta) { this.meta.set(s, this.nextMeta); this.nextMeta = undefined; }
+      this.sessions.add(s);
+      s.on('close', () => this.sessions.delete(s));
+      s.on('error', () => {});
+    });
+    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
+  }
+
+  /** Serve HTTP/2 on `socket`; `initial` are bytes already read while sniffing. */
+  attach(socket: Socket, origin: ConnectionOrigin, runtime: () => HttpChainRuntime | undefined, initial?: Buffer): void {
+    if (initial && initial.length) socket.unshift(initial);
+    this.nextMeta = { origin, runtime };
+    this.ctx.stats.downstream_cx_total++;
+    this.server.emit('connection', socket);
+    this.nextMeta = undefined;
+  }
+
+  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const m = this.meta.get(stream.session as ServerHttp2Session);
+    const rt = m?.runtime();
+    stream.on('error', () => {});
+    if (!m || !rt) { stream.close(constants.NGHTTP2_REFUSED_STREAM); return; }
+    const cl = headers['content-length'];
+    const bodyLength = stream.endAfterHeaders ? 0 : cl !== undefined ? Number(cl) : -1;
+    const flat = fromH2Headers(headers as Record<string, string | string[] | undefined>);
+    const req = new H2Request(
+      String(headers[':method'] ?? 'GET'), String(headers[':path'] ?? '/'), String(headers[':authority'] ?? headers.host ?? ''),
+      String(headers[':scheme'] ?? 'http'), flat, bodyLength,
+    );
+    const grpc = String(headers['content-type'] ?? '').startsWith('application/grpc');
+    const responder = new H2Responder(stream, grpc);
+    const ex = new Exchange(this.ctx, m.origin, rt, req, responder);
+    let trailers: string[] | undefined;
+    stream.on('trailers', (t) => { trailers = fromH2Headers(t as Record<string, string>); });
+    stream.on('data', (b: Buffer) => ex.requestData(b, 0, b.length));
+    stream.on('end', () => ex.requestEnd(trailers));
+    stream.on('close', () => { if (!ex.isFinished) ex.downstreamClosed(); });
+    if (bodyLength !== 0) stream.pause();
+    ex.start();
+    if (bodyLength === 0) ex.requestEnd(undefined);
+  }
+
+  /** Send GOAWAY on every session (drain); streams in flight finish. */
+  drain(): void { for (const s of this.sessions) if (!s.closed) s.close(); }
+  destroy(): void { for (const s of this.sessions) s.destroy(); }
+}

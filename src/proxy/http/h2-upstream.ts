@@ -1,0 +1,128 @@
+// proxy/http: HTTP/2 upstream streams (h2c / TLS+ALPN) over one multiplexed node:http2 session per endpoint.
+import { connect as h2connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import type { Clock } from '../../common/clock.ts';
+import type { ClusterEntry } from '../upstream/pool-manager.ts';
+import type { OutgoingRequest, ResponseSink, UpstreamRequest } from './exchange-types.ts';
+
+export interface H2UpstreamFactory {
+  request(cluster: ClusterEntry, address: string, port: number, req: OutgoingRequest, sink: ResponseSink): UpstreamRequest;
+  close(): void;
+}
+
+const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL } = constants;
+// Connection-specific headers are forbidden in HTTP/2 (RFC 9113 8.2.2).
+const H2_FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'te']);
+
+/** Flat [name, value...] -> node:http2 headers object; repeated names become arrays (set-cookie...). */
+export function toH2Headers(flat: readonly string[], into: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  for (let i = 0; i < flat.length; i += 2) {
+    const n = flat[i];
+    if (H2_FORBIDDEN.has(n) || n[0] === ':') continue;
+    const prev = into[n];
+    if (prev === undefined) into[n] = flat[i + 1];
+    else into[n] = Array.isArray(prev) ? [...prev, flat[i + 1]] : [String(prev), flat[i + 1]];
+  }
+  if (flat.includes('te') && /trailers/i.test(String(flatGet(flat, 'te')))) into.te = 'trailers';
+  return into;
+}
+
+function flatGet(flat: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === name) return flat[i + 1];
+  return undefined;
+}
+
+/** node:http2 headers object -> flat list, skipping pseudo-headers. */
+export function fromH2Headers(h: Record<string, string | string[] | undefined | number>): string[] {
+  const out: string[] = [];
+  for (const k in h) {
+    if (k[0] === ':') continue;
+    const v = h[k];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) out.push(k, x);
+    else out.push(k, String(v));
+  }
+  return out;
+}
+
+class H2UpstreamStream implements UpstreamRequest {
+  private drainCb: (() => void) | null = null;
+  constructor(private readonly stream: ClientHttp2Stream, sink: ResponseSink) {
+    let gotHead = false;
+    let ended = false;
+    stream.on('response', (headers) => {
+      const status = Number(headers[HTTP2_HEADER_STATUS]);
+      if (status >= 100 && status < 200) return;
+      gotHead = true;
+      const cl = headers['content-length'];
+      const len = cl !== undefined ? Number(cl) : -1;
+      sink.onHead(status, '', fromH2Headers(headers), stream.endAfterHeaders ? 0 : len, stream.endAfterHeaders);
+    });
+    let trailers: string[] | undefined;
+    stream.on('trailers', (t) => { trailers = fromH2Headers(t); });
+    stream.on('data', (b: Buffer) => sink.onData(b, 0, b.length));
+    stream.on('end', () => { if (!ended && gotHead) { ended = true; sink.onEnd(trailers); } });
+    stream.on('drain', () => { const cb = this.drainCb; this.drainCb = null; cb?.(); });
+    stream.on('error', () => {});
+    stream.on('close', () => {
+      if (ended) return;
+      ended = true;
+      if (!gotHead) sink.onError(stream.rstCode === constants.NGHTTP2_REFUSED_STREAM ? 'reset-before-response' : 'reset-before-response', `http2 stream closed (code ${stream.rstCode})`);
+      else if (stream.rstCode !== 0) sink.onError('reset-after-response', `http2 stream reset (code ${stream.rstCode})`);
+      else sink.onEnd(trailers);
+    });
+  }
+  write(buf: Buffer, start: number, end: number): boolean {
+    return this.stream.write(start === 0 && end === buf.length ? buf : Buffer.from(buf.subarray(start, end)));
+  }
+  end(trailers?: string[]): void {
+    if (trailers && trailers.length) {
+      this.stream.on('wantTrailers', () => this.stream.sendTrailers(toH2Headers(trailers, {})));
+    }
+    this.stream.end();
+  }
+  abort(): void { if (!this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL); }
+  onDrain(cb: () => void): void { this.drainCb = cb; }
+  pauseResponse(): void { this.stream.pause(); }
+  resumeResponse(): void { this.stream.resume(); }
+}
+
+/** One session per endpoint; a session that errors or closes is replaced on the next request. */
+export class H2UpstreamPool implements H2UpstreamFactory {
+  private sessions = new Map<string, ClientHttp2Session>();
+  constructor(private readonly clock: Clock) {}
+
+  private session(address: string, port: number, connectTimeoutMs: number): ClientHttp2Session {
+    const key = address + ':' + port;
+    let s = this.sessions.get(key);
+    if (s && !s.closed && !s.destroyed) return s;
+    const host = address.includes(':') ? `[${address}]` : address;
+    s = h2connect(`http://${host}:${port}`);
+    const sess = s;
+    const t = connectTimeoutMs > 0 ? this.clock.setTimeout(() => { if (!sess.socket || sess.connecting) sess.destroy(new Error('connect timeout')); }, connectTimeoutMs) : undefined;
+    sess.once('connect', () => this.clock.clearTimeout(t));
+    sess.on('error', () => {});
+    sess.on('close', () => { this.clock.clearTimeout(t); if (this.sessions.get(key) === sess) this.sessions.delete(key); });
+    this.sessions.set(key, sess);
+    return sess;
+  }
+
+  request(cluster: ClusterEntry, address: string, port: number, req: OutgoingRequest, sink: ResponseSink): UpstreamRequest {
+    const sess = this.session(address, port, cluster.config.connectTimeoutMs);
+    const headers: OutgoingHttpHeaders = { ':method': req.method, ':path': req.path, ':authority': req.authority, ':scheme': req.scheme };
+    toH2Headers(req.headers, headers);
+    const endStream = req.bodyLength === 0;
+    let stream: ClientHttp2Stream;
+    try {
+      stream = sess.request(headers, { endStream, waitForTrailers: false });
+    } catch (e) {
+      queueMicrotask(() => sink.onError('connect-failure', (e as Error).message));
+      return { write: () => true, end: () => {}, abort: () => {}, onDrain: () => {}, pauseResponse: () => {}, resumeResponse: () => {} };
+    }
+    return new H2UpstreamStream(stream, sink);
+  }
+
+  close(): void {
+    for (const s of this.sessions.values()) s.close();
+    this.sessions.clear();
+  }
+}

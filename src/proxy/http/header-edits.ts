@@ -1,0 +1,50 @@
+// proxy/http: apply route/virtual-host header mutations (Envoy's HeaderValueOption append actions) to flat headers.
+import type { HeaderEdits } from './route-types.ts';
+
+function removeAll(h: string[], name: string): void {
+  let w = 0;
+  for (let r = 0; r < h.length; r += 2) {
+    if (h[r] !== name) { h[w] = h[r]; h[w + 1] = h[r + 1]; w += 2; }
+  }
+  h.length = w;
+}
+
+function has(h: string[], name: string): boolean {
+  for (let i = 0; i < h.length; i += 2) if (h[i] === name) return true;
+  return false;
+}
+
+/** Set `name` to exactly one value. */
+export function setHeader(h: string[], name: string, value: string): void {
+  for (let i = 0; i < h.length; i += 2) {
+    if (h[i] === name) { h[i + 1] = value; removeAll2(h, name, i + 2); return; }
+  }
+  h.push(name, value);
+}
+function removeAll2(h: string[], name: string, from: number): void {
+  let w = from;
+  for (let r = from; r < h.length; r += 2) {
+    if (h[r] !== name) { h[w] = h[r]; h[w + 1] = h[r + 1]; w += 2; }
+  }
+  h.length = w;
+}
+
+export function getHeader(h: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < h.length; i += 2) if (h[i] === name) return h[i + 1];
+  return undefined;
+}
+
+/** Removes first, then adds, as Envoy does. */
+export function applyHeaderEdits(h: string[], e: HeaderEdits | undefined): void {
+  if (!e) return;
+  for (const r of e.remove) removeAll(h, r);
+  for (const a of e.add) {
+    if (a.value === '' && !a.keepEmptyValue) continue;
+    switch (a.action) {
+      case 'APPEND_IF_EXISTS_OR_ADD': h.push(a.key, a.value); break;
+      case 'ADD_IF_ABSENT': if (!has(h, a.key)) h.push(a.key, a.value); break;
+      case 'OVERWRITE_IF_EXISTS_OR_ADD': setHeader(h, a.key, a.value); break;
+      case 'OVERWRITE_IF_EXISTS': if (has(h, a.key)) setHeader(h, a.key, a.value); break;
+    }
+  }
+}

@@ -1,0 +1,168 @@
+// proxy/listener: binds a net.Server per ListenerConfig, picks a filter chain per connection and hands it to
+// HTTP/1.1, HTTP/2 or tcp_proxy. Updates are hitless: same name + address keeps the socket and swaps config;
+// a removed listener stops accepting and its connections drain.
+import { createServer, type Server, type Socket } from 'node:net';
+import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import type { DataSource, DownstreamTlsConfig, FilterChainConfig, ListenerConfig } from '../config/types.ts';
+import { originOf, type ConnectionOrigin } from './origin.ts';
+import { selectFilterChain } from './chain-match.ts';
+import type { EngineContext, HttpChainRuntime } from './runtime.ts';
+import { H1Downstream } from '../http/h1-downstream.ts';
+import { H2_PREFACE, type H2Downstream } from '../http/h2-downstream.ts';
+import { tcpProxy } from '../tcp/tcp-proxy.ts';
+import type { Logger } from '../../common/logger.ts';
+
+/** Where a transparently captured connection was going (SO_ORIGINAL_DST); undefined when not captured. */
+export type OriginalDstResolver = (socket: Socket) => { address: string; port: number } | undefined;
+
+export interface ListenerDeps {
+  ctx: EngineContext;
+  h2: H2Downstream;
+  /** HTTP runtime (handler + compiled router) for a filter chain of the current config. */
+  httpRuntime: (listener: string, chain: FilterChainConfig) => HttpChainRuntime | undefined;
+  /** Listener to hand an original-dst connection to (Istio's virtual listeners), by destination. */
+  byDestination: (address: string, port: number) => ActiveListener | undefined;
+  originalDst?: OriginalDstResolver;
+  /** Wraps accepted sockets (io fast path); identity when absent. */
+  adoptSocket?: (s: Socket) => Socket;
+  log?: Logger;
+}
+
+/** Sniffing waits at most this long for the first bytes before assuming HTTP/1.1 (server-first protocols). */
+const SNIFF_BYTES = H2_PREFACE.length;
+
+export class ActiveListener {
+  server: Server | undefined;
+  draining = false;
+  readonly connections = new Set<Socket>();
+  readonly h1 = new Set<H1Downstream>();
+  boundPort = 0;
+
+  constructor(public config: ListenerConfig, private readonly deps: ListenerDeps) {}
+
+  async bind(): Promise<void> {
+    if (!this.config.bindToPort) return;
+    const server = createServer({ noDelay: true, pauseOnConnect: false }, (s) => this.accept(s));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.config.address, port: this.config.port, backlog: 1024 }, () => {
+        server.removeListener('error', reject);
+        const a = server.address();
+        this.boundPort = typeof a === 'object' && a ? a.port : this.config.port;
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.deps.log?.error({ err: e.message, listener: this.config.name }, 'listener error'));
+  }
+
+  accept(raw: Socket, handedOff?: ConnectionOrigin): void {
+    const socket = this.deps.adoptSocket ? this.deps.adoptSocket(raw) : raw;
+    socket.on('error', () => {});
+    let origin = handedOff;
+    if (!origin) {
+      const od = this.config.useOriginalDst ? this.deps.originalDst?.(socket) : undefined;
+      origin = originOf(socket, this.config.name, false, od);
+      if (od && this.config.useOriginalDst) {
+        const target = this.deps.byDestination(od.address, od.port);
+        if (target && target !== this) { target.accept(socket, { ...origin, listenerName: target.config.name }); return; }
+      }
+    }
+    if (this.draining) { socket.destroy(); return; }
+    this.connections.add(socket);
+    socket.once('close', () => this.connections.delete(socket));
+    const chain = selectFilterChain(this.config, {
+      destinationPort: origin.destination.port, destinationAddress: origin.destination.address,
+      transportProtocol: 'raw_buffer', applicationProtocols: [], sourceAddress: origin.remoteAddress, sourcePort: origin.remotePort,
+    }) ?? selectTlsChain(this.config, origin);
+    if (!chain) { socket.destroy(); return; }
+    if (chain.tls) { this.acceptTls(socket, origin, chain); return; }
+    this.dispatch(socket, origin, chain, undefined);
+  }
+
+  private acceptTls(socket: Socket, origin: ConnectionOrigin, chain: FilterChainConfig): void {
+    const ctx = secureContextFor(chain.tls!);
+    if (!ctx) { socket.destroy(); return; }
+    const alpn = chain.tls!.alpnProtocols.length ? chain.tls!.alpnProtocols : ['h2', 'http/1.1'];
+    const tls = new TLSSocket(socket, { isServer: true, secureContext: ctx, ALPNProtocols: alpn, requestCert: chain.tls!.requireClientCertificate, rejectUnauthorized: chain.tls!.requireClientCertificate });
+    tls.on('error', () => socket.destroy());
+    tls.once('secure', () => {
+      const o = { ...origin, tls: true };
+      if (chain.handler.kind === 'http' && tls.alpnProtocol === 'h2') {
+        const rt = (): HttpChainRuntime | undefined => this.deps.httpRuntime(this.config.name, chain);
+        this.deps.h2.attach(tls as unknown as Socket, o, rt);
+      } else this.dispatch(tls as unknown as Socket, o, chain, undefined);
+    });
+  }
+
+  private dispatch(socket: Socket, origin: ConnectionOrigin, chain: FilterChainConfig, initial: Buffer | undefined): void {
+    const h = chain.handler;
+    if (h.kind === 'tcp') { tcpProxy(this.deps.ctx, h, origin, socket, initial); return; }
+    const name = this.config.name;
+    const rt = (): HttpChainRuntime | undefined => this.deps.httpRuntime(name, chain);
+    if (h.codecType === 'HTTP2') { this.deps.h2.attach(socket, origin, rt, initial); return; }
+    if (h.codecType === 'HTTP1') { this.startH1(socket, origin, rt, initial); return; }
+    // AUTO: an HTTP/2 client starts with the connection preface; anything else is HTTP/1.1.
+    const sniff = (b: Buffer): void => {
+      const all = initial ? Buffer.concat([initial, b]) : b;
+      const n = Math.min(all.length, SNIFF_BYTES);
+      if (all.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) {
+        if (all.length < SNIFF_BYTES) { initial = all; socket.once('data', sniff); return; }
+        socket.pause();
+        this.deps.h2.attach(socket, origin, rt, all);
+        socket.resume();
+        return;
+      }
+      this.startH1(socket, origin, rt, all);
+    };
+    socket.once('data', sniff);
+  }
+
+  private startH1(socket: Socket, origin: ConnectionOrigin, rt: () => HttpChainRuntime | undefined, initial: Buffer | undefined): void {
+    const c = new H1Downstream(socket, origin, rt, this.deps.ctx, () => this.draining, initial);
+    this.h1.add(c);
+    socket.once('close', () => this.h1.delete(c));
+  }
+
+  /** Stop accepting; idle HTTP connections close now, busy ones after their response. */
+  drain(): void {
+    this.draining = true;
+    this.server?.close();
+    for (const c of this.h1) c.drain();
+  }
+
+  destroy(): void {
+    this.draining = true;
+    this.server?.close();
+    for (const s of this.connections) s.destroy();
+  }
+}
+
+function selectTlsChain(l: ListenerConfig, origin: ConnectionOrigin): FilterChainConfig | undefined {
+  return selectFilterChain(l, {
+    destinationPort: origin.destination.port, destinationAddress: origin.destination.address,
+    transportProtocol: 'tls', applicationProtocols: [], sourceAddress: origin.remoteAddress, sourcePort: origin.remotePort,
+  });
+}
+
+function readSource(d: DataSource | undefined): string | undefined {
+  if (!d) return undefined;
+  if (d.inline !== undefined) return d.inline;
+  if (d.filename) { try { return readFileSync(d.filename, 'utf8'); } catch { return undefined; } }
+  return undefined;
+}
+
+const contexts = new WeakMap<DownstreamTlsConfig, SecureContext | null>();
+/** Inline or file certificates only; SDS-delivered secrets are resolved by the xDS layer into inline data. */
+function secureContextFor(t: DownstreamTlsConfig): SecureContext | undefined {
+  if (contexts.has(t)) return contexts.get(t) ?? undefined;
+  let ctx: SecureContext | null = null;
+  const c = t.certificates[0];
+  const cert = readSource(c?.certChain), key = readSource(c?.privateKey);
+  if (cert && key) {
+    try { ctx = createSecureContext({ cert, key, ca: readSource(t.trustedCa) }); } catch { ctx = null; }
+  }
+  contexts.set(t, ctx);
+  return ctx ?? undefined;
+}

@@ -1,0 +1,66 @@
+// proxy/listener: the per-filter-chain runtime an HTTP connection reads for each new request (hitless updates).
+import type { Clock } from '../../common/clock.ts';
+import type { HttpHandlerConfig } from '../config/types.ts';
+import type { HttpRouter } from '../http/route-types.ts';
+import type { UpstreamManager } from '../upstream/pool-manager.ts';
+import type { Random } from '../upstream/lb/types.ts';
+
+/** Swapped (not mutated) on config updates, so a request sees one consistent handler + router. */
+export interface HttpChainRuntime {
+  readonly handler: HttpHandlerConfig;
+  readonly router: HttpRouter;
+}
+
+/** Counters the admin /stats endpoint reads; names follow Envoy's where one exists. */
+export class EngineStats {
+  downstream_cx_total = 0;
+  downstream_cx_active = 0;
+  downstream_rq_total = 0;
+  downstream_rq_active = 0;
+  downstream_rq_1xx = 0;
+  downstream_rq_2xx = 0;
+  downstream_rq_3xx = 0;
+  downstream_rq_4xx = 0;
+  downstream_rq_5xx = 0;
+  downstream_cx_protocol_error = 0;
+  upstream_rq_total = 0;
+  upstream_cx_connect_fail = 0;
+  upstream_rq_timeout = 0;
+  upstream_rq_retry = 0;
+  tcp_cx_total = 0;
+  countStatus(status: number): void {
+    if (status < 200) this.downstream_rq_1xx++;
+    else if (status < 300) this.downstream_rq_2xx++;
+    else if (status < 400) this.downstream_rq_3xx++;
+    else if (status < 500) this.downstream_rq_4xx++;
+    else this.downstream_rq_5xx++;
+  }
+}
+
+/** One finished request, for access logs and telemetry. */
+export interface RequestRecord {
+  method: string;
+  path: string;
+  authority: string;
+  status: number;
+  flags: string[];
+  cluster: string;
+  upstreamHost: string;
+  routeName: string;
+  durationMs: number;
+  requestId: string;
+  listener: string;
+}
+
+/** Shared by every connection of the engine. */
+export interface EngineContext {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly upstreams: UpstreamManager;
+  readonly stats: EngineStats;
+  /** True once the engine is draining: responses carry `connection: close` and idle connections close. */
+  draining: boolean;
+  onRequestComplete?: (r: RequestRecord) => void;
+  /** Opens HTTP/2 upstream streams (set by the h2 module; absent: clusters with http2 use HTTP/1.1). */
+  h2Upstream?: import('../http/h2-upstream.ts').H2UpstreamFactory;
+}

@@ -1,0 +1,76 @@
+// proxy/tcp: tcp_proxy — connect the downstream connection to an endpoint of a cluster and pipe bytes both ways.
+import { connect, type Socket } from 'node:net';
+import type { TcpHandlerConfig } from '../config/types.ts';
+import type { ConnectionOrigin } from '../listener/origin.ts';
+import type { EngineContext } from '../listener/runtime.ts';
+
+/** Weighted pick over tcp_proxy weighted_clusters. */
+export function pickWeighted(list: readonly { name: string; weight: number }[], r: number): string | undefined {
+  const total = list.reduce((a, c) => a + c.weight, 0);
+  if (total <= 0) return list[0]?.name;
+  let x = r * total;
+  for (const c of list) { x -= c.weight; if (x < 0) return c.name; }
+  return list[list.length - 1]?.name;
+}
+
+/** Handle one downstream connection. `initial` are bytes already read (protocol sniffing). */
+export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: ConnectionOrigin, down: Socket, initial?: Buffer): void {
+  ctx.stats.tcp_cx_total++;
+  const name = cfg.cluster ?? (cfg.weightedClusters ? pickWeighted(cfg.weightedClusters, ctx.random()) : undefined);
+  const cluster = name !== undefined ? ctx.upstreams.cluster(name) : undefined;
+  down.on('error', () => {});
+  if (!cluster) { down.destroy(); return; }
+  down.pause();
+  const pending: Buffer[] = initial && initial.length ? [initial] : [];
+  let attempts = 0;
+  const maxAttempts = Math.max(1, cfg.maxConnectAttempts);
+
+  const tryConnect = (): void => {
+    attempts++;
+    let address: string, port: number;
+    if (cluster.config.type === 'ORIGINAL_DST') { address = origin.destination.address; port = origin.destination.port; }
+    else {
+      const h = cluster.pick({});
+      if (!h) { down.destroy(); return; }
+      address = h.address; port = h.port;
+    }
+    const up = connect({ host: address, port, noDelay: true });
+    let connected = false;
+    const timer = ctx.clock.setTimeout(() => { if (!connected) up.destroy(new Error('connect timeout')); }, cluster.config.connectTimeoutMs);
+    up.once('error', () => {
+      ctx.clock.clearTimeout(timer);
+      if (!connected) {
+        ctx.stats.upstream_cx_connect_fail++;
+        if (attempts < maxAttempts && !down.destroyed) tryConnect(); else down.destroy();
+      } else down.destroy();
+    });
+    up.once('connect', () => {
+      connected = true;
+      ctx.clock.clearTimeout(timer);
+      if (down.destroyed) { up.destroy(); return; }
+      for (const b of pending) up.write(b);
+      down.pipe(up);
+      up.pipe(down);
+      up.on('close', () => down.destroy());
+      down.on('close', () => up.destroy());
+      if (cfg.idleTimeoutMs > 0) watchIdle(ctx, down, up, cfg.idleTimeoutMs);
+      down.resume();
+    });
+  };
+  tryConnect();
+}
+
+/** Close both sides after no bytes in either direction for `ms` (one clock timer, re-armed lazily). */
+function watchIdle(ctx: EngineContext, a: Socket, b: Socket, ms: number): void {
+  let last = ctx.clock.now();
+  const touch = (): void => { last = ctx.clock.now(); };
+  a.on('data', touch);
+  b.on('data', touch);
+  const check = (): void => {
+    if (a.destroyed && b.destroyed) return;
+    const idle = ctx.clock.now() - last;
+    if (idle >= ms) { a.destroy(); b.destroy(); return; }
+    ctx.clock.setTimeout(check, ms - idle);
+  };
+  ctx.clock.setTimeout(check, ms);
+}
