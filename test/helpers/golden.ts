@@ -16,6 +16,7 @@ import { parseProxy } from '../../src/model/proxy.ts';
 import { isRigError } from '../../src/common/errors.ts';
 import type { Proxy } from '../../src/model/types.ts';
 import type { EnvoyResource, GeneratedConfig } from '../../src/xds/translate/types.ts';
+import { buildRouteConfiguration } from '../../src/xds/translate/routes/index.ts';
 
 export const GOLDEN_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'golden');
 
@@ -163,4 +164,24 @@ export function hcmListener(name: string, address: string, port: number, routeNa
 
 export function emptyConfig(): GeneratedConfig {
   return { listeners: [], routes: [], clusters: [], endpoints: [], secrets: [] };
+}
+
+/**
+ * Route configurations for `routeNames` plus a minimal listener reaching each, so the simulator can walk
+ * routes without the listener generator: "9080" -> 0.0.0.0:9080, "http_proxy" -> 127.0.0.1:15080,
+ * "http.8080" / "https.8443...." -> 0.0.0.0:<port>, gRPC names -> api listener "host:port".
+ */
+export function routesOnlyConfig(ctx: PushContext, proxy: Proxy, routeNames: string[]): GeneratedConfig {
+  const cfg = emptyConfig();
+  for (const name of routeNames) {
+    const rc = buildRouteConfiguration(ctx, proxy, name);
+    if (!rc) continue;
+    cfg.routes.push(rc);
+    let m: RegExpExecArray | null;
+    if (/^\d+$/.test(name)) cfg.listeners.push(hcmListener(`0.0.0.0_${name}`, '0.0.0.0', Number(name), name));
+    else if (name === 'http_proxy') cfg.listeners.push(hcmListener('127.0.0.1_15080', '127.0.0.1', 15080, name));
+    else if ((m = /^https?\.(\d+)/.exec(name))) cfg.listeners.push(hcmListener(`0.0.0.0_${m[1]}`, '0.0.0.0', Number(m[1]), name));
+    else if ((m = /^outbound\|(\d+)\|\|(.+)$/.exec(name))) cfg.listeners.push(hcmListener(`${m[2]}:${m[1]}`, '0.0.0.0', Number(m[1]), name, true));
+  }
+  return cfg;
 }
