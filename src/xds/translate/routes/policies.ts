@@ -55,8 +55,10 @@ export function translateRetry(vs: HTTPRetry | undefined, mesh: MeshConfig | und
     let retryOn = on;
     if (codes.length && !retryOn.includes('retriable-status-codes')) retryOn = retryOn ? `${retryOn},retriable-status-codes` : 'retriable-status-codes';
     out.retry_on = retryOn;
+    // "retriable-status-codes" naming no code keeps the default 503: the condition would otherwise be
+    // inert (and a mesh default spelled like Istio's built-in policy must behave like it)
     if (codes.length) out.retriable_status_codes = codes;
-    else delete out.retriable_status_codes;
+    else if (!/(^|,)retriable-status-codes(,|$)/.test(retryOn)) delete out.retriable_status_codes;
   }
   const perTry = parseDuration(policy.perTryTimeout);
   if (perTry) out.per_try_timeout = perTry;
