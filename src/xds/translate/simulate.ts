@@ -40,6 +40,8 @@ export interface SimResult {
   requestHeadersToAdd?: { key: string; value: string; append: string }[];
   requireTls?: string;
   endpoints?: SimEndpoint[];
+  /** Endpoints of each weighted cluster, by cluster name. */
+  weightedEndpoints?: Record<string, SimEndpoint[] | undefined>;
   /** Why the walk stopped, when it did not reach a route. */
   error?: string;
 }
@@ -292,6 +294,7 @@ function applyRoute(res: SimResult, r: Obj, req: SimRequest, cfg: GeneratedConfi
   }
   if (a.hash_policy?.length) res.hashPolicy = a.hash_policy;
   if (res.cluster) res.endpoints = endpointsFor(cfg, res.cluster);
+  if (res.weightedClusters) res.weightedEndpoints = Object.fromEntries(res.weightedClusters.map((w) => [w.name, endpointsFor(cfg, w.name)]));
 }
 
 function hcmOf(filters: Obj[]): Obj | undefined {
