@@ -30,6 +30,7 @@ export class PushContext {
   private readonly sidecarsByNs = new Map<string, { selected: SC[]; dflt?: SC }>();
   private readonly servicesCache = new Map<string, Service[]>();
   private readonly vsCache = new Map<string, VS[]>();
+  private readonly drCache = new Map<string, DR | null>(); // "proxyNs|host" when the namespace has no selector rules
 
   constructor(snapshot: PushSnapshot) {
     this.snapshot = snapshot;
@@ -170,11 +171,19 @@ export class PushContext {
     const host = hostname.toLowerCase();
     const pns = proxy.namespace;
     const selected = this.drSelected.get(pns);
-    if (selected) {
-      const matching = selected.filter((d) => labelsMatch(d.spec.workloadSelector?.matchLabels, proxy.labels));
-      const r = bestRule(matching.map((d) => ({ host: d.spec.host, rule: d })), host);
-      if (r) return r;
+    if (!selected) {
+      const ck = `${pns}|${host}`;
+      let hit = this.drCache.get(ck);
+      if (hit === undefined) { hit = this.lookupRule(proxy, host) ?? null; this.drCache.set(ck, hit); }
+      return hit ?? undefined;
     }
+    const matching = selected.filter((d) => labelsMatch(d.spec.workloadSelector?.matchLabels, proxy.labels));
+    return bestRule(matching.map((d) => ({ host: d.spec.host, rule: d })), host) ?? this.lookupRule(proxy, host);
+  }
+
+  /** destinationRuleFor without the workload-selected rules. */
+  private lookupRule(proxy: Proxy, host: string): DR | undefined {
+    const pns = proxy.namespace;
     const own = this.lookupBucket(pns, host, pns, false);
     if (own) return own;
     const svc = this.serviceFor(proxy, host);

@@ -3,7 +3,7 @@ import type { ConfigObject, ValidationIssue } from '../../config/types.ts';
 import type { WorkloadEntrySpec, WorkloadGroupSpec } from '../../config/types/networking.ts';
 import type { Endpoint, Locality, Service, ServicePort } from '../../model/types.ts';
 import { resolveProtocol } from '../protocol.ts';
-import { byNamespaceHost, selects, tlsModeOf, type ServiceRegistry } from '../types.ts';
+import { byNamespaceHost, LabelIndex, tlsModeOf, type ServiceRegistry } from '../types.ts';
 import { effectiveWorkloadEntry } from '../serviceentry/index.ts';
 
 export const EXPORT_TO_ANNOTATION = 'networking.istio.io/exportTo';
@@ -59,6 +59,13 @@ export class KubeRegistry implements ServiceRegistry {
         slices.set(key, list);
       }
     }
+    const weByNs = new Map<string, ConfigObject<WorkloadEntrySpec>[]>();
+    for (const w of [...workloads.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+      const l = weByNs.get(w.metadata.namespace);
+      if (l) l.push(w); else weByNs.set(w.metadata.namespace, [w]);
+    }
+    const weIndex = new Map<string, LabelIndex<ConfigObject<WorkloadEntrySpec>>>();
+    for (const [ns, l] of weByNs) weIndex.set(ns, new LabelIndex(l, (w) => w.spec?.labels));
     const services = objects.filter((o) => o.kind === 'Service' && isCore(o))
       .sort((a, b) => a.metadata.namespace.localeCompare(b.metadata.namespace) || a.metadata.name.localeCompare(b.metadata.name));
     for (const o of services) {
@@ -77,7 +84,7 @@ export class KubeRegistry implements ServiceRegistry {
       } else if (endpointsObj.has(key)) {
         eps = fromEndpoints(svc, spec, endpointsObj.get(key)!, workloads);
       } else {
-        eps = fromWorkloadEntries(svc, spec, [...workloads.values()]);
+        eps = fromWorkloadEntries(svc, spec, weIndex.get(svc.namespace));
       }
       const list = this.eps.get(svc.hostname) ?? [];
       list.push(...eps);
@@ -213,11 +220,10 @@ function fromSlices(svc: Service, spec: KubeServiceSpec, list: ConfigObject[], w
   return out;
 }
 
-function fromWorkloadEntries(svc: Service, spec: KubeServiceSpec, workloads: ConfigObject<WorkloadEntrySpec>[]): Endpoint[] {
-  if (!svc.selector) return [];
+function fromWorkloadEntries(svc: Service, spec: KubeServiceSpec, workloads: LabelIndex<ConfigObject<WorkloadEntrySpec>> | undefined): Endpoint[] {
+  if (!svc.selector || !workloads) return [];
   const out: Endpoint[] = [];
-  const sorted = workloads.filter((w) => w.metadata.namespace === svc.namespace && selects(svc.selector, w.spec?.labels))
-    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  const sorted = workloads.select(svc.selector); // already sorted by name
   for (const w of sorted) {
     const we = w.spec;
     if (!we?.address) continue;

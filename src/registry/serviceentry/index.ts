@@ -5,7 +5,7 @@ import { ErrorCodes } from '../../common/errors.ts';
 import type { Endpoint, Service, ServicePort } from '../../model/types.ts';
 import { parseLocality } from '../../model/proxy.ts';
 import { resolveProtocol } from '../protocol.ts';
-import { byNamespaceHost, selects, tlsModeOf, type ServiceRegistry } from '../types.ts';
+import { byNamespaceHost, LabelIndex, tlsModeOf, type ServiceRegistry } from '../types.ts';
 
 /** Annotation Istio puts on a WorkloadEntry created from a WorkloadGroup (auto-registration). */
 export const GROUP_ANNOTATION = 'istio.io/autoRegistrationGroup';
@@ -28,6 +28,8 @@ export class ServiceEntryRegistry implements ServiceRegistry {
       list.push(w);
       workloadsByNs.set(w.metadata.namespace, list);
     }
+    const indexByNs = new Map<string, LabelIndex<ConfigObject<WorkloadEntrySpec>>>();
+    for (const [ns, list] of workloadsByNs) indexByNs.set(ns, new LabelIndex(sortObjects(list), (w) => w.spec?.labels));
     const seen = new Map<string, ConfigObject>(); // ns/host -> the ServiceEntry that declared it first
     for (const se of sortObjects(entries)) {
       for (const svc of servicesOf(se)) {
@@ -44,7 +46,7 @@ export class ServiceEntryRegistry implements ServiceRegistry {
         seen.set(key, se);
         this.svcs.push(svc);
         const list = this.eps.get(svc.hostname) ?? [];
-        list.push(...endpointsOf(se, svc, workloadsByNs.get(se.metadata.namespace) ?? []));
+        list.push(...endpointsOf(se, svc, indexByNs.get(se.metadata.namespace)));
         this.eps.set(svc.hostname, list);
       }
     }
@@ -128,7 +130,7 @@ export function workloadPort(we: WorkloadEntrySpec, sp: ServicePort): number {
   return we.ports?.[sp.name] ?? sp.targetPort ?? sp.port;
 }
 
-function endpointsOf(se: ConfigObject<ServiceEntrySpec>, svc: Service, workloads: ConfigObject<WorkloadEntrySpec>[]): Endpoint[] {
+function endpointsOf(se: ConfigObject<ServiceEntrySpec>, svc: Service, workloads: LabelIndex<ConfigObject<WorkloadEntrySpec>> | undefined): Endpoint[] {
   const out: Endpoint[] = [];
   const spec = se.spec;
   const add = (we: WorkloadEntrySpec, workload: Endpoint['workload'], defaultTls: 'istio' | 'disabled') => {
@@ -150,9 +152,8 @@ function endpointsOf(se: ConfigObject<ServiceEntrySpec>, svc: Service, workloads
     }
   };
   (spec.endpoints ?? []).forEach((we, i) => add(we, { kind: 'ServiceEntry', namespace: se.metadata.namespace, name: `${se.metadata.name}[${i}]` }, 'istio'));
-  if (spec.workloadSelector?.labels) {
-    for (const w of workloads) {
-      if (!selects(spec.workloadSelector.labels, w.spec?.labels)) continue;
+  if (spec.workloadSelector?.labels && workloads) {
+    for (const w of workloads.select(spec.workloadSelector.labels)) {
       add(w.spec, { kind: 'WorkloadEntry', namespace: w.metadata.namespace, name: w.metadata.name }, 'istio');
     }
   }
