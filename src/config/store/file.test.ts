@@ -188,3 +188,23 @@ test('edits are debounced on the injected clock and delivered as one batch', asy
 test('open fails clearly on a missing directory', async () => {
   await assert.rejects(FileStore.open(join(tmpdir(), 'rig-no-such-dir-xyz')), (e: Error & { code?: string }) => e.code === 'RIG104' && /config directory/.test(e.message));
 });
+
+test('a Kubernetes ConfigMap mount (files linked through a swapped ..data symlink) is followed', async () => {
+  const dir = await tempDir();
+  const { symlink, rename } = await import('node:fs/promises');
+  try {
+    await mkdir(join(dir, '..v1'));
+    await writeFile(join(dir, '..v1', 'routes.yaml'), vsYaml('cm', 'v1'));
+    await symlink('..v1', join(dir, '..data'));
+    await symlink(join('..data', 'routes.yaml'), join(dir, 'routes.yaml'));
+    const store = await FileStore.open(dir, { debounceMs: 20 });
+    try {
+      assert.equal(store.get('VirtualService', 'default', 'cm')?.spec.hosts[0], 'v1');
+      await mkdir(join(dir, '..v2'));
+      await writeFile(join(dir, '..v2', 'routes.yaml'), vsYaml('cm', 'v2'));
+      await symlink('..v2', join(dir, '..data_tmp'));
+      await rename(join(dir, '..data_tmp'), join(dir, '..data')); // what the kubelet does
+      await waitFor(() => store.get('VirtualService', 'default', 'cm')?.spec.hosts[0] === 'v2', 'the swapped version');
+    } finally { await store.close(); }
+  } finally { await rm(dir, { recursive: true, force: true }); }
+});

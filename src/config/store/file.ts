@@ -1,7 +1,7 @@
 // config/store: FileStore — a directory of Istio/Kubernetes YAML watched live; `rig apply` writes under DIR/.applied/.
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { stringify } from 'yaml';
 import { ErrorCodes, RigError, errorMessage } from '../../common/errors.ts';
 import { realClock, type Clock, type TimerHandle } from '../../common/clock.ts';
@@ -189,7 +189,13 @@ export class FileStore implements ConfigStore {
   }
 
   private async handlePath(p: string): Promise<void> {
-    if (this.ignored(p)) return;
+    if (this.ignored(p)) {
+      // A hidden entry changed. In a Kubernetes ConfigMap mount the visible files are symlinks through the hidden
+      // "..data" link, which is swapped atomically on update: re-read the visible files of that directory.
+      const parent = dirname(p);
+      if (!this.ignored(parent) && this.dirWatch.has(parent)) await this.refreshFilesIn(parent);
+      return;
+    }
     let st: Awaited<ReturnType<typeof stat>> | undefined;
     try { st = await stat(p); } catch { st = undefined; }
     if (!st) { this.removeUnder(p); return; }
@@ -222,6 +228,16 @@ export class FileStore implements ConfigStore {
         found?.add(full);
         await this.loadFile(full);
       }
+    }
+  }
+
+  /** Re-read the config files directly in `d` (unchanged ones are skipped by their hash). */
+  private async refreshFilesIn(d: string): Promise<void> {
+    let entries;
+    try { entries = await readdir(d, { withFileTypes: true }); } catch { return; }
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const full = join(d, e.name);
+      if (!this.ignored(full) && (e.isFile() || e.isSymbolicLink()) && isConfigFile(full)) await this.loadFile(full);
     }
   }
 
