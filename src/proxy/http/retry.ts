@@ -34,7 +34,7 @@ export type AttemptOutcome =
 export type RetryDecision =
   | { action: 'retry'; delayMs: number; /** The attempt number the retry will be (2 for the first retry). */ attempt: number; reason: string }
   | { action: 'done' }
-  | { action: 'give-up'; flag: 'URX' | 'UO'; reason: string };
+  | { action: 'give-up'; flag: 'URX' | 'UO'; reason: string; /** For UO: the retry breaker's limit. */ limit?: number };
 
 export interface RetryBreaker {
   tryAcquire(resource: 'retries'): AcquireResult;
@@ -205,7 +205,7 @@ export class RetryState {
     }
     if (this.breaker) {
       const r = this.breaker.tryAcquire('retries');
-      if (!r.ok) return { action: 'give-up', flag: 'UO', reason: `retry overflow: ${r.limit} concurrent retries allowed (max_retries / retry budget)` };
+      if (!r.ok) return { action: 'give-up', flag: 'UO', limit: r.limit, reason: `retry overflow: ${r.limit} concurrent retries allowed (max_retries / retry budget)` };
       this.held?.();
       this.held = r.release;
     }
