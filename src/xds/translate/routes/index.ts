@@ -8,6 +8,7 @@ import { parseClusterName, type RouteContext } from './context.ts';
 import { sidecarVirtualHosts, httpProxyVirtualHosts, finalizeVirtualHosts } from './sidecar.ts';
 import { serversForRouteName, gatewayVirtualHosts } from './gateway.ts';
 import { catchAllVirtualHost } from './defaults.ts';
+import { memoRoute } from './memo.ts';
 
 export type { RouteContext } from './context.ts';
 export { outboundClusterName, parseClusterName } from './context.ts';
@@ -29,9 +30,13 @@ function routeConfig(name: string, virtualHosts: EnvoyResource[]): EnvoyResource
 
 /**
  * The RouteConfiguration named `routeName` for `proxy`, or undefined when the name means nothing for it.
- * Pure: reads only ctx and proxy.
+ * Pure: reads only ctx and proxy. Results are memoized per ctx for alike proxies and shared: never mutate them.
  */
 export function buildRouteConfiguration(ctx: RouteContext, proxy: Proxy, routeName: string): EnvoyResource | undefined {
+  return memoRoute(ctx, proxy, routeName, () => build(ctx, proxy, routeName));
+}
+
+function build(ctx: RouteContext, proxy: Proxy, routeName: string): EnvoyResource | undefined {
   if (proxy.type === 'router') {
     const sel = serversForRouteName(ctx, proxy, routeName);
     if (!sel) return undefined;

@@ -39,11 +39,24 @@ export function virtualServiceByHost(services: Service[], vss: ConfigObject<Virt
   return out;
 }
 
-/** Virtual hosts of the services visible to `proxy` on `port` (no catch-all). */
-export function sidecarVirtualHosts(ctx: RouteContext, proxy: Proxy, port: number): VhostDraft[] {
-  const services = ctx.servicesFor(proxy).filter((s) => s.ports.some((p) => p.port === port && isHttpProtocol(p.protocol)));
+/** What a sidecar sees, computed once per route configuration (port independent). */
+export interface SidecarScope {
+  services: Service[];
+  vss: ConfigObject<VirtualServiceSpec>[];
+  vsFor: Map<string, ConfigObject<VirtualServiceSpec>>;
+  known: Set<string>;
+}
+
+export function sidecarScope(ctx: RouteContext, proxy: Proxy): SidecarScope {
+  const services = ctx.servicesFor(proxy);
   const vss = ctx.virtualServicesFor(proxy, ['mesh']);
-  const vsFor = virtualServiceByHost(services, vss);
+  return { services, vss, vsFor: virtualServiceByHost(services, vss), known: new Set(services.map((s) => s.hostname)) };
+}
+
+/** Virtual hosts of the services visible to `proxy` on `port` (no catch-all). */
+export function sidecarVirtualHosts(ctx: RouteContext, proxy: Proxy, port: number, scope: SidecarScope = sidecarScope(ctx, proxy)): VhostDraft[] {
+  const services = scope.services.filter((s) => s.ports.some((p) => p.port === port && isHttpProtocol(p.protocol)));
+  const { vss, vsFor, known } = scope;
   const opts: RouteOptions = { ctx, proxy, listenPort: port, gateways: MESH };
   const routeCache = new Map<ConfigObject<VirtualServiceSpec>, EnvoyResource[]>();
   const routesOf = (vs: ConfigObject<VirtualServiceSpec>): EnvoyResource[] => {
@@ -68,7 +81,6 @@ export function sidecarVirtualHosts(ctx: RouteContext, proxy: Proxy, port: numbe
   }
   // VirtualService hosts that name no registered service (e.g. an external name under ALLOW_ANY):
   // Istio gives them virtual hosts on port 80, or on ports where the same VirtualService matched services.
-  const known = new Set(ctx.servicesFor(proxy).map((s) => s.hostname));
   for (const vs of vss) {
     if (port !== 80 && !usedVs.has(vs)) continue;
     for (const h of vs.spec.hosts ?? []) {
@@ -83,11 +95,12 @@ export function sidecarVirtualHosts(ctx: RouteContext, proxy: Proxy, port: numbe
 
 /** Istio's HTTP_PROXY route config: every HTTP port; off port 80 only "host:port" domains are kept. */
 export function httpProxyVirtualHosts(ctx: RouteContext, proxy: Proxy): VhostDraft[] {
+  const scope = sidecarScope(ctx, proxy);
   const ports = new Set<number>();
-  for (const s of ctx.servicesFor(proxy)) for (const p of s.ports) if (isHttpProtocol(p.protocol)) ports.add(p.port);
+  for (const s of scope.services) for (const p of s.ports) if (isHttpProtocol(p.protocol)) ports.add(p.port);
   const out: VhostDraft[] = [];
   for (const port of [...ports].sort((a, b) => a - b)) {
-    for (const vh of sidecarVirtualHosts(ctx, proxy, port)) {
+    for (const vh of sidecarVirtualHosts(ctx, proxy, port, scope)) {
       const domains = port === 80 ? vh.domains : vh.domains.filter((d) => d.includes(':'));
       if (domains.length) out.push({ ...vh, domains });
     }
