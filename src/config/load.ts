@@ -1,7 +1,7 @@
 // config: reading Istio/Kubernetes YAML or JSON into ConfigObjects (multi-document, Lists, directories) and validating them.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { isScalar, isSeq, parseAllDocuments, Scalar, visit } from 'yaml';
 import type { ConfigObject, ObjectMeta, ValidationIssue } from './types.ts';
 import { ErrorCodes, errorMessage } from '../common/errors.ts';
 import { validateObject } from './validate.ts';
@@ -43,6 +43,7 @@ export function parseConfigText(text: string, file: string): LoadResult {
     }
     let value: unknown;
     try {
+      fixFlowColons(doc, text);
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (e) {
       issues.push(parseIssue(file, docIndex, errorMessage(e)));
@@ -70,6 +71,31 @@ export function parseConfigText(text: string, file: string): LoadResult {
     }
   }
   return { objects, issues };
+}
+
+/**
+ * Kubernetes reads YAML with go-yaml, where a ':' ends a plain scalar only when a space follows it. So in
+ * `addresses: [2001:db8::]` the item is the string "2001:db8::", while YAML 1.2 reads a one-pair mapping
+ * {"2001:db8:": null}. Turn such pairs (a key, a ':' directly followed by ',' or ']', no value) back into the
+ * string Kubernetes sees.
+ */
+function fixFlowColons(doc: ReturnType<typeof parseAllDocuments> extends Array<infer D> ? D : never, text: string): void {
+  visit(doc, {
+    Map(_key, map, path) {
+      const parent = path[path.length - 1];
+      if (!isSeq(parent) || !parent.flow || map.items.length !== 1 || !map.range || text[map.range[0]] === '{') return undefined;
+      const pair = map.items[0]!;
+      if (!isScalar(pair.key) || !pair.key.range) return undefined;
+      if (pair.value !== null && !(isScalar(pair.value) && pair.value.source === '' && pair.value.value === null)) return undefined;
+      const start = pair.key.range[0];
+      let end = pair.key.range[1];
+      while (end < text.length && (text[end] === ' ' || text[end] === '\t')) end++;
+      if (text[end] !== ':') return undefined;
+      const after = text[end + 1];
+      if (after !== ',' && after !== ']') return undefined;
+      return new Scalar(text.slice(start, end + 1));
+    },
+  });
 }
 
 function isList(v: unknown): v is { items: unknown[] } {

@@ -36,3 +36,27 @@ export function typeName(v: unknown): string {
   if (Array.isArray(v)) return 'array';
   return typeof v;
 }
+
+// Defensive accessors for semantic rules: the schema pass reports wrong types, so rules read what they can.
+export function asObj(v: unknown): Record<string, any> {
+  return isPlainObject(v) ? v : {};
+}
+export function asArr(v: unknown): any[] {
+  return Array.isArray(v) ? v : [];
+}
+export function asStr(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+export function asNum(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+/** Set in the proto sense: present and not null. */
+export function has(o: Record<string, unknown>, f: string): boolean {
+  return o[f] !== undefined && o[f] !== null;
+}
+/** A repeated/map field that holds at least one element. */
+export function nonEmpty(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length > 0;
+  if (isPlainObject(v)) return Object.keys(v).length > 0;
+  return false;
+}
