@@ -126,7 +126,7 @@ test('request breaker overflow answers 503 UO naming the limit', async () => {
   const clock = new FakeClock();
   const cs = new ClusterState(cluster({ circuitBreakers: [{ priority: 'DEFAULT', maxConnections: 10, maxPendingRequests: 10, maxRequests: 1, maxRetries: 3 }] }), cla(2), { clock, random: seededRandom(1) });
   let release!: () => void;
-  const slow = runWithRetries({
+  const slow = runWithRetries<string>({
     cluster: cs, clock, retry: new RetryState(undefined, { random: seededRandom(2) }),
     attempt: () => new Promise((resolve) => { release = () => resolve(ok(200)); }),
   });
