@@ -52,6 +52,11 @@ export interface ConfigStore {
   watch(handler: (events: ConfigEvent[]) => void): () => void;
   /** Problems currently known (files that stopped parsing, invalid documents). */
   issues(): ValidationIssue[];
+  /**
+   * Optional: called whenever issues() changes, including when no object changed (a file stopped parsing and its
+   * last good version keeps serving, so watch() sees nothing). Returns an unsubscribe function.
+   */
+  onIssues?(handler: (issues: ValidationIssue[]) => void): () => void;
   /** Write side, used by `rig apply` / `rig delete`; returns the issues that stopped the write. */
   apply?(objects: ConfigObject[]): Promise<ValidationIssue[]>;
   delete?(keys: ConfigKey[]): Promise<void>;

@@ -82,9 +82,15 @@ test('a file that stops parsing keeps serving its last good version and is repor
     const f = join(dir, 'routes.yaml');
     await writeFile(f, vsYaml('r', 'good'));
     const store = await FileStore.open(dir, { debounceMs: 20 });
+    const issueCalls: number[] = [];
+    const events: ConfigEvent[] = [];
+    store.onIssues((list) => issueCalls.push(list.length));
+    store.watch((ev) => events.push(...ev));
     try {
       await writeFile(f, 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r\n  spec: [\n');
       await waitFor(() => store.issues().some((i) => i.severity === 'error'), 'parse error reported');
+      await waitFor(() => issueCalls.length > 0, 'onIssues called');
+      assert.deepEqual(events, [], 'no object changed, so no config events');
       assert.equal(store.get('VirtualService', 'default', 'r')?.spec.hosts[0], 'good');
       const err = store.issues().find((i) => i.severity === 'error')!;
       assert.equal(err.file, f);
@@ -96,6 +102,27 @@ test('a file that stops parsing keeps serving its last good version and is repor
       await writeFile(f, vsYaml('r', 'fixed'));
       await waitFor(() => store.get('VirtualService', 'default', 'r')?.spec.hosts[0] === 'fixed', 'fixed version');
       assert.deepEqual(store.issues().filter((i) => i.severity !== 'notice'), []);
+      assert.equal(issueCalls.at(-1), 0, 'onIssues reports the clean state');
+    } finally { await store.close(); }
+  } finally { await rm(dir, { recursive: true, force: true }); }
+});
+
+test('a file with an invalid document on first load serves its valid documents; rename keeps objects', async () => {
+  const dir = await tempDir();
+  try {
+    const bad = vsYaml('bad', 'bad').replace('kind: VirtualService', 'kind: VirtualServce');
+    await writeFile(join(dir, 'mixed.yaml'), `${vsYaml('ok', 'ok')}---\n${bad}`);
+    const store = await FileStore.open(dir, { debounceMs: 150 });
+    const events: ConfigEvent[] = [];
+    store.watch((ev) => events.push(...ev));
+    try {
+      assert.deepEqual(names(store), ['default/ok']);
+      const err = store.issues().find((i) => i.severity === 'error')!;
+      assert.equal(err.document, 1);
+      const { rename } = await import('node:fs/promises');
+      await rename(join(dir, 'mixed.yaml'), join(dir, 'renamed.yaml'));
+      await waitFor(() => store.fileOf('VirtualService', 'default', 'ok') === join(dir, 'renamed.yaml'), 'the new file name');
+      assert.ok(!events.some((e) => e.type === 'delete'), 'a rename does not delete the object');
     } finally { await store.close(); }
   } finally { await rm(dir, { recursive: true, force: true }); }
 });

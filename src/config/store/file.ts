@@ -52,6 +52,8 @@ export class FileStore implements ConfigStore {
   private owner = new Map<string, string>(); // object key -> file path that provides it
   private conflictIssues: ValidationIssue[] = [];
   private readonly watchers = new Watchers();
+  private readonly issueHandlers = new Set<(issues: ValidationIssue[]) => void>();
+  private lastIssuesJson = '[]';
   private readonly dirWatch: DirWatcher;
   private pending = new Set<string>();
   private timer: TimerHandle | undefined;
@@ -93,6 +95,12 @@ export class FileStore implements ConfigStore {
     const out: ValidationIssue[] = [];
     for (const p of [...this.files.keys()].sort()) out.push(...this.files.get(p)!.issues);
     return [...out, ...this.conflictIssues];
+  }
+
+  onIssues(handler: (issues: ValidationIssue[]) => void): () => void {
+    const h = (i: ValidationIssue[]) => handler(i);
+    this.issueHandlers.add(h);
+    return () => { this.issueHandlers.delete(h); };
   }
 
   /** Which file an object in force comes from. */
@@ -151,6 +159,7 @@ export class FileStore implements ConfigStore {
     this.pending.clear();
     this.dirWatch.close();
     this.watchers.clear();
+    this.issueHandlers.clear();
     await this.queue;
   }
 
@@ -349,6 +358,14 @@ export class FileStore implements ConfigStore {
     this.owner = owner;
     this.conflictIssues = conflicts;
     this.watchers.emit(events);
+    const issues = this.issues();
+    const json = JSON.stringify(issues);
+    if (json !== this.lastIssuesJson) {
+      this.lastIssuesJson = json;
+      for (const h of [...this.issueHandlers]) {
+        try { h(issues); } catch (e) { this.log.error({ err: errorMessage(e) }, 'config issues handler threw'); }
+      }
+    }
   }
 }
 
