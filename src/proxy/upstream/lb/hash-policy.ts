@@ -102,9 +102,9 @@ export function computeRequestHash(policies: readonly HashPolicy[], req: HashReq
       case 'filterState':
         break;
     }
-    if (key === undefined) continue;
-    acc = combineHashes(acc, xxhash64(key));
-    if (p.terminal) break;
+    if (key !== undefined) acc = combineHashes(acc, xxhash64(key));
+    // A terminal policy ends the chain once any hash exists (its own or an earlier policy's), as in Envoy.
+    if (p.terminal && acc !== undefined) break;
   }
   return { hash: acc === undefined ? undefined : fold53(acc), setCookie };
 }

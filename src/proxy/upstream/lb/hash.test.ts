@@ -42,6 +42,12 @@ test('terminal policy stops the chain; non-terminal policies combine', () => {
   assert.equal(t.hash, fold53(xxhash64('1')));
   const both = computeRequestHash([{ kind: 'header', headerName: 'a' }, { kind: 'header', headerName: 'b' }], req);
   assert.equal(both.hash, fold53(combineHashes(xxhash64('1'), xxhash64('2'))));
+  // A terminal policy without a key still ends the chain when an earlier policy produced a hash.
+  const early = computeRequestHash([{ kind: 'header', headerName: 'a' }, { kind: 'header', headerName: 'missing', terminal: true }, { kind: 'header', headerName: 'b' }], req);
+  assert.equal(early.hash, fold53(xxhash64('1')));
+  // ...but not when nothing has produced a hash yet.
+  const none = computeRequestHash([{ kind: 'header', headerName: 'missing', terminal: true }, { kind: 'header', headerName: 'b' }], req);
+  assert.equal(none.hash, fold53(xxhash64('2')));
 });
 
 test('cookie policy reads the cookie, or generates one with Set-Cookie when a ttl is set', () => {
