@@ -10,8 +10,7 @@ import {
   outboundClusters, inboundStaticCluster, inboundPassthroughCluster, isHttp2, isGrpcProxy,
 } from './clusters/index.ts';
 import { inboundPorts } from './clusters/inbound.ts';
-import { parseClusterName } from './clusters/names.ts';
-import { buildLoadAssignment } from './endpoints/index.ts';
+import { buildLoadAssignments, scopeLoadAssignments } from './endpoints/index.ts';
 import { buildListeners, referencedRouteNames, localMode } from './listeners/index.ts';
 import { buildRouteConfiguration } from './routes/index.ts';
 
@@ -52,13 +51,7 @@ export function edsClusterNames(clusters: readonly EnvoyResource[]): string[] {
 export function generateEndpoints(ctx: Ctx, proxy: Proxy, names?: readonly string[]): EnvoyResource[] {
   const c = ctx as TranslateContext;
   const list = names?.length ? names : edsClusterNames(generateClusters(c, proxy));
-  const out: EnvoyResource[] = [];
-  for (const n of list) {
-    const parsed = parseClusterName(n);
-    if (!parsed || parsed.direction !== 'outbound') continue;
-    out.push(buildLoadAssignment(c, proxy, n));
-  }
-  return out;
+  return buildLoadAssignments(c, proxy, list);
 }
 
 /** RDS: the named route configurations, or every one the proxy's listeners refer to when none are given. */
@@ -79,7 +72,8 @@ export function generate(ctx: Ctx, proxy: Proxy): GeneratedConfig {
   const listeners = generateListeners(c, proxy);
   const clusters = generateClusters(c, proxy);
   const routes = generateRoutes(c, proxy, referencedRouteNames(listeners));
-  const endpoints = generateEndpoints(c, proxy, edsClusterNames(clusters));
+  // EDS clusters are all outbound, so the scope-wide memo applies (inbound clusters are STATIC)
+  const endpoints = scopeLoadAssignments(c, proxy, edsClusterNames(clusters));
   return { listeners, routes, clusters, endpoints, secrets: [] };
 }
 

@@ -47,8 +47,9 @@ export function clusterScopeKey(ctx: TranslateContext, proxy: Proxy): string {
   return `${proxy.type}|${proxy.generator ?? ''}|${proxy.namespace}|${sidecarKey(ctx, proxy)}|${labels}`;
 }
 
-/** Outbound listeners additionally depend on labels (sourceLabels matches) and, for routers, the gateways. */
-export function listenerScopeKey(ctx: TranslateContext, proxy: Proxy): string {
+/** Outbound listeners may additionally depend on labels (L4 sourceLabels matches) and, for routers, the gateways. */
+export function listenerScopeKey(ctx: TranslateContext, proxy: Proxy, withLabels = true): string {
   const gws = proxy.type === 'router' ? ctx.gatewaysFor(proxy).map((g) => `${g.metadata.namespace}/${g.metadata.name}`).join(',') : '';
-  return `${proxy.type}|${proxy.generator ?? ''}|${proxy.namespace}|${sidecarKey(ctx, proxy)}|${labelsKey(proxy.labels)}|${gws}`;
+  const labels = withLabels || drDependsOnLabels(ctx) ? labelsKey(proxy.labels) : '';
+  return `${proxy.type}|${proxy.generator ?? ''}|${proxy.namespace}|${sidecarKey(ctx, proxy)}|${labels}|${gws}`;
 }

@@ -4,7 +4,7 @@
 import type { ConfigObject } from '../../../config/types.ts';
 import type { DestinationRuleSpec, LocalityLoadBalancerSetting } from '../../../config/types/networking.ts';
 import type { Proxy, Service, ServicePort } from '../../../model/types.ts';
-import type { TranslateContext } from './context.ts';
+import { clusterScopeKey, memo, type TranslateContext } from './context.ts';
 import { outboundCluster } from './names.ts';
 import { effectivePolicy, localitySetting, type PortPolicy } from './policy.ts';
 
@@ -51,4 +51,16 @@ export function planByName(ctx: TranslateContext, proxy: Proxy, host: string, po
   if (!port) return undefined;
   const plans = planServicePort(svc, port, ctx.destinationRuleFor(proxy, host));
   return plans.find((p) => (p.subset ?? '') === subset);
+}
+
+/** Every outbound cluster plan a proxy's scope has, by cluster name (computed once per scope and push). */
+export function scopePlans(ctx: TranslateContext, proxy: Proxy): Map<string, ClusterPlan> {
+  return memo(ctx, `plans|${clusterScopeKey(ctx, proxy)}`, () => {
+    const out = new Map<string, ClusterPlan>();
+    for (const svc of ctx.servicesFor(proxy)) {
+      const dr = ctx.destinationRuleFor(proxy, svc.hostname);
+      for (const port of proxiedPorts(svc)) for (const p of planServicePort(svc, port, dr)) out.set(p.name, p);
+    }
+    return out;
+  });
 }

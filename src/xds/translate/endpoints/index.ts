@@ -4,9 +4,9 @@
 import type { Endpoint, Proxy } from '../../../model/types.ts';
 import type { EnvoyResource } from '../types.ts';
 import type { TranslateContext } from '../clusters/context.ts';
-import { memo } from '../clusters/context.ts';
+import { clusterScopeKey, memo } from '../clusters/context.ts';
 import type { ClusterPlan } from '../clusters/plan.ts';
-import { planByName } from '../clusters/plan.ts';
+import { planByName, scopePlans } from '../clusters/plan.ts';
 import { parseClusterName } from '../clusters/names.ts';
 import { applyLocalitySetting, localityString, type LocalityGroup } from './locality.ts';
 
@@ -69,21 +69,54 @@ export function loadAssignment(ctx: TranslateContext, proxy: Proxy, plan: Cluste
   return { cluster_name: plan.name, endpoints: localityEndpoints(ctx, proxy, plan) };
 }
 
-function localityKey(proxy: Proxy): string {
-  return `${proxy.locality.region ?? ''}/${proxy.locality.zone ?? ''}/${proxy.locality.subzone ?? ''}|${proxy.metadata.NETWORK ?? ''}|${
-    Object.keys(proxy.labels).sort().map((k) => `${k}=${proxy.labels[k]}`).join(',')}`;
+/** What a CLA depends on besides the plan: the proxy's locality, and its labels/network for failoverPriority. */
+function localityKey(proxy: Proxy, plan: ClusterPlan): string {
+  if (!plan.locality) return '';
+  const l = proxy.locality;
+  let key = `${l.region ?? ''}/${l.zone ?? ''}/${l.subzone ?? ''}`;
+  const fp = plan.locality.failoverPriority;
+  if (fp?.length && !plan.locality.distribute?.length) {
+    key += `|${String(proxy.metadata.NETWORK ?? '')}|${fp.map((k) => `${k}=${proxy.labels[k] ?? ''}`).join(',')}`;
+  }
+  return key;
 }
 
 /**
- * The CLA for one EDS cluster name as `proxy` sees it. Memoized per push: when no locality setting applies
- * the result is the same for every proxy with the same DestinationRule.
+ * The CLAs for EDS cluster names as `proxy` sees them. Memoized per push: proxies that share a scope and
+ * (when a locality setting applies) a locality share the result. Unknown or non-outbound names get an
+ * empty assignment, as an EDS cluster with no endpoints does.
  */
+export function buildLoadAssignments(ctx: TranslateContext, proxy: Proxy, names: readonly string[]): EnvoyResource[] {
+  const plans = scopePlans(ctx, proxy);
+  const out: EnvoyResource[] = [];
+  for (const clusterName of names) {
+    let plan = plans.get(clusterName);
+    if (!plan) {
+      // not in the proxy's scope (e.g. asked for explicitly): resolve it directly
+      const parsed = parseClusterName(clusterName);
+      plan = parsed?.direction === 'outbound' ? planByName(ctx, proxy, parsed.host, parsed.port, parsed.subset) : undefined;
+      if (!plan) { out.push({ cluster_name: clusterName }); continue; }
+    }
+    const dr = plan.dr ? `${plan.dr.metadata.namespace}/${plan.dr.metadata.name}` : '-';
+    const p = plan;
+    out.push(memo(ctx, `cla|${clusterName}|${dr}|${localityKey(proxy, p)}`, () => loadAssignment(ctx, proxy, p)));
+  }
+  return out;
+}
+
 export function buildLoadAssignment(ctx: TranslateContext, proxy: Proxy, clusterName: string): EnvoyResource {
-  const parsed = parseClusterName(clusterName);
-  if (!parsed || parsed.direction !== 'outbound') return { cluster_name: clusterName };
-  const plan = planByName(ctx, proxy, parsed.host, parsed.port, parsed.subset);
-  if (!plan) return { cluster_name: clusterName };
-  const dr = plan.dr ? `${plan.dr.metadata.namespace}/${plan.dr.metadata.name}` : '-';
-  const key = `cla|${clusterName}|${dr}|${plan.locality ? localityKey(proxy) : ''}`;
-  return memo(ctx, key, () => loadAssignment(ctx, proxy, plan));
+  return buildLoadAssignments(ctx, proxy, [clusterName])[0]!;
+}
+
+/**
+ * Every CLA of the proxy's scope (the names of its EDS clusters), shared by proxies with the same scope and
+ * locality — the common full-push path, one memo lookup per proxy instead of one per cluster.
+ */
+export function scopeLoadAssignments(ctx: TranslateContext, proxy: Proxy, edsNames: readonly string[]): EnvoyResource[] {
+  const plans = scopePlans(ctx, proxy);
+  const usesLabels = memo(ctx, `plans-fp|${clusterScopeKey(ctx, proxy)}`, () => [...plans.values()].some((p) => p.locality?.failoverPriority?.length));
+  const l = proxy.locality;
+  let key = `eds-all|${clusterScopeKey(ctx, proxy)}|${l.region ?? ''}/${l.zone ?? ''}/${l.subzone ?? ''}`;
+  if (usesLabels) key += `|${String(proxy.metadata.NETWORK ?? '')}|${Object.keys(proxy.labels).sort().map((k) => `${k}=${proxy.labels[k]}`).join(',')}`;
+  return memo(ctx, key, () => buildLoadAssignments(ctx, proxy, edsNames));
 }

@@ -9,7 +9,7 @@ import type { TranslateContext } from '../clusters/context.ts';
 import { BLACKHOLE_CLUSTER, inboundCluster, outboundCluster } from '../clusters/names.ts';
 import { inboundPorts } from '../clusters/inbound.ts';
 import { hcmFilter, tcpProxyFilter, socketAddress } from './hcm.ts';
-import { inboundFilter } from './sidecar.ts';
+import { inboundFilter, meshVsIndex } from './sidecar.ts';
 import { tcpRouteTarget } from './tcp-routes.ts';
 import type { LocalMode } from './local-mode.ts';
 import { HTTP_PROXY_ROUTE } from '../routes/index.ts';
@@ -36,7 +36,7 @@ function tcpPortListener(ctx: TranslateContext, proxy: Proxy, t: { host: string;
     filter = hcmFilter({ statPrefix: `outbound_127.0.0.1_${t.localPort}`, rds: String(t.port), kind: 'sidecar', mesh: ctx.snapshot.mesh });
   } else {
     const gws = ['mesh'];
-    const target = tcpRouteTarget(ctx, ctx.virtualServicesFor(proxy, gws), svc.hostname, t.port, proxy, gws)
+    const target = tcpRouteTarget(ctx, meshVsIndex(ctx, proxy), svc.hostname, t.port, proxy, gws)
       ?? [{ name: outboundCluster(svc.hostname, t.port), weight: 100 }];
     filter = tcpProxyFilter(target.length === 1 ? target[0]!.name : outboundCluster(svc.hostname, t.port), ctx.snapshot.mesh, { weighted: target });
   }

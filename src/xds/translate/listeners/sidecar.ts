@@ -6,11 +6,11 @@ import type { Proxy, Service, ServicePort } from '../../../model/types.ts';
 import type { EnvoyResource } from '../types.ts';
 import { TypeUrl } from '../../../envoy/protos.ts';
 import { isHttpProtocol } from '../routes/context.ts';
-import { listenerScopeKey, memo, type TranslateContext } from '../clusters/context.ts';
+import { clusterScopeKey, listenerScopeKey, memo, type TranslateContext } from '../clusters/context.ts';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, inboundCluster, outboundCluster } from '../clusters/names.ts';
 import { inboundPorts, httpish, type InboundPort } from '../clusters/inbound.ts';
 import { hcmFilter, tcpProxyFilter, socketAddress } from './hcm.ts';
-import { tcpRouteTarget, tlsRouteChains, type WeightedTarget } from './tcp-routes.ts';
+import { tcpRouteTarget, tlsRouteChains, VsIndex, type WeightedTarget } from './tcp-routes.ts';
 
 export const VIRTUAL_OUTBOUND_PORT = 15001;
 export const VIRTUAL_INBOUND_PORT = 15006;
@@ -37,9 +37,8 @@ export function virtualOutbound(ctx: TranslateContext, proxy: Proxy): EnvoyResou
 interface PortEntry { svc: Service; port: ServicePort }
 
 /** The tcp_proxy filter for one TCP/TLS service port, honouring VirtualService tcp routes. */
-function tcpFilterFor(ctx: TranslateContext, proxy: Proxy, e: PortEntry, gateways: string[]): EnvoyResource {
-  const vss = ctx.virtualServicesFor(proxy, gateways);
-  const t: WeightedTarget[] = tcpRouteTarget(ctx, vss, e.svc.hostname, e.port.port, proxy, gateways)
+function tcpFilterFor(ctx: TranslateContext, proxy: Proxy, e: PortEntry, gateways: string[], index: VsIndex): EnvoyResource {
+  const t: WeightedTarget[] = tcpRouteTarget(ctx, index, e.svc.hostname, e.port.port, proxy, gateways)
     ?? [{ name: outboundCluster(e.svc.hostname, e.port.port), weight: 100 }];
   const stat = t.length === 1 ? t[0]!.name : outboundCluster(e.svc.hostname, e.port.port);
   return tcpProxyFilter(stat, ctx.snapshot.mesh, { weighted: t });
@@ -53,14 +52,13 @@ function prefixRanges(addresses: string[]): EnvoyResource[] {
 }
 
 /** One outbound listener for a port shared by several services: TLS by SNI, TCP by VIP, HTTP as the default chain. */
-function portListener(ctx: TranslateContext, proxy: Proxy, portNum: number, entries: PortEntry[]): EnvoyResource | undefined {
+function portListener(ctx: TranslateContext, proxy: Proxy, portNum: number, entries: PortEntry[], index: VsIndex): EnvoyResource | undefined {
   const gateways = ['mesh'];
   const chains: EnvoyResource[] = [];
   let needsTlsInspector = false;
   const tlsEntries = entries.filter((e) => isTls(e.port.protocol));
   if (tlsEntries.length) {
-    const vss = ctx.virtualServicesFor(proxy, gateways);
-    const routed = tlsRouteChains(ctx, vss, tlsEntries.map((e) => e.svc.hostname), portNum, proxy, gateways);
+    const routed = tlsRouteChains(ctx, index.all, tlsEntries.map((e) => e.svc.hostname), portNum, proxy, gateways);
     const claimed = new Set<string>();
     for (const r of routed) {
       r.sniHosts.forEach((h) => claimed.add(h));
@@ -76,7 +74,7 @@ function portListener(ctx: TranslateContext, proxy: Proxy, portNum: number, entr
       chains.push({
         name: `${e.svc.hostname}_${portNum}`,
         filter_chain_match: { server_names: [e.svc.hostname] },
-        filters: [tcpFilterFor(ctx, proxy, e, gateways)],
+        filters: [tcpFilterFor(ctx, proxy, e, gateways, index)],
       });
     }
     needsTlsInspector = chains.length > 0;
@@ -89,13 +87,13 @@ function portListener(ctx: TranslateContext, proxy: Proxy, portNum: number, entr
     if (!vips.length) { defaultTcp ??= e; continue; }
     vips.forEach((a) => seenVip.add(a));
     // several TCP services can share a port: the destination VIP tells them apart
-    chains.push({ name: `${vips[0]}_${portNum}`, filter_chain_match: { prefix_ranges: prefixRanges(vips) }, filters: [tcpFilterFor(ctx, proxy, e, gateways)] });
+    chains.push({ name: `${vips[0]}_${portNum}`, filter_chain_match: { prefix_ranges: prefixRanges(vips) }, filters: [tcpFilterFor(ctx, proxy, e, gateways, index)] });
   }
   const http = entries.some((e) => isHttpProtocol(e.port.protocol));
   if (http) {
     chains.push({ name: `0.0.0.0_${portNum}`, filters: [hcmFilter({ statPrefix: `outbound_0.0.0.0_${portNum}`, rds: String(portNum), kind: 'sidecar', mesh: ctx.snapshot.mesh })] });
   } else if (defaultTcp) {
-    chains.push({ name: `0.0.0.0_${portNum}`, filters: [tcpFilterFor(ctx, proxy, defaultTcp, gateways)] });
+    chains.push({ name: `0.0.0.0_${portNum}`, filters: [tcpFilterFor(ctx, proxy, defaultTcp, gateways, index)] });
   }
   if (!chains.length) return undefined;
   const l: Record<string, unknown> = {
@@ -123,12 +121,20 @@ export function servicesByPort(services: readonly Service[]): Map<number, PortEn
   return new Map([...byPort].sort((a, b) => a[0] - b[0]));
 }
 
+/** The sidecar's ("mesh") VirtualServices indexed for L4 routing; depends on the same scope as its clusters. */
+export function meshVsIndex(ctx: TranslateContext, proxy: Proxy): VsIndex {
+  return memo(ctx, `vs-mesh|${clusterScopeKey(ctx, proxy)}`, () => new VsIndex(ctx.virtualServicesFor(proxy, ['mesh'])));
+}
+
 export function outboundPortListeners(ctx: TranslateContext, proxy: Proxy): EnvoyResource[] {
-  return memo(ctx, `lds-out|${listenerScopeKey(ctx, proxy)}|${ctx.outboundTrafficPolicy(proxy)}`, () => {
+  // labels matter only when an L4 route matches on source labels
+  const labels = meshVsIndex(ctx, proxy).usesSourceLabels();
+  return memo(ctx, `lds-out|${listenerScopeKey(ctx, proxy, labels)}|${ctx.outboundTrafficPolicy(proxy)}`, () => {
     const out: EnvoyResource[] = [];
+    const index = meshVsIndex(ctx, proxy);
     for (const [port, entries] of servicesByPort(ctx.servicesFor(proxy))) {
       if (port === VIRTUAL_OUTBOUND_PORT || port === VIRTUAL_INBOUND_PORT) continue;
-      const l = portListener(ctx, proxy, port, entries);
+      const l = portListener(ctx, proxy, port, entries, index);
       if (l) out.push(l);
     }
     return out;

@@ -37,23 +37,46 @@ export function targets(ctx: RouteContext, dests: RouteDestination[] | undefined
   })).filter((t) => t.weight > 0);
 }
 
-/** VirtualServices whose hosts cover `host` (first one wins for a host, as Istio merges by host). */
-export function virtualServicesForHost(vss: readonly ConfigObject<VirtualServiceSpec>[], host: string): ConfigObject<VirtualServiceSpec>[] {
-  // like HTTP routing: one VirtualService per host — an exact host first, else the most specific wildcard
-  const exact = vss.find((vs) => (vs.spec.hosts ?? []).includes(host));
-  if (exact) return [exact];
-  let best: { vs: ConfigObject<VirtualServiceSpec>; len: number } | undefined;
-  for (const vs of vss) {
-    for (const h of vs.spec.hosts ?? []) {
-      if (hostMatches(h, host) && (!best || h.length > best.len)) best = { vs, len: h.length };
+/**
+ * VirtualServices indexed by host, for L4 routing: like HTTP routing, one VirtualService per host — an
+ * exact host first, else the most specific wildcard. Built once per listener computation.
+ */
+export class VsIndex {
+  private readonly exact = new Map<string, ConfigObject<VirtualServiceSpec>>();
+  private readonly wild: { host: string; vs: ConfigObject<VirtualServiceSpec> }[] = [];
+  constructor(readonly all: readonly ConfigObject<VirtualServiceSpec>[]) {
+    for (const vs of all) {
+      // only VirtualServices with L4 routes matter here
+      if (!vs.spec.tcp?.length && !vs.spec.tls?.length) continue;
+      for (const h of vs.spec.hosts ?? []) {
+        if (h.startsWith('*')) this.wild.push({ host: h, vs });
+        else if (!this.exact.has(h)) this.exact.set(h, vs);
+      }
     }
   }
-  return best ? [best.vs] : [];
+  forHost(host: string): ConfigObject<VirtualServiceSpec>[] {
+    const e = this.exact.get(host);
+    if (e) return [e];
+    let best: { vs: ConfigObject<VirtualServiceSpec>; len: number } | undefined;
+    for (const w of this.wild) {
+      if (hostMatches(w.host, host) && (!best || w.host.length > best.len)) best = { vs: w.vs, len: w.host.length };
+    }
+    return best ? [best.vs] : [];
+  }
+  /** True when some L4 route matches on source labels, so routing depends on the proxy's labels. */
+  usesSourceLabels(): boolean {
+    if (this.sourceLabels === undefined) {
+      const l4 = (vs: ConfigObject<VirtualServiceSpec>) => [...(vs.spec.tcp ?? []), ...(vs.spec.tls ?? [])];
+      this.sourceLabels = this.all.some((vs) => l4(vs).some((r) => (r.match ?? []).some((m) => m?.sourceLabels)));
+    }
+    return this.sourceLabels;
+  }
+  private sourceLabels: boolean | undefined;
 }
 
 /** The tcp_proxy target for a TCP service port, from the first applicable tcp route; undefined = default cluster. */
-export function tcpRouteTarget(ctx: RouteContext, vss: readonly ConfigObject<VirtualServiceSpec>[], host: string, port: number, proxy: Proxy, gateways: string[]): WeightedTarget[] | undefined {
-  return firstTcpRouteTarget(ctx, virtualServicesForHost(vss, host), port, proxy, gateways);
+export function tcpRouteTarget(ctx: RouteContext, index: VsIndex, host: string, port: number, proxy: Proxy, gateways: string[]): WeightedTarget[] | undefined {
+  return firstTcpRouteTarget(ctx, index.forHost(host), port, proxy, gateways);
 }
 
 /** The first applicable tcp route among `vss` in order (gateways: every VirtualService bound to the gateway). */
