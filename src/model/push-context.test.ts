@@ -265,3 +265,28 @@ test('a push over 1,000 services and 200 proxies is fast', () => {
   assert.equal(n, 200 * 200);
   assert.ok(ms < 1000, `push took ${ms.toFixed(0)} ms`);
 });
+
+test('DestinationRules for one host in one namespace are merged as Istio does', () => {
+  const ctx = ctxFrom(`${svc('reviews', 'default')}
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: a, namespace: default}
+spec:
+  host: reviews
+  subsets: [{name: v1, labels: {version: v1}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: b, namespace: default}
+spec:
+  host: reviews.default.svc.cluster.local
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+  subsets: [{name: v1, labels: {version: other}}, {name: v2, labels: {version: v2}}]
+`);
+  const p = proxy('sidecar~10.0.0.1~x.default~default.svc.cluster.local');
+  const dr = ctx.destinationRuleFor(p, 'reviews.default.svc.cluster.local')!;
+  assert.equal(dr.metadata.name, 'a');
+  assert.deepEqual(dr.spec.subsets!.map((s) => `${s.name}=${s.labels!.version}`), ['v1=v1', 'v2=v2']);
+  assert.equal(dr.spec.trafficPolicy?.tls?.mode, 'ISTIO_MUTUAL');
+  assert.equal(ctx.snapshot.destinationRules[0]!.spec.subsets!.length, 1, 'snapshot objects untouched');
+});

@@ -64,7 +64,12 @@ export class PushContext {
       let b = this.drPlain.get(ns);
       if (!b) { b = { exact: new Map(), wildcard: [] }; this.drPlain.set(ns, b); }
       if (isWildcard(host)) b.wildcard.push({ host, rule });
-      else push(b.exact, host, rule);
+      else {
+        const list = b.exact.get(host);
+        const same = list?.findIndex((r) => sameExport(r, rule)) ?? -1;
+        if (list && same >= 0) list[same] = mergeRules(list[same]!, rule);
+        else push(b.exact, host, rule);
+      }
     }
     for (const s of snapshot.sidecars) {
       const ns = s.metadata.namespace;
@@ -263,6 +268,26 @@ export class PushContext {
   outboundTrafficPolicy(proxy: Proxy): 'ALLOW_ANY' | 'REGISTRY_ONLY' {
     return this.sidecarFor(proxy)?.spec?.outboundTrafficPolicy?.mode ?? this.snapshot.mesh.outboundTrafficPolicy.mode;
   }
+}
+
+function sameExport(a: DR, b: DR): boolean {
+  const ea = [...(a.spec.exportTo ?? ['*'])].sort().join(',');
+  const eb = [...(b.spec.exportTo ?? ['*'])].sort().join(',');
+  return ea === eb;
+}
+
+/**
+ * Istio merges DestinationRules for the same host in one namespace (with the same exportTo): the first rule's
+ * traffic policy is kept (the later one's is used only when the first has none) and the later rule's subsets
+ * are added unless a subset of that name exists already.
+ */
+function mergeRules(first: DR, later: DR): DR {
+  const subsets = [...(first.spec.subsets ?? [])];
+  for (const s of later.spec.subsets ?? []) if (!subsets.some((x) => x.name === s.name)) subsets.push(s);
+  const spec: DestinationRuleSpec = { ...first.spec };
+  if (subsets.length > 0) spec.subsets = subsets;
+  if (!first.spec.trafficPolicy && later.spec.trafficPolicy) spec.trafficPolicy = later.spec.trafficPolicy;
+  return { ...first, spec };
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
