@@ -198,8 +198,7 @@ test('edits are debounced on the injected clock and delivered as one batch', asy
     try {
       await writeFile(join(dir, 'a.yaml'), vsYaml('a', 'a'));
       await writeFile(join(dir, 'b.yaml'), vsYaml('b', 'b'));
-      await waitFor(() => clock.pending() > 0, 'a debounce timer');
-      await new Promise((r) => setTimeout(r, 50)); // let the second file's event arrive too
+      await waitFor(() => clock.pending() > 0 && store.pendingChanges() >= 2, 'both file events and a debounce timer');
       assert.equal(batches.length, 0, 'nothing before the quiet period ends');
       clock.advance(499);
       assert.equal(batches.length, 0);

@@ -106,6 +106,9 @@ export class FileStore implements ConfigStore {
   /** Which file an object in force comes from. */
   fileOf(kind: string, namespace: string, name: string): string | undefined { return this.owner.get(viewKey(kind, namespace, name)); }
 
+  /** How many changed paths wait for the debounce timer (diagnostics and tests). */
+  pendingChanges(): number { return this.pending.size; }
+
   /** Process file events now instead of after the debounce; resolves when the store reflects them. */
   sync(): Promise<void> { return this.flush(); }
 
