@@ -138,3 +138,35 @@ test('request breaker overflow answers 503 UO naming the limit', async () => {
   release();
   assert.equal((await slow).status, 200);
 });
+
+test('downstream abort cancels the attempt or the backoff: status 0, flag DC, no outlier report', async () => {
+  const clock = new FakeClock();
+  const cs = new ClusterState(cluster({ outlierDetection: outlier }), cla(2), { clock, random: seededRandom(1) });
+  const ac = new AbortController();
+  let cancelled = false;
+  const p = runWithRetries<string>({
+    cluster: cs, clock, signal: ac.signal, retry: new RetryState(policy(), { random: seededRandom(2) }),
+    attempt: (_h, _n, signal) => new Promise((resolve) => signal.addEventListener('abort', () => { cancelled = true; resolve({ kind: 'failure', failure: 'reset-before-response' }); })),
+  });
+  await new Promise((r) => setImmediate(r));
+  ac.abort();
+  const res = await p;
+  assert.equal(cancelled, true);
+  assert.deepEqual([res.status, res.flags.toString()], [0, 'DC']);
+  assert.equal(cs.summary().ejected, 0);
+
+  // Abort during the backoff between attempts.
+  const ac2 = new AbortController();
+  const p2 = runWithRetries<string>({
+    cluster: cs, clock, signal: ac2.signal, retry: new RetryState(policy({ backoff: { baseIntervalMs: 1000, maxIntervalMs: 10_000 } }), { random: () => 0.99 }),
+    attempt: async () => ({ kind: 'failure', failure: 'connect-failure' }),
+  });
+  await new Promise((r) => setImmediate(r));
+  ac2.abort();
+  const res2 = await p2;
+  assert.equal(res2.flags.toString(), 'DC');
+  assert.equal(res2.attempts, 1);
+  assert.equal(clock.pending(), 0 + (cs.outlier ? 1 : 0)); // only the outlier sweep timer is left
+  assert.equal(cs.breakers.forPriority().stats.active.retries, 0);
+  cs.close();
+});

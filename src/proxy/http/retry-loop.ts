@@ -31,10 +31,13 @@ export interface RetryLoopOptions<T> {
   attempt: (host: Host, attemptNumber: number, signal: AbortSignal) => Promise<AttemptResult<T>>;
   /** A response that will be retried instead of forwarded: close/drain it. */
   discard?: (value: T) => void;
+  /** Aborts when the downstream goes away: the attempt is cancelled, no retry follows (flag DC). */
+  signal?: AbortSignal;
 }
 
 export type RetryLoopResult<T> =
   | { kind: 'response'; host: Host; status: number; value: T; flags: ResponseFlags; attempts: number; explain: ExplainContext }
+  /** status 0 with flag DC: the downstream went away, nothing is to be sent (Envoy logs response code 0). */
   | { kind: 'local-reply'; status: number; body: string; flags: ResponseFlags; attempts: number; host?: Host; explain: ExplainContext };
 
 /** Envoy's local reply status and body for a final attempt failure. */
@@ -83,6 +86,8 @@ export async function runWithRetries<T>(o: RetryLoopOptions<T>): Promise<RetryLo
       }
       const done = cluster.startRequest(host);
       const ac = new AbortController();
+      const onDownstreamAbort = () => ac.abort();
+      o.signal?.addEventListener('abort', onDownstreamAbort, { once: true });
       let timedOut: AttemptFailure | undefined;
       const now = clock.now();
       const perTryEnd = retry.perTryTimeoutMs ? now + retry.perTryTimeoutMs : Infinity;
@@ -101,9 +106,15 @@ export async function runWithRetries<T>(o: RetryLoopOptions<T>): Promise<RetryLo
         result = await (timeout ? Promise.race([attempt, timeout]) : attempt);
         if (timedOut) result = { kind: 'failure', failure: timedOut };
       } finally {
+        o.signal?.removeEventListener('abort', onDownstreamAbort);
         clock.clearTimeout(timer);
         done();
         slot.release();
+      }
+      if (o.signal?.aborted) {
+        // The client left: nothing to forward, and not the upstream's fault (no outlier report).
+        if (result.kind === 'response') o.discard?.(result.value);
+        return { kind: 'local-reply', status: 0, body: '', flags: flags.add('DC'), attempts: retry.attempt, host, explain: { ...ctx, status: 0 } };
       }
       let outcome: AttemptOutcome;
       if (result.kind === 'response') {
@@ -120,8 +131,8 @@ export async function runWithRetries<T>(o: RetryLoopOptions<T>): Promise<RetryLo
       if (decision.action === 'retry' && clock.now() + decision.delayMs < deadline) {
         lastReason = decision.reason;
         if (result.kind === 'response') o.discard?.(result.value);
-        await retry.backoff(clock, decision.delayMs);
-        continue;
+        if (await retry.backoff(clock, decision.delayMs, o.signal)) continue;
+        return { kind: 'local-reply', status: 0, body: '', flags: flags.add('DC'), attempts: retry.attempt, host, explain: { ...ctx, status: 0 } };
       }
       if (decision.action === 'give-up') {
         flags.add(decision.flag);

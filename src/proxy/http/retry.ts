@@ -222,9 +222,13 @@ export class RetryState {
   }
 
   /** Wait the backoff on the clock, then beginRetry(). */
-  backoff(clock: Clock, delayMs: number): Promise<void> {
+  backoff(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<boolean> {
+    // Resolves true when the retry may start, false when `signal` aborted the wait (downstream went away).
     return new Promise((resolve) => {
-      clock.setTimeout(() => { this.beginRetry(); resolve(); }, delayMs);
+      if (signal?.aborted) { this.dispose(); resolve(false); return; }
+      const onAbort = () => { clock.clearTimeout(t); this.dispose(); resolve(false); };
+      const t = clock.setTimeout(() => { signal?.removeEventListener('abort', onAbort); this.beginRetry(); resolve(true); }, delayMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

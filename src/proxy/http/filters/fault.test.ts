@@ -102,3 +102,15 @@ test('route per-filter config overrides the filter config', () => {
   assert.equal(effectiveFaultConfig(base, { disabledFilters: [], fault: route }, undefined), route);
   assert.equal(effectiveFaultConfig(base, { disabledFilters: [] }), base);
 });
+
+test('a delay is cut short when the downstream aborts', async () => {
+  const f = new FaultFilter(seededRandom(1));
+  const clock = new FakeClock();
+  const plan = f.plan(cfg({ delay: { fixedDelayMs: 5000, percentage: pct(100), headerControlled: false } }), { headers: hdrs() })!;
+  const ac = new AbortController();
+  const p = f.delay(plan, clock, ac.signal);
+  ac.abort();
+  assert.equal(await p, false);
+  assert.equal(clock.pending(), 0);
+  plan.release();
+});

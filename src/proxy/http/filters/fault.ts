@@ -129,8 +129,14 @@ export class FaultFilter {
   }
 
   /** Wait out the plan's delay on the clock (resolves at once when there is none). */
-  delay(plan: FaultPlan, clock: Clock): Promise<void> {
-    if (!plan.delayMs) return Promise.resolve();
-    return new Promise((resolve) => { clock.setTimeout(resolve, plan.delayMs!); });
+  delay(plan: FaultPlan, clock: Clock, signal?: AbortSignal): Promise<boolean> {
+    // Resolves true when the delay elapsed, false when `signal` aborted it (downstream disconnected).
+    if (!plan.delayMs) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      if (signal?.aborted) { resolve(false); return; }
+      const onAbort = () => { clock.clearTimeout(t); resolve(false); };
+      const t = clock.setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(true); }, plan.delayMs!);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 }
