@@ -116,6 +116,8 @@ export class ClusterState {
 
   /** EDS update: hosts that stay (same address:port) keep their active counts and outlier state. */
   updateEndpoints(endpoints: ClusterLoadAssignment | undefined): void {
+    // Snapshots reuse unchanged resources: skip the rebuild (ring/maglev tables, RR position) when nothing changed.
+    if (endpoints === this.cla && endpoints !== undefined) return;
     const factorChanged = (endpoints?.overprovisioningFactor ?? 140) !== (this.cla?.overprovisioningFactor ?? 140);
     this.cla = endpoints;
     if (factorChanged) this.lb = new ClusterLoadBalancer(lbConfigOf(this.cfg, endpoints), this.random);
