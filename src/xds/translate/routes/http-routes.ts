@@ -169,6 +169,7 @@ export function translateRoute(o: RouteOptions, vs: ConfigObject<VirtualServiceS
   const out: EnvoyResource = {};
   if (name) out.name = name;
   out.match = translateMatch(match);
+  if (match?.statPrefix) out.stat_prefix = match.statPrefix;
   const ops = translateHeaders(in_.headers);
   appendHeaderOps(out, ops);
   if (in_.redirect) {
@@ -178,6 +179,8 @@ export function translateRoute(o: RouteOptions, vs: ConfigObject<VirtualServiceS
   } else if (in_.directResponse) {
     out.direct_response = translateDirectResponse(in_.directResponse);
   } else {
+    // a route with no destination (invalid config) would be rejected by Envoy: leave it out
+    if (!in_.route?.length) return undefined;
     out.route = routeAction(o, in_, ns, out, ops.authority);
   }
   out.decorator = { operation: routeOperation(out, vs.metadata.name, o.listenPort) };

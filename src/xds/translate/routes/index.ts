@@ -1,9 +1,10 @@
 // xds/translate/routes: entry point — builds the RouteConfiguration for any route name the listener
 // generator emits: sidecar ports ("9080"), "http_proxy" (local mode), proxyless gRPC
-// ("outbound|9080||host", also "host:port"), gateways ("http.8080", "https.443.<portName>.<gw>.<ns>").
+// ("outbound|9080||host", also "host:port"), gateways ("http.8080", "https.443.<portName>.<gw>.<ns>"), and
+// "host:port" for a sidecar: one service's routes for any Host (a local-mode per-service listener).
 import type { Proxy } from '../../../model/types.ts';
 import type { EnvoyResource } from '../types.ts';
-import { splitHostPort } from '../../../model/hosts.ts';
+import { fqdn, splitHostPort } from '../../../model/hosts.ts';
 import { parseClusterName, type RouteContext } from './context.ts';
 import { sidecarVirtualHosts, httpProxyVirtualHosts, finalizeVirtualHosts } from './sidecar.ts';
 import { serversForRouteName, gatewayVirtualHosts } from './gateway.ts';
@@ -51,13 +52,26 @@ function build(ctx: RouteContext, proxy: Proxy, routeName: string): EnvoyResourc
     const vhosts = finalizeVirtualHosts(httpProxyVirtualHosts(ctx, proxy));
     return routeConfig(routeName, [...vhosts, catchAllVirtualHost(ctx, proxy)]);
   }
-  // proxyless gRPC: every virtual host of that port (the client picks by its target authority)
   const parsed = parseClusterName(routeName);
-  let port = parsed?.port;
-  if (!parsed) {
-    const hp = splitHostPort(routeName);
-    if (hp.port === undefined || hp.host === '') return undefined;
-    port = hp.port;
+  if (parsed) {
+    // proxyless gRPC (Istio's grpcgen names RDS like a cluster): every virtual host of that port; the
+    // client picks one by its target authority
+    return routeConfig(routeName, finalizeVirtualHosts(sidecarVirtualHosts(ctx, proxy, parsed.port)));
   }
-  return routeConfig(routeName, finalizeVirtualHosts(sidecarVirtualHosts(ctx, proxy, port!)));
+  const hp = splitHostPort(routeName);
+  if (hp.port === undefined || hp.host === '') return undefined;
+  if (proxy.generator === 'grpc') return routeConfig(routeName, finalizeVirtualHosts(sidecarVirtualHosts(ctx, proxy, hp.port)));
+  return singleServiceRouteConfig(ctx, proxy, routeName, hp.host, hp.port);
+}
+
+/**
+ * "host:port" for a sidecar: the routes of that one service answering any Host ("*"), for a local-mode
+ * listener dedicated to one service (the application may send Host: 127.0.0.1:<localPort>).
+ */
+function singleServiceRouteConfig(ctx: RouteContext, proxy: Proxy, routeName: string, host: string, port: number): EnvoyResource | undefined {
+  const svc = ctx.serviceByHost(host) ?? ctx.serviceByHost(fqdn(host, proxy.namespace));
+  if (!svc) return undefined;
+  const vh = sidecarVirtualHosts(ctx, proxy, port).find((v) => v.name === `${svc.hostname}:${port}`);
+  if (!vh) return undefined;
+  return routeConfig(routeName, [{ name: vh.name, domains: ['*'], routes: vh.routes, include_request_attempt_count: true }]);
 }
