@@ -43,6 +43,8 @@ test('retry_on conditions match the right outcomes', () => {
     [['unavailable'], resp(200, { 'grpc-status': '13' }), false],
     [['cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted'], resp(200, { 'grpc-status': '8' }), true],
     [['503'], resp(503), true], // Istio-style bare code
+    [['reset-before-request'], fail('connect-failure'), true],
+    [['reset-before-request'], fail('reset-before-response'), false],
     [['envoy-ratelimited'], resp(429, { 'x-envoy-ratelimited': 'true' }), true],
   ];
   for (const [on, outcome, want] of cases) {

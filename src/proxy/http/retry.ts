@@ -162,6 +162,8 @@ export class RetryState {
           return undefined;
         case 'connect-failure':
           if (on.has('connect-failure')) return 'connect-failure';
+          // A failed connect is the one reset we know happened before any request byte went out.
+          if (on.has('reset-before-request')) return 'reset-before-request (connect-failure)';
           break;
         case 'refused-stream':
           if (on.has('refused-stream')) return 'refused-stream';
