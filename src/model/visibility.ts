@@ -1,5 +1,5 @@
 // model: Istio's visibility rules — exportTo lists, Sidecar egress "namespace/host" entries and workload selectors.
-import { hostMatches, hostsOverlap } from './hosts.ts';
+import { hostsOverlap } from './hosts.ts';
 
 /**
  * Is config/service owned by `ownerNs` with this exportTo visible from `viewerNs`?
@@ -25,12 +25,15 @@ export function parseEgressHost(entry: string, proxyNs: string): EgressHost {
   return { namespace: ns, host: entry.slice(slash + 1).toLowerCase() };
 }
 
-/** Does any egress entry admit a service `host` declared in namespace `ns`? */
+/**
+ * Does any egress entry admit a service `host` declared in namespace `ns`? Matching is by overlap, as Istio's
+ * Name.Matches: "*.example.com" admits "a.example.com", and "a.example.com" admits a "*.example.com" service.
+ */
 export function egressAdmits(entries: readonly EgressHost[], ns: string, host: string): boolean {
   for (const e of entries) {
     if (e.namespace === '~') continue;
     if (e.namespace !== '*' && e.namespace !== ns) continue;
-    if (hostMatches(e.host, host)) return true;
+    if (hostsOverlap(e.host, host)) return true;
   }
   return false;
 }
