@@ -2,7 +2,7 @@
 // VirtualService, REGISTRY_ONLY, HCM filter order and access logs, gateways, proxyless gRPC listener names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contextFor, makeProxy, parseValidConfig } from '../helpers/golden.ts';
+import { contextFor, makeProxy, parseValidConfig, normalizeConfig } from '../helpers/golden.ts';
 import { generateListeners } from '../../src/xds/translate/generate.ts';
 import { localMode } from '../../src/xds/translate/listeners/local-mode.ts';
 import { referencedRouteNames } from '../../src/xds/translate/listeners/index.ts';
@@ -173,4 +173,17 @@ test('local mode: HTTP_PROXY listener, inbound on the proxy IP, TCP port to an u
   assert.equal(filtersOf(inb)[0].route_config.virtual_hosts[0].routes[0].route.cluster, 'inbound|80||');
   // a port no service declares is proxied as TCP
   assert.equal(filtersOf(listener(ls, '10.0.0.1_9000'))[0].cluster, 'inbound|9000||');
+});
+
+test('proxyless gRPC server: inbound listener by name with a non-forwarding route, router only', () => {
+  const ctx = contextFor(parseValidConfig(YAML, 'l.yaml'));
+  const proxy = makeProxy({ name: 'g', metadata: { GENERATOR: 'grpc' } });
+  const [l, ...rest] = generateListeners(ctx, proxy, ['xds.istio.io/grpc/lds/inbound/[::]:7070', 'xds.istio.io/grpc/lds/inbound/bad']) as Any[];
+  assert.equal(rest.length, 0, 'a name without a port yields nothing');
+  assert.equal(l!.name, 'xds.istio.io/grpc/lds/inbound/[::]:7070');
+  assert.deepEqual(l!.address.socket_address, { address: '::', port_value: 7070 });
+  const hcm = filtersOf(l!)[0];
+  assert.deepEqual(hcm.route_config.virtual_hosts[0].routes[0], { match: { prefix: '/' }, non_forwarding_action: {} });
+  assert.deepEqual(hcm.http_filters.map((f: Any) => f.name), ['envoy.filters.http.router']);
+  assert.deepEqual(normalizeConfig({ listeners: [l!] }).listeners!.length, 1);
 });

@@ -86,8 +86,8 @@ export function buildCluster(ctx: TranslateContext, proxy: Proxy, plan: ClusterP
   if (od) c.outlier_detection = od;
   const common: Record<string, unknown> = {};
   if (plan.locality && resolution !== 'NONE') common.locality_weighted_lb_config = {};
-  const minHealth = policy?.outlierDetection?.minHealthPercent;
-  if (minHealth !== undefined && minHealth >= 0) common.healthy_panic_threshold = { value: minHealth };
+  // with outlier detection, Istio's minHealthPercent (default 0: panic mode off) sets the panic threshold
+  if (policy?.outlierDetection) common.healthy_panic_threshold = { value: Math.max(0, policy.outlierDetection.minHealthPercent ?? 0) };
   if (Object.keys(common).length) c.common_lb_config = common;
   const h2 = isHttp2(port.protocol);
   const hpo = httpProtocolOptions(policy?.connectionPool, h2);

@@ -92,10 +92,9 @@ export function outlierDetection(od: OutlierDetection | undefined): EnvoyResourc
     out.consecutive_5xx = { value: v };
     out.enforcing_consecutive_5xx = { value: v > 0 ? 100 : 0 };
   } else if (od.consecutiveErrors && od.consecutiveErrors > 0) {
-    // deprecated consecutiveErrors meant gateway errors (502/503/504) in Istio's API
+    // deprecated consecutiveErrors counts gateway errors (502/503/504) only, so plain 5xx are not enforced
     out.consecutive_gateway_failure = { value: od.consecutiveErrors };
     out.enforcing_consecutive_gateway_failure = { value: 100 };
-    out.consecutive_5xx = { value: 0 };
     out.enforcing_consecutive_5xx = { value: 0 };
   }
   if (od.consecutiveGatewayErrors !== undefined && od.consecutiveGatewayErrors !== null) {

@@ -92,6 +92,8 @@ function portListener(ctx: TranslateContext, proxy: Proxy, port: number, servers
     if (HTTP_PROTOCOLS.has(proto)) { plainHttp = true; continue; }
     const names = serverNames(b.server.hosts ?? []).filter((n) => !sniSeen.has(n));
     if ((proto === 'HTTPS' || proto === 'TLS') && tls && tls.mode !== 'PASSTHROUGH' && tls.mode !== 'AUTO_PASSTHROUGH') {
+      // Envoy rejects two chains with the same match: one catch-all (no SNI) chain per port
+      if (!names.length && chains.some((c) => !c.filter_chain_match)) continue;
       names.forEach((n) => sniSeen.add(n));
       inspector = true;
       const chain: Record<string, unknown> = {

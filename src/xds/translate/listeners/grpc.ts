@@ -6,7 +6,7 @@ import type { EnvoyResource } from '../types.ts';
 import { isHttpProtocol } from '../routes/context.ts';
 import { memo, clusterScopeKey, type TranslateContext } from '../clusters/context.ts';
 import { outboundCluster } from '../clusters/names.ts';
-import { hcmConfig, socketAddress } from './hcm.ts';
+import { hcmConfig, socketAddress, HCM_FILTER } from './hcm.ts';
 
 /** The route config name a proxyless listener for host:port uses (Istio: the cluster key). */
 export function grpcRouteName(host: string, port: number): string {
@@ -37,6 +37,34 @@ function candidates(host: string, proxy: Proxy): string[] {
   return out;
 }
 
+/** Name prefix xDS-enabled gRPC servers use to ask for their serving listener ("…/inbound/0.0.0.0:7070"). */
+export const GRPC_SERVER_LISTENER_PREFIX = 'xds.istio.io/grpc/lds/inbound/';
+
+/**
+ * A gRPC server's listener: plaintext, every request accepted by a non-forwarding route (the server
+ * handles it itself). Authorization filters would sit before the router.
+ */
+function serverListener(ctx: TranslateContext, name: string): EnvoyResource | undefined {
+  const hostPort = name.slice(GRPC_SERVER_LISTENER_PREFIX.length);
+  const i = hostPort.lastIndexOf(':');
+  const port = Number(hostPort.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) return undefined;
+  const host = hostPort.slice(0, i).replace(/^\[|\]$/g, '');
+  const routeConfig = {
+    name: 'inbound',
+    virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, non_forwarding_action: {} }] }],
+  };
+  return {
+    name,
+    address: socketAddress(host, port),
+    traffic_direction: 'INBOUND',
+    filter_chains: [{
+      name: 'inbound-plaintext',
+      filters: [{ name: HCM_FILTER, typed_config: hcmConfig({ statPrefix: `inbound_${port}`, routeConfig, kind: 'grpc-server', mesh: ctx.snapshot.mesh }) }],
+    }],
+  };
+}
+
 export function grpcListeners(ctx: TranslateContext, proxy: Proxy, names?: readonly string[]): EnvoyResource[] {
   const services = visible(ctx, proxy);
   if (!names || names.length === 0) {
@@ -51,6 +79,11 @@ export function grpcListeners(ctx: TranslateContext, proxy: Proxy, names?: reado
   const out: EnvoyResource[] = [];
   const seen = new Set<string>();
   for (const name of names) {
+    if (name.startsWith(GRPC_SERVER_LISTENER_PREFIX)) {
+      const l = seen.has(name) ? undefined : serverListener(ctx, name);
+      if (l) { seen.add(name); out.push(l); }
+      continue;
+    }
     const i = name.lastIndexOf(':');
     const hasPort = i > 0 && /^\d+$/.test(name.slice(i + 1));
     const host = hasPort ? name.slice(0, i) : name;

@@ -14,8 +14,9 @@ const cors = { name: 'envoy.filters.http.cors', typed_config: { '@type': TypeUrl
 const router = { name: 'envoy.filters.http.router', typed_config: { '@type': TypeUrl.Router } };
 
 /** HTTP filters in contract order; proxyless gRPC gets only what grpc-js-xds implements (fault, router). */
-export function httpFilters(kind: 'sidecar' | 'gateway' | 'inbound' | 'grpc'): EnvoyResource[] {
+export function httpFilters(kind: HcmKind): EnvoyResource[] {
   if (kind === 'grpc') return [fault, router];
+  if (kind === 'grpc-server') return [router];
   // inbound traffic was already shaped by the caller's sidecar; only authn/authz (later) and the router apply
   if (kind === 'inbound') return [router];
   return [fault, cors, router];
@@ -43,11 +44,13 @@ export function accessLog(mesh: MeshConfig, tcp = false): EnvoyResource[] | unde
   return [{ name: 'envoy.access_loggers.file', typed_config: { '@type': TypeUrl.FileAccessLog, path: mesh.accessLogFile, log_format: format } }];
 }
 
+export type HcmKind = 'sidecar' | 'gateway' | 'inbound' | 'grpc' | 'grpc-server';
+
 export interface HcmOptions {
   statPrefix: string;
   rds?: string;
   routeConfig?: EnvoyResource;
-  kind: 'sidecar' | 'gateway' | 'inbound' | 'grpc';
+  kind: HcmKind;
   mesh: MeshConfig;
 }
 
@@ -57,7 +60,7 @@ export function hcmConfig(o: HcmOptions): EnvoyResource {
   if (o.rds !== undefined) h.rds = { route_config_name: o.rds, config_source: ADS_CONFIG_SOURCE };
   else if (o.routeConfig) h.route_config = o.routeConfig;
   h.http_filters = httpFilters(o.kind);
-  if (o.kind === 'grpc') return h;
+  if (o.kind === 'grpc' || o.kind === 'grpc-server') return h;
   // gateways are the edge: trust their own peer address for x-forwarded-for; sidecars keep the client's
   if (o.kind === 'gateway') h.use_remote_address = { value: true };
   h.generate_request_id = { value: true };
