@@ -5,7 +5,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { MemoryStore } from '../../src/config/store/memory.ts';
+import { BenchStore } from './store.ts';
 import { startControlPlane } from '../../src/control-plane/control-plane.ts';
 import { logger } from '../../src/common/logger.ts';
 import type { PushEvent } from '../../src/xds/server/server.ts';
@@ -26,7 +26,7 @@ log.level = 'silent';
 const mb = (n: number) => Math.round(n / 1024 / 1024);
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN; };
 
-const store = new MemoryStore([], { validate: () => [] });
+const store = new BenchStore();
 await store.apply([...Array.from({ length: SERVICES }, (_, i) => serviceEntry(i, per)), virtualService(0, 50)]);
 const t0 = performance.now();
 const cp = await startControlPlane({ store, xdsPort: 0, debugPort: 0, debounceMs: DEBOUNCE, debounceMaxMs: DEBOUNCE * 10, logger: log });
