@@ -111,7 +111,6 @@ export class ActiveListener {
         if (all.length < SNIFF_BYTES) { initial = all; socket.once('data', sniff); return; }
         socket.pause();
         this.deps.h2.attach(socket, origin, rt, all);
-        socket.resume();
         return;
       }
       this.startH1(socket, origin, rt, all);
