@@ -106,3 +106,25 @@ test('ring hash balancer keeps a key on one host across picks', () => {
     for (let i = 0; i < 5; i++) assert.equal(lb.pick({ hash })!.id, first);
   }
 });
+
+function withHealth(priority: number, spec: Array<'HEALTHY' | 'DEGRADED' | 'UNHEALTHY'>): Host[] {
+  return spec.map((health, i) => makeHost({ address: `10.${priority}.9.${i + 1}`, port: 80, priority, health }));
+}
+
+test('degraded hosts only take what healthy hosts of every priority cannot', () => {
+  // P0 half healthy, half degraded: healthy 70, degraded 30.
+  const lv = computePriorityLevels(withHealth(0, ['HEALTHY', 'HEALTHY', 'DEGRADED', 'DEGRADED']));
+  assert.deepEqual(lv.map((l) => [l.load, l.degradedLoad]), [[70, 30]]);
+  // A fully healthy P1 is preferred over P0's degraded hosts.
+  const two = computePriorityLevels([...withHealth(0, ['HEALTHY', 'HEALTHY', 'DEGRADED', 'DEGRADED']), ...withHealth(1, ['HEALTHY', 'HEALTHY'])]);
+  assert.deepEqual(two.map((l) => [l.load, l.degradedLoad]), [[70, 0], [30, 0]]);
+  // Only degraded hosts: they carry everything, no panic.
+  const deg = computePriorityLevels(withHealth(0, ['DEGRADED', 'DEGRADED']));
+  assert.deepEqual(deg.map((l) => [l.load, l.degradedLoad, l.panic]), [[0, 100, false]]);
+
+  const lb = new ClusterLoadBalancer({ policy: 'ROUND_ROBIN' }, seededRandom(4));
+  lb.update(withHealth(0, ['HEALTHY', 'HEALTHY', 'DEGRADED', 'DEGRADED']));
+  let degraded = 0;
+  for (let i = 0; i < 10_000; i++) if (lb.pick()!.health === 'DEGRADED') degraded++;
+  assert.ok(Math.abs(degraded / 10_000 - 0.3) < 0.02, `degraded share ${degraded / 10_000}`);
+});

@@ -25,6 +25,8 @@ export interface LbConfig {
 
 interface LevelPlan {
   level: PriorityLevel;
+  /** Balancer over the level's degraded hosts (used for its degraded load). */
+  degraded?: HostPicker;
   /** One picker per locality (locality-weighted), or a single picker under key ''. */
   pickers: Map<string, HostPicker>;
   /** Smooth WRR state over localities: [locality, effectiveWeight, current]. */
@@ -68,6 +70,12 @@ export class ClusterLoadBalancer {
   }
 
   private plan(level: PriorityLevel): LevelPlan {
+    const plan = this.healthyPlan(level);
+    if (level.degraded.length && !level.panic) plan.degraded = this.makePicker(level.degraded);
+    return plan;
+  }
+
+  private healthyPlan(level: PriorityLevel): LevelPlan {
     const pickers = new Map<string, HostPicker>();
     const localities: LevelPlan['localities'] = [];
     const candidates = level.panic ? level.hosts : level.healthy;
@@ -122,10 +130,10 @@ export class ClusterLoadBalancer {
   pick(ctx: PickContext = {}): Host | undefined {
     if (this.plans.length === 0) return undefined;
     const point = this.isHashPolicy() && ctx.hash !== undefined ? ctx.hash % 100 : Math.floor(this.random() * 100);
-    const level = chooseLevel(this.levels, point);
-    if (!level) return undefined;
-    const plan = this.plans[this.levels.indexOf(level)];
-    const picker = this.chooseLocality(plan);
+    const chosen = chooseLevel(this.levels, point);
+    if (!chosen) return undefined;
+    const plan = this.plans[this.levels.indexOf(chosen.level)];
+    const picker = chosen.degraded ? plan.degraded : this.chooseLocality(plan);
     return picker?.pick(ctx);
   }
 }
