@@ -155,3 +155,10 @@ test('setHosts keeps state by id and drops removed hosts; stop() cancels the tim
   od.stop();
   assert.equal(clock.pending(), 0);
 });
+
+test('a consecutive threshold of 0 disables that check (Istio sends 0 for unset fields)', () => {
+  const { hosts, od } = setup(2, { consecutive5xx: 0, consecutiveGatewayFailure: 0, enforcingConsecutiveGatewayFailure: 100 });
+  for (let i = 0; i < 20; i++) od.reportHttp(hosts[0], 503);
+  assert.equal(hosts[0].ejected, false);
+  assert.equal(od.stats.ejectionsDetected.consecutive_5xx, 0);
+});

@@ -165,7 +165,8 @@ export class OutlierDetector {
     if (is5xx) m.failed++;
     else m.ok++;
     if (GATEWAY.has(status)) {
-      if (++m.consecutiveGatewayFailure >= this.cfg.consecutiveGatewayFailure) {
+      // A threshold of 0 disables the check (Envoy compares the count for equality, which 0 never hits).
+      if (++m.consecutiveGatewayFailure >= this.cfg.consecutiveGatewayFailure && this.cfg.consecutiveGatewayFailure > 0) {
         m.consecutiveGatewayFailure = 0;
         this.tryEject(host, m, 'consecutive_gateway_failure', this.cfg.enforcingConsecutiveGatewayFailure);
       }
@@ -173,7 +174,7 @@ export class OutlierDetector {
       m.consecutiveGatewayFailure = 0;
     }
     if (is5xx) {
-      if (++m.consecutive5xx >= this.cfg.consecutive5xx) {
+      if (++m.consecutive5xx >= this.cfg.consecutive5xx && this.cfg.consecutive5xx > 0) {
         m.consecutive5xx = 0;
         this.tryEject(host, m, 'consecutive_5xx', this.cfg.enforcingConsecutive5xx);
       }
@@ -200,7 +201,7 @@ export class OutlierDetector {
       return;
     }
     m.failed++;
-    if (++m.consecutiveLocalOriginFailure >= this.cfg.consecutiveLocalOriginFailure) {
+    if (++m.consecutiveLocalOriginFailure >= this.cfg.consecutiveLocalOriginFailure && this.cfg.consecutiveLocalOriginFailure > 0) {
       m.consecutiveLocalOriginFailure = 0;
       this.tryEject(host, m, 'consecutive_local_origin_failure', this.cfg.enforcingConsecutiveLocalOriginFailure);
     }
