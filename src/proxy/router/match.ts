@@ -29,7 +29,10 @@ export interface HeaderSource { get(name: string): string | undefined }
  * Envoy's header matching, including its rule for absent headers: without treat_missing_header_as_empty an absent
  * header matches only `present_match: false`, or, inverted, only `present_match: true`.
  */
-export function compileHeaderMatcher(h: HeaderMatcher): (headers: HeaderSource) => boolean {
+export function compileHeaderMatcher(h: HeaderMatcher): (headers: HeaderSource) => boolean;
+export function compileHeaderMatcher<R>(h: HeaderMatcher, read: (r: R, name: string) => string | undefined): (r: R) => boolean;
+export function compileHeaderMatcher<R>(h: HeaderMatcher, read?: (r: R, name: string) => string | undefined): (r: R) => boolean {
+  const get = read ?? ((r: R, n: string): string | undefined => (r as unknown as HeaderSource).get(n));
   const name = h.name;
   let test: StringPredicate;
   switch (h.match.kind) {
@@ -45,8 +48,8 @@ export function compileHeaderMatcher(h: HeaderMatcher): (headers: HeaderSource) 
   const presentWanted = h.match.kind === 'present' && h.match.present;
   const invert = h.invert;
   const missingAsEmpty = h.treatMissingAsEmpty;
-  return (headers) => {
-    let v = headers.get(name);
+  return (r) => {
+    let v = get(r, name);
     if (v === undefined) {
       if (!missingAsEmpty) return invert ? isPresent && presentWanted : isPresent && !presentWanted;
       v = '';

@@ -115,6 +115,21 @@ test('header matchers: exact, prefix, suffix, contains, regex, present, range, i
   assert.equal(cluster(r.route(req('h', '/', { 'x-q': 'empty' }))), 'missing-as-empty');
 });
 
+test('pseudo-header matchers read method, authority, path and scheme', () => {
+  const r = router({
+    virtual_hosts: [vh('v', ['*'], [
+      { match: { prefix: '/', headers: [{ name: ':method', exact_match: 'POST' }] }, route: to('post') },
+      { match: { prefix: '/', headers: [{ name: ':authority', string_match: { prefix: 'api.' } }] }, route: to('api') },
+      { match: { prefix: '/', headers: [{ name: ':scheme', exact_match: 'https' }] }, route: to('tls') },
+      any('fallback'),
+    ])],
+  });
+  assert.equal(cluster(r.route({ ...req('h', '/'), method: 'POST' })), 'post');
+  assert.equal(cluster(r.route(req('api.example.com', '/'))), 'api');
+  assert.equal(cluster(r.route(req('h', '/', {}, { scheme: 'https' }))), 'tls');
+  assert.equal(cluster(r.route(req('h', '/'))), 'fallback');
+});
+
 test('query parameter matchers and gRPC matcher', () => {
   const r = router({
     virtual_hosts: [vh('v', ['*'], [

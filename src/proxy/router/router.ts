@@ -8,7 +8,7 @@
 import type { ForwardAction, HeaderValueOption, PerFilterConfig, RouteConfig, RouteEntry, VirtualHostConfig, WeightedClusterEntry, MirrorPolicy, RedirectAction } from '../config/types.ts';
 import { fractionValue } from '../config/types.ts';
 import type { HeaderEdits, HttpRouter, RouteDecision, RouteRequest } from '../http/route-types.ts';
-import { compileHeaderMatcher, compileQueryMatcher, fullMatchRegex, parseQuery, type HeaderSource } from './match.ts';
+import { compileHeaderMatcher, compileQueryMatcher, fullMatchRegex, parseQuery } from './match.ts';
 import { applyRegexRewrite, compileRegexRewrite, grpcTimeoutMs, redirectLocation, splitPath, type CompiledRegexRewrite } from './rewrite.ts';
 import { VirtualHostIndex } from './vhost.ts';
 
@@ -37,7 +37,7 @@ interface CompiledRoute {
   entry: RouteEntry;
   /** Matched length of the path (without query) or -1. */
   matchPath: (path: string, full: string) => number;
-  headers: ((h: HeaderSource) => boolean)[];
+  headers: ((r: RouterRequest) => boolean)[];
   query: ((p: Map<string, string>) => boolean)[];
   grpc: boolean;
   fraction?: number;
@@ -53,7 +53,6 @@ interface CompiledRoute {
 interface CompiledVirtualHost {
   config: VirtualHostConfig;
   routes: CompiledRoute[];
-  needsQuery: boolean;
 }
 
 const EMPTY_EDITS: HeaderEdits = { add: [], remove: [] };
@@ -80,6 +79,19 @@ export class CompiledRouter implements HttpRouter {
     if (scheme !== 'https' && (vh.config.requireTls === 'ALL' || (vh.config.requireTls === 'EXTERNAL_ONLY' && req.headers.get('x-envoy-internal') !== 'true'))) {
       return { kind: 'redirect', status: 301, location: `https://${req.authority.replace(/:80$/, '')}${req.path}`, response: EMPTY_EDITS };
     }
+    const m = this.firstRoute(vh, req);
+    return m ? this.decide(vh, m.route, req, m.matched, scheme) : { kind: 'none' };
+  }
+
+  /** Which virtual host and route (index) a request selects, without deciding anything (debugging, tests). */
+  match(req: RouterRequest): { virtualHost: VirtualHostConfig; routeIndex: number } | { virtualHost?: VirtualHostConfig; routeIndex: -1 } {
+    const vh = this.index.find(req.authority);
+    if (!vh) return { routeIndex: -1 };
+    const m = this.firstRoute(vh, req);
+    return { virtualHost: vh.config, routeIndex: m ? vh.routes.indexOf(m.route) : -1 };
+  }
+
+  private firstRoute(vh: CompiledVirtualHost, req: RouterRequest): { route: CompiledRoute; matched: number } | undefined {
     const [path] = splitPath(req.path);
     let params: Map<string, string> | undefined;
     for (const r of vh.routes) {
@@ -87,7 +99,7 @@ export class CompiledRouter implements HttpRouter {
       if (len < 0) continue;
       if (r.grpc && !(req.headers.get('content-type') ?? '').startsWith('application/grpc')) continue;
       let ok = true;
-      for (const h of r.headers) if (!h(req.headers)) { ok = false; break; }
+      for (const h of r.headers) if (!h(req)) { ok = false; break; }
       if (!ok) continue;
       if (r.query.length) {
         params ??= parseQuery(req.path.slice(path.length + 1));
@@ -95,9 +107,9 @@ export class CompiledRouter implements HttpRouter {
         if (!ok) continue;
       }
       if (r.fraction !== undefined && !(this.random() < r.fraction)) continue;
-      return this.decide(vh, r, req, len, scheme);
+      return { route: r, matched: len };
     }
-    return { kind: 'none' };
+    return undefined;
   }
 
   private decide(vh: CompiledVirtualHost, r: CompiledRoute, req: RouterRequest, matched: number, scheme: string): RouteDecision {
@@ -159,6 +171,18 @@ export function compileRouter(config: RouteConfig, opts?: RouterOptions): Compil
   return new CompiledRouter(config, opts);
 }
 
+/** Header matchers may name HTTP/2 pseudo-headers (Istio matches method and authority that way). */
+function readHeader(r: RouterRequest, name: string): string | undefined {
+  if (name.charCodeAt(0) !== 58 /* ':' */) return r.headers.get(name);
+  switch (name) {
+    case ':method': return r.method;
+    case ':authority': return r.authority;
+    case ':path': return r.path;
+    case ':scheme': return r.scheme ?? 'http';
+    default: return r.headers.get(name);
+  }
+}
+
 function prefixLike(e: RouteEntry): boolean {
   return e.match.path.kind !== 'regex';
 }
@@ -176,7 +200,7 @@ function pickWeighted(targets: CompiledTarget[], total: number, r: number): Comp
 
 function compileVirtualHost(rc: RouteConfig, vh: VirtualHostConfig): CompiledVirtualHost {
   const routes = vh.routes.map((r) => compileRoute(rc, vh, r));
-  return { config: vh, routes, needsQuery: routes.some((r) => r.query.length > 0) };
+  return { config: vh, routes };
 }
 
 function compilePath(e: RouteEntry): CompiledRoute['matchPath'] {
@@ -236,7 +260,7 @@ function compileRoute(rc: RouteConfig, vh: VirtualHostConfig, e: RouteEntry): Co
   const out: CompiledRoute = {
     entry: e,
     matchPath: compilePath(e),
-    headers: e.match.headers.map(compileHeaderMatcher),
+    headers: e.match.headers.map((h) => compileHeaderMatcher(h, readHeader)),
     query: e.match.queryParams.map(compileQueryMatcher),
     grpc: e.match.grpc,
     fraction: e.match.runtimeFraction ? fractionValue(e.match.runtimeFraction) : undefined,
