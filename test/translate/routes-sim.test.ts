@@ -22,6 +22,7 @@ test('default: every service reachable by each of its names; unknown hosts pass 
     const r = simulate(cfg, req(host, '/'));
     assert.equal(r.cluster, R(''), host);
     assert.equal(r.route, 'default');
+    assert.equal(r.virtualService, undefined, 'default routes come from no VirtualService');
     assert.equal(r.virtualHost, 'reviews.default.svc.cluster.local:9080');
   }
   const r = simulate(cfg, req('ratings', '/'));
@@ -49,6 +50,7 @@ test('header-match: first matching route in order; source filters decided per pr
   const go = (path: string, extra: Partial<SimRequest> = {}) => simulate(cfg, req('reviews:9080', path, extra));
   assert.equal(go('/', { headers: { 'end-user': 'jason' } }).cluster, R('v2'));
   assert.equal(go('/', { headers: { 'end-user': 'jason' } }).route, 'jason.user');
+  assert.equal(go('/', { headers: { 'end-user': 'jason' } }).virtualService, 'default/reviews');
   assert.equal(go('/', { headers: { 'end-user': 'Jason' } }).cluster, R('v1'), 'exact header match is case-sensitive');
   assert.equal(go('/api/v1/x?debug=1&trace', { method: 'POST' }).cluster, R('v3'));
   assert.equal(go('/api/v1/x?debug=1', { method: 'POST' }).cluster, R('v1'), 'query param presence required');
@@ -174,6 +176,7 @@ test('delegate: child routes merged under the root match; conflicting and missin
   const cfg = cfgFor('routes-delegate');
   const a = simulate(cfg, req('reviews', '/api/v2/x', { headers: { 'end-user': 'jason' } }));
   assert.equal(a.route, 'root-api-v2');
+  assert.equal(a.virtualService, 'default/reviews-root');
   assert.equal(a.cluster, R('v2'));
   assert.equal(a.timeoutMs, 5000, 'root timeout inherited when the child sets none');
   const b = simulate(cfg, req('reviews', '/api/v2/x'));

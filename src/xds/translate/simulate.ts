@@ -25,6 +25,8 @@ export interface SimResult {
   routeConfig?: string;
   virtualHost?: string;
   route?: string; // the route's name ("" when unnamed)
+  /** "namespace/name" of the VirtualService the route came from (Istio's route metadata), when known. */
+  virtualService?: string;
   routeIndex?: number;
   cluster?: string;
   weightedClusters?: { name: string; weight: number }[];
@@ -242,8 +244,17 @@ function endpointsFor(cfg: GeneratedConfig, cluster: string): SimEndpoint[] | un
   return out;
 }
 
+function vsOf(r: Obj): string | undefined {
+  const f = r.metadata?.filter_metadata?.istio;
+  const path: unknown = f?.fields?.config?.stringValue ?? f?.fields?.config?.string_value ?? f?.config;
+  const m = typeof path === 'string' ? /\/namespaces\/([^/]+)\/virtual-service\/([^/]+)$/.exec(path) : null;
+  return m ? `${m[1]}/${m[2]}` : undefined;
+}
+
 function applyRoute(res: SimResult, r: Obj, req: SimRequest, cfg: GeneratedConfig): void {
   res.route = r.name ?? '';
+  const vs = vsOf(r);
+  if (vs) res.virtualService = vs;
   const pf = r.typed_per_filter_config ?? {};
   for (const v of Object.values(pf) as Obj[]) {
     if (v['@type'] === TypeUrl.Fault) res.fault = v;

@@ -161,6 +161,15 @@ function routeAction(o: RouteOptions, in_: HTTPRoute, ns: string, out: EnvoyReso
   return action;
 }
 
+/**
+ * Istio's route metadata naming the VirtualService a route came from (istioctl shows it; so does the
+ * simulator). google.protobuf.Struct is spelled as protobufjs encodes it ({fields: {k: {stringValue}}}).
+ */
+export function configMetadata(vs: ConfigObject<VirtualServiceSpec>): Record<string, unknown> {
+  const path = `/apis/networking.istio.io/v1/namespaces/${vs.metadata.namespace}/virtual-service/${vs.metadata.name}`;
+  return { filter_metadata: { istio: { fields: { config: { stringValue: path } } } } };
+}
+
 /** One Envoy route for one (http route, match) pair; undefined when the match does not apply to this proxy/port. */
 export function translateRoute(o: RouteOptions, vs: ConfigObject<VirtualServiceSpec>, in_: HTTPRoute, match: HTTPMatchRequest | undefined, ns: string): EnvoyResource | undefined {
   if (!matchApplies(match, o.proxy, o.listenPort, o.gateways, vs.metadata.namespace)) return undefined;
@@ -170,6 +179,7 @@ export function translateRoute(o: RouteOptions, vs: ConfigObject<VirtualServiceS
   if (name) out.name = name;
   out.match = translateMatch(match);
   if (match?.statPrefix) out.stat_prefix = match.statPrefix;
+  out.metadata = configMetadata(vs);
   const ops = translateHeaders(in_.headers);
   appendHeaderOps(out, ops);
   if (in_.redirect) {

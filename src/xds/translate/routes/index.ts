@@ -25,8 +25,14 @@ export function grpcRouteName(host: string, port: number): string {
   return `outbound|${port}||${host}`;
 }
 
+/** Istio raises Envoy's 4 KiB direct-response body limit to 1 MiB (what its validation allows). */
+const MAX_DIRECT_RESPONSE_BODY = 1024 * 1024;
+
 function routeConfig(name: string, virtualHosts: EnvoyResource[]): EnvoyResource {
-  return { name, virtual_hosts: virtualHosts, validate_clusters: { value: false } };
+  return {
+    name, virtual_hosts: virtualHosts, validate_clusters: { value: false },
+    max_direct_response_body_size_bytes: { value: MAX_DIRECT_RESPONSE_BODY },
+  };
 }
 
 /**
