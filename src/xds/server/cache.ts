@@ -38,15 +38,33 @@ export const servedTypes: ReadonlySet<string> = new Set(Object.keys(keyOfType));
 
 // Encoding is the costly part of a push. Generators memoize resources shared by many proxies, so
 // the same object is usually handed to us many times: encode it once per object identity.
+// Objects that are equal but not identical (each proxy, each push builds its own) are found by their
+// JSON text, which costs a fraction of protobuf encoding. That cache keeps two generations (the current
+// and the previous push), so it is bounded by what is in use.
 const encoded = new WeakMap<object, CachedResource>();
+let byContent = new Map<string, CachedResource>();
+let byContentPrev = new Map<string, CachedResource>();
+
+/** Start a new generation of the content cache (called once per push). */
+export function rotateEncodingCache(): void {
+  byContentPrev = byContent;
+  byContent = new Map();
+}
 
 export function encodeResource(typeUrl: string, resource: EnvoyResource): CachedResource {
   const hit = encoded.get(resource);
   if (hit) return hit;
-  const name = resourceName(resource);
-  const any = pack(typeUrl, resource);
-  const hash = createHash('sha1').update(any.value).digest('base64url').slice(0, 12);
-  const c: CachedResource = { name, hash, resource, any };
+  const key = typeUrl + '\n' + JSON.stringify(resource);
+  let c = byContent.get(key);
+  if (!c) {
+    c = byContentPrev.get(key);
+    if (!c) {
+      const any = pack(typeUrl, resource);
+      const hash = createHash('sha1').update(any.value).digest('base64url').slice(0, 12);
+      c = { name: resourceName(resource), hash, resource, any };
+    }
+    byContent.set(key, c);
+  }
   encoded.set(resource, c);
   return c;
 }

@@ -15,7 +15,7 @@ import type { Proxy } from '../../model/types.ts';
 import type { GeneratedConfig } from '../translate/types.ts';
 import { XdsTypes } from '../../envoy/protos.ts';
 import { adsService, type DiscoveryRequest, type DeltaDiscoveryRequest, type WireNode } from './ads-service.ts';
-import { buildNodeSnapshot, servedTypes, shortType, SnapshotCache, type NodeSnapshot } from './cache.ts';
+import { buildNodeSnapshot, rotateEncodingCache, servedTypes, shortType, SnapshotCache, type NodeSnapshot } from './cache.ts';
 import { Connection, type ConnectionDeps, type ConnectionStatus } from './connection.ts';
 import { SotwConnection } from './sotw.ts';
 import { DeltaConnection } from './delta.ts';
@@ -113,6 +113,7 @@ export class XdsServer extends EventEmitter {
 
   private async pushAll(version: string): Promise<void> {
     const start = this.clock.now();
+    rotateEncodingCache();
     const ids = [...this.nodes.keys()];
     // Yield between small batches so ACKs and new streams are served during a large push.
     for (let i = 0; i < ids.length; i++) {

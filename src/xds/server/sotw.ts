@@ -1,5 +1,5 @@
-// xds/server (serving): the state-of-the-world ADS protocol (StreamAggregatedResources). Every response
-// for a type carries the full subscribed set; its version_info is a hash of that set, so an unchanged
+// xds/server (serving): the state-of-the-world ADS protocol (StreamAggregatedResources). LDS/CDS responses
+// carry the full subscribed set, RDS/EDS ones only what changed; version_info is a hash of that set, so an unchanged
 // set is never resent and a NACKed version is not pushed again until the content changes.
 import { XdsTypes } from '../../envoy/protos.ts';
 import { Connection, type ConnectionDeps, type TypeState } from './connection.ts';
@@ -47,8 +47,11 @@ export class SotwConnection extends Connection {
     const res = this.desired(st);
     const version = setVersion(res);
     if (!force && version === st.sentVersion) return;
+    // LDS and CDS responses must carry every subscribed resource (absence means deletion). For RDS, EDS
+    // and the rest the protocol lets the server send only what changed: absence leaves a resource as it is.
+    const toSend = force || this.isWildcardType(st.typeUrl) ? res : res.filter((r) => st.sentHashes.get(r.name) !== r.hash);
     const nonce = this.nextNonce();
-    this.send({ version_info: version, resources: res.map((r) => r.any), type_url: st.typeUrl, nonce, control_plane: { identifier: this.controlPlaneId } });
+    this.send({ version_info: version, resources: toSend.map((r) => r.any), type_url: st.typeUrl, nonce, control_plane: { identifier: this.controlPlaneId } });
     st.sentVersion = version;
     st.sentNonce = nonce;
     st.sentAt = this.deps.clock.now();
