@@ -16,7 +16,7 @@ function hostPartProblems(host: string, isGateway: boolean): string[] {
 export function checkNamespaceSlashHost(host: string, isGateway: boolean, path: string, issues: Issues): void {
   const slash = host.indexOf('/');
   if (slash < 0) {
-    if (isGateway) for (const m of hostPartProblems(host, true)) issues.error(path, m); // the older form without a namespace
+    if (isGateway) report(hostPartProblems(host, true), path, issues); // the older form without a namespace
     else issues.error(path, 'host must be of form namespace/dnsName');
     return;
   }
@@ -29,5 +29,10 @@ export function checkNamespaceSlashHost(host: string, isGateway: boolean, path: 
   } else if (ns !== '*' && ns !== '.' && !isDNS1123Label(ns)) {
     issues.error(path, `invalid namespace value "${ns}" in gateway`);
   }
-  for (const m of hostPartProblems(name, isGateway)) issues.error(path, m);
+  report(hostPartProblems(name, isGateway), path, issues);
+}
+
+/** One issue per host, naming every problem with it. */
+function report(problems: string[], path: string, issues: Issues): void {
+  if (problems.length > 0) issues.error(path, problems.join('; '));
 }
