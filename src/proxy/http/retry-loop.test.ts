@@ -62,6 +62,8 @@ test('a 503 is retried on a different host and the success is forwarded', async 
   assert.equal(res.flags.toString(), '-');
   assert.equal(cs.hosts.reduce((a, h) => a + h.activeRequests, 0), 0);
   assert.equal(cs.breakers.forPriority().stats.active.requests, 0);
+  const st = cs.stats();
+  assert.deepEqual([st.upstream_rq_total, st.upstream_rq_retry, st.upstream_rq_retry_success], [2, 1, 1]);
 });
 
 test('retries exhausted on connect failures: 503 UF,URX with an explanation', async () => {
@@ -76,6 +78,8 @@ test('retries exhausted on connect failures: 503 UF,URX with an explanation', as
   assert.equal(res.flags.toString(), 'UF,URX');
   assert.equal(res.attempts, 3);
   assert.match(explain(res.flags, res.explain), /^503 UF,URX: could not connect to 10\.0\.0\.\d:9080 in outbound\|9080\|v2\|reviews.*gave up after 2 retries/);
+  const st = cs.stats();
+  assert.deepEqual([st.upstream_rq_total, st.upstream_cx_connect_fail, st.upstream_rq_retry, st.upstream_rq_retry_limit_exceeded], [3, 3, 2, 1]);
 });
 
 test('per-try timeout aborts the attempt, retries, and ends as 504 UT,URX', async () => {

@@ -72,6 +72,7 @@ export async function runWithRetries<T>(o: RetryLoopOptions<T>): Promise<RetryLo
     for (let guard = 0; guard < 1000; guard++) {
       const picked = cluster.pick({ ...o.pickContext, rejectHost: retry.rejectHost, hostSelectionRetryMaxAttempts: retry.hostSelectionRetryMaxAttempts });
       if (!picked.host) {
+        cluster.counters.upstream_cx_none_healthy++;
         ctx.endpoints = picked.summary;
         return { kind: 'local-reply', status: 503, body: 'no healthy upstream', flags: flags.add('UH'), attempts: retry.attempt, host: lastHost, explain: { ...ctx, status: 503 } };
       }
@@ -85,6 +86,7 @@ export async function runWithRetries<T>(o: RetryLoopOptions<T>): Promise<RetryLo
         return { kind: 'local-reply', status: 503, body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow', flags: flags.add('UO'), attempts: retry.attempt, host, explain: { ...ctx, status: 503 } };
       }
       const done = cluster.startRequest(host);
+      cluster.counters.upstream_rq_total++;
       const ac = new AbortController();
       const onDownstreamAbort = () => ac.abort();
       o.signal?.addEventListener('abort', onDownstreamAbort, { once: true });
@@ -116,6 +118,11 @@ export async function runWithRetries<T>(o: RetryLoopOptions<T>): Promise<RetryLo
         if (result.kind === 'response') o.discard?.(result.value);
         return { kind: 'local-reply', status: 0, body: '', flags: flags.add('DC'), attempts: retry.attempt, host, explain: { ...ctx, status: 0 } };
       }
+      if (result.kind === 'failure') {
+        if (result.failure === 'per-try-timeout') cluster.counters.upstream_rq_per_try_timeout++;
+        else if (result.failure === 'timeout') cluster.counters.upstream_rq_timeout++;
+        else if (result.failure === 'connect-failure') cluster.counters.upstream_cx_connect_fail++;
+      }
       let outcome: AttemptOutcome;
       if (result.kind === 'response') {
         cluster.reportLocal(host, 'connect_success');
@@ -130,17 +137,20 @@ export async function runWithRetries<T>(o: RetryLoopOptions<T>): Promise<RetryLo
       const decision = retry.evaluate(outcome);
       if (decision.action === 'retry' && clock.now() + decision.delayMs < deadline) {
         lastReason = decision.reason;
+        cluster.counters.upstream_rq_retry++;
         if (result.kind === 'response') o.discard?.(result.value);
         if (await retry.backoff(clock, decision.delayMs, o.signal)) continue;
         return { kind: 'local-reply', status: 0, body: '', flags: flags.add('DC'), attempts: retry.attempt, host, explain: { ...ctx, status: 0 } };
       }
       if (decision.action === 'give-up') {
         flags.add(decision.flag);
+        if (decision.flag === 'URX') cluster.counters.upstream_rq_retry_limit_exceeded++;
         if (decision.flag === 'UO') ctx.breaker = { resource: 'retries', limit: decision.limit ?? 0 };
         lastReason = decision.reason;
       }
       if (decision.action === 'retry') retry.dispose(); // no time left before the route deadline
       finishRetries();
+      if (retry.retriesDone > 0 && decision.action === 'done') cluster.counters.upstream_rq_retry_success++;
       if (result.kind === 'response') {
         return { kind: 'response', host, status: result.status, value: result.value, flags, attempts: retry.attempt, explain: { ...ctx, status: result.status } };
       }

@@ -119,3 +119,32 @@ test('CDS update with new outlier config resets ejections; same config keeps the
   cs.close();
   assert.equal(clock.pending(), 0);
 });
+
+test('stats use Envoy names: membership, breakers, overflow, outlier, panic', () => {
+  const clock = new FakeClock();
+  const cs = new ClusterState(cluster({ outlierDetection: outlier, circuitBreakers: [{ priority: 'DEFAULT', maxConnections: 5, maxPendingRequests: 5, maxRequests: 1, maxRetries: 2 }] }),
+    cla(['10.0.0.1', '10.0.0.2']), { clock, random: seededRandom(1) });
+  cs.breakers.tryAcquire('requests');
+  cs.breakers.tryAcquire('requests');
+  cs.reportHttp(cs.hosts[0], 500);
+  cs.reportHttp(cs.hosts[0], 500);
+  const st = cs.stats();
+  assert.equal(st.membership_total, 2);
+  assert.equal(st.membership_healthy, 1);
+  assert.equal(st['circuit_breakers.default.rq_open'], 1);
+  assert.equal(st['circuit_breakers.default.remaining_rq'], 0);
+  assert.equal(st['circuit_breakers.default.remaining_retries'], 2);
+  assert.equal(st.upstream_rq_pending_overflow, 1);
+  assert.equal(st['outlier_detection.ejections_active'], 1);
+  assert.equal(st['outlier_detection.ejections_detected_consecutive_5xx'], 1);
+  // One of two ejected: 50% < 50% panic threshold is false; eject the other too and picks count as panic.
+  cs.reportHttp(cs.hosts[1], 500);
+  cs.reportHttp(cs.hosts[1], 500);
+  cs.pick();
+  assert.equal(cs.stats().lb_healthy_panic, 1);
+  // Overflow counts survive a CDS update.
+  cs.updateConfig(cluster({ outlierDetection: outlier, lbPolicy: 'RANDOM' }));
+  assert.equal(cs.stats().upstream_rq_pending_overflow, 1);
+  assert.equal(cs.stats().lb_healthy_panic, 1);
+  cs.close();
+});

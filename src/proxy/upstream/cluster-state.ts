@@ -45,6 +45,18 @@ export interface HostAdminView {
   outlier?: OutlierHostState;
 }
 
+/** Request counters this layer owns, named as Envoy's cluster.<name>.* stats. */
+export class ClusterCounters {
+  upstream_rq_total = 0;
+  upstream_rq_retry = 0;
+  upstream_rq_retry_success = 0;
+  upstream_rq_retry_limit_exceeded = 0;
+  upstream_rq_per_try_timeout = 0;
+  upstream_rq_timeout = 0;
+  upstream_cx_connect_fail = 0;
+  upstream_cx_none_healthy = 0;
+}
+
 export function localityKey(l: LocalityEndpoints['locality']): string {
   return l.region || l.zone || l.subZone ? `${l.region}/${l.zone}/${l.subZone}` : '';
 }
@@ -70,6 +82,9 @@ export class ClusterState {
   private cb: CircuitBreakers;
   private readonly clock: Clock;
   private readonly random: Random;
+  /** Survive CDS/EDS updates; the engine and runWithRetries increment them. */
+  readonly counters = new ClusterCounters();
+  private panicPicksBefore = 0;
 
   constructor(config: ClusterConfig, endpoints: ClusterLoadAssignment | undefined, opts: ClusterStateOptions) {
     this.clock = opts.clock;
@@ -103,8 +118,12 @@ export class ClusterState {
   updateConfig(config: ClusterConfig): void {
     const outlierChanged = JSON.stringify(config.outlierDetection) !== JSON.stringify(this.cfg.outlierDetection);
     this.cfg = config;
+    this.panicPicksBefore += this.lb.panicPicks;
     this.lb = new ClusterLoadBalancer(lbConfigOf(config, this.cla), this.random);
+    // Breakers are rebuilt with the new thresholds; overflow counts carry over for /stats.
+    const oldBreakers = this.cb;
     this.cb = new CircuitBreakers(config.circuitBreakers);
+    for (const p of ['DEFAULT', 'HIGH'] as const) Object.assign(this.cb.forPriority(p).stats.overflow, oldBreakers.forPriority(p).stats.overflow);
     if (outlierChanged) {
       this.detector?.stop();
       for (const h of this.hostList) h.ejected = false;
@@ -120,7 +139,10 @@ export class ClusterState {
     if (endpoints === this.cla && endpoints !== undefined) return;
     const factorChanged = (endpoints?.overprovisioningFactor ?? 140) !== (this.cla?.overprovisioningFactor ?? 140);
     this.cla = endpoints;
-    if (factorChanged) this.lb = new ClusterLoadBalancer(lbConfigOf(this.cfg, endpoints), this.random);
+    if (factorChanged) {
+      this.panicPicksBefore += this.lb.panicPicks;
+      this.lb = new ClusterLoadBalancer(lbConfigOf(this.cfg, endpoints), this.random);
+    }
     this.setEndpoints(endpoints);
   }
 
@@ -195,6 +217,46 @@ export class ClusterState {
     }
     s.panicPriorities = this.lb.priorityLevels.filter((l) => l.panic).map((l) => l.priority);
     return s;
+  }
+
+  /** Envoy-named stats for this cluster (without the "cluster.<name>." prefix). */
+  stats(): Record<string, number> {
+    const s = this.summary();
+    const out: Record<string, number> = {
+      membership_total: s.total,
+      membership_healthy: s.healthy,
+      membership_degraded: s.degraded,
+      lb_healthy_panic: this.panicPicksBefore + this.lb.panicPicks,
+      ...this.counters,
+    };
+    let cxOverflow = 0;
+    let rqOverflow = 0;
+    let retryOverflow = 0;
+    for (const [p, key] of [['DEFAULT', 'default'], ['HIGH', 'high']] as const) {
+      const b = this.cb.forPriority(p);
+      cxOverflow += b.stats.overflow.connections;
+      rqOverflow += b.stats.overflow.pending + b.stats.overflow.requests;
+      retryOverflow += b.stats.overflow.retries;
+      out[`circuit_breakers.${key}.cx_open`] = b.isOpen('connections') ? 1 : 0;
+      out[`circuit_breakers.${key}.rq_pending_open`] = b.isOpen('pending') ? 1 : 0;
+      out[`circuit_breakers.${key}.rq_open`] = b.isOpen('requests') ? 1 : 0;
+      out[`circuit_breakers.${key}.rq_retry_open`] = b.isOpen('retries') ? 1 : 0;
+      out[`circuit_breakers.${key}.remaining_cx`] = b.remaining('connections');
+      out[`circuit_breakers.${key}.remaining_pending`] = b.remaining('pending');
+      out[`circuit_breakers.${key}.remaining_rq`] = b.remaining('requests');
+      out[`circuit_breakers.${key}.remaining_retries`] = b.remaining('retries');
+    }
+    out.upstream_cx_overflow = cxOverflow;
+    out.upstream_rq_pending_overflow = rqOverflow;
+    out.upstream_rq_retry_overflow = retryOverflow;
+    if (this.detector) {
+      const o = this.detector.stats;
+      out['outlier_detection.ejections_active'] = o.ejectionsActive;
+      out['outlier_detection.ejections_enforced_total'] = o.ejectionsEnforcedTotal;
+      out['outlier_detection.ejections_overflow'] = o.ejectionsOverflow;
+      for (const [k, v] of Object.entries(o.ejectionsDetected)) out[`outlier_detection.ejections_detected_${k}`] = v;
+    }
+    return out;
   }
 
   adminHosts(): HostAdminView[] {

@@ -45,6 +45,8 @@ test('apply adds, updates in place and removes clusters', () => {
   assert.equal(cs.get('b'), undefined);
   assert.match(cs.adminText(), /a::10\.0\.0\.1:80::health_flags::\/failed_outlier_check/);
   assert.equal(cs.adminJson()[0].hosts.length, 3);
+  assert.equal(cs.stats()['cluster.a.membership_total'], 3);
+  assert.equal(cs.stats()['cluster.a.outlier_detection.ejections_active'], 1);
   // Changed outlier config: updated in place, detector restarted.
   cs.apply(snap(3, [cluster('a', 7)], [cla('a', ['10.0.0.1'])]));
   assert.equal(cs.get('a'), a);

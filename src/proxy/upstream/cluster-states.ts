@@ -48,6 +48,13 @@ export class ClusterStates {
     return [...this.states.values()].map((c) => ({ name: c.name, hosts: c.adminHosts() }));
   }
 
+  /** Every cluster's stats as Envoy names them: "cluster.<name>.<stat>". */
+  stats(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const c of this.states.values()) for (const [k, v] of Object.entries(c.stats())) out[`cluster.${c.name}.${k}`] = v;
+    return out;
+  }
+
   close(): void {
     for (const st of this.states.values()) st.close();
     this.states.clear();

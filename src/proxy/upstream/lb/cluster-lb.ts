@@ -35,6 +35,8 @@ interface LevelPlan {
 
 export class ClusterLoadBalancer {
   private hosts: Host[] = [];
+  /** Picks made while the chosen priority was in panic (Envoy's lb_healthy_panic). */
+  panicPicks = 0;
   private plans: LevelPlan[] = [];
   private levels: PriorityLevel[] = [];
 
@@ -133,6 +135,7 @@ export class ClusterLoadBalancer {
     const chosen = chooseLevel(this.levels, point);
     if (!chosen) return undefined;
     const plan = this.plans[this.levels.indexOf(chosen.level)];
+    if (chosen.level.panic) this.panicPicks++;
     const picker = chosen.degraded ? plan.degraded : this.chooseLocality(plan);
     return picker?.pick(ctx);
   }
