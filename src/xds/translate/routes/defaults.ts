@@ -6,6 +6,8 @@ import { outboundClusterName, type RouteContext } from './context.ts';
 import { applyTimeout } from './http-routes.ts';
 import { translateRetry, hashPolicyOf, consistentHashFor, routeTimeout } from './policies.ts';
 import { ZERO_DURATION } from './duration.ts';
+import { memoPart } from './memo.ts';
+import type { DestinationRuleSpec } from '../../../config/types/networking.ts';
 
 export const DEFAULT_ROUTE_NAME = 'default';
 export const PASSTHROUGH = 'PassthroughCluster';
@@ -13,8 +15,16 @@ export const BLACKHOLE = 'BlackHoleCluster';
 
 /** Istio's BuildDefaultHTTPOutboundRoute: prefix "/", the service cluster, mesh retry default, no timeout. */
 export function defaultServiceRoute(ctx: RouteContext, proxy: Proxy, svc: Service, port: number): EnvoyResource {
+  // shared across proxies: it depends on the proxy only through its DestinationRule and generator
+  const dr = ctx.destinationRuleFor(proxy, svc.hostname);
+  const drKey = dr ? `${dr.metadata.namespace}/${dr.metadata.name}` : '';
+  return memoPart(ctx, `default|${svc.hostname}|${port}|${proxy.generator === 'grpc' ? 'grpc' : ''}|${drKey}`,
+    () => buildDefaultRoute(ctx, proxy, svc, port, dr?.spec));
+}
+
+function buildDefaultRoute(ctx: RouteContext, proxy: Proxy, svc: Service, port: number, dr: DestinationRuleSpec | undefined): EnvoyResource {
   const cluster = outboundClusterName(svc.hostname, port);
-  const hash = hashPolicyOf(consistentHashFor(ctx.destinationRuleFor(proxy, svc.hostname)?.spec, {}, port));
+  const hash = hashPolicyOf(consistentHashFor(dr, {}, port));
   const action: Record<string, unknown> = { cluster };
   applyTimeout(action, routeTimeout(undefined, ctx.snapshot.mesh), proxy);
   const retry = translateRetry(undefined, ctx.snapshot.mesh, false);

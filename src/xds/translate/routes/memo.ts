@@ -47,3 +47,15 @@ export function memoRoute<T>(ctx: RouteContext, proxy: Proxy, routeName: string,
   m.set(key, v);
   return v;
 }
+
+const partCache = new WeakMap<object, Map<string, unknown>>();
+
+/** Memoize a piece of a route configuration per push; `key` must name every input `build` reads besides ctx. */
+export function memoPart<T>(ctx: RouteContext, key: string, build: () => T): T {
+  let m = partCache.get(ctx);
+  if (!m) { m = new Map(); partCache.set(ctx, m); }
+  if (m.has(key)) return m.get(key) as T;
+  const v = build();
+  m.set(key, v);
+  return v;
+}

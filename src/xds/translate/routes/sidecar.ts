@@ -9,6 +9,7 @@ import { isHttpProtocol, type RouteContext } from './context.ts';
 import { buildVirtualServiceRoutes, type RouteOptions } from './http-routes.ts';
 import { serviceDomains } from './domains.ts';
 import { defaultServiceRoute } from './defaults.ts';
+import { memoPart } from './memo.ts';
 
 const MESH = new Set(['mesh']);
 
@@ -77,7 +78,8 @@ export function sidecarVirtualHosts(ctx: RouteContext, proxy: Proxy, port: numbe
     } else {
       routes = [defaultServiceRoute(ctx, proxy, svc, port)];
     }
-    out.push({ name: `${svc.hostname}:${port}`, domains: serviceDomains(svc, port, proxy), routes });
+    const domains = memoPart(ctx, `domains|${svc.hostname}|${port}|${proxy.dnsDomain}|${svc.addresses.join(',')}`, () => serviceDomains(svc, port, proxy));
+    out.push({ name: `${svc.hostname}:${port}`, domains, routes });
   }
   // VirtualService hosts that name no registered service (e.g. an external name under ALLOW_ANY):
   // Istio gives them virtual hosts on port 80, or on ports where the same VirtualService matched services.
