@@ -78,7 +78,7 @@ export const meshConfigSchema: Schema = obj({
   defaultVirtualServiceExportTo: strs,
   defaultDestinationRuleExportTo: strs,
   tls: clientTLS,
-  extensionProviders: arr(obj({ name: str({ minLength: 1 }) }, { required: ['name'] }) as Schema),
+  extensionProviders: arr(obj({ name: str({ minLength: 1 }) }, { required: ['name'], open: true })),
 });
 
 /** Trust domains: DNS labels separated by dots (a trailing dot is allowed). */
