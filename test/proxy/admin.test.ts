@@ -101,6 +101,10 @@ test('/clusters from the provider (outlier state) or, without one, from the xDS 
     assert.equal(j.cluster_statuses[0].host_statuses[0].health_status.failed_outlier_check, true);
     assert.equal(j.cluster_statuses[0].host_statuses[1].weight, 3);
   });
+  await withAdmin({ clusters: () => provided, clustersRendered: { text: () => 'c::1.2.3.4:80::health_flags::healthy\n', json: () => [{ name: 'c' }] } }, async (get) => {
+    assert.equal((await get('/clusters')).body, 'c::1.2.3.4:80::health_flags::healthy\n', 'pre-rendered output wins');
+    assert.deepEqual(JSON.parse((await get('/clusters?format=json')).body), [{ name: 'c' }]);
+  });
   await withAdmin({ xds: stubXds({ v: true }) }, async (get) => {
     const t = (await get('/clusters')).body;
     assert.match(t, /^outbound\|9080\|\|reviews::10\.0\.0\.1:9080::zone::z1$/m);

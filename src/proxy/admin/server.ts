@@ -111,6 +111,10 @@ export class AdminServer {
       case '/config_dump':
         return json(res, 200, configDump(p.xds, p.bootstrap?.(), { includeEds: q.has('include_eds'), type: q.get('resource') ?? undefined, toWall: this.toWall }));
       case '/clusters': {
+        if (p.clustersRendered) {
+          if (q.get('format') === 'json') return json(res, 200, p.clustersRendered.json());
+          return send(res, 200, 'text/plain', p.clustersRendered.text());
+        }
         const clusters = p.clusters?.() ?? this.clustersFromSnapshot();
         if (q.get('format') === 'json') return json(res, 200, clustersJson(clusters));
         return send(res, 200, 'text/plain', clustersText(clusters));
