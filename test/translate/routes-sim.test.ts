@@ -228,3 +228,12 @@ test('http_proxy: one route config for every port, host:port domains, REGISTRY_O
   assert.equal(hp('reviews').virtualHost, 'block_all', 'off port 80 only host:port names');
   assert.deepEqual(hp('example.com:80').directResponse, { status: 502, body: undefined });
 });
+
+test('proxyless gRPC gets no CORS per-route config (grpc-js-xds would reject the filter it lacks)', () => {
+  const ctx = contextFor(loadGoldenInput('routes-cors'));
+  const grpc = routesOnlyConfig(ctx, makeProxy({ name: 'g', labels: {}, metadata: { GENERATOR: 'grpc' } }), ['outbound|9080||ratings.default.svc.cluster.local']);
+  const r = simulate(grpc, { listener: 'ratings.default.svc.cluster.local:9080', port: 9080, host: 'ratings:9080', path: '/' });
+  assert.equal(r.cluster, RATINGS);
+  assert.equal(r.cors, undefined);
+  assert.ok(simulate(cfgFor('routes-cors'), req('ratings', '/')).cors);
+});

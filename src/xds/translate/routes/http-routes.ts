@@ -197,7 +197,8 @@ export function translateRoute(o: RouteOptions, vs: ConfigObject<VirtualServiceS
   const perFilter: Record<string, unknown> = {};
   const fault = translateFault(in_.fault);
   if (fault) perFilter[FAULT_FILTER] = fault;
-  const cors = translateCors(in_.corsPolicy);
+  // proxyless gRPC clients have no CORS filter and reject per-route config for filters they lack
+  const cors = isGrpcProxy(o.proxy) ? undefined : translateCors(in_.corsPolicy);
   if (cors) perFilter[CORS_FILTER] = cors;
   if (Object.keys(perFilter).length) out.typed_per_filter_config = perFilter;
   return out;
