@@ -58,6 +58,9 @@ const KUBERNETES_SKIPPED_KINDS = new Set([
   'FlowSchema', 'PriorityLevelConfiguration',
 ]);
 
+/** The group of Rigging's own `rig up` manifest (rig.yaml), which may sit next to Istio config. */
+export const LOCAL_MANIFEST_GROUP = 'local.rigging.dev';
+
 export function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const i = apiVersion.lastIndexOf('/');
   if (i < 0) return { group: '', version: apiVersion };
@@ -79,6 +82,9 @@ export function lookupKind(apiVersion: string, kind: string): KindLookup {
         reason: `unknown version "${version}" for ${kind}: known apiVersions are ${info.versions.map((v) => apiVersionOf(info, v)).join(', ')}`,
       };
     }
+  }
+  if (group === LOCAL_MANIFEST_GROUP) {
+    return { status: 'skip', reason: `${apiVersion} ${kind} is Rigging's local mesh manifest (read by \`rig up\`), not mesh configuration; skipped` };
   }
   if (KUBERNETES_GROUPS.has(group) && KUBERNETES_VERSION_RE.test(version) && KUBERNETES_SKIPPED_KINDS.has(kind)) {
     return { status: 'skip', reason: `Kubernetes kind ${apiVersion} ${kind} is not used by Rigging; skipped` };

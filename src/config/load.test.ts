@@ -83,6 +83,10 @@ kind: Deployment
 metadata: {name: ratings-v1}
 spec: {replicas: 1}
 ---
+apiVersion: local.rigging.dev/v1alpha1
+kind: Mesh
+metadata: {name: bookinfo}
+---
 apiVersion: v1
 kind: Servce
 metadata: {name: typo}
@@ -97,9 +101,10 @@ spec: {}
   assert.deepEqual(r.objects[1]!.extra?.subsets, [{ addresses: [{ ip: '10.0.0.7' }], ports: [{ name: 'http', port: 9080 }] }]);
   assert.equal((r.objects[2]!.extra?.data as Record<string, string>).mesh, 'trustDomain: example.org\n');
   const notices = r.issues.filter((i) => i.severity === 'notice');
-  assert.deepEqual(notices.map((i) => i.document), [3, 4]);
+  assert.deepEqual(notices.map((i) => i.document), [3, 4, 5]);
+  assert.match(notices[2]!.message, /local mesh manifest/);
   const errors = r.issues.filter((i) => i.severity === 'error');
-  assert.deepEqual(errors.map((i) => [i.document, i.code]), [[5, 'RIG102'], [6, 'RIG102']]);
+  assert.deepEqual(errors.map((i) => [i.document, i.code]), [[6, 'RIG102'], [7, 'RIG102']]);
   assert.match(errors[0]!.message, /unknown kind "Servce".*known kinds: VirtualService/);
   assert.match(errors[1]!.message, /unknown version "v2" for VirtualService: known apiVersions are networking\.istio\.io\/v1, networking\.istio\.io\/v1beta1, networking\.istio\.io\/v1alpha3/);
 });
