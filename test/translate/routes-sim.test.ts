@@ -237,3 +237,16 @@ test('proxyless gRPC gets no CORS per-route config (grpc-js-xds would reject the
   assert.equal(r.cors, undefined);
   assert.ok(simulate(cfgFor('routes-cors'), req('ratings', '/')).cors);
 });
+
+test('gateway: several gateways on one port merge; a server host "./..." admits only its own namespace', () => {
+  const ctx = contextFor(loadGoldenInput('routes-gateway'));
+  const gw = makeProxy({ type: 'router', name: 'ingress', namespace: 'istio-system', labels: { istio: 'ingressgateway' } });
+  const cfg = routesOnlyConfig(ctx, gw, ['http.8080']);
+  const api = simulate(cfg, { port: 8080, host: 'api.team.example.com', path: '/x' });
+  assert.equal(api.cluster, RATINGS);
+  assert.equal(api.virtualService, 'team/team-api');
+  // evil.team.example.com falls to the "*" virtual host of bookinfo, never to details
+  const evil = simulate(cfg, { port: 8080, host: 'evil.team.example.com', path: '/productpage' });
+  assert.equal(evil.virtualService, 'default/bookinfo');
+  assert.ok(!(cfg.routes[0]!.virtual_hosts as any[]).some((v) => v.name.startsWith('evil.')));
+});
