@@ -93,3 +93,18 @@ test('memo: alike proxies share one result; a matching sourceLabels selector giv
   assert.deepEqual(((p3!.virtual_hosts as any[])[0].routes as any[]).map((r) => r.name), ['canary']);
   assert.deepEqual(((p1!.virtual_hosts as any[])[0].routes as any[]).map((r) => r.name), ['rest']);
 });
+
+test('VirtualService hosts: exact beats wildcard; a wildcard covers the rest; external hosts get a vhost on port 80', () => {
+  const wild = vs('wild', { hosts: ['*.default.svc.cluster.local'], http: [{ name: 'w', route: [{ destination: { host: 'a.default.svc.cluster.local' } }] }] });
+  const exact = vs('exact', { hosts: ['b.default.svc.cluster.local'], http: [{ name: 'e', route: [{ destination: { host: 'b.default.svc.cluster.local' } }] }] });
+  const ext = vs('ext', { hosts: ['api.external.com'], http: [{ name: 'x', route: [{ destination: { host: 'api.external.com' } }] }] });
+  const b2 = svc('b', 'default', 80, '10.96.0.2');
+  const rc = buildRouteConfiguration(fakeCtx([a, b2], [wild, exact, ext]), proxy(), '80')!;
+  const byName = Object.fromEntries((rc.virtual_hosts as any[]).map((v) => [v.name, v]));
+  assert.equal(byName['a.default.svc.cluster.local:80'].routes[0].name, 'w');
+  assert.equal(byName['b.default.svc.cluster.local:80'].routes[0].name, 'e');
+  assert.deepEqual(byName['api.external.com:80'].domains, ['api.external.com', 'api.external.com:80']);
+  assert.equal(byName['api.external.com:80'].routes[0].route.cluster, 'outbound|80||api.external.com');
+  const rc9080 = buildRouteConfiguration(fakeCtx([a, b2, c], [ext]), proxy(), '9080')!;
+  assert.ok(!(rc9080.virtual_hosts as any[]).some((v) => v.name.startsWith('api.external.com')), 'only on port 80');
+});
