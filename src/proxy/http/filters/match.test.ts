@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HeaderMatcher } from '../../config/types.ts';
-import { matchString, matchHeader, matchAllHeaders, matchAnyHeader } from './match.ts';
+import { matchString, matchHeader, matchAllHeaders, matchAnyHeader, withPseudoHeaders } from './match.ts';
 
 const hdrs = (h: Record<string, string> = {}) => ({ get: (n: string) => h[n] });
 const sm = (kind: 'exact' | 'prefix' | 'suffix' | 'contains' | 'regex', value: string, ignoreCase = false) => ({ kind, value, ignoreCase });
@@ -36,4 +36,15 @@ test('header matchers: present, invert, range, missing-as-empty', () => {
   assert.equal(matchAllHeaders([], hdrs()), true);
   assert.equal(matchAnyHeader([], hdrs()), false);
   assert.equal(matchAllHeaders([present, range], hdrs({ x: '1', n: '15' })), true);
+});
+
+test('withPseudoHeaders answers :method/:path/:authority for HTTP/1.1 requests', () => {
+  const h = withPseudoHeaders(hdrs({ host: 'reviews:9080', 'x-a': '1' }), { method: 'GET', path: '/p' });
+  assert.equal(h.get(':method'), 'GET');
+  assert.equal(h.get(':path'), '/p');
+  assert.equal(h.get(':authority'), 'reviews:9080');
+  assert.equal(h.get(':scheme'), undefined);
+  assert.equal(h.get('x-a'), '1');
+  const m: HeaderMatcher = { name: ':method', match: { kind: 'string', string: sm('exact', 'GET') }, invert: false, treatMissingAsEmpty: false };
+  assert.equal(matchHeader(m, h), true);
 });

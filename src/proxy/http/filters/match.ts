@@ -60,3 +60,22 @@ export function matchAnyHeader(ms: readonly HeaderMatcher[], headers: HeaderLook
   for (const m of ms) if (matchHeader(m, headers)) return true;
   return false;
 }
+
+/**
+ * Envoy matchers may name pseudo-headers (":method", ":path", ":authority", ":scheme"); HTTP/1.1 requests
+ * have none. Wrap a request's header lookup so matchers see them (":authority" falls back to Host).
+ */
+export function withPseudoHeaders(headers: HeaderLookup, req: { method?: string; path?: string; authority?: string; scheme?: string }): HeaderLookup {
+  return {
+    get(name: string): string | undefined {
+      if (name.charCodeAt(0) !== 58 /* ':' */) return headers.get(name);
+      switch (name) {
+        case ':method': return req.method ?? headers.get(name);
+        case ':path': return req.path ?? headers.get(name);
+        case ':authority': return req.authority ?? headers.get(name) ?? headers.get('host');
+        case ':scheme': return req.scheme ?? headers.get(name);
+        default: return headers.get(name);
+      }
+    },
+  };
+}
