@@ -111,9 +111,9 @@ function filterChain(v: Obj, ctx: Ctx, field: string): FilterChainConfig | undef
   };
 }
 
-function accessLogs(v: unknown, ctx: Ctx, field: string): AccessLogConfig[] {
+function accessLogs(v: unknown, _ctx: Ctx, _field: string): AccessLogConfig[] {
   const out: AccessLogConfig[] = [];
-  arr(v).forEach((a, i) => {
+  arr(v).forEach((a) => {
     if (!isObj(a)) return;
     const tc = obj(a.typed_config);
     const t = anyType(tc);
@@ -136,7 +136,8 @@ function accessLogs(v: unknown, ctx: Ctx, field: string): AccessLogConfig[] {
       // Other loggers (gRPC ALS, OTel, ...) do not change request handling: keep the listener, log nothing.
       out.push({ name, kind: 'other' });
     }
-    if (a.filter !== undefined) ctx.err(`${field}[${i}].filter`, 'access log filters are not supported');
+    // Filters only choose which requests are logged; keep them for the telemetry owner rather than reject the listener.
+    if (isObj(a.filter)) out[out.length - 1]!.filter = a.filter;
   });
   return out;
 }

@@ -120,6 +120,8 @@ export interface AccessLogConfig {
   textFormat?: string;
   /** JSON format: key -> command operator string. */
   jsonFormat?: Record<string, string>;
+  /** Envoy's AccessLogFilter as a canonical object (which requests to log); undefined: log every request. */
+  filter?: Record<string, unknown>;
 }
 
 /** HTTP fault injection (envoy.filters.http.fault), used both as filter config and per-route override. */
