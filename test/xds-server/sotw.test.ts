@@ -49,6 +49,7 @@ test('CDS wildcard then EDS by name; ACK marks the type SYNCED', async () => {
   await new Promise((r) => setTimeout(r, 50));
   const st = server.status().find((s) => s.types.some((t) => t.type === 'endpoints'))!;
   assert.equal(st.proxyId, NODE_ID);
+  assert.equal(st.generator, 'grpc', 'node metadata (a google.protobuf.Struct) reaches the proxy model');
   for (const t of st.types) assert.equal(t.state, 'SYNCED', `${t.type} ${JSON.stringify(t)}`);
 });
 

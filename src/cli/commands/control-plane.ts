@@ -14,6 +14,8 @@ export function parsePort(v: string): number {
 export function register(program: Command): void {
   program
     .command('control-plane')
+    // main.ts sets exitOverride on the root after commands are added; set it here so usage errors exit 2.
+    .exitOverride()
     .description('serve Envoy xDS (ADS over gRPC) for a directory of Istio config; edits apply live')
     .requiredOption('--config <dir>', 'directory of Istio YAML/JSON, watched recursively')
     .option('--xds-port <port>', 'xDS gRPC port (0 = any free port)', parsePort, 15010)

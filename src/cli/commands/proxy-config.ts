@@ -126,6 +126,8 @@ function parseKind(v: string): Kind {
 export function register(program: Command): void {
   program
     .command('proxy-config')
+    // main.ts sets exitOverride on the root after commands are added; set it here so usage errors exit 2.
+    .exitOverride()
     .description('show the xDS config the control plane generated for one proxy (like istioctl proxy-config)')
     .argument('<proxy>', 'node id, NAME.NAMESPACE or NAME of a connected proxy (see rig proxy-status)')
     .argument('<type>', `one of ${KINDS.join(', ')}`, parseKind)

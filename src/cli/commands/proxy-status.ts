@@ -41,6 +41,8 @@ export function statusTable(rows: ConnectionStatus[], addr: string): string {
 export function register(program: Command): void {
   program
     .command('proxy-status')
+    // main.ts sets exitOverride on the root after commands are added; set it here so usage errors exit 2.
+    .exitOverride()
     .description('show every connected proxy and whether its xDS config is in sync (like istioctl proxy-status)')
     .argument('[proxy]', 'only this proxy: node id, NAME.NAMESPACE or NAME')
     .option('--debug-addr <host:port>', 'control plane debug API address', DEFAULT_DEBUG_ADDR)

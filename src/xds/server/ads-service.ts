@@ -47,10 +47,12 @@ export interface DeltaDiscoveryResponse {
   control_plane?: { identifier: string };
 }
 
+// google.protobuf.Struct/Value come from protobufjs's built-in descriptors, whose field names are
+// camelCase even with keepCase (stringValue, not string_value).
 export interface WireStruct { fields?: Record<string, WireValue> }
 export interface WireValue {
-  null_value?: unknown; number_value?: number; string_value?: string; bool_value?: boolean;
-  struct_value?: WireStruct; list_value?: { values?: WireValue[] }; kind?: string;
+  nullValue?: unknown; numberValue?: number; stringValue?: string; boolValue?: boolean;
+  structValue?: WireStruct; listValue?: { values?: WireValue[] }; kind?: string;
 }
 
 // The options both the server and our raw test/bench clients use, so field names stay Envoy's.
@@ -71,11 +73,11 @@ export function adsService(): grpc.ServiceClientConstructor {
 
 export function valueToJs(v: WireValue | undefined): unknown {
   if (!v) return null;
-  if (v.string_value !== undefined) return v.string_value;
-  if (v.number_value !== undefined) return v.number_value;
-  if (v.bool_value !== undefined) return v.bool_value;
-  if (v.struct_value !== undefined) return structToJs(v.struct_value);
-  if (v.list_value !== undefined) return (v.list_value.values ?? []).map(valueToJs);
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.numberValue !== undefined) return v.numberValue;
+  if (v.boolValue !== undefined) return v.boolValue;
+  if (v.structValue !== undefined) return structToJs(v.structValue);
+  if (v.listValue !== undefined) return (v.listValue.values ?? []).map(valueToJs);
   return null;
 }
 
@@ -86,12 +88,12 @@ export function structToJs(s: WireStruct | undefined): Record<string, unknown> {
 }
 
 export function jsToValue(v: unknown): WireValue {
-  if (v === null || v === undefined) return { null_value: 'NULL_VALUE' };
-  if (typeof v === 'string') return { string_value: v };
-  if (typeof v === 'number') return { number_value: v };
-  if (typeof v === 'boolean') return { bool_value: v };
-  if (Array.isArray(v)) return { list_value: { values: v.map(jsToValue) } };
-  return { struct_value: jsToStruct(v as Record<string, unknown>) };
+  if (v === null || v === undefined) return { nullValue: 'NULL_VALUE' };
+  if (typeof v === 'string') return { stringValue: v };
+  if (typeof v === 'number') return { numberValue: v };
+  if (typeof v === 'boolean') return { boolValue: v };
+  if (Array.isArray(v)) return { listValue: { values: v.map(jsToValue) } };
+  return { structValue: jsToStruct(v as Record<string, unknown>) };
 }
 
 export function jsToStruct(o: Record<string, unknown>): WireStruct {
