@@ -54,6 +54,28 @@ function validateInto(obj: ConfigObject, issues: Issues): void {
       return;
     }
   }
+  if (found.info.cls === 'istio') checkIstioAnnotations(obj, issues);
   const v = KIND_VALIDATORS[obj.kind];
   if (v) v(obj, issues);
+}
+
+const RESERVED_ANNOTATIONS = ['internal.istio.io/webhook-always-reject', 'internal.istio.io/parents', 'internal.istio.io/parent-namespace'];
+const GO_BOOL = new Set(['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/** Istio's annotation rules: internal annotations may not be set by users; istio.io/dry-run only on ALLOW/DENY
+ * AuthorizationPolicies, with a boolean value. */
+function checkIstioAnnotations(obj: ConfigObject, issues: Issues): void {
+  const ann = isPlainObject(obj.metadata?.annotations) ? obj.metadata.annotations : {};
+  for (const a of RESERVED_ANNOTATIONS) {
+    if (a in ann) issues.error(`metadata.annotations["${a}"]`, `"${a}" annotation found; it is internal to Istio and may not be set by users`);
+  }
+  const dryRun = ann['istio.io/dry-run'];
+  if (dryRun === undefined) return;
+  const path = 'metadata.annotations["istio.io/dry-run"]';
+  if (obj.kind !== 'AuthorizationPolicy') issues.error(path, `${obj.kind} does not support the istio.io/dry-run annotation; remove it`);
+  else {
+    const action = (isPlainObject(obj.spec) && typeof obj.spec.action === 'string' ? obj.spec.action : 'ALLOW') as string;
+    if (action !== 'ALLOW' && action !== 'DENY') issues.error(path, `istio.io/dry-run only supports action ALLOW or DENY, found ${action}`);
+    else if (!GO_BOOL.has(dryRun)) issues.error(path, `istio.io/dry-run must be true or false, got "${dryRun}"`);
+  }
 }

@@ -47,3 +47,17 @@ test('Telemetry: providers, overrides, tag operations, sampling range, custom ta
   assert.deepEqual(errorPaths('Telemetry', { metrics: [{ overrides: [{ tagOverrides: { t: {} } }] }] }), ['spec.metrics[0].overrides[0].tagOverrides.t.value']);
   assert.deepEqual(errorPaths('Telemetry', { metrics: [{ reportingInterval: '0.1ms' }] }), ['spec.metrics[0].reportingInterval']);
 });
+
+test('annotations: istio.io/dry-run only on ALLOW/DENY AuthorizationPolicy; internal annotations are refused', async () => {
+  const { validateObject } = await import('../validate.ts');
+  const { objectOf } = await import('./testkit.ts');
+  const withAnn = (kind: string, spec: object, annotations: Record<string, string>) => {
+    const o = objectOf(kind, spec);
+    o.metadata.annotations = annotations;
+    return validateObject(o).filter((i) => i.severity === 'error').map((i) => i.path);
+  };
+  assert.deepEqual(withAnn('AuthorizationPolicy', { action: 'DENY', rules: [{}] }, { 'istio.io/dry-run': 'true' }), []);
+  assert.deepEqual(withAnn('AuthorizationPolicy', { action: 'DENY', rules: [{}] }, { 'istio.io/dry-run': 'maybe' }), ['metadata.annotations["istio.io/dry-run"]']);
+  assert.deepEqual(withAnn('PeerAuthentication', {}, { 'istio.io/dry-run': 'true' }), ['metadata.annotations["istio.io/dry-run"]']);
+  assert.deepEqual(withAnn('PeerAuthentication', {}, { 'internal.istio.io/parents': 'x' }), ['metadata.annotations["internal.istio.io/parents"]']);
+});
