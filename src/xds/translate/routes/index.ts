@@ -11,6 +11,14 @@ import { serversForRouteName, gatewayVirtualHosts } from './gateway.ts';
 import { catchAllVirtualHost } from './defaults.ts';
 import { memoRoute } from './memo.ts';
 
+// Where Rigging differs from Istio's code (on purpose):
+// - A client-side fault disables the route's retries and timeout: Istio's API documents this; its
+//   generator leaves them on.
+// - Sidecar domains list every name with and without ":port" (no ignore_port_in_host_matching).
+// - retryOn naming "retriable-status-codes" but no code keeps the default 503 instead of an inert condition.
+// - Several destinations all without weight share traffic equally (Istio's validation rejects them).
+// - "host:port" route names for sidecars: one service for any Host (local-mode per-service listeners).
+
 export type { RouteContext } from './context.ts';
 export { outboundClusterName, parseClusterName } from './context.ts';
 export { buildVirtualServiceRoutes, translateRoute, expandDelegates, type RouteOptions } from './http-routes.ts';
