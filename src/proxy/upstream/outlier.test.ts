@@ -162,3 +162,13 @@ test('a consecutive threshold of 0 disables that check (Istio sends 0 for unset 
   assert.equal(hosts[0].ejected, false);
   assert.equal(od.stats.ejectionsDetected.consecutive_5xx, 0);
 });
+
+test('results for hosts no longer in the set are ignored', () => {
+  const { od } = setup(2, { consecutive5xx: 1 });
+  const gone = makeHost({ address: '10.9.9.9', port: 80 });
+  od.reportHttp(gone, 500);
+  od.reportLocal(gone, 'connect_failed');
+  assert.equal(gone.ejected, false);
+  assert.equal(od.state(gone), undefined);
+  assert.equal(od.stats.ejectionsActive, 0);
+});

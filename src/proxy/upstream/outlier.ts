@@ -152,15 +152,15 @@ export class OutlierDetector {
     return { ...pub };
   }
 
-  private monitor(host: Host): Monitor {
-    let m = this.monitors.get(host.id);
-    if (!m) this.monitors.set(host.id, (m = newMonitor()));
-    return m;
+  /** Results for hosts no longer in the set (a late response after an EDS update) are dropped. */
+  private monitor(host: Host): Monitor | undefined {
+    return this.monitors.get(host.id);
   }
 
   /** An HTTP response came back from the host (external origin). */
   reportHttp(host: Host, status: number): void {
     const m = this.monitor(host);
+    if (!m) return;
     const is5xx = status >= 500 && status <= 599;
     if (is5xx) m.failed++;
     else m.ok++;
@@ -196,6 +196,7 @@ export class OutlierDetector {
       return;
     }
     const m = this.monitor(host);
+    if (!m) return;
     if (event === 'connect_success' || event === 'success') {
       m.consecutiveLocalOriginFailure = 0;
       return;
