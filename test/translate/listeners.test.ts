@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { contextFor, makeProxy, parseValidConfig, normalizeConfig } from '../helpers/golden.ts';
-import { generateListeners } from '../../src/xds/translate/generate.ts';
+import { generate, generateListeners, missingReferences } from '../../src/xds/translate/generate.ts';
 import { localMode } from '../../src/xds/translate/listeners/local-mode.ts';
 import { referencedRouteNames } from '../../src/xds/translate/listeners/index.ts';
 import type { EnvoyResource } from '../../src/xds/translate/types.ts';
@@ -160,12 +160,16 @@ test('proxyless gRPC: listeners named as requested, short names expanded in the 
 
 test('local mode: HTTP_PROXY listener, inbound on the proxy IP, TCP port to an unknown service blackholed', () => {
   const ctx = contextFor(parseValidConfig(YAML, 'l.yaml'));
-  const proxy = makeProxy({ name: 'web-1', ip: '10.0.0.1', labels: { app: 'web' }, metadata: { RIG_HTTP_PROXY_PORT: 15080, RIG_INBOUND_PORTS: { 80: 18080, 9000: 19000 }, RIG_TCP_PORTS: { 'cache:6379': 16379, 'nosuch:1': 16380 } } });
+  const proxy = makeProxy({ name: 'web-1', ip: '10.0.0.1', labels: { app: 'web' }, metadata: { RIG_HTTP_PROXY_PORT: 15080, RIG_INBOUND_PORTS: { 80: 18080, 9000: 19000 }, RIG_TCP_PORTS: { 'cache:6379': 16379, 'nosuch:1': 16380, 'web:80': 16381 } } });
   const ls = generateListeners(ctx, proxy);
-  assert.deepEqual(ls.map((l) => l.name).sort(), ['10.0.0.1_80', '10.0.0.1_9000', '127.0.0.1_15080', '127.0.0.1_16379', '127.0.0.1_16380']);
+  assert.deepEqual(ls.map((l) => l.name).sort(), ['10.0.0.1_80', '10.0.0.1_9000', '127.0.0.1_15080', '127.0.0.1_16379', '127.0.0.1_16380', '127.0.0.1_16381']);
   assert.equal(filtersOf(listener(ls, '127.0.0.1_15080'))[0].rds.route_config_name, 'http_proxy');
   assert.equal(filtersOf(listener(ls, '127.0.0.1_16379'))[0].cluster, 'outbound|6379||cache.default.svc.cluster.local');
   assert.equal(filtersOf(listener(ls, '127.0.0.1_16380'))[0].cluster, 'BlackHoleCluster');
+  // an HTTP service on its own port: the single-service route config answering any Host
+  assert.equal(filtersOf(listener(ls, '127.0.0.1_16381'))[0].rds.route_config_name, 'web.default.svc.cluster.local:80');
+  const cfg = generate(ctx, proxy);
+  assert.deepEqual(missingReferences(cfg).routes, []);
   const inb = listener(ls, '10.0.0.1_80');
   assert.deepEqual(inb.address.socket_address, { address: '10.0.0.1', port_value: 80 });
   assert.equal(inb.traffic_direction, 'INBOUND');

@@ -32,8 +32,8 @@ function tcpPortListener(ctx: TranslateContext, proxy: Proxy, t: { host: string;
     // keep the port bound so the application sees a clean refusal rather than a missing listener
     filter = tcpProxyFilter(BLACKHOLE_CLUSTER, ctx.snapshot.mesh, { cluster: BLACKHOLE_CLUSTER });
   } else if (isHttpProtocol(sp.protocol)) {
-    // the service's port route config: requests must name the service in Host, as with the captured shape
-    filter = hcmFilter({ statPrefix: `outbound_127.0.0.1_${t.localPort}`, rds: String(t.port), kind: 'sidecar', mesh: ctx.snapshot.mesh });
+    // a route config for this one service answering any Host: the app dials 127.0.0.1:<localPort>
+    filter = hcmFilter({ statPrefix: `outbound_127.0.0.1_${t.localPort}`, rds: `${svc.hostname}:${t.port}`, kind: 'sidecar', mesh: ctx.snapshot.mesh });
   } else {
     const gws = ['mesh'];
     const target = tcpRouteTarget(ctx, meshVsIndex(ctx, proxy), svc.hostname, t.port, proxy, gws)
