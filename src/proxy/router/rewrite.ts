@@ -50,10 +50,14 @@ export function redirectLocation(a: RedirectAction, regex: CompiledRegexRewrite 
   const origHost = ctx.authority.toLowerCase();
   let host = a.host ?? stripPort(origHost);
   let port: number | undefined;
-  if (a.port) port = a.port;
-  else if (a.host && portOf(a.host) !== undefined) {
+  if (a.host) {
+    // host_redirect replaces the whole authority (its own port, if any); port_redirect may still override.
     port = portOf(a.host);
     host = stripPort(a.host);
+  }
+  if (a.port) port = a.port;
+  else if (a.host) {
+    // keep the port host_redirect carried
   } else {
     port = portOf(origHost);
     // Changing scheme drops the old scheme's default port, as the new one has its own.

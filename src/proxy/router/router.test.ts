@@ -204,6 +204,8 @@ test('redirects build Location: https, host, port, path, prefix, strip query, re
       { match: { prefix: '/secure' }, redirect: { https_redirect: true } },
       { match: { prefix: '/moved' }, redirect: { host_redirect: 'new.example.com', port_redirect: 8443, scheme_redirect: 'https', response_code: 'PERMANENT_REDIRECT' } },
       { match: { path: '/a' }, redirect: { path_redirect: '/b' } },
+      { match: { path: '/h' }, redirect: { host_redirect: 'other.com' } },
+      { match: { path: '/hp' }, redirect: { host_redirect: 'other.com:9000' } },
       { match: { path: '/c' }, redirect: { path_redirect: '/d?from=c', response_code: 'TEMPORARY_REDIRECT' } },
       { match: { prefix: '/docs/' }, redirect: { prefix_rewrite: '/documentation/', strip_query: true, response_code: 'FOUND' } },
     ])],
@@ -215,6 +217,10 @@ test('redirects build Location: https, host, port, path, prefix, strip query, re
   assert.ok(s3.kind === 'redirect' && s3.location === 'https://shop.com:8080/secure', 'a non-default port is kept');
   const m = r.route(req('old.com', '/moved/1'));
   assert.ok(m.kind === 'redirect' && m.status === 308 && m.location === 'https://new.example.com:8443/moved/1');
+  const h1 = r.route(req('shop.com:8080', '/h'));
+  assert.ok(h1.kind === 'redirect' && h1.location === 'http://other.com/h', 'host_redirect replaces the authority, port included');
+  const h2 = r.route(req('shop.com:8080', '/hp'));
+  assert.ok(h2.kind === 'redirect' && h2.location === 'http://other.com:9000/hp');
   const a = r.route(req('h', '/a?k=v'));
   assert.ok(a.kind === 'redirect' && a.location === 'http://h/b?k=v' && a.status === 301);
   const c = r.route(req('h', '/c?k=v'));
