@@ -164,6 +164,8 @@ function hcm(v: Obj, ctx: Ctx, field: string): HttpHandlerConfig | undefined {
     serverName: str(v.server_name),
     forwardClientCertDetails: str(v.forward_client_cert_details) ?? 'SANITIZE',
   };
+  if (v.strip_any_host_port === true) out.stripHostPort = 'any';
+  else if (v.strip_matching_host_port === true) out.stripHostPort = 'matching';
   if (!FCC.has(out.forwardClientCertDetails)) ctx.err(`${field}.forward_client_cert_details`, `unknown value ${out.forwardClientCertDetails}`);
   if (v.codec_type === 'HTTP3') ctx.err(`${field}.codec_type`, 'HTTP/3 is not supported');
   if (!out.statPrefix) ctx.err(`${field}.stat_prefix`, 'must not be empty');

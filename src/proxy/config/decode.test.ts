@@ -40,6 +40,7 @@ test('listener with HCM over RDS decodes filter chain match, filters and default
   if (fc.handler.kind !== 'http') return;
   assert.equal(fc.handler.routeConfigName, '9080');
   assert.equal(fc.handler.streamIdleTimeoutMs, 300_000);
+  assert.equal(fc.handler.stripHostPort, undefined);
   assert.deepEqual(fc.handler.httpFilters.map((f) => f.type), ['fault', 'router']);
   const f0 = fc.handler.httpFilters[0]!;
   assert.ok(f0.type === 'fault' && f0.fault.abort?.httpStatus === 503 && f0.fault.abort.percentage.numerator === 50);
@@ -53,10 +54,11 @@ test('unknown http filter is rejected naming the filter, unless optional', () =>
   assert.equal(r.errors[0]!.resource, 'Listener l1');
   assert.match(r.errors[0]!.field, /filter_chains\[0\]\.filters\[0\]\.typed_config\.http_filters\[0\]/);
   assert.match(r.errors[0]!.message, /acme\.magic/);
-  const ok = decode<ListenerConfig>(ResourceType.Listener, hcmListener([{ ...unknown, is_optional: true }, router]));
+  const ok = decode<ListenerConfig>(ResourceType.Listener, hcmListener([{ ...unknown, is_optional: true }, router], { strip_any_host_port: true }));
   assert.equal(ok.errors, undefined);
   const h = ok.value!.filterChains[0]!.handler;
   assert.ok(h.kind === 'http' && h.httpFilters[0]!.type === 'skipped');
+  assert.ok(h.kind === 'http' && h.stripHostPort === 'any');
 });
 
 test('router filter must be last', () => {

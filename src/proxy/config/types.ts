@@ -196,6 +196,8 @@ export interface HttpHandlerConfig {
   upgradeTypes: string[];
   normalizePath: boolean;
   mergeSlashes: boolean;
+  /** Strip the port from Host before routing (and forwarding): Envoy's strip_any_host_port / strip_matching_host_port (listener port only). */
+  stripHostPort?: 'any' | 'matching';
   /** Value of the server header; undefined: 'envoy' (Envoy's default). */
   serverName?: string;
   forwardClientCertDetails: string;
