@@ -45,10 +45,10 @@ const connectMs = performance.now() - tc;
 
 /** Waits until every stream has ACKed everything it was sent for `version`. */
 async function allAcked(version: string): Promise<number> {
-  for (let i = 0; i < 6000; i++) {
+  for (let i = 0; i < 2400; i++) {
     const st = cp.xds.status();
     if (st.length === PROXIES && st.every((s) => s.configVersion === version && s.types.every((t) => t.state === 'SYNCED'))) return performance.now();
-    await new Promise((r) => setTimeout(r, 2));
+    await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error(`not every proxy ACKed ${version} within 12 s`);
 }

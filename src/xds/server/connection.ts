@@ -34,7 +34,10 @@ export interface TypeStatus {
   typeUrl: string;
   state: SyncState;
   wildcard: boolean;
-  subscribed: string[];
+  /** How many names the client subscribed to (besides a wildcard). */
+  subscribed: number;
+  /** The subscribed names, when there are at most 50 (syncz stays cheap for big meshes). */
+  names?: string[];
   resources: number;
   sentVersion?: string;
   ackedVersion?: string;
@@ -170,7 +173,8 @@ export abstract class Connection {
       else if (st.ackedVersion === st.sentVersion) state = 'SYNCED';
       else state = 'STALE';
       types.push({
-        type: shortType(st.typeUrl), typeUrl: st.typeUrl, state, wildcard: st.wildcard, subscribed: [...st.names].sort(),
+        type: shortType(st.typeUrl), typeUrl: st.typeUrl, state, wildcard: st.wildcard, subscribed: st.names.size,
+        names: st.names.size <= 50 ? [...st.names].sort() : undefined,
         resources: st.sentHashes.size, sentVersion: st.sentVersion, ackedVersion: st.ackedVersion,
         nackedVersion: st.nackedVersion, error: st.nackError,
       });

@@ -33,13 +33,17 @@ export class SotwConnection extends Connection {
 
   /** Envoy's SotW wildcard rules. Returns whether the subscription changed. */
   private updateSubscription(st: TypeState, names: string[], first: boolean): boolean {
-    const before = `${st.wildcard}|${[...st.names].sort().join(',')}`;
+    const wasWildcard = st.wildcard;
+    const old = st.names;
     const explicit = names.filter((n) => n !== '*');
     if (names.includes('*')) st.wildcard = true;
     else if (explicit.length === 0) st.wildcard = this.isWildcardType(st.typeUrl) && (first || st.wildcard);
     else st.wildcard = false;
     st.names = new Set(explicit);
-    return before !== `${st.wildcard}|${[...st.names].sort().join(',')}`;
+    // Every ACK repeats the whole subscription (1,000s of names for EDS): compare without sorting.
+    if (wasWildcard !== st.wildcard || old.size !== st.names.size) return true;
+    for (const n of st.names) if (!old.has(n)) return true;
+    return false;
   }
 
   protected sendType(st: TypeState, force: boolean): void {
