@@ -196,7 +196,10 @@ test('gateway: VirtualServices bound by gateway name, hosts intersected; TLS rou
   assert.equal(simulate(cfg, { port: 8080, host: 'bookinfo.example.com', path: '/x' }).cluster, pp);
   assert.deepEqual(simulate(cfg, { port: 8443, host: 'bookinfo.example.com', path: '/reviews/1', sni: 'bookinfo.example.com' }).redirect,
     { path_redirect: '/r', port_redirect: 8443, response_code: 'MOVED_PERMANENTLY' });
-  assert.equal(simulate(cfg, { port: 8081, host: 'secure.example.com', path: '/productpage' }).requireTls, 'ALL');
+  const insecure = simulate(cfg, { port: 8081, host: 'secure.example.com', path: '/productpage' });
+  assert.equal(insecure.requireTls, 'ALL');
+  assert.deepEqual(insecure.redirect, { scheme_redirect: 'https', response_code: 'MOVED_PERMANENTLY' });
+  assert.equal(insecure.cluster, undefined, 'redirected before routing');
   assert.deepEqual(simulate(cfg, { port: 8082, host: 'nothing.example.com', path: '/' }).directResponse, { status: 404, body: undefined });
   assert.equal(ctx.gatewaysFor(makeProxy(productpage)).length, 0);
 });

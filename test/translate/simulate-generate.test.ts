@@ -49,6 +49,11 @@ test('gateway: the generated 8080 listener routes through http.8080', () => {
   const r = simulate(cfg, { port: 8080, host: 'bookinfo.example.com', path: '/productpage' });
   assert.equal(r.routeConfig, 'http.8080');
   assert.equal(r.cluster, 'outbound|9080||productpage.default.svc.cluster.local');
+  const tls = simulate(cfg, { port: 8443, host: 'bookinfo.example.com', path: '/reviews/1', sni: 'bookinfo.example.com' });
+  assert.equal(tls.routeConfig, 'https.8443.https.bookinfo-gateway.default');
+  assert.equal(tls.virtualService, 'default/bookinfo-tls');
+  assert.equal(tls.redirect?.path_redirect, '/r');
+  assert.equal(simulate(cfg, { port: 8081, host: 'secure.example.com', path: '/productpage' }).redirect?.scheme_redirect, 'https');
   const blackhole = simulate(cfg, { port: 8082, host: 'nothing.example.com', path: '/' });
   assert.equal(blackhole.directResponse?.status, 404);
 });

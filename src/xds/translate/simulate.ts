@@ -357,7 +357,12 @@ export function simulate(config: GeneratedConfig, req: SimRequest): SimResult {
   const vh = pickVirtualHost((rc.virtual_hosts ?? []) as Obj[], req.host, rc.ignore_port_in_host_matching === true);
   if (!vh) return { ...res, error: `no virtual host of ${res.routeConfig} matches ${req.host}` };
   res.virtualHost = vh.name;
-  if (vh.require_tls && vh.require_tls !== 'NONE' && (req.scheme ?? 'http') !== 'https') res.requireTls = vh.require_tls;
+  if (vh.require_tls && vh.require_tls !== 'NONE' && (req.scheme ?? (req.sni ? 'https' : 'http')) !== 'https') {
+    // Envoy answers a plaintext request to such a virtual host with a redirect to https, before routing
+    res.requireTls = vh.require_tls;
+    res.redirect = { scheme_redirect: 'https', response_code: 'MOVED_PERMANENTLY' };
+    return res;
+  }
   const routes = (vh.routes ?? []) as Obj[];
   const idx = routes.findIndex((r) => routeMatches(r.match ?? {}, req));
   if (idx < 0) return { ...res, error: `no route of virtual host ${vh.name} matches ${req.method ?? 'GET'} ${req.path}` };
