@@ -45,6 +45,13 @@ test('a YAML syntax error is RIG101 for that document; later documents still loa
   assert.equal(parse[0]!.severity, 'error');
   assert.equal(r.objects.length, 1);
   assert.equal(r.objects[0]!.source?.document, 1);
+  // One issue per broken document, however many follow-on problems the parser finds.
+  const many = parseConfigText('a: {{ .Values.x }}\nb: [\n', 'tmpl.yaml');
+  assert.equal(many.issues.length, 1);
+  assert.match(many.issues[0]!.message, /at line \d+, column \d+/);
+  // Keys must be plain values, as in JSON.
+  const key = parseConfigText('apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector:\n    ? [a, b]\n    : x\n', 'k.yaml');
+  assert.deepEqual(key.issues.map((i) => [i.code, i.message]), [['RIG101', 'a mapping key must be a plain value, not a list or mapping (line 6)']]);
   // Non-object documents are rejected, not thrown.
   const scalar = parseConfigText('just a string', 's.yaml');
   assert.equal(scalar.objects.length, 0);

@@ -27,7 +27,8 @@ export function parseConfigText(text: string, file: string): LoadResult {
   const issues: ValidationIssue[] = [];
   let docs: ReturnType<typeof parseAllDocuments>;
   try {
-    docs = parseAllDocuments(text, { uniqueKeys: true });
+    // logLevel 'error': the library's own warnings go to process warnings; problems are reported as issues instead.
+    docs = parseAllDocuments(text, { uniqueKeys: true, logLevel: 'error' });
   } catch (e) {
     issues.push(parseIssue(file, 0, `cannot parse: ${errorMessage(e)}`));
     return { objects, issues };
@@ -37,13 +38,23 @@ export function parseConfigText(text: string, file: string): LoadResult {
   for (const doc of docs) {
     const docIndex = index;
     if (doc.errors.length > 0) {
-      for (const err of doc.errors) issues.push(parseIssue(file, docIndex, err.message.split('\n')[0] ?? err.message));
+      // The first syntax error is the useful one; the rest usually follow from it.
+      const first = doc.errors[0]!;
+      const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more problem(s) after it)` : '';
+      const msg = (first.message.split('\n')[0] ?? first.message).replace(/:\s*$/, '');
+      issues.push(parseIssue(file, docIndex, `${msg}${more}`));
       index++;
       continue;
     }
     let value: unknown;
     try {
       fixFlowColons(doc, text);
+      const badKey = collectionKeyLine(doc, text);
+      if (badKey !== undefined) {
+        issues.push(parseIssue(file, docIndex, `a mapping key must be a plain value, not a list or mapping (line ${badKey})`));
+        index++;
+        continue;
+      }
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (e) {
       issues.push(parseIssue(file, docIndex, errorMessage(e)));
@@ -96,6 +107,22 @@ function fixFlowColons(doc: ReturnType<typeof parseAllDocuments> extends Array<i
       return new Scalar(text.slice(start, end + 1));
     },
   });
+}
+
+/** JSON (and so Kubernetes) has only string keys: report the line of the first key that is a collection. */
+function collectionKeyLine(doc: ReturnType<typeof parseAllDocuments> extends Array<infer D> ? D : never, text: string): number | undefined {
+  let line: number | undefined;
+  visit(doc, {
+    Pair(_key, pair) {
+      if (pair.key !== null && typeof pair.key === 'object' && !isScalar(pair.key)) {
+        const at = (pair.key as { range?: [number, number, number] }).range?.[0] ?? 0;
+        line = text.slice(0, at).split('\n').length;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return line;
 }
 
 function isList(v: unknown): v is { items: unknown[] } {
