@@ -191,3 +191,10 @@ test('proxyless gRPC server: inbound listener by name with a non-forwarding rout
   assert.deepEqual(hcm.http_filters.map((f: Any) => f.name), ['envoy.filters.http.router']);
   assert.deepEqual(normalizeConfig({ listeners: [l!] }).listeners!.length, 1);
 });
+
+test('local mode: a repeated listener address is emitted once', () => {
+  const ctx = contextFor(parseValidConfig(YAML, 'l.yaml'));
+  const proxy = makeProxy({ name: 'lo', ip: '127.0.0.1', metadata: { RIG_INBOUND_PORTS: { 16379: 18000 }, RIG_TCP_PORTS: { 'cache:6379': 16379 } } });
+  const names = generateListeners(ctx, proxy).map((l) => l.name);
+  assert.deepEqual(names, ['127.0.0.1_16379']);
+});

@@ -22,6 +22,10 @@ export function buildListeners(ctx: TranslateContext, proxy: Proxy, names?: read
     const lm = localMode(proxy);
     out = lm ? localListeners(ctx, proxy, lm) : sidecarListeners(ctx, proxy);
   }
+  // a repeated name would get the whole response rejected (e.g. a RIG_TCP_PORTS port equal to an inbound
+  // listener on 127.0.0.1): the first one wins
+  const seen = new Set<string>();
+  out = out.filter((l) => !seen.has(String(l.name)) && (seen.add(String(l.name)), true));
   if (names?.length) {
     const want = new Set(names);
     out = out.filter((l) => want.has(String(l.name)));
