@@ -92,7 +92,7 @@ export function checkServiceEntry(obj: ConfigObject, issues: Issues): void {
     case 'DNS':
     case 'DNS_ROUND_ROBIN': {
       if (endpoints.length === 0) {
-        const bad = hosts.findIndex((h) => h !== '*' && fqdnProblem(h.startsWith('*.') ? h.slice(2) : h));
+        const bad = hosts.findIndex((h) => h !== '*' && fqdnProblem(h) !== undefined);
         if (bad >= 0) issues.error(`spec.hosts[${bad}]`, `hosts must be FQDN or contain only prefix wildcards if no endpoints are provided for resolution mode ${resolution}`);
       }
       if (resolution === 'DNS_ROUND_ROBIN' && endpoints.length > 1) issues.error('spec.endpoints', 'DNS_ROUND_ROBIN mode cannot have multiple endpoints');
