@@ -7,6 +7,22 @@ import assert from 'node:assert/strict';
 import { loadGoldenInput, contextFor, makeProxy, normalizeConfig, assertGolden, type ProxySpec } from '../helpers/golden.ts';
 import { generate, missingReferences } from '../../src/xds/translate/generate.ts';
 import type { GeneratedConfig } from '../../src/xds/translate/types.ts';
+import { decodeCluster, decodeClusterLoadAssignment, decodeListener, decodeRouteConfiguration } from '../../src/proxy/config/decode.ts';
+import { normalize, TypeUrl } from '../../src/envoy/protos.ts';
+
+/** The data plane's own decoders must accept what a sidecar or gateway is sent (they NACK what they cannot apply). */
+function assertDecodes(name: string, cfg: GeneratedConfig): void {
+  const check = (url: string, list: Record<string, unknown>[], decode: (o: Record<string, unknown>) => { errors?: unknown[] }) => {
+    for (const r of list) {
+      const res = decode(normalize(url, r));
+      assert.equal(res.errors, undefined, `${name} ${String(r.name ?? r.cluster_name)}: ${JSON.stringify(res.errors)}`);
+    }
+  };
+  check(TypeUrl.Listener, cfg.listeners, decodeListener);
+  check(TypeUrl.Cluster, cfg.clusters, decodeCluster);
+  check(TypeUrl.ClusterLoadAssignment, cfg.endpoints, decodeClusterLoadAssignment);
+  check(TypeUrl.RouteConfiguration, cfg.routes, decodeRouteConfiguration);
+}
 
 type Part = keyof GeneratedConfig;
 interface Case { feature: string; proxies: Record<string, ProxySpec>; parts: Part[] }
@@ -46,8 +62,9 @@ for (const c of cases) {
       for (const p of c.parts) picked[p] = cfg[p];
       // normalizeConfig checks every resource is lossless (no field protobuf would drop)
       const all = normalizeConfig(cfg);
-      assert.ok(all.listeners || c.proxies[name]!.metadata?.GENERATOR, `${name}: no listeners`);
+      assert.ok(all.listeners || spec.metadata?.GENERATOR, `${name}: no listeners`);
       assertGolden(c.feature, name, normalizeConfig(picked));
+      if (!spec.metadata?.GENERATOR) assertDecodes(name, cfg);
     }
   });
 }
