@@ -242,3 +242,67 @@ test('initial fetch timeout serves a warming cluster without endpoints', async (
     ads.stop();
   }
 });
+
+test('an updated listener naming a new route config keeps serving the old version until the new one warms', async () => {
+  const ads = new FakeAds();
+  await ads.start();
+  const { client } = newClient(ads.port);
+  try {
+    client.start();
+    await waitFor('LDS request', () => ads.of(TypeUrl.Listener).length);
+    ads.respond(TypeUrl.Cluster, 'c1', []);
+    ads.respond(TypeUrl.Listener, 'l1', [listener('a', 15001, 'r1')]);
+    await waitFor('r1 subscription', () => ads.of(TypeUrl.RouteConfiguration).find((r) => r.resource_names?.includes('r1')));
+    ads.respond(TypeUrl.RouteConfiguration, 'rv1', [routeConfig('r1', 'old')]);
+    await waitFor('a served', () => client.snapshot()?.listeners.has('a'));
+
+    ads.respond(TypeUrl.Listener, 'l2', [listener('a', 15001, 'r2')]);
+    const both = await waitFor('r1 and r2 subscribed', () => ads.of(TypeUrl.RouteConfiguration).find((r) => r.resource_names?.includes('r1') && r.resource_names.includes('r2')));
+    assert.deepEqual(both.resource_names, ['r1', 'r2']);
+    const served = client.snapshot()!;
+    const h = served.listeners.get('a')!.filterChains[0]!.handler;
+    assert.ok(h.kind === 'http' && h.routeConfigName === 'r1', 'old listener still served while r2 warms');
+    assert.ok(served.routes.has('r1'));
+
+    ads.respond(TypeUrl.RouteConfiguration, 'rv2', [routeConfig('r2', 'new')]);
+    await waitFor('new listener served', () => {
+      const l = client.snapshot()?.listeners.get('a')?.filterChains[0]?.handler;
+      return l?.kind === 'http' && l.routeConfigName === 'r2';
+    });
+    const only = await waitFor('r1 released', () => ads.of(TypeUrl.RouteConfiguration).find((r) => r.resource_names?.length === 1 && r.resource_names[0] === 'r2'));
+    assert.ok(only);
+    await waitFor('r1 dropped from the snapshot', () => client.snapshot() && !client.snapshot()!.routes.has('r1'));
+  } finally {
+    client.stop();
+    ads.stop();
+  }
+});
+
+test('the admin config dump of a live client shows applied resources and the NACK that was sent', async () => {
+  const { AdminServer } = await import('../../src/proxy/admin/server.ts');
+  const ads = new FakeAds();
+  await ads.start();
+  const { client } = newClient(ads.port);
+  const admin = new AdminServer({ port: 0, providers: { xds: client } });
+  const port = await admin.start();
+  try {
+    client.start();
+    await waitFor('LDS request', () => ads.of(TypeUrl.Listener).length);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/ready`)).status, 503);
+    ads.respond(TypeUrl.Cluster, 'c1', [{ name: 's', type: 'STATIC', load_assignment: cla('s', 1) }]);
+    ads.respond(TypeUrl.Listener, 'l1', [{ name: 'bad', address: { socket_address: { address: '127.0.0.1', port_value: 1 } }, filter_chains: [] }]);
+    await waitFor('ready', () => client.isReady());
+    assert.equal((await fetch(`http://127.0.0.1:${port}/ready`)).status, 200);
+    const dump = await (await fetch(`http://127.0.0.1:${port}/config_dump`)).json() as { configs: Record<string, any>[] };
+    const clusters = dump.configs.find((c) => c['@type'].endsWith('ClustersConfigDump'))!;
+    assert.equal(clusters.dynamic_active_clusters[0].cluster.name, 's');
+    const st = dump.configs.find((c) => c['@type'] === 'rigging.admin.XdsStatus')!;
+    const lds = st.types.find((t: { type_url: string }) => t.type_url === TypeUrl.Listener);
+    assert.equal(lds.last_nack.version_info, 'l1');
+    assert.match(lds.last_nack.errors[0].message, /no filter chains/);
+  } finally {
+    await admin.close();
+    client.stop();
+    ads.stop();
+  }
+});

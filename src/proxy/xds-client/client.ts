@@ -267,25 +267,29 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       this.send(t, message);
       this.emit('nack', { typeUrl, version, nonce, errors });
     }
-    if (t === this.store.listeners || t === this.store.clusters) this.updateSubscriptions();
-    this.publish();
+    this.updateSubscriptions();
+    // Publishing can release resources an old served version held on to; follow that, then publish what it dropped.
+    if (this.publish() && this.updateSubscriptions()) this.publish();
     if (!this.readyFired && this.store.listeners.received && this.store.clusters.received) {
       this.readyFired = true;
       this.emit('ready');
     }
   }
 
-  /** Follow the RDS/EDS/SDS names referenced by what we hold; drop resources no longer referenced. */
-  private updateSubscriptions(): void {
+  /** Follow the RDS/EDS/SDS names referenced by what we hold or serve; drop resources nothing references. Returns whether anything changed. */
+  private updateSubscriptions(): boolean {
+    const served = this.current;
     const pairs: [TypeState, Set<string>][] = [
-      [this.store.endpoints, this.store.wantedEndpoints()],
-      [this.store.routes, this.store.wantedRoutes()],
+      [this.store.endpoints, this.store.wantedEndpoints(served)],
+      [this.store.routes, this.store.wantedRoutes(served)],
     ];
-    if (this.opts.subscribeSecrets !== false) pairs.push([this.store.secrets, this.store.wantedSecrets()]);
+    if (this.opts.subscribeSecrets !== false) pairs.push([this.store.secrets, this.store.wantedSecrets(served)]);
+    let changed = false;
     for (const [t, wanted] of pairs) {
       const before = [...t.names].sort().join('\n');
       const after = [...wanted].sort().join('\n');
       if (before === after) continue;
+      changed = true;
       const now = this.clock.now();
       for (const n of wanted) if (!t.requestedAt.has(n)) t.requestedAt.set(n, now);
       for (const n of [...t.requestedAt.keys()]) if (!wanted.has(n)) t.requestedAt.delete(n);
@@ -293,7 +297,8 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       t.names = wanted;
       this.send(t, undefined);
     }
-    this.armFetchTimer();
+    if (changed) this.armFetchTimer();
+    return changed;
   }
 
   private missing(t: TypeState): string[] {
@@ -315,7 +320,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     if (earliest === Infinity) return;
     this.fetchTimer = this.clock.setTimeout(() => {
       this.fetchTimer = undefined;
-      this.publish();
+      if (this.publish() && this.updateSubscriptions()) this.publish();
       this.armFetchTimer();
     }, earliest - this.clock.now());
   }
@@ -327,12 +332,13 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     return at !== undefined && this.clock.now() - at >= this.initialFetchTimeoutMs;
   };
 
-  /** Publish a new snapshot if what is served changed (the first one is always published). */
-  private publish(): void {
+  /** Publish a new snapshot if what is served changed (the first one is always published). Returns whether it did. */
+  private publish(): boolean {
     const next = buildSnapshot(this.store, this.current, this.generation + 1, this.expired);
-    if (this.current && sameSnapshot(this.current, next)) return;
+    if (this.current && sameSnapshot(this.current, next)) return false;
     this.generation++;
     this.current = next;
     this.emit('update', next);
+    return true;
   }
 }

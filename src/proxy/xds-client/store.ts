@@ -53,31 +53,43 @@ export class XdsStore {
     return this.all().find((t) => t.typeUrl === url);
   }
 
-  /** Route config names referenced by the listeners we hold (warming ones too: they need them to warm). */
-  wantedRoutes(): Set<string> {
+  /**
+   * Route config names referenced by the listeners we hold (warming ones need them to warm) and by the listeners
+   * still served: an updated listener that now names another route config keeps the old one until it warms.
+   */
+  wantedRoutes(served?: ProxyConfigSnapshot): Set<string> {
     const out = new Set<string>();
-    for (const l of this.listeners.resources.values()) {
-      for (const fc of chains(l.value)) if (fc.handler.kind === 'http' && fc.handler.routeConfigName !== undefined) out.add(fc.handler.routeConfigName);
-    }
+    const add = (l: ListenerConfig): void => {
+      for (const fc of chains(l)) if (fc.handler.kind === 'http' && fc.handler.routeConfigName !== undefined) out.add(fc.handler.routeConfigName);
+    };
+    for (const l of this.listeners.resources.values()) add(l.value);
+    for (const l of served?.listeners.values() ?? []) add(l);
     return out;
   }
-  wantedEndpoints(): Set<string> {
+  wantedEndpoints(served?: ProxyConfigSnapshot): Set<string> {
     const out = new Set<string>();
-    for (const c of this.clusters.resources.values()) if (c.value.type === 'EDS') out.add(c.value.edsServiceName ?? c.value.name);
+    const add = (c: ClusterConfig): void => {
+      if (c.type === 'EDS') out.add(c.edsServiceName ?? c.name);
+    };
+    for (const c of this.clusters.resources.values()) add(c.value);
+    for (const c of served?.clusters.values() ?? []) add(c);
     return out;
   }
-  wantedSecrets(): Set<string> {
+  wantedSecrets(served?: ProxyConfigSnapshot): Set<string> {
     const out = new Set<string>();
     const add = (t: { certificateSdsNames: string[]; validationSdsName?: string } | undefined): void => {
       if (!t) return;
       for (const n of t.certificateSdsNames) out.add(n);
       if (t.validationSdsName) out.add(t.validationSdsName);
     };
-    for (const c of this.clusters.resources.values()) {
-      add(c.value.tls);
-      for (const m of c.value.transportSocketMatches) add(m.tls);
-    }
+    const cluster = (c: ClusterConfig): void => {
+      add(c.tls);
+      for (const m of c.transportSocketMatches) add(m.tls);
+    };
+    for (const c of this.clusters.resources.values()) cluster(c.value);
+    for (const c of served?.clusters.values() ?? []) cluster(c);
     for (const l of this.listeners.resources.values()) for (const fc of chains(l.value)) add(fc.tls);
+    for (const l of served?.listeners.values() ?? []) for (const fc of chains(l)) add(fc.tls);
     return out;
   }
 }
