@@ -97,3 +97,12 @@ spec:
   assert.match(out, /Warnings \(1\):\n {2}<stdin>:0 VirtualService default\/v spec\.http\[1\]: virtualService rule #1 not used/);
   assert.equal(formatIssue({ severity: 'error', code: 'RIG101', path: '', message: 'bad' }), '<input> (document): bad [RIG101]');
 });
+
+test('rig validate: usage errors exit 2, distinct from invalid configuration (1)', async () => {
+  const none = await run(['validate']);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /required option '-f, --filename <path>'/);
+  const fmt = await run(['validate', '-f', 'x.yaml', '-o', 'xml']);
+  assert.equal(fmt.code, 2);
+  assert.match(fmt.stderr, /"xml" is not an output format/);
+});

@@ -75,6 +75,8 @@ function parseFormat(v: string): Format {
 export function register(program: Command): void {
   program
     .command('validate')
+    // Usage errors reach main's handler (exit 2) instead of commander exiting with 1, which means "invalid config".
+    .exitOverride()
     .description('Validate Istio configuration (and the Kubernetes Services, Endpoints and mesh ConfigMap Rigging reads) the way Istio does')
     .requiredOption('-f, --filename <path>', 'a YAML/JSON file, a directory (read recursively) or "-" for stdin; repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option('-o, --output <format>', 'text, json or yaml').default('text').argParser(parseFormat))
