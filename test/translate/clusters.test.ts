@@ -189,3 +189,35 @@ test('proxyless gRPC: only EDS clusters, round robin, no fixed clusters; endpoin
   assert.equal(cla.length, 1);
   assert.equal((cla[0]!.endpoints as any[])[0].lb_endpoints[0].endpoint.address.socket_address.address, '10.0.0.9');
 });
+
+test('SIMPLE TLS origination: SNI defaults to the service host; an explicit sni wins; wildcards get none', () => {
+  const yaml = `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext, namespace: default}
+spec:
+  hosts: [api.example.com, "*.example.org"]
+  location: MESH_EXTERNAL
+  resolution: NONE
+  ports: [{number: 80, name: http, protocol: HTTP}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: api, namespace: default}
+spec:
+  host: api.example.com
+  trafficPolicy: {tls: {mode: SIMPLE}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: org, namespace: default}
+spec:
+  host: "*.example.org"
+  trafficPolicy: {tls: {mode: SIMPLE}}
+`;
+  const ctx = contextFor(parseValidConfig(yaml, 'tls.yaml'));
+  const clusters = generateClusters(ctx, makeProxy({ name: 'c' }));
+  const sni = (n: string) => ((byName(clusters, n).transport_socket as any).typed_config.sni as string | undefined);
+  assert.equal(sni('outbound|80||api.example.com'), 'api.example.com');
+  assert.equal(sni('outbound|80||*.example.org'), undefined);
+});

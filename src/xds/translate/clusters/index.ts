@@ -95,7 +95,7 @@ export function buildCluster(ctx: TranslateContext, proxy: Proxy, plan: ClusterP
   const uco = upstreamConnectionOptions(policy?.connectionPool);
   if (uco) c.upstream_connection_options = uco;
   const tls = policy?.tls;
-  const ts = upstreamTransportSocket({ tls, clusterName: plan.name, identities: tls?.mode === 'ISTIO_MUTUAL' ? identities(ctx, plan) : [], http2: h2 });
+  const ts = upstreamTransportSocket({ tls, clusterName: plan.name, identities: tls?.mode === 'ISTIO_MUTUAL' ? identities(ctx, plan) : [], http2: h2, hostname: svc.hostname });
   if (ts) c.transport_socket = ts;
   c.metadata = serviceMetadata(svc, plan.subset);
   return c;

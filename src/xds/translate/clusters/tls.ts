@@ -31,6 +31,8 @@ export interface TlsInput {
   identities: readonly string[];
   /** h2 upstream: advertise h2 in ALPN for SIMPLE/MUTUAL without explicit settings, as Istio does for HTTP2 ports. */
   http2: boolean;
+  /** the destination service's hostname: the default SNI for SIMPLE/MUTUAL */
+  hostname?: string;
 }
 
 export function upstreamTransportSocket(input: TlsInput): EnvoyResource | undefined {
@@ -67,7 +69,10 @@ export function upstreamTransportSocket(input: TlsInput): EnvoyResource | undefi
       }
     }
     if (input.http2) common.alpn_protocols = ['h2'];
-    if (tls.sni) ctx.sni = tls.sni;
+    // TLS origination to a named host needs SNI; Istio derives it per request (auto SNI), a fixed
+    // service hostname is the same for every request of this cluster
+    const sni = tls.sni ?? (input.hostname && !input.hostname.startsWith('*') ? input.hostname : undefined);
+    if (sni) ctx.sni = sni;
   }
   ctx.common_tls_context = common;
   return { name: 'envoy.transport_sockets.tls', typed_config: { '@type': TypeUrl.UpstreamTls, ...ctx } };
