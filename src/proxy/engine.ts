@@ -5,9 +5,10 @@ import type { Logger } from '../common/logger.ts';
 import type { FilterChainConfig, ListenerConfig, ProxyConfigSnapshot, RouteConfig } from './config/types.ts';
 import { handlerRoutes } from './config/types.ts';
 import { ActiveListener, type OriginalDstResolver } from './listener/manager.ts';
-import { EngineStats, type EngineContext, type HttpChainRuntime, type RequestRecord } from './listener/runtime.ts';
+import { EngineStats, chainRuntime, type EngineContext, type HttpChainRuntime, type RequestRecord } from './listener/runtime.ts';
 import type { HttpRouter } from './http/route-types.ts';
 import { H2Downstream } from './http/h2-downstream.ts';
+import { FaultFilter } from './http/filters/fault.ts';
 import { H2UpstreamPool } from './http/h2-upstream.ts';
 import { UpstreamManager } from './upstream/pool-manager.ts';
 import type { Random } from './upstream/lb/types.ts';
@@ -47,6 +48,7 @@ export class Engine {
       random: opts.random ?? Math.random,
       upstreams: new UpstreamManager({ clock, random: opts.random ?? Math.random }),
       stats: new EngineStats(),
+      faults: new FaultFilter(opts.random ?? Math.random),
       draining: false,
       onRequestComplete: opts.onRequestComplete,
       h2Upstream: this.h2up,
@@ -101,7 +103,7 @@ export class Engine {
     if (m) for (const [c, rt] of m) if (c.name === chain.name) return rt;
     if (!this.snapshot || chain.handler.kind !== 'http') return undefined;
     const rc = handlerRoutes(this.snapshot, chain.handler);
-    return rc ? { handler: chain.handler, router: this.router(rc) } : undefined;
+    return rc ? chainRuntime(chain.handler, this.router(rc)) : undefined;
   }
 
   private compileChains(s: ProxyConfigSnapshot, l: ListenerConfig): Map<FilterChainConfig, HttpChainRuntime> {
@@ -111,7 +113,7 @@ export class Engine {
       if (c.handler.kind !== 'http') continue;
       const rc = handlerRoutes(s, c.handler);
       if (!rc) continue;
-      m.set(c, { handler: c.handler, router: this.router(rc) });
+      m.set(c, chainRuntime(c.handler, this.router(rc)));
     }
     return m;
   }

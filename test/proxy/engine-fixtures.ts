@@ -3,7 +3,7 @@
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type {
-  ClusterConfig, ClusterLoadAssignment, ListenerConfig, ProxyConfigSnapshot, RouteConfig, HttpHandlerConfig, FilterChainConfig, TcpHandlerConfig,
+  ClusterConfig, ClusterLoadAssignment, RetryPolicyConfig, FaultConfig, ListenerConfig, ProxyConfigSnapshot, RouteConfig, HttpHandlerConfig, FilterChainConfig, TcpHandlerConfig,
 } from '../../src/proxy/config/types.ts';
 import type { HttpRouter, RouteDecision, RouteRequest } from '../../src/proxy/http/route-types.ts';
 
@@ -30,7 +30,14 @@ export function listener(name: string, handler: HttpHandlerConfig | TcpHandlerCo
   };
 }
 
-export function routes(name: string, rs: Array<{ prefix: string; cluster?: string; direct?: { status: number; body?: string }; redirect?: string; timeoutMs?: number; domains?: string[] }>): RouteConfig {
+export function retryPolicy(p: Partial<RetryPolicyConfig>): RetryPolicyConfig {
+  return {
+    retryOn: ['5xx'], numRetries: 2, perTryTimeoutMs: 0, perTryIdleTimeoutMs: 0, retriableStatusCodes: [], retriableHeaders: [],
+    retriableRequestHeaders: [], backoff: { baseIntervalMs: 1, maxIntervalMs: 2 }, retryHostPredicates: [], hostSelectionRetryMaxAttempts: 1, ...p,
+  };
+}
+
+export function routes(name: string, rs: Array<{ prefix: string; cluster?: string; direct?: { status: number; body?: string }; redirect?: string; timeoutMs?: number; domains?: string[]; retry?: RetryPolicyConfig; fault?: FaultConfig }>): RouteConfig {
   const none = { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] };
   return {
     name, ignorePortInHostMatching: false, ...none,
@@ -38,13 +45,13 @@ export function routes(name: string, rs: Array<{ prefix: string; cluster?: strin
       name: 'vh', domains: rs[0]?.domains ?? ['*'], requireTls: 'NONE', perFilter: { disabledFilters: [] },
       includeAttemptCountInRequest: false, includeAttemptCountInResponse: false, ...none,
       routes: rs.map((r, i) => ({
-        name: `r${i}`, ...none, perFilter: { disabledFilters: [] },
+        name: `r${i}`, ...none, perFilter: { disabledFilters: [], fault: r.fault },
         match: { path: { kind: 'prefix' as const, value: r.prefix }, caseSensitive: true, headers: [], queryParams: [], grpc: false },
         action: r.direct ? { kind: 'direct' as const, status: r.direct.status, body: r.direct.body }
           : r.redirect ? { kind: 'redirect' as const, host: r.redirect, responseCode: 301 as const, stripQuery: false, httpsRedirect: false }
           : {
               kind: 'route' as const, cluster: { kind: 'cluster' as const, name: r.cluster ?? 'c' }, timeoutMs: r.timeoutMs ?? 15000,
-              hashPolicy: [], mirrors: [], upgradeConfigs: [],
+              hashPolicy: [], mirrors: [], upgradeConfigs: [], retryPolicy: r.retry,
             },
       })),
     }],
@@ -68,6 +75,7 @@ export function testRouter(rc: RouteConfig): HttpRouter {
         return {
           kind: 'forward', cluster: a.cluster.name, path: req.path, authority: req.authority, timeoutMs: a.timeoutMs,
           hashPolicy: a.hashPolicy, mirrors: a.mirrors, upgradeConfigs: a.upgradeConfigs, routeName: r.name,
+          retryPolicy: a.retryPolicy, perFilter: r.perFilter, route: r, virtualHost: vh,
           request: { add: [{ key: 'x-added', value: 'yes', action: 'APPEND_IF_EXISTS_OR_ADD', keepEmptyValue: false }], remove: [] },
           response: { add: [{ key: 'x-resp-added', value: 'yes', action: 'APPEND_IF_EXISTS_OR_ADD', keepEmptyValue: false }], remove: [] },
         };

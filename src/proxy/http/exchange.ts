@@ -1,19 +1,26 @@
-// proxy/http: one request/response exchange — route, pick an endpoint, forward, stream the response back.
-// Protocol-neutral: the downstream side is an HTTP/1.1 connection or an HTTP/2 stream (DownstreamResponder),
-// the upstream side an HTTP/1.1 pooled connection or an HTTP/2 stream (UpstreamRequest).
+// proxy/http: one request/response exchange — route, faults, circuit breaker, pick an endpoint, forward (with
+// retries), stream the response back. Protocol-neutral: the downstream side is an HTTP/1.1 connection or an
+// HTTP/2 stream (DownstreamResponder); the upstream side an HTTP/1.1 pooled connection or an HTTP/2 stream.
+//
+// Order follows Envoy's HCM: route match -> fault filter (may delay / abort: DI, FI) -> router (cluster
+// lookup NC, breaker UO, host pick UH, attempt + retries URX, timeouts UT, resets UF/UC/UR).
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { TimerHandle } from '../../common/clock.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
 import type { EngineContext, HttpChainRuntime } from '../listener/runtime.ts';
-import type { RouteDecision } from './route-types.ts';
+import type { HeaderEdits, RouteDecision } from './route-types.ts';
 import type { OutgoingRequest, ResponseSink, UpstreamFailure, UpstreamRequest } from './exchange-types.ts';
 import type { H1UpstreamConn } from './h1-upstream.ts';
 import { forwardHeaders } from './codec/serialize.ts';
 import { applyHeaderEdits, setHeader, getHeader } from './header-edits.ts';
 import { computeRequestHash } from '../upstream/lb/hash-policy.ts';
 import type { Host } from '../upstream/lb/types.ts';
-import type { ClusterEntry } from '../upstream/pool-manager.ts';
+import type { ClusterState, EndpointsSummary } from '../upstream/cluster-state.ts';
+import { RetryState, type AttemptFailure } from './retry.ts';
+import { effectiveFaultConfig, type FaultPlan } from './filters/fault.ts';
+import { explain } from '../telemetry/response-flags.ts';
+import type { ResponseFlag } from '../telemetry/response-flags.ts';
 
 /** The request as parsed from either protocol. Headers flat, lower-cased. */
 export interface IncomingRequest {
@@ -46,32 +53,55 @@ export interface DownstreamResponder {
 }
 
 const LOCAL_BODY_TYPE = 'text/plain';
-/** Request body kept for a retry on a fresh connection (stale keep-alive race); beyond it, no such retry. */
+/** Request body kept for retries (Envoy's per_request_buffer_limit_bytes default is similar); beyond it, no retry. */
 export const RETRY_BUFFER_LIMIT = 64 * 1024;
+const NO_EDITS: HeaderEdits = { add: [], remove: [] };
+
+type Forward = Extract<RouteDecision, { kind: 'forward' }>;
+
+const FAILURE_KIND: Record<UpstreamFailure, AttemptFailure> = {
+  'connect-failure': 'connect-failure',
+  'reset-before-response': 'reset-before-response',
+  'reset-after-response': 'reset-after-response',
+  'protocol-error': 'protocol-error',
+  timeout: 'per-try-timeout',
+};
 
 export class Exchange implements ResponseSink {
-  flags: string[] = [];
+  flags: ResponseFlag[] = [];
   status = 0;
+  requestId = '';
   private upstream: UpstreamRequest | null = null;
   private decision: RouteDecision | undefined;
-  private cluster: ClusterEntry | undefined;
+  private fwd: Forward | undefined;
+  private cluster: ClusterState | undefined;
   private host: Host | undefined;
   private hostId = '';
+  private releaseHost: (() => void) | undefined;
+  private releaseRequest: (() => void) | undefined;
   private out: OutgoingRequest | undefined;
   private timer: TimerHandle | undefined;
+  private tryTimer: TimerHandle | undefined;
   private readonly startedAt: number;
   private sentAt = 0;
   private responseStarted = false;
   private finished = false;
   private reqEnded = false;
   private reqTrailers: string[] | undefined;
-  /** Body bytes received before an upstream is ready, and kept for a stale-connection retry. */
+  /** Body bytes kept while no upstream is attached yet, or for a retry. */
   private body: Buffer[] | null = null;
   private bodyBytes = 0;
-  private bodyStreamed = false;
+  /** Body bytes were sent upstream and not kept: a fresh attempt cannot resend them. */
+  private bodyLost = false;
   private retriedStale = false;
+  private retry: RetryState | undefined;
+  private fault: FaultPlan | undefined;
   private setCookie: string | undefined;
-  requestId = '';
+  private detail = '';
+  private hash: number | undefined;
+  private summary: EndpointsSummary | undefined;
+  /** Bumped per attempt so late callbacks of an abandoned attempt are ignored. */
+  private attemptSeq = 0;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -87,45 +117,68 @@ export class Exchange implements ResponseSink {
 
   start(): void {
     const req = this.req;
-    const d = this.rt.router.route({ authority: req.authority, path: req.path, method: req.method, headers: req });
+    const d = this.rt.router.route({ authority: req.authority, path: req.path, method: req.method, headers: req, scheme: this.origin.tls ? 'https' : 'http' } as Parameters<HttpChainRuntime['router']['route']>[0]);
     this.decision = d;
     switch (d.kind) {
-      case 'none': this.flags.push('NR'); this.localReply(404, '', undefined); return;
+      case 'none': this.flags.push('NR'); this.localReply(404, '', NO_EDITS); return;
       case 'direct': this.localReply(d.status, d.body ?? '', d.response); return;
       case 'redirect': this.localReply(d.status, '', d.response, ['location', d.location]); return;
     }
-    if (req.upgrade && !this.upgradeAllowed(d.upgradeConfigs)) { this.localReply(403, 'upgrade not allowed', undefined); return; }
+    this.fwd = d;
+    if (req.upgrade && !this.upgradeAllowed(d.upgradeConfigs)) { this.localReply(403, 'upgrade not allowed', NO_EDITS); return; }
     const cluster = this.ctx.upstreams.cluster(d.cluster);
-    if (!cluster) { this.flags.push('NC'); this.localReply(503, 'no cluster match for URL', undefined); return; }
+    if (!cluster) { this.flags.push('NC'); this.localReply(503, 'no cluster match for URL', NO_EDITS); return; }
     this.cluster = cluster;
-    let address: string, port: number;
-    if (cluster.config.type === 'ORIGINAL_DST') {
-      address = this.origin.destination.address;
-      port = this.origin.destination.port;
-    } else {
-      let hash: number | undefined;
-      if (d.hashPolicy.length > 0) {
-        const rh = computeRequestHash(d.hashPolicy.filter(notFilterState), { headers: req, path: req.path, authority: req.authority, method: req.method, sourceIp: this.origin.remoteAddress, localAddress: this.origin.localAddress });
-        hash = rh.hash;
-        this.setCookie = rh.setCookie;
+    // Fault filter sits before the router: it may delay, then abort or continue.
+    const faultCfg = this.rt.fault || d.perFilter?.fault || d.virtualHost?.perFilter.fault
+      ? effectiveFaultConfig(this.rt.fault, d.perFilter, d.route?.perFilter, d.virtualHost?.perFilter) : undefined;
+    if (faultCfg) {
+      this.fault = this.ctx.faults.plan(faultCfg, { headers: req, cluster: d.cluster, grpc: (req.get('content-type') ?? '').startsWith('application/grpc') });
+      if (this.fault) {
+        this.ctx.stats.fault_injected++;
+        for (const f of this.fault.flags) this.flags.push(f);
+        if (this.fault.delayMs) {
+          this.timer = this.ctx.clock.setTimeout(() => { this.timer = undefined; this.afterFault(); }, this.fault.delayMs);
+          return;
+        }
       }
-      const host = cluster.pick({ hash });
-      if (!host) { this.flags.push('UH'); this.localReply(503, 'no healthy upstream', undefined); return; }
-      this.host = host;
-      host.activeRequests++;
-      address = host.address;
-      port = host.port;
     }
-    this.hostId = address + ':' + port;
-    this.out = this.buildOutgoing(d);
-    if (d.timeoutMs > 0 && !req.upgrade) this.timer = this.ctx.clock.setTimeout(() => this.onTimeout(), d.timeoutMs);
-    this.ctx.stats.upstream_rq_total++;
-    if (cluster.config.http2 && this.ctx.h2Upstream) {
-      this.attach(this.ctx.h2Upstream.request(cluster, address, port, this.out, this));
+    this.afterFault();
+  }
+
+  private afterFault(): void {
+    if (this.finished) return;
+    const d = this.fwd!;
+    const a = this.fault?.abort;
+    if (a) {
+      const h: string[] = [];
+      for (const [k, v] of a.headers) h.push(k, v);
+      this.localReply(a.status, a.body, NO_EDITS, h);
       return;
     }
-    const pool = this.ctx.upstreams.pool(cluster, address, port);
-    pool.acquire((conn, err) => this.onConnection(conn, err));
+    const cluster = this.cluster!;
+    const br = cluster.breakers.tryAcquire('requests');
+    if (!br.ok) {
+      this.ctx.stats.upstream_rq_pending_overflow++;
+      this.flags.push('UO');
+      this.detail = `max_requests ${br.limit} reached`;
+      this.localReply(503, 'upstream connect error or disconnect/reset before headers. reset reason: overflow', NO_EDITS);
+      return;
+    }
+    this.releaseRequest = br.release;
+    const req = this.req;
+    if (d.hashPolicy.length > 0) {
+      const rh = computeRequestHash(d.hashPolicy.filter(notFilterState), { headers: req, path: req.path, authority: req.authority, method: req.method, sourceIp: this.origin.remoteAddress, localAddress: this.origin.localAddress });
+      this.hash = rh.hash;
+      this.setCookie = rh.setCookie;
+    }
+    if (!req.upgrade && (d.retryPolicy !== undefined || req.get('x-envoy-retry-on') !== undefined || req.get('x-envoy-retry-grpc-on') !== undefined)) {
+      const rs = new RetryState(d.retryPolicy, { random: this.ctx.random, breaker: cluster.breakers.forPriority('DEFAULT'), requestHeaders: req });
+      if (rs.enabled) this.retry = rs;
+    }
+    this.out = this.buildOutgoing(d);
+    if (d.timeoutMs > 0 && !req.upgrade) this.timer = this.ctx.clock.setTimeout(() => this.onGlobalTimeout(), d.timeoutMs);
+    this.attempt();
   }
 
   private upgradeAllowed(routeCfg: readonly { upgradeType: string; enabled: boolean }[]): boolean {
@@ -134,7 +187,7 @@ export class Exchange implements ResponseSink {
     return this.rt.handler.upgradeTypes.some((u) => u.toLowerCase() === t);
   }
 
-  private buildOutgoing(d: Extract<RouteDecision, { kind: 'forward' }>): OutgoingRequest {
+  private buildOutgoing(d: Forward): OutgoingRequest {
     const req = this.req;
     const h: string[] = ['host', d.authority];
     forwardHeaders(req.headers, h, req.upgrade !== '');
@@ -151,6 +204,47 @@ export class Exchange implements ResponseSink {
     return { method: req.method, path: d.path, authority: d.authority, scheme: this.origin.tls ? 'https' : 'http', headers: h, bodyLength: req.bodyLength, upgrade: req.upgrade };
   }
 
+  /** One attempt: pick a host, get a connection / stream, send. */
+  private attempt(): void {
+    if (this.finished) return;
+    const cluster = this.cluster!;
+    const rs = this.retry;
+    let address: string, port: number;
+    if (cluster.config.type === 'ORIGINAL_DST') {
+      address = this.origin.destination.address;
+      port = this.origin.destination.port;
+      this.host = undefined;
+    } else {
+      const r = cluster.pick(rs ? { hash: this.hash, rejectHost: rs.rejectHost, hostSelectionRetryMaxAttempts: rs.hostSelectionRetryMaxAttempts } : { hash: this.hash });
+      if (!r.host) {
+        this.summary = r.summary;
+        this.flags.push('UH');
+        this.localReply(503, 'no healthy upstream', NO_EDITS);
+        return;
+      }
+      this.host = r.host;
+      this.releaseHost = cluster.startRequest(r.host);
+      rs?.recordHost(r.host);
+      address = r.host.address;
+      port = r.host.port;
+    }
+    this.hostId = address + ':' + port;
+    const out = this.out!;
+    if (rs && rs.attempt > 1 && this.fwd?.virtualHost?.includeAttemptCountInRequest) setHeader(out.headers, 'x-envoy-attempt-count', rs.attemptCountHeader());
+    const seq = ++this.attemptSeq;
+    if (rs && rs.perTryTimeoutMs > 0) this.tryTimer = this.ctx.clock.setTimeout(() => { if (seq === this.attemptSeq) this.onTryTimeout(); }, rs.perTryTimeoutMs);
+    this.ctx.stats.upstream_rq_total++;
+    if (cluster.config.http2 && this.ctx.h2Upstream) {
+      const u = this.ctx.h2Upstream.request(cluster, address, port, out, this);
+      this.attach(u);
+      const body = this.takeBody();
+      if (body) u.write(body, 0, body.length);
+      if (this.reqEnded) u.end(this.reqTrailers);
+      return;
+    }
+    this.ctx.upstreams.pool(cluster, address, port).acquire((conn, err) => { if (seq === this.attemptSeq) this.onConnection(conn, err); else conn?.socket.destroy(); });
+  }
+
   private onConnection(conn: H1UpstreamConn | null, err: string): void {
     if (this.finished) { if (conn) conn.socket.destroy(); return; }
     if (!conn) {
@@ -158,7 +252,7 @@ export class Exchange implements ResponseSink {
       this.onError('connect-failure', err);
       return;
     }
-    const body = this.takeBufferedBody();
+    const body = this.takeBody();
     conn.start(this.out!, this, body, this.reqEnded);
     if (this.reqEnded && this.req.bodyLength < 0) conn.end(this.reqTrailers);
     this.attach(conn);
@@ -170,13 +264,18 @@ export class Exchange implements ResponseSink {
     if (!this.reqEnded) this.down.resumeRequest();
   }
 
-  private takeBufferedBody(): Buffer | undefined {
+  /** Body to send with the head of a new attempt; kept (not consumed) while a retry might need it again. */
+  private takeBody(): Buffer | undefined {
     if (this.body === null || this.body.length === 0) return undefined;
     const b = this.body.length === 1 ? this.body[0] : Buffer.concat(this.body);
-    // Keep it only if a stale-connection retry could still need the whole body.
-    if (!(this.reqEnded && this.bodyBytes <= RETRY_BUFFER_LIMIT)) { this.body = null; this.bodyStreamed = true; }
-    else this.body = [b];
+    if (this.keepsBody()) this.body = [b];
+    else { this.body = null; this.bodyLost = true; }
     return b;
+  }
+
+  /** Whether body bytes must be retained: retries enabled, or a stale keep-alive retry still possible. */
+  private keepsBody(): boolean {
+    return (this.retry !== undefined || !this.retriedStale) && this.bodyBytes <= RETRY_BUFFER_LIMIT;
   }
 
   // ----- request body from downstream
@@ -184,15 +283,25 @@ export class Exchange implements ResponseSink {
   requestData(buf: Buffer, start: number, end: number): void {
     if (this.finished) return;
     const u = this.upstream;
-    if (u === null) {
-      // Not connected yet: keep a copy (the caller's buffer may be reused) and apply back-pressure.
-      (this.body ??= []).push(Buffer.from(buf.subarray(start, end)));
-      this.bodyBytes += end - start;
-      if (this.bodyBytes > RETRY_BUFFER_LIMIT) this.down.pauseRequest();
-      return;
-    }
-    this.bodyStreamed = true;
-    this.body = null;
+    const n = end - start;
+    if (u === null || this.keepsBody()) {
+      this.bodyBytes += n;
+      if (this.bodyBytes > RETRY_BUFFER_LIMIT && u !== null) {
+        // Too big to replay: stop retaining and give up on retries for this request.
+        this.retry?.disable('request body exceeds the retry buffer limit');
+        this.retry = undefined;
+        this.retriedStale = true;
+        this.body = null;
+        this.bodyLost = true;
+      } else {
+        // Copy: the caller's buffer may be reused after this call.
+        (this.body ??= []).push(Buffer.from(buf.subarray(start, end)));
+        if (u === null) {
+          if (this.bodyBytes > RETRY_BUFFER_LIMIT) this.down.pauseRequest();
+          return;
+        }
+      }
+    } else this.bodyLost = true;
     if (!u.write(buf, start, end)) {
       this.down.pauseRequest();
       u.onDrain(() => this.down.resumeRequest());
@@ -210,6 +319,15 @@ export class Exchange implements ResponseSink {
 
   onHead(status: number, reason: string, headers: string[], bodyLength: number, _end: boolean): void {
     if (this.finished) return;
+    this.ctx.clock.clearTimeout(this.tryTimer);
+    this.tryTimer = undefined;
+    if (this.host) this.cluster!.reportHttp(this.host, status);
+    const rs = this.retry;
+    if (rs) {
+      const dec = rs.evaluate({ kind: 'response', status, headers: { get: (n: string) => getHeader(headers, n) } });
+      if (dec.action === 'retry') { this.scheduleRetry(dec.delayMs, `status ${status}: ${dec.reason}`); return; }
+      if (dec.action === 'give-up') { this.flags.push(dec.flag); this.detail = dec.reason; }
+    }
     this.responseStarted = true;
     this.ctx.clock.clearTimeout(this.timer);
     this.timer = undefined;
@@ -224,12 +342,12 @@ export class Exchange implements ResponseSink {
     h.push('x-envoy-upstream-service-time', String(Math.round(this.ctx.clock.now() - this.sentAt)));
     setHeader(h, 'server', this.rt.handler.serverName ?? 'envoy');
     if (this.setCookie) h.push('set-cookie', this.setCookie);
-    const d = this.decision;
-    if (d && d.kind === 'forward') applyHeaderEdits(h, d.response);
+    if (this.retry && this.fwd?.virtualHost?.includeAttemptCountInResponse) h.push('x-envoy-attempt-count', this.retry.attemptCountHeader());
+    if (this.fwd) applyHeaderEdits(h, this.fwd.response);
   }
 
   onData(buf: Buffer, start: number, end: number): void {
-    if (this.finished) return;
+    if (this.finished || !this.responseStarted) return;
     if (!this.down.sendData(buf, start, end)) {
       const u = this.upstream;
       if (u) { u.pauseResponse(); this.down.onDrain(() => u.resumeResponse()); }
@@ -237,7 +355,8 @@ export class Exchange implements ResponseSink {
   }
 
   onEnd(trailers: string[] | undefined): void {
-    if (this.finished) return;
+    if (this.finished || !this.responseStarted) return;
+    this.upstream = null;
     this.down.sendEnd(trailers);
     this.finish();
   }
@@ -248,47 +367,93 @@ export class Exchange implements ResponseSink {
     this.status = status;
     const h: string[] = [];
     forwardHeaders(headers, h, true);
+    this.upstream = null;
     this.down.tunnel(status, h, tunnel, head);
     this.finish();
   }
 
   onError(kind: UpstreamFailure, detail: string): void {
     if (this.finished) return;
-    // A reused keep-alive connection the upstream closed just as we wrote: try once on a fresh one.
-    if (kind === 'reset-before-response' && !this.retriedStale && !this.bodyStreamed && this.upstream !== null &&
-        (this.upstream as Partial<H1UpstreamConn>).requests !== undefined && (this.upstream as H1UpstreamConn).requests > 1 && this.cluster) {
-      this.retriedStale = true;
-      this.upstream = null;
-      this.ctx.stats.upstream_rq_retry++;
-      const [address, port] = splitHostPort(this.hostId);
-      this.ctx.upstreams.pool(this.cluster, address, port).open((c, e) => this.onConnection(c, e));
-      return;
-    }
+    this.ctx.clock.clearTimeout(this.tryTimer);
+    this.tryTimer = undefined;
+    this.detail = detail;
+    const prev = this.upstream;
     this.upstream = null;
+    if (this.host && !this.responseStarted) {
+      this.cluster!.reportLocal(this.host, kind === 'connect-failure' ? 'connect_failed' : kind === 'timeout' ? 'timeout' : 'reset');
+    }
     if (this.responseStarted) {
       this.flags.push('UR');
       this.down.abort();
       this.finish();
       return;
     }
+    // A reused keep-alive connection the upstream closed as we wrote: one silent retry on a fresh one.
+    if (kind === 'reset-before-response' && !this.retriedStale && !this.bodyLost && prev !== null &&
+        (prev as Partial<H1UpstreamConn>).requests !== undefined && (prev as H1UpstreamConn).requests > 1) {
+      this.retriedStale = true;
+      this.ctx.stats.upstream_rq_retry++;
+      const seq = ++this.attemptSeq;
+      const [address, port] = splitHostPort(this.hostId);
+      this.ctx.upstreams.pool(this.cluster!, address, port).open((c, e) => { if (seq === this.attemptSeq) this.onConnection(c, e); else c?.socket.destroy(); });
+      return;
+    }
+    const rs = this.retry;
+    if (rs && !this.bodyLost) {
+      const dec = rs.evaluate({ kind: 'failure', failure: FAILURE_KIND[kind] });
+      if (dec.action === 'retry') { this.scheduleRetry(dec.delayMs, `${kind}: ${detail}`); return; }
+      if (dec.action === 'give-up') { this.flags.push(dec.flag); this.detail = `${dec.reason}; ${detail}`; }
+    }
+    this.failureReply(kind, detail);
+  }
+
+  private failureReply(kind: UpstreamFailure, detail: string): void {
     switch (kind) {
-      case 'connect-failure': this.flags.push('UF'); this.localReply(503, `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${detail}`, undefined); break;
-      case 'protocol-error': this.flags.push('UPE'); this.localReply(502, `upstream protocol error: ${detail}`, undefined); break;
-      case 'timeout': this.flags.push('UT'); this.localReply(504, 'upstream request timeout', undefined); break;
-      default: this.flags.push('UC'); this.localReply(503, 'upstream connect error or disconnect/reset before headers. reset reason: connection termination', undefined);
+      case 'connect-failure': this.flags.push('UF'); this.localReply(503, `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${detail}`, NO_EDITS); break;
+      case 'protocol-error': this.flags.push('UPE'); this.localReply(502, `upstream protocol error: ${detail}`, NO_EDITS); break;
+      case 'timeout': this.flags.push('UT'); this.localReply(504, 'upstream request timeout', NO_EDITS); break;
+      default: this.flags.push('UC'); this.localReply(503, 'upstream connect error or disconnect/reset before headers. reset reason: connection termination', NO_EDITS);
     }
   }
 
-  private onTimeout(): void {
+  private scheduleRetry(delayMs: number, why: string): void {
+    this.ctx.stats.upstream_rq_retry++;
+    this.detail = why;
+    const u = this.upstream;
+    this.upstream = null;
+    u?.abort();
+    this.releaseHost?.();
+    this.releaseHost = undefined;
+    const seq = ++this.attemptSeq;
+    this.ctx.clock.setTimeout(() => {
+      if (this.finished || seq !== this.attemptSeq) return;
+      this.retry!.beginRetry();
+      this.attempt();
+    }, delayMs);
+  }
+
+  private onTryTimeout(): void {
+    this.tryTimer = undefined;
+    if (this.finished || this.responseStarted) return;
+    const u = this.upstream;
+    this.upstream = null;
+    u?.abort();
+    this.ctx.stats.upstream_rq_timeout++;
+    this.onError('timeout', `per-try timeout ${this.retry?.perTryTimeoutMs} ms`);
+  }
+
+  private onGlobalTimeout(): void {
     this.timer = undefined;
     if (this.finished) return;
     this.ctx.stats.upstream_rq_timeout++;
     const u = this.upstream;
     this.upstream = null;
+    ++this.attemptSeq;
     u?.abort();
-    if (this.responseStarted) { this.flags.push('UT'); this.down.abort(); this.finish(); return; }
+    if (this.host) this.cluster!.reportLocal(this.host, 'timeout');
     this.flags.push('UT');
-    this.localReply(504, 'upstream request timeout', undefined);
+    if (this.responseStarted) { this.down.abort(); this.finish(); return; }
+    this.localReply(504, 'upstream request timeout', NO_EDITS);
   }
 
   /** The downstream went away (client closed / reset). */
@@ -297,23 +462,26 @@ export class Exchange implements ResponseSink {
     this.flags.push('DC');
     const u = this.upstream;
     this.upstream = null;
+    ++this.attemptSeq;
     u?.abort();
     this.finish();
   }
 
   // ----- local replies and completion
 
-  localReply(status: number, body: string, edits: Parameters<typeof applyHeaderEdits>[1], extra?: string[]): void {
+  localReply(status: number, body: string, edits: HeaderEdits, extra?: string[]): void {
     if (this.finished) return;
     this.status = status;
+    const u = this.upstream;
+    this.upstream = null;
+    u?.abort();
     const b = body ? Buffer.from(body) : undefined;
     const h: string[] = extra ? [...extra] : [];
-    if (b) h.push('content-type', LOCAL_BODY_TYPE);
+    if (b && getHeader(h, 'content-type') === undefined) h.push('content-type', LOCAL_BODY_TYPE);
     h.push('date', new Date().toUTCString(), 'server', this.rt.handler.serverName ?? 'envoy');
     applyHeaderEdits(h, edits);
-    const noBody = this.req.method === 'HEAD';
     this.down.sendHead(status, h, b ? b.length : 0);
-    if (b && !noBody) this.down.sendData(b, 0, b.length);
+    if (b && this.req.method !== 'HEAD') this.down.sendData(b, 0, b.length);
     this.down.sendEnd(undefined);
     this.finish();
   }
@@ -322,21 +490,42 @@ export class Exchange implements ResponseSink {
     if (this.finished) return;
     this.finished = true;
     this.ctx.clock.clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.host) this.host.activeRequests--;
+    this.ctx.clock.clearTimeout(this.tryTimer);
+    this.timer = this.tryTimer = undefined;
+    this.releaseHost?.();
+    this.releaseRequest?.();
+    this.fault?.release();
+    this.retry?.dispose();
     const s = this.ctx.stats;
     s.downstream_rq_active--;
     s.countStatus(this.status || 0);
+    if (this.flags.includes('URX')) s.upstream_rq_retry_limit_exceeded++;
     if (this.ctx.onRequestComplete) {
       const d = this.decision;
+      const cluster = d && d.kind === 'forward' ? d.cluster : '';
+      const routeName = d && d.kind !== 'none' ? d.routeName ?? '' : '';
       this.ctx.onRequestComplete({
         method: this.req.method, path: this.req.path, authority: this.req.authority, status: this.status, flags: this.flags,
-        cluster: d && d.kind === 'forward' ? d.cluster : '', upstreamHost: this.hostId,
-        routeName: d && d.kind !== 'none' ? d.routeName ?? '' : '', durationMs: this.ctx.clock.now() - this.startedAt,
+        cluster, upstreamHost: this.hostId, routeName, durationMs: this.ctx.clock.now() - this.startedAt,
         requestId: this.requestId || this.req.get('x-request-id') || '', listener: this.origin.listenerName,
+        explanation: this.flags.length ? this.explain(cluster, routeName) : undefined,
       });
     }
     this.down.done(this);
+  }
+
+  private explain(cluster: string, route: string): string {
+    try {
+      return explain(this.flags, {
+        status: this.status, method: this.req.method, authority: this.req.authority, path: this.req.path, route, cluster,
+        upstreamHost: this.hostId || undefined, detail: this.detail || undefined,
+        endpoints: this.summary ?? this.cluster?.summary(), timeoutMs: this.fwd?.timeoutMs,
+        retries: this.retry ? { done: this.retry.retriesDone, max: this.retry.retriesDone + this.retry.retriesRemaining } : undefined,
+        fault: this.fault ? { delayMs: this.fault.delayMs, abortStatus: this.fault.abort?.status, grpcStatus: this.fault.abort?.grpcStatus } : undefined,
+      });
+    } catch {
+      return this.flags.join(',');
+    }
   }
 
   get isFinished(): boolean { return this.finished; }

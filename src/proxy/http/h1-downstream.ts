@@ -12,6 +12,8 @@ const enum St { Head, BodyLength, BodyChunked, Wait, Tunnel, Closed }
 /** Buffered pipelined bytes past this pause reading until the current response is done. */
 const MAX_PIPELINE_BUFFER = 64 * 1024;
 const NOOP = (): void => {};
+/** How long an idle connection may stay open once draining starts. */
+const IDLE_DRAIN_GRACE_MS = 1000;
 
 /** A parsed RequestHead already is the exchange's protocol-neutral request (no copy on the hot path). */
 function incoming(h: RequestHead): IncomingRequest { return h; }
@@ -55,9 +57,14 @@ export class H1Downstream implements DownstreamResponder {
 
   get idle(): boolean { return this.st === St.Head && this.ex === null && this.pending === null; }
 
-  /** Drain: close now if idle, else after the current response (which then says connection: close). */
+  /**
+   * Drain: a busy connection closes after its current response (which says connection: close). An idle
+   * keep-alive connection gets a grace period first: closing it at once races a request the client is
+   * already sending on it, which would then be lost.
+   */
   drain(): void {
-    if (this.idle) this.close();
+    if (!this.idle) return;
+    this.ctx.clock.setTimeout(() => { if (this.idle) this.close(); }, IDLE_DRAIN_GRACE_MS);
   }
 
   close(): void {
@@ -257,6 +264,6 @@ export class H1Downstream implements DownstreamResponder {
       this.pending = null;
       this.process(b, 0);
     }
-    if (this.idle && (this.isDraining() || this.ctx.draining)) this.close();
+    if (this.idle && (this.isDraining() || this.ctx.draining)) this.drain();
   }
 }

@@ -1,11 +1,11 @@
 // proxy/http: HTTP/2 upstream streams (h2c / TLS+ALPN) over one multiplexed node:http2 session per endpoint.
 import { connect as h2connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import type { Clock } from '../../common/clock.ts';
-import type { ClusterEntry } from '../upstream/pool-manager.ts';
+import type { ClusterState } from '../upstream/cluster-state.ts';
 import type { OutgoingRequest, ResponseSink, UpstreamRequest } from './exchange-types.ts';
 
 export interface H2UpstreamFactory {
-  request(cluster: ClusterEntry, address: string, port: number, req: OutgoingRequest, sink: ResponseSink): UpstreamRequest;
+  request(cluster: ClusterState, address: string, port: number, req: OutgoingRequest, sink: ResponseSink): UpstreamRequest;
   close(): void;
 }
 
@@ -106,7 +106,7 @@ export class H2UpstreamPool implements H2UpstreamFactory {
     return sess;
   }
 
-  request(cluster: ClusterEntry, address: string, port: number, req: OutgoingRequest, sink: ResponseSink): UpstreamRequest {
+  request(cluster: ClusterState, address: string, port: number, req: OutgoingRequest, sink: ResponseSink): UpstreamRequest {
     const sess = this.session(address, port, cluster.config.connectTimeoutMs);
     const headers: OutgoingHttpHeaders = { ':method': req.method, ':path': req.path, ':authority': req.authority, ':scheme': req.scheme };
     toH2Headers(req.headers, headers);

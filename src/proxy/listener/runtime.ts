@@ -1,6 +1,7 @@
 // proxy/listener: the per-filter-chain runtime an HTTP connection reads for each new request (hitless updates).
 import type { Clock } from '../../common/clock.ts';
-import type { HttpHandlerConfig } from '../config/types.ts';
+import type { FaultConfig, HttpHandlerConfig } from '../config/types.ts';
+import type { FaultFilter } from '../http/filters/fault.ts';
 import type { HttpRouter } from '../http/route-types.ts';
 import type { UpstreamManager } from '../upstream/pool-manager.ts';
 import type { Random } from '../upstream/lb/types.ts';
@@ -9,6 +10,15 @@ import type { Random } from '../upstream/lb/types.ts';
 export interface HttpChainRuntime {
   readonly handler: HttpHandlerConfig;
   readonly router: HttpRouter;
+  /** The HCM's fault filter config, when the chain has an enabled envoy.filters.http.fault. */
+  readonly fault?: FaultConfig;
+}
+
+/** Runtime for a chain: router plus the filter configs the exchange applies. */
+export function chainRuntime(handler: HttpHandlerConfig, router: HttpRouter): HttpChainRuntime {
+  let fault: FaultConfig | undefined;
+  for (const f of handler.httpFilters) if (f.type === 'fault' && !f.disabled) fault = f.fault;
+  return { handler, router, fault };
 }
 
 /** Counters the admin /stats endpoint reads; names follow Envoy's where one exists. */
@@ -27,6 +37,9 @@ export class EngineStats {
   upstream_cx_connect_fail = 0;
   upstream_rq_timeout = 0;
   upstream_rq_retry = 0;
+  upstream_rq_pending_overflow = 0;
+  upstream_rq_retry_limit_exceeded = 0;
+  fault_injected = 0;
   tcp_cx_total = 0;
   countStatus(status: number): void {
     if (status < 200) this.downstream_rq_1xx++;
@@ -50,6 +63,8 @@ export interface RequestRecord {
   durationMs: number;
   requestId: string;
   listener: string;
+  /** Plain-language reason when flags are set ("why did I get a 503?"). */
+  explanation?: string;
 }
 
 /** Shared by every connection of the engine. */
@@ -58,6 +73,7 @@ export interface EngineContext {
   readonly random: Random;
   readonly upstreams: UpstreamManager;
   readonly stats: EngineStats;
+  readonly faults: FaultFilter;
   /** True once the engine is draining: responses carry `connection: close` and idle connections close. */
   draining: boolean;
   onRequestComplete?: (r: RequestRecord) => void;

@@ -30,7 +30,7 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
     let address: string, port: number;
     if (cluster.config.type === 'ORIGINAL_DST') { address = origin.destination.address; port = origin.destination.port; }
     else {
-      const h = cluster.pick({});
+      const h = cluster.pick({}).host;
       if (!h) { down.destroy(); return; }
       address = h.address; port = h.port;
     }

@@ -1,12 +1,13 @@
-// proxy/upstream: the engine's view of clusters — hosts from CDS/EDS, the cluster's balancer, and per-host pools.
-// Updates are hitless: pools are keyed by host id and survive config pushes; removed hosts' pools drain.
-import type { Clock } from '../../common/clock.ts';
-import type { ClusterConfig, ClusterLoadAssignment, ProxyConfigSnapshot } from '../config/types.ts';
-import { clusterEndpoints } from '../config/types.ts';
-import { ClusterLoadBalancer } from './lb/cluster-lb.ts';
-import { makeHost, type Host, type PickContext, type Random } from './lb/types.ts';
-import { H1Pool, type PoolOptions } from './pool.ts';
+// proxy/upstream: the engine's view of clusters — one ClusterState per cluster (hosts, balancer, outlier
+// detection, circuit breakers; src/proxy/upstream/cluster-state.ts) plus the per-endpoint connection pools.
+// Updates are hitless: cluster state and pools survive config pushes; removed hosts' pools drain.
 import type { Socket } from 'node:net';
+import type { Clock } from '../../common/clock.ts';
+import type { ClusterLoadAssignment, ProxyConfigSnapshot } from '../config/types.ts';
+import { clusterEndpoints } from '../config/types.ts';
+import { ClusterState } from './cluster-state.ts';
+import type { Random } from './lb/types.ts';
+import { H1Pool, type PoolOptions, type PoolStats } from './pool.ts';
 
 export interface UpstreamManagerOptions {
   clock: Clock;
@@ -14,60 +15,34 @@ export interface UpstreamManagerOptions {
   dial?: (host: string, port: number) => Socket;
 }
 
-export class ClusterEntry {
-  hosts: Host[] = [];
-  readonly lb: ClusterLoadBalancer;
-  constructor(public config: ClusterConfig, random: Random) {
-    this.lb = new ClusterLoadBalancer({
-      policy: config.lbPolicy === 'CLUSTER_PROVIDED' ? 'ROUND_ROBIN' : config.lbPolicy,
-      leastRequest: config.leastRequest,
-      ringHash: config.ringHash ? { minimumRingSize: config.ringHash.minimumRingSize, maximumRingSize: config.ringHash.maximumRingSize } : undefined,
-      maglev: config.maglev,
-      healthyPanicThreshold: config.commonLbConfig.healthyPanicThresholdPercent,
-      localityWeighted: config.commonLbConfig.localityWeighted,
-    }, random);
-  }
-
-  setEndpoints(cla: ClusterLoadAssignment | undefined, previous: Map<string, Host>): void {
-    const hosts: Host[] = [];
-    for (const loc of cla?.localities ?? []) {
-      const locality = `${loc.locality.region}/${loc.locality.zone}/${loc.locality.subZone}`;
-      for (const e of loc.endpoints) {
-        const h = makeHost({ address: e.address, port: e.port, weight: e.weight, priority: loc.priority, locality, localityWeight: loc.weight, health: e.health });
-        // Keep live counters (active requests, ejection) of hosts that stay.
-        const old = previous.get(h.id);
-        if (old) { h.activeRequests = old.activeRequests; h.ejected = old.ejected; }
-        hosts.push(h);
-      }
-    }
-    this.hosts = hosts;
-    this.lb.update(hosts);
-  }
-
-  pick(ctx: PickContext): Host | undefined { return this.lb.pick(ctx); }
-}
-
 export class UpstreamManager {
-  private clusters = new Map<string, ClusterEntry>();
+  private clusters = new Map<string, ClusterState>();
+  private assignments = new Map<string, ClusterLoadAssignment | undefined>();
   /** Pools by "cluster|address:port"; connection settings come from the cluster. */
   private pools = new Map<string, H1Pool>();
 
   constructor(private readonly opts: UpstreamManagerOptions) {}
 
-  cluster(name: string): ClusterEntry | undefined { return this.clusters.get(name); }
-  clusterNames(): string[] { return [...this.clusters.keys()]; }
+  cluster(name: string): ClusterState | undefined { return this.clusters.get(name); }
+  all(): IterableIterator<ClusterState> { return this.clusters.values(); }
 
   update(s: ProxyConfigSnapshot): void {
-    const next = new Map<string, ClusterEntry>();
+    const next = new Map<string, ClusterState>();
+    const nextCla = new Map<string, ClusterLoadAssignment | undefined>();
     for (const [name, cfg] of s.clusters) {
-      const old = this.clusters.get(name);
-      const prevHosts = new Map<string, Host>((old?.hosts ?? []).map((h) => [h.id, h]));
-      const entry = old && sameLb(old.config, cfg) ? old : new ClusterEntry(cfg, this.opts.random);
-      entry.config = cfg;
-      entry.setEndpoints(clusterEndpoints(s, cfg), prevHosts);
-      next.set(name, entry);
+      const cla = clusterEndpoints(s, cfg);
+      let st = this.clusters.get(name);
+      if (!st) st = new ClusterState(cfg, cla, { clock: this.opts.clock, random: this.opts.random });
+      else {
+        if (st.config !== cfg) st.updateConfig(cfg);
+        if (this.assignments.get(name) !== cla) st.updateEndpoints(cla);
+      }
+      next.set(name, st);
+      nextCla.set(name, cla);
     }
+    for (const [name, st] of this.clusters) if (!next.has(name)) st.close();
     this.clusters = next;
+    this.assignments = nextCla;
     // Drain pools whose cluster or host is gone; in-flight requests on them finish first.
     for (const [key, pool] of this.pools) {
       const bar = key.indexOf('|');
@@ -80,8 +55,8 @@ export class UpstreamManager {
     }
   }
 
-  pool(cluster: ClusterEntry, address: string, port: number): H1Pool {
-    const key = cluster.config.name + '|' + address + ':' + port;
+  pool(cluster: ClusterState, address: string, port: number): H1Pool {
+    const key = cluster.name + '|' + address + ':' + port;
     let p = this.pools.get(key);
     if (p === undefined) {
       const c = cluster.config;
@@ -98,16 +73,18 @@ export class UpstreamManager {
     return p;
   }
 
-  poolStats(): Record<string, ReturnType<H1Pool['stats']>> {
-    const out: Record<string, ReturnType<H1Pool['stats']>> = {};
-    for (const [k, p] of this.pools) out[k] = p.stats();
+  /** Pool counters for one cluster, keyed by "address:port" (admin /clusters cx_active etc.). */
+  poolStats(cluster: string): Map<string, PoolStats> {
+    const out = new Map<string, PoolStats>();
+    const prefix = cluster + '|';
+    for (const [k, p] of this.pools) if (k.startsWith(prefix)) out.set(k.slice(prefix.length), p.stats());
     return out;
   }
 
   close(): void { for (const p of this.pools.values()) p.close(); }
-  destroy(): void { for (const p of this.pools.values()) p.destroy(); this.pools.clear(); }
-}
-
-function sameLb(a: ClusterConfig, b: ClusterConfig): boolean {
-  return a.lbPolicy === b.lbPolicy && JSON.stringify([a.ringHash, a.maglev, a.leastRequest, a.commonLbConfig]) === JSON.stringify([b.ringHash, b.maglev, b.leastRequest, b.commonLbConfig]);
+  destroy(): void {
+    for (const p of this.pools.values()) p.destroy();
+    this.pools.clear();
+    for (const c of this.clusters.values()) c.close();
+  }
 }
