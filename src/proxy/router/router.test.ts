@@ -234,6 +234,7 @@ test('require_tls redirects plaintext requests to https', () => {
   const d = r.route(req('h:80', '/p'));
   assert.ok(d.kind === 'redirect' && d.location === 'https://h/p');
   assert.equal(cluster(r.route(req('h', '/p', {}, { scheme: 'https' }))), 'a');
+  assert.equal(cluster(r.route(req('h', '/p', { 'x-forwarded-proto': 'https' }))), 'a', 'x-forwarded-proto stands in for the scheme');
 });
 
 test('direct response with body and response headers', () => {

@@ -17,7 +17,10 @@ export interface RouterOptions {
   random?: () => number;
 }
 
-/** A request as the router sees it; `scheme` ('http' | 'https') is used for redirects and require_tls. */
+/**
+ * A request as the router sees it. `scheme` ('http' | 'https', the downstream connection's) is used for redirects
+ * and require_tls; when absent, x-forwarded-proto is used as Envoy does, then 'http'.
+ */
 export interface RouterRequest extends RouteRequest {
   readonly scheme?: string;
 }
@@ -75,7 +78,7 @@ export class CompiledRouter implements HttpRouter {
   route(req: RouterRequest): RouteDecision {
     const vh = this.index.find(req.authority);
     if (!vh) return { kind: 'none' };
-    const scheme = (req.scheme ?? 'http').toLowerCase();
+    const scheme = schemeOf(req);
     if (scheme !== 'https' && (vh.config.requireTls === 'ALL' || (vh.config.requireTls === 'EXTERNAL_ONLY' && req.headers.get('x-envoy-internal') !== 'true'))) {
       return { kind: 'redirect', status: 301, location: `https://${req.authority.replace(/:80$/, '')}${req.path}`, response: EMPTY_EDITS };
     }
@@ -178,9 +181,13 @@ function readHeader(r: RouterRequest, name: string): string | undefined {
     case ':method': return r.method;
     case ':authority': return r.authority;
     case ':path': return r.path;
-    case ':scheme': return r.scheme ?? 'http';
+    case ':scheme': return schemeOf(r);
     default: return r.headers.get(name);
   }
+}
+
+function schemeOf(r: RouterRequest): string {
+  return (r.scheme ?? r.headers.get('x-forwarded-proto') ?? 'http').toLowerCase();
 }
 
 function prefixLike(e: RouteEntry): boolean {
