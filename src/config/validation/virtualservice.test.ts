@@ -83,3 +83,15 @@ test('TLS and TCP routes: SNI hosts within the VirtualService hosts, subnets are
   assert.deepEqual(errorPaths('VirtualService', { hosts: ['a'], tcp: [{ match: [{ destinationSubnets: ['10.0.0.0/33'] }], route: [route('a')] }] }), ['spec.tcp[0].match[0].destinationSubnets[0]']);
   assert.deepEqual(errorPaths('VirtualService', { hosts: ['a'], tcp: [{}] }), ['spec.tcp[0].route']);
 });
+
+test('unreachable rules are warnings: after a catch-all, or with every match repeating an earlier rule', () => {
+  const r = (match?: object[], name?: string) => ({ ...(name ? { name } : {}), ...(match ? { match } : {}), route: [route('a')] });
+  const warn = (http: object[]) => issuesOf('VirtualService', { hosts: ['a'], http }, 'warning');
+  assert.deepEqual(warn([r([{ uri: { prefix: '/a' } }]), r()]), []);
+  assert.deepEqual(warn([r(), r([{ uri: { prefix: '/a' } }])]), ['spec.http[1]: virtualService rule #1 not used (route without matches defined before, at rule #0)']);
+  assert.deepEqual(warn([r([{ uri: { prefix: '/a' }, method: { exact: 'GET' } }], 'first'), r([{ method: { exact: 'GET' }, uri: { prefix: '/a' } }], 'second')]), [
+    'spec.http[1].match[0]: virtualService rule "second" match #0 is not used (duplicate match in rule "first")',
+    'spec.http[1]: virtualService rule "second" not used (all matches used by prior rules)',
+  ]);
+  assert.deepEqual(errorPaths('VirtualService', { hosts: ['a'], http: [r(), r()] }), []);
+});

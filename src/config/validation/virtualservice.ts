@@ -6,6 +6,7 @@ import { checkCidrs, checkExportTo, checkLabels } from './common.ts';
 import { checkHTTPRoute, checkRouteDestinations, isJwtClaimRoute } from './httproute.ts';
 import { checkGatewayNames, hostSubsetOf, hostsOverlap, MESH_GATEWAY } from './vs-common.ts';
 import { isIPAddress, wildcardDomainProblem } from './values.ts';
+import { warnUnreachableRules } from './unreachable.ts';
 
 export { virtualServiceSpec } from './vs-schema.ts';
 
@@ -109,7 +110,9 @@ export function checkVirtualService(obj: ConfigObject, issues: Issues): void {
     checkRouteDestinations(routes, `${rp}.route`, issues, false);
   });
   checkExportTo(spec.exportTo, obj.metadata.namespace, false, 'spec.exportTo', issues);
-  warnUnreachable(http, 'spec.http', issues);
+  warnUnreachableRules(http, 'spec.http', issues);
+  warnUnreachableRules(tcp, 'spec.tcp', issues);
+  warnUnreachableRules(tls, 'spec.tls', issues);
 }
 
 function checkL4Match(m: Record<string, any>, path: string, issues: Issues): void {
@@ -120,13 +123,4 @@ function checkL4Match(m: Record<string, any>, path: string, issues: Issues): voi
   checkGatewayNames(m.gateways, `${path}.gateways`, issues);
   const sns = asStr(m.sourceNamespace);
   if (sns !== undefined && sns !== '' && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(sns)) issues.error(`${path}.sourceNamespace`, `sourceNamespace match ${sns} is invalid`);
-}
-
-/** A route without matches catches everything, so routes after it never apply. */
-function warnUnreachable(routes: unknown[], path: string, issues: Issues): void {
-  const catchAll = routes.findIndex((r) => isPlainObject(r) && asArr(r.match).length === 0);
-  if (catchAll < 0) return;
-  for (let i = catchAll + 1; i < routes.length; i++) {
-    issues.warn(`${path}[${i}]`, `virtualService rule #${i} not used (only the last rule can have no matches; rule #${catchAll} matches everything)`);
-  }
 }
