@@ -125,7 +125,7 @@ test('TCP services sharing a port: one chain per VIP; tcp routes applied per sou
   assert.equal(clusterFor({ app: 'other' }, '10.96.5.6'), 'outbound|6379||cache-b.default.svc.cluster.local');
 });
 
-test('gateway: use_remote_address and RDS http.<port>; no gateway selects -> no listeners', () => {
+test('gateway: use_remote_address and RDS http.<port>; server bind; no gateway selects -> no listeners', () => {
   const yaml = `${YAML}
 ---
 apiVersion: networking.istio.io/v1
@@ -133,13 +133,17 @@ kind: Gateway
 metadata: {name: gw, namespace: default}
 spec:
   selector: {app: gw}
-  servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: ["*"]}]
+  servers:
+  - {port: {number: 8080, name: http, protocol: HTTP}, hosts: ["*"]}
+  - {port: {number: 9000, name: http-local, protocol: HTTP}, hosts: ["*"], bind: 127.0.0.1}
 `;
   const ctx = contextFor(parseValidConfig(yaml, 'g.yaml'));
   const ls = generateListeners(ctx, makeProxy({ type: 'router', name: 'gw-1', labels: { app: 'gw' } }));
   const hcm = filtersOf(listener(ls, '0.0.0.0_8080'))[0];
   assert.equal(hcm.rds.route_config_name, 'http.8080');
   assert.deepEqual(hcm.use_remote_address, { value: true });
+  // a server with bind gets a listener on that address
+  assert.deepEqual(listener(ls, '127.0.0.1_9000').address.socket_address, { address: '127.0.0.1', port_value: 9000 });
   assert.deepEqual(generateListeners(ctx, makeProxy({ type: 'router', name: 'gw-2', labels: { app: 'other' } })), []);
 });
 

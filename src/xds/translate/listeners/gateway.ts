@@ -80,7 +80,7 @@ function tcpFilter(ctx: TranslateContext, proxy: Proxy, b: BoundServer, port: nu
   return tcpProxyFilter(BLACKHOLE_CLUSTER, ctx.snapshot.mesh, { cluster: BLACKHOLE_CLUSTER });
 }
 
-function portListener(ctx: TranslateContext, proxy: Proxy, port: number, servers: BoundServer[]): EnvoyResource | undefined {
+function portListener(ctx: TranslateContext, proxy: Proxy, bind: string, port: number, servers: BoundServer[]): EnvoyResource | undefined {
   const chains: EnvoyResource[] = [];
   let inspector = false;
   const mesh = ctx.snapshot.mesh;
@@ -132,8 +132,8 @@ function portListener(ctx: TranslateContext, proxy: Proxy, port: number, servers
   }
   if (!chains.length) return undefined;
   const l: Record<string, unknown> = {
-    name: `0.0.0.0_${port}`,
-    address: socketAddress('0.0.0.0', port),
+    name: `${bind}_${port}`,
+    address: socketAddress(bind, port),
     traffic_direction: 'OUTBOUND',
     filter_chains: chains,
   };
@@ -143,19 +143,22 @@ function portListener(ctx: TranslateContext, proxy: Proxy, port: number, servers
 
 export function gatewayListeners(ctx: TranslateContext, proxy: Proxy): EnvoyResource[] {
   return memo(ctx, `lds-gw|${listenerScopeKey(ctx, proxy)}`, () => {
-    const byPort = new Map<number, BoundServer[]>();
+    // servers sharing a port (and bind address) share one listener; a bound server gets its own address
+    const byAddr = new Map<string, { bind: string; port: number; servers: BoundServer[] }>();
     for (const gw of ctx.gatewaysFor(proxy)) {
       const gwName = `${gw.metadata.namespace}/${gw.metadata.name}`;
       for (const server of gw.spec?.servers ?? []) {
         if (!server?.port?.number) continue;
-        const list = byPort.get(server.port.number) ?? [];
-        list.push({ gw, server, gwName });
-        byPort.set(server.port.number, list);
+        const bind = server.bind && !server.bind.startsWith('unix:') ? server.bind : '0.0.0.0';
+        const key = `${bind}_${server.port.number}`;
+        const e = byAddr.get(key) ?? { bind, port: server.port.number, servers: [] };
+        e.servers.push({ gw, server, gwName });
+        byAddr.set(key, e);
       }
     }
     const out: EnvoyResource[] = [];
-    for (const [port, servers] of [...byPort].sort((a, b) => a[0] - b[0])) {
-      const l = portListener(ctx, proxy, port, servers);
+    for (const e of [...byAddr.values()].sort((a, b) => a.port - b.port || (a.bind < b.bind ? -1 : 1))) {
+      const l = portListener(ctx, proxy, e.bind, e.port, e.servers);
       if (l) out.push(l);
     }
     return out;
