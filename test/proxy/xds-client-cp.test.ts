@@ -27,13 +27,13 @@ async function waitFor<T>(what: string, f: () => T | undefined | false, ms = 800
 
 const NODE = 'sidecar~10.244.0.5~reviews-1.default~default.svc.cluster.local';
 
-test('real control plane: full sidecar config is applied and ACKed; a bad push is NACKed and recovered from', async () => {
+for (const protocol of ['sotw', 'delta'] as const) test(`real control plane (${protocol}): full sidecar config is applied and ACKed; a bad push is NACKed and recovered from`, async () => {
   const ctx = contextFor(loadGoldenInput('sidecar-captured'));
   let expected: GeneratedConfig | undefined;
   const server = new XdsServer({ logger: log, debounceMs: 1, debounceMaxMs: 5 });
   server.update('v1', (proxy) => (expected = generate(ctx, proxy)));
   const port = await server.listen(0);
-  const client = new XdsClient({ server: { host: '127.0.0.1', port }, node: { id: NODE, cluster: 'reviews.default', metadata: { NAMESPACE: 'default', LABELS: { app: 'reviews' } } }, log });
+  const client = new XdsClient({ protocol, server: { host: '127.0.0.1', port }, node: { id: NODE, cluster: 'reviews.default', metadata: { NAMESPACE: 'default', LABELS: { app: 'reviews' } } }, log });
   const nacks: string[] = [];
   client.on('nack', (n) => nacks.push(n.errors.map((e) => `${e.resource}: ${e.field}: ${e.message}`).join('; ')));
   try {

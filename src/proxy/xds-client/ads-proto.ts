@@ -39,9 +39,29 @@ export interface DiscoveryResponse {
   nonce?: string;
 }
 
+export interface DeltaDiscoveryRequest {
+  node?: WireNode;
+  type_url: string;
+  resource_names_subscribe?: string[];
+  resource_names_unsubscribe?: string[];
+  initial_resource_versions?: Record<string, string>;
+  response_nonce?: string;
+  error_detail?: { code: number; message: string };
+}
+
+export interface DeltaDiscoveryResponse {
+  system_version_info?: string;
+  resources?: { name?: string; version?: string; resource?: AnyMessage }[];
+  type_url?: string;
+  removed_resources?: string[];
+  nonce?: string;
+}
+
 export type AdsStream = grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+export type DeltaAdsStream = grpc.ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
 export interface AdsClient extends grpc.Client {
   StreamAggregatedResources(): AdsStream;
+  DeltaAggregatedResources(): DeltaAdsStream;
 }
 
 let ctor: grpc.ServiceClientConstructor | undefined;

@@ -11,7 +11,8 @@ import { realClock, type Clock, type TimerHandle } from '../../common/clock.ts';
 import { logger, type Logger } from '../../common/logger.ts';
 import { decodeAny, ResourceType } from '../config/decode.ts';
 import { formatDecodeError, type DecodeError, type ProxyConfigSnapshot } from '../config/types.ts';
-import { adsServiceClient, jsToWireStruct, type AdsClient, type AdsStream, type DiscoveryRequest, type DiscoveryResponse, type WireNode } from './ads-proto.ts';
+import { adsServiceClient, jsToWireStruct, type AdsClient, type WireNode } from './ads-proto.ts';
+import { delta, sotw, type NormalizedResponse, type Protocol, type WireRequest } from './protocol.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { buildSnapshot, sameSnapshot, XdsStore, type NackRecord, type TypeState } from './store.ts';
 
@@ -34,6 +35,8 @@ export interface XdsClientOptions {
   /** Subscribe to SDS secrets referenced by TLS contexts over ADS (default true). */
   subscribeSecrets?: boolean;
   credentials?: grpc.ChannelCredentials;
+  /** Wire protocol: state of the world (default, what Envoy uses by default) or incremental (delta). */
+  protocol?: 'sotw' | 'delta';
   /** Extra grpc-js channel options. */
   channelOptions?: grpc.ChannelOptions;
   log?: Logger;
@@ -69,7 +72,8 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   private readonly store = new XdsStore();
   private readonly initialFetchTimeoutMs: number;
   private client?: AdsClient;
-  private stream?: AdsStream;
+  private stream?: grpc.ClientDuplexStream<WireRequest, unknown>;
+  private readonly proto: Protocol;
   private streamSeq = 0;
   private retryTimer?: TimerHandle;
   private fetchTimer?: TimerHandle;
@@ -86,6 +90,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     this.log = opts.log ?? logger('xds-client');
     this.backoff = new Backoff(opts.backoff);
     this.initialFetchTimeoutMs = opts.initialFetchTimeoutMs ?? 15_000;
+    this.proto = opts.protocol === 'delta' ? delta : sotw;
   }
 
   /** Open the stream; resolves immediately (connection progress is reported by events). */
@@ -147,17 +152,17 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   private openStream(): void {
     if (this.stopped || !this.client) return;
     const seq = ++this.streamSeq;
-    const stream = this.client.StreamAggregatedResources();
+    const stream = this.proto.open(this.client);
     this.stream = stream;
     this.sentNode = false;
     let gotResponse = false;
-    stream.on('data', (resp: DiscoveryResponse) => {
+    stream.on('data', (resp: { type_url?: string }) => {
       if (seq !== this.streamSeq) return;
       if (!gotResponse) {
         gotResponse = true;
         this.backoff.reset();
       }
-      this.onResponse(resp);
+      this.onResponse(this.proto.normalize(resp, this.store.byType(resp.type_url ?? '')));
     });
     stream.on('metadata', () => {
       if (seq !== this.streamSeq || this.connectedNow) return;
@@ -183,21 +188,14 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     // Re-subscribe to everything we hold, with the versions we accepted (no nonce: it belongs to the old stream).
     for (const t of this.store.all()) {
       t.nonce = '';
-      if (t.wildcard || t.names.size > 0) this.send(t, undefined);
+      if (t.wildcard || t.names.size > 0) this.write(this.proto.initial(t));
     }
   }
 
-  private send(t: TypeState, error: string | undefined): void {
+  private write(req: WireRequest): void {
     if (!this.stream) return;
-    const req: DiscoveryRequest = {
-      type_url: t.typeUrl,
-      version_info: t.version,
-      resource_names: t.wildcard ? [] : [...t.names].sort(),
-      response_nonce: t.nonce,
-    };
-    if (error !== undefined) req.error_detail = { code: 3 /* INVALID_ARGUMENT */, message: error };
     if (!this.sentNode) {
-      req.node = this.wireNode();
+      req.node = this.wireNode(); // only the first request of a stream carries the node
       this.sentNode = true;
     }
     this.stream.write(req);
@@ -213,21 +211,23 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   // ------------------------------------------------------------------------------------------
   // Responses
 
-  private onResponse(resp: DiscoveryResponse): void {
-    const typeUrl = resp.type_url ?? '';
+  private onResponse(resp: NormalizedResponse): void {
+    const { typeUrl, version, nonce } = resp;
     const t = this.store.byType(typeUrl);
     if (!t) {
       this.log.warn({ typeUrl }, 'response for a type we never subscribed to; ignoring');
       return;
     }
-    const version = resp.version_info ?? '';
-    const nonce = resp.nonce ?? '';
     t.nonce = nonce;
     const errors: DecodeError[] = [];
     const seen = new Set<string>();
     const now = this.clock.now();
-    for (const any of resp.resources ?? []) {
-      const { name, result, raw: decoded } = decodeAny(typeUrl, any);
+    for (const r of resp.resources) {
+      const { name, result, raw: decoded } = decodeAny(typeUrl, r.any);
+      if (r.name !== undefined && r.name !== name && name !== '?') {
+        errors.push({ resource: r.name, field: 'name', message: `resource named ${JSON.stringify(name)} inside` });
+        continue;
+      }
       if (seen.has(name)) {
         errors.push({ resource: name, field: '', message: 'duplicate resource name in one response' });
         continue;
@@ -239,32 +239,28 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       }
       if (!t.wildcard && !t.names.has(name)) continue; // not asked for (or just unsubscribed)
       const raw = { '@type': typeUrl, ...decoded };
+      const rv = r.version ?? version;
       const prev = t.resources.get(name);
       if (prev && JSON.stringify(prev.raw) === JSON.stringify(raw)) {
-        prev.version = version; // same content: keep the same decoded object so consumers see no change
+        prev.version = rv; // same content: keep the same decoded object so consumers see no change
         continue;
       }
-      t.resources.set(name, { name, value: result.value, raw, version, appliedAt: now });
+      t.resources.set(name, { name, value: result.value, raw, version: rv, appliedAt: now });
     }
-    if (t.wildcard) {
-      // SotW LDS/CDS carry the full set: anything missing was removed (names that failed to decode are kept).
-      for (const name of [...t.resources.keys()]) {
-        if (!seen.has(name)) {
-          t.resources.delete(name);
-        }
-      }
-    }
+    // SotW LDS/CDS carry the full set: anything missing was removed (names that failed to decode are kept).
+    if (resp.full) for (const name of [...t.resources.keys()]) if (!seen.has(name)) t.resources.delete(name);
+    for (const name of resp.removed) t.resources.delete(name);
     t.received = true;
     if (errors.length === 0) {
       t.version = version;
       t.lastNack = undefined;
-      this.send(t, undefined);
+      this.write(this.proto.ack(t, nonce, undefined));
       this.emit('ack', { typeUrl, version, nonce });
     } else {
       t.lastNack = { version, nonce, errors, at: now };
       const message = errors.map(formatDecodeError).join('; ');
       this.log.warn({ typeUrl, version, errors: message }, 'rejecting xDS response (NACK); keeping last good config');
-      this.send(t, message);
+      this.write(this.proto.ack(t, nonce, message));
       this.emit('nack', { typeUrl, version, nonce, errors });
     }
     this.updateSubscriptions();
@@ -286,16 +282,16 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     if (this.opts.subscribeSecrets !== false) pairs.push([this.store.secrets, this.store.wantedSecrets(served)]);
     let changed = false;
     for (const [t, wanted] of pairs) {
-      const before = [...t.names].sort().join('\n');
-      const after = [...wanted].sort().join('\n');
-      if (before === after) continue;
+      const added = [...wanted].filter((n) => !t.names.has(n)).sort();
+      const removed = [...t.names].filter((n) => !wanted.has(n)).sort();
+      if (added.length === 0 && removed.length === 0) continue;
       changed = true;
       const now = this.clock.now();
       for (const n of wanted) if (!t.requestedAt.has(n)) t.requestedAt.set(n, now);
       for (const n of [...t.requestedAt.keys()]) if (!wanted.has(n)) t.requestedAt.delete(n);
       for (const n of [...t.resources.keys()]) if (!wanted.has(n)) t.resources.delete(n);
       t.names = wanted;
-      this.send(t, undefined);
+      this.write(this.proto.change(t, added, removed));
     }
     if (changed) this.armFetchTimer();
     return changed;
