@@ -24,6 +24,10 @@ export interface EngineOptions {
   /** Socket fast path (src/proxy/io); identity when absent. */
   adoptSocket?: (s: Socket) => Socket;
   onRequestComplete?: (r: RequestRecord) => void;
+  /** Local mode: wildcard listeners bind here instead (e.g. 127.0.0.1). */
+  bindAddress?: string;
+  /** Local mode: config port -> port actually bound. */
+  portMap?: ReadonlyMap<number, number>;
 }
 
 export interface ListenerStatus { name: string; address: string; port: number; draining: boolean; connections: number }
@@ -86,6 +90,7 @@ export class Engine {
         httpRuntime: (l, chain) => this.runtimes.get(l)?.get(chain) ?? this.runtimeFor(l, chain),
         byDestination: (a, p) => this.byDestination(a, p),
         originalDst: this.opts.originalDst, adoptSocket: this.opts.adoptSocket, log: this.opts.log,
+        bindAddress: this.opts.bindAddress, portMap: this.opts.portMap,
       });
       this.listeners.set(name, al);
       binds.push(al.bind().catch((e: Error) => {

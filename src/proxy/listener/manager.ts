@@ -26,6 +26,10 @@ export interface ListenerDeps {
   originalDst?: OriginalDstResolver;
   /** Wraps accepted sockets (io fast path); identity when absent. */
   adoptSocket?: (s: Socket) => Socket;
+  /** Local mode: bind wildcard listeners (0.0.0.0 / ::) to this address instead. */
+  bindAddress?: string;
+  /** Local mode: listen on another port than the config says (e.g. a gateway's 8080 -> a free port). */
+  portMap?: ReadonlyMap<number, number>;
   log?: Logger;
 }
 
@@ -47,7 +51,10 @@ export class ActiveListener {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: this.config.address, port: this.config.port, backlog: 1024 }, () => {
+      const wildcard = this.config.address === '0.0.0.0' || this.config.address === '::';
+      const host = wildcard && this.deps.bindAddress ? this.deps.bindAddress : this.config.address;
+      const port = this.deps.portMap?.get(this.config.port) ?? this.config.port;
+      server.listen({ host, port, backlog: 1024 }, () => {
         server.removeListener('error', reject);
         const a = server.address();
         this.boundPort = typeof a === 'object' && a ? a.port : this.config.port;

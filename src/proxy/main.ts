@@ -1,0 +1,136 @@
+// proxy: `rig proxy` composition root — bootstrap -> xDS client -> engine -> admin server; SIGTERM drains.
+// No logic of its own beyond wiring and turning engine state into admin providers.
+import { realClock, type Clock } from '../common/clock.ts';
+import { logger } from '../common/logger.ts';
+import { loadBootstrap, type BootstrapFlags, type ProxyBootstrap } from './bootstrap.ts';
+import { XdsClient } from './xds-client/client.ts';
+import { Engine } from './engine.ts';
+import { compileRouter } from './router/router.ts';
+import { AdminServer } from './admin/server.ts';
+import type { Stat } from './admin/types.ts';
+import { installFastPath } from './io/index.ts';
+import type { RequestRecord } from './listener/runtime.ts';
+
+export interface ProxyOptions extends BootstrapFlags {
+  /** Graceful drain on SIGTERM / quitquitquit, ms (Envoy's --drain-time-s default 600 s; Istio uses 5 s). */
+  drainMs?: number;
+  /** Socket I/O path: auto (internal fast path when this Node supports it), internal, documented. */
+  io?: string;
+  /** Log every request that carries response flags, with its explanation. */
+  logFlagged?: boolean;
+  clock?: Clock;
+  /** Local mode: bind wildcard listeners to this address. */
+  bindAddress?: string;
+  /** Local mode: "8080=18080" entries moving config ports to free ones. */
+  portMap?: ReadonlyMap<number, number>;
+  /** Install SIGTERM/SIGINT handlers that drain and exit (the CLI does; tests don't). */
+  handleSignals?: boolean;
+}
+
+export interface RunningProxy {
+  bootstrap: ProxyBootstrap;
+  engine: Engine;
+  xds: XdsClient;
+  admin: AdminServer;
+  adminPort: number;
+  ioMode: string;
+  /** Drain, then stop everything. */
+  stop(drainMs?: number): Promise<void>;
+}
+
+export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
+  const log = logger('proxy');
+  const boot = loadBootstrap(o);
+  const clock = o.clock ?? realClock;
+  const io = installFastPath(o.io ?? 'auto');
+  const engine = new Engine({
+    compileRouter: (rc) => compileRouter(rc),
+    clock,
+    log,
+    adoptSocket: io.adoptSocket,
+    bindAddress: o.bindAddress,
+    portMap: o.portMap,
+    onRequestComplete: o.logFlagged === false ? undefined : (r: RequestRecord) => {
+      if (r.flags.length) log.info({ status: r.status, flags: r.flags.join(','), route: r.routeName, cluster: r.cluster, path: r.path, explanation: r.explanation }, 'request flagged');
+    },
+  });
+  const xds = new XdsClient({ server: boot.xds, node: boot.node, clock, log: logger('xds-client') });
+  xds.on('update', (s) => {
+    engine.apply(s).catch((e: Error) => log.error({ err: e.message }, 'applying config failed'));
+  });
+  xds.on('nack', (n) => log.warn({ type: n.typeUrl, errors: n.errors.length }, 'config rejected (NACK)'));
+
+  let stopping: Promise<void> | undefined;
+  const drainMs = o.drainMs ?? 5000;
+  const admin = new AdminServer({
+    address: boot.admin.address,
+    port: boot.admin.port,
+    clock,
+    providers: {
+      xds,
+      clustersRendered: {
+        text: () => clustersText(engine),
+        json: () => ({ cluster_statuses: [...engine.ctx.upstreams.all()].map((c) => ({ name: c.name, host_statuses: c.adminHosts(), summary: c.summary() })) }),
+      },
+      stats: () => engineStats(engine),
+      ready: () => engine.listenerStatus().length > 0 || (xds.snapshot()?.listeners.size ?? 0) === 0,
+      drainListeners: async () => { await engine.drain(drainMs); },
+      quit: () => { void stop(drainMs).then(() => { if (o.handleSignals) process.exit(0); }); },
+      bootstrap: () => ({ node: boot.node, xds: boot.xds, admin: boot.admin, source: boot.source }),
+      serverInfo: () => ({ io: io.mode, listeners: engine.listenerStatus() }),
+    },
+  });
+  const adminPort = await admin.start();
+  xds.start();
+  log.info({ xds: `${boot.xds.host}:${boot.xds.port}`, node: boot.node.id, admin: adminPort, io: io.mode }, 'proxy started');
+
+  const stop = (ms = drainMs): Promise<void> => {
+    stopping ??= (async () => {
+      xds.stop();
+      await engine.drain(ms);
+      await admin.close();
+    })();
+    return stopping;
+  };
+  if (o.handleSignals) {
+    const onSignal = (sig: string): void => {
+      log.info({ signal: sig, drainMs }, 'draining');
+      void stop().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  }
+  return { bootstrap: boot, engine, xds, admin, adminPort, ioMode: io.mode, stop };
+}
+
+/** Engine counters as admin stats (Envoy-like names under http./cluster_manager.). */
+export function engineStats(engine: Engine): Stat[] {
+  const out: Stat[] = [];
+  const s = engine.stats as unknown as Record<string, number>;
+  for (const k of Object.keys(s)) {
+    if (typeof s[k] !== 'number') continue;
+    const gauge = k.endsWith('_active');
+    out.push({ type: gauge ? 'gauge' : 'counter', name: `rig.${k}`, value: s[k] });
+  }
+  for (const c of engine.ctx.upstreams.all()) {
+    let active = 0, idle = 0, created = 0, fail = 0;
+    for (const p of engine.ctx.upstreams.poolStats(c.name).values()) { active += p.active; idle += p.idle; created += p.created; fail += p.connectFailures; }
+    out.push({ type: 'gauge', name: `cluster.${c.name}.upstream_cx_active`, value: active + idle });
+    out.push({ type: 'counter', name: `cluster.${c.name}.upstream_cx_total`, value: created });
+    out.push({ type: 'counter', name: `cluster.${c.name}.upstream_cx_connect_fail`, value: fail });
+    out.push({ type: 'gauge', name: `cluster.${c.name}.membership_total`, value: c.hosts.length });
+    out.push({ type: 'gauge', name: `cluster.${c.name}.membership_healthy`, value: c.summary().healthy });
+  }
+  return out;
+}
+
+function clustersText(engine: Engine): string {
+  const lines: string[] = [];
+  for (const c of engine.ctx.upstreams.all()) {
+    lines.push(...c.adminText());
+    for (const [id, p] of engine.ctx.upstreams.poolStats(c.name)) {
+      lines.push(`${c.name}::${id}::cx_active::${p.active + p.idle}`, `${c.name}::${id}::cx_connect_fail::${p.connectFailures}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
