@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { FakeClock } from '../../src/common/clock.ts';
 import { pack, TypeUrl } from '../../src/envoy/protos.ts';
 import { XdsClient } from '../../src/proxy/xds-client/client.ts';
-import { adsServiceClient, type DiscoveryRequest, type DiscoveryResponse } from '../../src/proxy/xds-client/ads-proto.ts';
+import { adsServiceClient, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse } from '../../src/proxy/xds-client/ads-proto.ts';
 import type { ProxyConfigSnapshot } from '../../src/proxy/config/types.ts';
 import { rootLogger } from '../../src/common/logger.ts';
 
@@ -14,12 +14,15 @@ const log = rootLogger().child({ module: 'xds-client-test' });
 log.level = 'silent';
 
 type Call = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
 
 /** A scriptable ADS server: records requests; the test answers them. */
 class FakeAds {
   server = new grpc.Server();
   requests: DiscoveryRequest[] = [];
   calls: Call[] = [];
+  deltaRequests: DeltaDiscoveryRequest[] = [];
+  deltaCalls: DeltaCall[] = [];
   port = 0;
   private nonce = 0;
   async start(port = 0): Promise<void> {
@@ -27,6 +30,12 @@ class FakeAds {
       StreamAggregatedResources: (call: Call) => {
         this.calls.push(call);
         call.on('data', (r: DiscoveryRequest) => this.requests.push(r));
+        call.on('error', () => {});
+        call.on('end', () => call.end());
+      },
+      DeltaAggregatedResources: (call: DeltaCall) => {
+        this.deltaCalls.push(call);
+        call.on('data', (r: DeltaDiscoveryRequest) => this.deltaRequests.push(r));
         call.on('error', () => {});
         call.on('end', () => call.end());
       },
@@ -39,8 +48,17 @@ class FakeAds {
     call.write({ type_url: typeUrl, version_info: version, nonce, resources: resources.map((r) => pack(typeUrl, r)) });
     return nonce;
   }
+  respondDelta(typeUrl: string, resources: Record<string, unknown>[], removed: string[] = [], version = 'x'): string {
+    const nonce = `d${++this.nonce}`;
+    const call = this.deltaCalls[this.deltaCalls.length - 1]!;
+    call.write({
+      type_url: typeUrl, system_version_info: 'sys', nonce, removed_resources: removed,
+      resources: resources.map((r) => ({ name: String(r.name ?? r.cluster_name), version, resource: pack(typeUrl, r) })),
+    });
+    return nonce;
+  }
   stop(): void {
-    for (const c of this.calls) c.destroy();
+    for (const c of [...this.calls, ...this.deltaCalls]) c.destroy();
     this.server.forceShutdown();
   }
   /** Requests of a type, newest last. */
@@ -75,8 +93,9 @@ function cla(name: string, port: number): Record<string, unknown> {
   return { cluster_name: name, endpoints: [{ locality: { zone: 'z' }, lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] };
 }
 
-function newClient(port: number, clock = new FakeClock()): { client: XdsClient; clock: FakeClock; updates: ProxyConfigSnapshot[] } {
+function newClient(port: number, clock = new FakeClock(), protocol: 'sotw' | 'delta' = 'sotw'): { client: XdsClient; clock: FakeClock; updates: ProxyConfigSnapshot[] } {
   const client = new XdsClient({
+    protocol,
     backoff: { initialMs: 500, maxMs: 1000 },
     server: { host: '127.0.0.1', port },
     node: { id: 'sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local', cluster: 'app.ns', metadata: { NAMESPACE: 'ns', LABELS: { app: 'a' } } },
@@ -304,5 +323,56 @@ test('the admin config dump of a live client shows applied resources and the NAC
     await admin.close();
     client.stop();
     ads.stop();
+  }
+});
+
+test('delta: subscribes by difference, applies removals, NACKs by nonce, and reports held versions after a reconnect', async () => {
+  const ads = new FakeAds();
+  await ads.start();
+  const port = ads.port;
+  const { client, clock } = newClient(port, new FakeClock(), 'delta');
+  client.on('disconnected', ({ retryInMs }) => setTimeout(() => clock.advance(retryInMs), 20));
+  let ads2: FakeAds | undefined;
+  try {
+    client.start();
+    const lds = await waitFor('LDS wildcard', () => ads.deltaRequests.find((r) => r.type_url === TypeUrl.Listener));
+    assert.deepEqual(lds.resource_names_subscribe ?? [], [], 'empty first subscribe = wildcard');
+    assert.ok(ads.deltaRequests[0]!.node?.id);
+    ads.respondDelta(TypeUrl.Cluster, [edsCluster('a'), edsCluster('b')], [], 'c1');
+    const sub = await waitFor('EDS subscribe', () => ads.deltaRequests.find((r) => r.type_url === TypeUrl.ClusterLoadAssignment && r.resource_names_subscribe?.length));
+    assert.deepEqual(sub.resource_names_subscribe, ['a', 'b']);
+    ads.respondDelta(TypeUrl.ClusterLoadAssignment, [cla('a', 1), cla('b', 2)], [], 'e1');
+    ads.respondDelta(TypeUrl.Listener, [], [], 'l0');
+    await waitFor('both clusters warm', () => client.snapshot()?.clusters.size === 2);
+
+    // Removal of cluster b: EDS name b is unsubscribed by difference.
+    const n = ads.respondDelta(TypeUrl.Cluster, [], ['b']);
+    const ack = await waitFor('ACK by nonce', () => ads.deltaRequests.find((r) => r.response_nonce === n));
+    assert.equal(ack.error_detail, undefined);
+    const unsub = await waitFor('EDS unsubscribe', () => ads.deltaRequests.find((r) => r.type_url === TypeUrl.ClusterLoadAssignment && r.resource_names_unsubscribe?.length));
+    assert.deepEqual(unsub.resource_names_unsubscribe, ['b']);
+    assert.deepEqual(unsub.resource_names_subscribe ?? [], []);
+    await waitFor('b gone', () => !client.snapshot()?.clusters.has('b') && !client.snapshot()?.endpoints.has('b'));
+
+    // A bad cluster is NACKed with the nonce and an error; cluster a keeps its version.
+    const bad = ads.respondDelta(TypeUrl.Cluster, [{ name: 'a', type: 'EDS', lb_policy: 'MAGLEV', maglev_lb_config: { table_size: { value: 10 } } }], [], 'c2');
+    const nack = await waitFor('NACK', () => ads.deltaRequests.find((r) => r.response_nonce === bad));
+    assert.match(nack.error_detail?.message ?? '', /Cluster a: maglev_lb_config\.table_size: must be prime/);
+    assert.equal(client.snapshot()!.clusters.get('a')!.lbPolicy, 'ROUND_ROBIN');
+
+    // Reconnect: the new stream says what we hold, per resource version.
+    ads.stop();
+    ads2 = new FakeAds();
+    await ads2.start(port);
+    const s2 = ads2;
+    const again = await waitFor('CDS on the new stream', () => s2.deltaRequests.find((r) => r.type_url === TypeUrl.Cluster), 15_000);
+    assert.deepEqual(again.initial_resource_versions, { a: 'c1' });
+    const eds = await waitFor('EDS on the new stream', () => s2.deltaRequests.find((r) => r.type_url === TypeUrl.ClusterLoadAssignment));
+    assert.deepEqual(eds.resource_names_subscribe, ['a']);
+    assert.deepEqual(eds.initial_resource_versions, { a: 'e1' });
+  } finally {
+    client.stop();
+    ads.stop();
+    ads2?.stop();
   }
 });
