@@ -43,6 +43,7 @@ test('reads node, ADS address through the static cluster, and admin from a YAML 
     assert.deepEqual(b.node.locality, { region: 'r1', zone: 'z1', subZone: undefined });
     assert.deepEqual(b.xds, { host: '127.0.0.1', port: 15010 });
     assert.deepEqual(b.admin, { address: '127.0.0.1', port: 15500 });
+    assert.equal(b.protocol, 'sotw');
     // Flags override the file.
     const o = loadBootstrap({ bootstrap: f, xdsAddress: 'cp:15012', adminPort: 0, metadata: ['EXTRA=1', 'LABELS={"app":"x"}'] });
     assert.deepEqual(o.xds, { host: 'cp', port: 15012 });
@@ -58,8 +59,11 @@ test('flags alone are enough; JSON works too', () => {
   const r = resolveBootstrap(undefined, { xdsAddress: '[::1]:15010', nodeId: 'router~1.2.3.4~gw.ns~ns.svc.cluster.local' });
   assert.deepEqual(r.value?.xds, { host: '::1', port: 15010 });
   assert.equal(r.value?.admin.port, 15000);
-  const j = resolveBootstrap(JSON.parse('{"node":{"id":"n"},"dynamic_resources":{"ads_config":{"grpc_services":[{"google_grpc":{"target_uri":"localhost:9000"}}]}}}'));
+  const j = resolveBootstrap(JSON.parse('{"node":{"id":"n"},"dynamic_resources":{"ads_config":{"api_type":"DELTA_GRPC","grpc_services":[{"google_grpc":{"target_uri":"localhost:9000"}}]}}}'));
   assert.deepEqual(j.value?.xds, { host: 'localhost', port: 9000 });
+  assert.equal(j.value?.protocol, 'delta');
+  const rest = resolveBootstrap({ node: { id: 'n' }, dynamic_resources: { ads_config: { api_type: 'REST', grpc_services: [{ google_grpc: { target_uri: 'a:1' } }] } } });
+  assert.deepEqual(rest.errors?.map((e) => e.field), ['dynamic_resources.ads_config.api_type']);
 });
 
 test('every problem is reported with its field', () => {

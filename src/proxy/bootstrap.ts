@@ -11,6 +11,8 @@ import type { NodeInfo } from './xds-client/client.ts';
 export interface ProxyBootstrap {
   node: NodeInfo;
   xds: { host: string; port: number };
+  /** ads_config.api_type GRPC (state of the world, default) or DELTA_GRPC (incremental). */
+  protocol: 'sotw' | 'delta';
   /** Admin server; port 0 picks a free port. Default 127.0.0.1:15000 (Istio's). */
   admin: { address: string; port: number };
   /** Where the bootstrap came from, for /server_info. */
@@ -65,7 +67,7 @@ function adsAddress(doc: Obj, errors: BootstrapError[]): { host: string; port: n
     errors.push({ field: 'dynamic_resources.ads_config', message: 'missing: the proxy only speaks ADS' });
     return undefined;
   }
-  if (ads.api_type !== undefined && ads.api_type !== 'GRPC') errors.push({ field: 'dynamic_resources.ads_config.api_type', message: `must be GRPC (SotW), got ${String(ads.api_type)}` });
+  if (ads.api_type !== undefined && ads.api_type !== 'GRPC' && ads.api_type !== 'DELTA_GRPC') errors.push({ field: 'dynamic_resources.ads_config.api_type', message: `must be GRPC or DELTA_GRPC, got ${String(ads.api_type)}` });
   const svc = Array.isArray(ads.grpc_services) ? ads.grpc_services[0] : undefined;
   if (!isObj(svc)) {
     errors.push({ field: 'dynamic_resources.ads_config.grpc_services', message: 'needs one grpc service' });
@@ -164,7 +166,9 @@ export function resolveBootstrap(doc: unknown, flags: BootstrapFlags = {}, sourc
   if (errors.length) return { errors };
   const info: NodeInfo = { id, cluster: flags.cluster ?? (typeof node.cluster === 'string' ? node.cluster : ''), metadata };
   if (loc) info.locality = { region: str(loc.region), zone: str(loc.zone), subZone: str(loc.sub_zone) };
-  return { value: { node: info, xds: xds!, admin, source } };
+  const dyn = isObj(d.dynamic_resources) ? d.dynamic_resources : {};
+  const protocol = isObj(dyn.ads_config) && dyn.ads_config.api_type === 'DELTA_GRPC' ? 'delta' : 'sotw';
+  return { value: { node: info, xds: xds!, protocol, admin, source } };
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
