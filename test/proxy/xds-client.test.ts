@@ -319,6 +319,10 @@ test('the admin config dump of a live client shows applied resources and the NAC
     const lds = st.types.find((t: { type_url: string }) => t.type_url === TypeUrl.Listener);
     assert.equal(lds.last_nack.version_info, 'l1');
     assert.match(lds.last_nack.errors[0].message, /no filter chains/);
+    const stats = await (await fetch(`http://127.0.0.1:${port}/stats`)).text();
+    assert.match(stats, /^listener_manager\.lds\.update_rejected: 1$/m);
+    assert.match(stats, /^cluster_manager\.cds\.update_success: 1$/m);
+    assert.match(stats, /^cluster_manager\.cds\.resources: 1$/m);
   } finally {
     await admin.close();
     client.stop();

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { realClock, type Clock } from '../../common/clock.ts';
 import { configDump } from './config-dump.ts';
 import { statsJson, statsPrometheus, statsText } from './stats-format.ts';
-import type { AdminProviders, ClusterStatus, EndpointStatus } from './types.ts';
+import type { AdminProviders, ClusterStatus, EndpointStatus, Stat } from './types.ts';
 import { clusterEndpoints } from '../config/types.ts';
 
 export interface AdminServerOptions {
@@ -120,13 +120,13 @@ export class AdminServer {
         return send(res, 200, 'text/plain', clustersText(clusters));
       }
       case '/stats': {
-        const stats = [...(p.stats?.() ?? [])];
+        const stats = this.allStats();
         if (q.get('format') === 'json') return json(res, 200, statsJson(stats, filter()));
         if (q.get('format') === 'prometheus') return send(res, 200, 'text/plain; version=0.0.4', statsPrometheus(stats, filter()));
         return send(res, 200, 'text/plain', statsText(stats, filter()));
       }
       case '/stats/prometheus':
-        return send(res, 200, 'text/plain; version=0.0.4', statsPrometheus([...(p.stats?.() ?? [])], filter()));
+        return send(res, 200, 'text/plain; version=0.0.4', statsPrometheus(this.allStats(), filter()));
       case '/drain_listeners':
         if (!post) return send(res, 405, 'text/plain', 'This endpoint requires POST\n');
         if (!q.has('inboundonly')) this.draining = true;
@@ -142,6 +142,11 @@ export class AdminServer {
       default:
         return send(res, 404, 'text/plain', `no admin endpoint ${url.pathname}\n`);
     }
+  }
+
+  private allStats(): Stat[] {
+    const p = this.opts.providers;
+    return [...(p.xds?.stats?.() ?? []), ...(p.stats?.() ?? [])];
   }
 
   /** Without a clusters provider: what xDS says (no outlier or load state). */

@@ -8,6 +8,8 @@ export interface XdsStatusProvider {
   snapshot(): ProxyConfigSnapshot | undefined;
   isReady(): boolean;
   isConnected?(): boolean;
+  /** The client's own counters (update_success/rejected per type, connected state); merged into /stats. */
+  stats?(): Iterable<Stat>;
 }
 
 /** Outlier detection state of one endpoint (from the resilience module). */

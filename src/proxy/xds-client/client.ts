@@ -65,6 +65,14 @@ export interface TypeStatus {
   lastNack?: NackRecord;
 }
 
+const STAT_PREFIX: Record<string, string> = {
+  [ResourceType.Cluster]: 'cluster_manager.cds',
+  [ResourceType.Listener]: 'listener_manager.lds',
+  [ResourceType.RouteConfiguration]: 'rds',
+  [ResourceType.ClusterLoadAssignment]: 'eds',
+  [ResourceType.Secret]: 'sds',
+};
+
 export class XdsClient extends EventEmitter<XdsClientEvents> {
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -83,6 +91,8 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   private generation = 0;
   private readyFired = false;
   private connectedNow = false;
+  /** Envoy-named update counters per type, plus stream counters (for /stats). */
+  private readonly counters = new Map<string, number>();
 
   constructor(private readonly opts: XdsClientOptions) {
     super();
@@ -134,6 +144,26 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     return this.connectedNow;
   }
 
+  /**
+   * Counters and gauges for /stats, named as Envoy names them where it has one: cluster_manager.cds.*,
+   * listener_manager.lds.*, and rds.* / eds.* / sds.* summed over resources; control_plane.connected_state.
+   */
+  stats(): { type: 'counter' | 'gauge'; name: string; value: number }[] {
+    const out: { type: 'counter' | 'gauge'; name: string; value: number }[] = [{ type: 'gauge', name: 'control_plane.connected_state', value: this.connectedNow ? 1 : 0 }];
+    for (const [name, value] of this.counters) out.push({ type: 'counter', name, value });
+    for (const t of this.store.all()) out.push({ type: 'gauge', name: `${STAT_PREFIX[t.typeUrl]}.resources`, value: t.resources.size });
+    return out;
+  }
+
+  private count(typeUrl: string, what: string): void {
+    const p = STAT_PREFIX[typeUrl];
+    if (p) this.bump(`${p}.${what}`);
+  }
+
+  private bump(name: string): void {
+    this.counters.set(name, (this.counters.get(name) ?? 0) + 1);
+  }
+
   status(): TypeStatus[] {
     return this.store.all().map((t) => ({
       typeUrl: t.typeUrl,
@@ -175,6 +205,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       this.stream = undefined;
       this.connectedNow = false;
       if (this.stopped) return;
+      this.bump('control_plane.stream_closed');
       const wait = this.backoff.next();
       this.log.warn({ err: err?.message, retryInMs: wait }, 'xDS stream closed; keeping last good config and reconnecting');
       this.emit('disconnected', { error: err?.message, retryInMs: wait });
@@ -219,6 +250,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       return;
     }
     t.nonce = nonce;
+    this.count(typeUrl, 'update_attempt');
     const errors: DecodeError[] = [];
     const seen = new Set<string>();
     const now = this.clock.now();
@@ -255,12 +287,14 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       t.version = version;
       t.lastNack = undefined;
       this.write(this.proto.ack(t, nonce, undefined));
+      this.count(typeUrl, 'update_success');
       this.emit('ack', { typeUrl, version, nonce });
     } else {
       t.lastNack = { version, nonce, errors, at: now };
       const message = errors.map(formatDecodeError).join('; ');
       this.log.warn({ typeUrl, version, errors: message }, 'rejecting xDS response (NACK); keeping last good config');
       this.write(this.proto.ack(t, nonce, message));
+      this.count(typeUrl, 'update_rejected');
       this.emit('nack', { typeUrl, version, nonce, errors });
     }
     this.updateSubscriptions();
