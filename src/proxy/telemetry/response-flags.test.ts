@@ -29,6 +29,7 @@ test('UH with mixed causes, empty clusters and panic', () => {
   assert.equal(describeEndpoints({ ...base, ejected: 1, unhealthy: 2 }), '1 of 3 endpoints ejected by outlier detection, 2 of 3 endpoints marked unhealthy by EDS health status');
   assert.equal(describeEndpoints({ ...base, total: 0 }), 'the cluster has no endpoints (EDS sent none, or all were removed)');
   assert.match(describeEndpoints({ ...base, total: 1, unhealthy: 1, panicPriorities: [0] }), /^the only endpoint marked unhealthy.*panic mode .* priority 0/);
+  assert.equal(describeEndpoints({ ...base, healthy: 3, note: 'no locality weights' }), '3 healthy endpoints of 3; no locality weights');
 });
 
 test('NR, NC, UO, URX, UF, UT, FI name route, cluster and limits', () => {

@@ -148,6 +148,7 @@ export function describeEndpoints(s: EndpointsSummary): string {
   if (!parts.length) parts.push(`${plural(s.healthy, 'healthy endpoint')} of ${s.total}`);
   let text = parts.join(', ');
   if (s.panicPriorities.length) text += `; panic mode (too few healthy hosts) at priority ${s.panicPriorities.join(', ')}: balancing over all hosts`;
+  if (s.note) text += `; ${s.note}`;
   return text;
 }
 

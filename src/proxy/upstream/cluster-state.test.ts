@@ -148,3 +148,13 @@ test('stats use Envoy names: membership, breakers, overflow, outlier, panic', ()
   assert.equal(cs.stats().lb_healthy_panic, 1);
   cs.close();
 });
+
+test('locality weighting without locality weights: UH says why', () => {
+  const clock = new FakeClock();
+  const noWeights = cla(['10.0.0.1']);
+  noWeights.localities[0].weight = undefined;
+  const cs = new ClusterState(cluster({ commonLbConfig: { healthyPanicThresholdPercent: 50, localityWeighted: true, zoneAware: false } }), noWeights, { clock, random: seededRandom(1) });
+  const r = cs.pick();
+  assert.equal(r.reason, 'no_healthy_hosts');
+  assert.match(r.reason ? r.summary.note ?? '' : '', /no locality has a load_balancing_weight/);
+});

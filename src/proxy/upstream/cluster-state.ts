@@ -26,6 +26,8 @@ export interface EndpointsSummary {
   ejected: number;
   /** Priorities currently in panic (balancing over unhealthy hosts too). */
   panicPriorities: number[];
+  /** Extra cause when healthy hosts exist but none can be picked (e.g. localities without weights). */
+  note?: string;
 }
 
 export type PickResult =
@@ -174,7 +176,13 @@ export class ClusterState {
   pick(ctx: PickContext = {}): PickResult {
     if (this.hostList.length === 0) return { reason: 'no_hosts', summary: this.summary() };
     const host = this.lb.pick(ctx);
-    if (!host) return { reason: 'no_healthy_hosts', summary: this.summary() };
+    if (!host) {
+      const summary = this.summary();
+      if (summary.healthy > 0 && this.cfg.commonLbConfig.localityWeighted && this.hostList.every((h) => !h.localityWeight)) {
+        summary.note = 'locality-weighted balancing is on but no locality has a load_balancing_weight, so no locality gets traffic';
+      }
+      return { reason: 'no_healthy_hosts', summary };
+    }
     return { host };
   }
 
