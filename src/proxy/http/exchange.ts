@@ -211,8 +211,14 @@ export class Exchange implements ResponseSink {
     const rs = this.retry;
     let address: string, port: number;
     if (cluster.config.type === 'ORIGINAL_DST') {
-      address = this.origin.destination.address;
-      port = this.origin.destination.port;
+      const dst = originalDestination(this.origin, this.req.authority);
+      if (!dst) {
+        this.detail = 'original destination is this listener itself (request loop)';
+        this.localReply(502, 'upstream connect error: original destination loops back to this proxy', NO_EDITS);
+        return;
+      }
+      address = dst.address;
+      port = dst.port;
       this.host = undefined;
     } else {
       const r = cluster.pick(rs ? { hash: this.hash, rejectHost: rs.rejectHost, hostSelectionRetryMaxAttempts: rs.hostSelectionRetryMaxAttempts } : { hash: this.hash });
@@ -531,6 +537,22 @@ export class Exchange implements ResponseSink {
   get isFinished(): boolean { return this.finished; }
   /** Whether the upstream took the whole request (an early response leaves body bytes unread downstream). */
   get requestComplete(): boolean { return this.reqEnded; }
+}
+
+/**
+ * Where an ORIGINAL_DST (passthrough) cluster sends a request: the captured destination for transparently
+ * captured connections; for explicit listeners (local HTTP_PROXY mode) the authority the client asked for,
+ * as Envoy's original_dst_lb_config.use_http_header would. Undefined when that is this very listener (a loop).
+ */
+export function originalDestination(origin: ConnectionOrigin, authority: string): { address: string; port: number } | undefined {
+  let dst = origin.destination;
+  if (origin.kind === 'listener') {
+    const m = /^(?:\[([^\]]+)\]|([^:\s[\]]+))(?::(\d+))?$/.exec(authority);
+    if (!m) return undefined;
+    dst = { address: m[1] ?? m[2], port: m[3] ? Number(m[3]) : 80 };
+  }
+  const self = (dst.address === origin.localAddress || dst.address === 'localhost' || dst.address === '127.0.0.1' && origin.localAddress === '::ffff:127.0.0.1') && dst.port === origin.localPort;
+  return self ? undefined : dst;
 }
 
 function splitHostPort(id: string): [string, number] {

@@ -28,7 +28,11 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
   const tryConnect = (): void => {
     attempts++;
     let address: string, port: number;
-    if (cluster.config.type === 'ORIGINAL_DST') { address = origin.destination.address; port = origin.destination.port; }
+    if (cluster.config.type === 'ORIGINAL_DST') {
+      // Only captured connections have somewhere else to go; an explicit listener's "destination" is itself.
+      if (origin.kind !== 'original-dst') { down.destroy(); return; }
+      address = origin.destination.address; port = origin.destination.port;
+    }
     else {
       const h = cluster.pick({}).host;
       if (!h) { down.destroy(); return; }
