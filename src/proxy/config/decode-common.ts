@@ -2,6 +2,7 @@
 //
 // The canonical form omits default values (defaults: false): an absent field is Envoy's zero value, a
 // wrapper like UInt32Value that is present but `{}` means 0/false, enums are their string names.
+import { translateRe2, type TranslatedRegex } from './regex.ts';
 import type { DataSource, DecodeError, Fraction, HeaderMatcher, HeaderValueOption, HeaderMutations, QueryParamMatcher, StringMatch, CommonTlsConfig, UpstreamTlsConfig, DownstreamTlsConfig } from './types.ts';
 
 export type Obj = Record<string, unknown>;
@@ -77,15 +78,18 @@ export function runtimeFraction(v: unknown, ctx: Ctx, field: string): Fraction |
   return fraction(v.default_value, ctx, `${field}.default_value`) ?? { numerator: 0, denominator: 100 };
 }
 
-/** Compile a regex once to check it is usable; RE2 and JS agree on the common subset. */
-export function checkRegex(re: string, ctx: Ctx, field: string): boolean {
-  try {
-    new RegExp(re);
-    return true;
-  } catch (e) {
-    ctx.err(field, `invalid regex ${JSON.stringify(re)}: ${(e as Error).message}`);
-    return false;
+/** Translate an RE2 regex to JS source (see regex.ts); undefined with an error recorded when it cannot be used. */
+export function regexSource(re: string, ctx: Ctx, field: string, allowIgnoreCase = false): TranslatedRegex | undefined {
+  const t = translateRe2(re);
+  if (t.error || !t.value) {
+    ctx.err(field, `invalid regex ${JSON.stringify(re)}: ${t.error}`);
+    return undefined;
   }
+  if (t.value.ignoreCase && !allowIgnoreCase) {
+    ctx.err(field, `(?i) is not supported here: ${JSON.stringify(re)}`);
+    return undefined;
+  }
+  return t.value;
 }
 
 /** type.matcher.v3.StringMatcher. */
@@ -99,9 +103,9 @@ export function stringMatch(v: unknown, ctx: Ctx, field: string): StringMatch | 
     if (typeof v[k] === 'string') return { kind: k, value: v[k] as string, ignoreCase };
   }
   if (isObj(v.safe_regex)) {
-    const re = str(v.safe_regex.regex) ?? '';
-    if (!checkRegex(re, ctx, `${field}.safe_regex.regex`)) return undefined;
-    return { kind: 'regex', value: re, ignoreCase };
+    const re = regexSource(str(v.safe_regex.regex) ?? '', ctx, `${field}.safe_regex.regex`, true);
+    if (!re) return undefined;
+    return { kind: 'regex', value: re.source, ignoreCase: ignoreCase || re.ignoreCase };
   }
   if (v.custom !== undefined) {
     ctx.err(`${field}.custom`, 'custom string matchers are not supported');
@@ -125,9 +129,9 @@ export function headerMatcher(v: unknown, ctx: Ctx, field: string): HeaderMatche
   if (typeof v.suffix_match === 'string') return s('suffix', v.suffix_match);
   if (typeof v.contains_match === 'string') return s('contains', v.contains_match);
   if (isObj(v.safe_regex_match)) {
-    const re = str(v.safe_regex_match.regex) ?? '';
-    if (!checkRegex(re, ctx, `${field}.safe_regex_match.regex`)) return undefined;
-    return s('regex', re);
+    const re = regexSource(str(v.safe_regex_match.regex) ?? '', ctx, `${field}.safe_regex_match.regex`, true);
+    if (!re) return undefined;
+    return { ...base, match: { kind: 'string', string: { kind: 'regex', value: re.source, ignoreCase: re.ignoreCase } } };
   }
   if (isObj(v.string_match)) {
     const m = stringMatch(v.string_match, ctx, `${field}.string_match`);

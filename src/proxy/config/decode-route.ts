@@ -1,5 +1,5 @@
 // proxy/config: decodes RouteConfiguration (RDS, or inline in an HCM) into the narrowed RouteConfig.
-import { Ctx, type Obj, arr, checkRegex, durationMs, headerMatchers, headerMutations, isObj, num, obj, queryParamMatchers, runtimeFraction, str, wrappedBool, wrappedNum } from './decode-common.ts';
+import { Ctx, type Obj, arr, regexSource, durationMs, headerMatchers, headerMutations, isObj, num, obj, queryParamMatchers, runtimeFraction, str, wrappedBool, wrappedNum } from './decode-common.ts';
 import { decodeCorsPolicy, decodePerFilter } from './decode-filters.ts';
 import type { ClusterSpecifier, DecodeResult, DirectResponseAction, ForwardAction, HashPolicyConfig, MirrorPolicy, PathMatch, RedirectAction, RetryPolicyConfig, RouteConfig, RouteEntry, RouteMatch, VirtualHostConfig, WeightedClusterEntry } from './types.ts';
 
@@ -103,9 +103,9 @@ function routeMatch(v: Obj | undefined, ctx: Ctx, field: string): RouteMatch | u
       ctx.err(`${field}.path_separated_prefix`, 'must not contain ? or # nor end with /');
     }
   } else if (isObj(v.safe_regex)) {
-    const re = str(v.safe_regex.regex) ?? '';
-    if (!checkRegex(re, ctx, `${field}.safe_regex.regex`)) return undefined;
-    path = { kind: 'regex', regex: re };
+    const re = regexSource(str(v.safe_regex.regex) ?? '', ctx, `${field}.safe_regex.regex`);
+    if (!re) return undefined;
+    path = { kind: 'regex', regex: re.source };
   } else if (v.connect_matcher !== undefined || v.path_match_policy !== undefined) {
     ctx.err(field, 'connect_matcher / path_match_policy are not supported');
     return undefined;
@@ -127,9 +127,9 @@ function routeMatch(v: Obj | undefined, ctx: Ctx, field: string): RouteMatch | u
 function regexSub(v: unknown, ctx: Ctx, field: string): { regex: string; substitution: string } | undefined {
   const o = obj(v);
   if (!o) return undefined;
-  const re = str(obj(o.pattern)?.regex) ?? '';
-  if (!checkRegex(re, ctx, `${field}.pattern.regex`)) return undefined;
-  return { regex: re, substitution: str(o.substitution) ?? '' };
+  const re = regexSource(str(obj(o.pattern)?.regex) ?? '', ctx, `${field}.pattern.regex`);
+  if (!re) return undefined;
+  return { regex: re.source, substitution: str(o.substitution) ?? '' };
 }
 
 function forward(v: Obj, ctx: Ctx, field: string): ForwardAction | undefined {

@@ -13,7 +13,10 @@ export interface Fraction {
   denominator: 100 | 10_000 | 1_000_000;
 }
 
-/** Envoy's StringMatcher, normalised. `regex` is RE2 syntax; we compile it with JS RegExp (full match). */
+/**
+ * Envoy's StringMatcher, normalised. For `regex`, `value` is JavaScript RegExp source already translated from RE2
+ * (config/regex.ts) and must match the whole string (compile as ^(?:value)$). Every regex in these types is JS source.
+ */
 export interface StringMatch {
   kind: 'exact' | 'prefix' | 'suffix' | 'contains' | 'regex';
   value: string;
