@@ -2,7 +2,7 @@
 // string matches, traffic policy pieces, TLS settings, label maps, exportTo).
 import type { Issues } from './context.ts';
 import { asArr, asObj, asStr, has, isPlainObject, key, p } from './context.ts';
-import { arr, bool, dur, durAny, enm, int32, map, num, obj, port, str, strMap, strs, uint32, type Schema } from './schema.ts';
+import { arr, bool, dur, durAny, durOrZero, enm, int32, map, num, obj, port, str, strMap, strs, uint32, type Schema } from './schema.ts';
 import { cidrProblem, fqdnProblem, isDNS1123Label, isIPAddress, wildcardDomainProblem } from './values.ts';
 import { labelKeyProblem, labelValueProblem } from './metadata.ts';
 
@@ -143,7 +143,7 @@ export const connectionPool: Schema = obj({
     connectTimeout: dur,
     tcpKeepalive: obj({ probes: uint32, time: dur, interval: dur }),
     maxConnectionDuration: dur,
-    idleTimeout: durAny,
+    idleTimeout: durOrZero,
   }),
   http: obj({
     http1MaxPendingRequests: int32,

@@ -29,6 +29,8 @@ export const any: Schema = { t: 'any' };
 export const intOrString: Schema = { t: 'intOrString' };
 /** A duration at least 1ms, as Istio's CRDs require for most durations. */
 export const dur: Schema = { t: 'duration', minNs: 1_000_000 };
+/** At least 1ms, or exactly 0 where 0 means "disabled" (e.g. a TCP idle timeout). */
+export const durOrZero: Schema = { t: 'duration', minNs: 1_000_000, allowZero: true };
 /** A duration with no lower bound beyond being non-negative (e.g. a cookie TTL, where 0 has a meaning). */
 export const durAny: Schema = { t: 'duration', allowZero: true };
 export const obj = (fields: Record<string, Schema>, o: Omit<Extract<Schema, { t: 'object' }>, 't' | 'fields'> = {}): Schema => ({ t: 'object', fields, ...o });
