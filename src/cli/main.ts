@@ -16,6 +16,8 @@ Examples:
   rig validate -f config/           check Istio YAML before applying it
   rig control-plane --config DIR    serve xDS for a directory of Istio config
   rig proxy-status                  which proxies are connected and in sync`);
+  // set before subcommands are added so they inherit it: usage errors in any subcommand exit 2
+  program.exitOverride();
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
   const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).sort();
   for (const f of files) {
@@ -28,7 +30,6 @@ Examples:
 /** Exit codes scripts can trust: 0 ok, 1 the command ran and found errors, 2 usage / cannot run. */
 export async function main(argv: string[]): Promise<void> {
   const program = await buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (e) {
