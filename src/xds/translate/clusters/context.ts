@@ -53,3 +53,16 @@ export function listenerScopeKey(ctx: TranslateContext, proxy: Proxy, withLabels
   const labels = withLabels || drDependsOnLabels(ctx) ? labelsKey(proxy.labels) : '';
   return `${proxy.type}|${proxy.generator ?? ''}|${proxy.namespace}|${sidecarKey(ctx, proxy)}|${labels}|${gws}`;
 }
+
+/**
+ * An array field of user config, or [] when absent or (in a store that kept a badly typed object) not an
+ * array: translation must never throw on input, whatever validation let through.
+ */
+export function list<T>(v: readonly T[] | undefined | null): T[] {
+  return Array.isArray(v) ? (v as T[]) : [];
+}
+
+/** A plain-object field of user config, or undefined. */
+export function record<T extends object>(v: T | undefined | null): T | undefined {
+  return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+}

@@ -4,6 +4,7 @@
 import type { Proxy, Protocol } from '../../../model/types.ts';
 import type { TranslateContext } from './context.ts';
 import { localMode } from '../listeners/local-mode.ts';
+import { isPortNumber } from './plan.ts';
 
 export interface InboundPort {
   endpointPort: number; // the port peers dial on this workload
@@ -31,6 +32,7 @@ export function inboundPorts(ctx: TranslateContext, proxy: Proxy): InboundPort[]
   const services = ctx.inboundServicesFor(proxy);
   const byTarget = new Map<number, InboundPort>();
   for (const s of services) {
+    if (!isPortNumber(s.targetPort)) continue;
     const prev = byTarget.get(s.targetPort);
     // when several services share a workload port, an HTTP one decides the protocol (HCM can carry it)
     if (!prev || (!httpish(prev.protocol) && httpish(s.port.protocol))) {
@@ -46,7 +48,7 @@ export function inboundPorts(ctx: TranslateContext, proxy: Proxy): InboundPort[]
   }
   const sc = ctx.sidecarFor(proxy);
   if (sc?.spec?.ingress?.length) {
-    return sc.spec.ingress.filter((i) => i?.port?.number).map((i) => ({
+    return sc.spec.ingress.filter((i) => isPortNumber(i?.port?.number)).map((i) => ({
       endpointPort: i.port.number, appPort: portOfEndpoint(i.defaultEndpoint, i.port.number), protocol: protocolOf(i.port.protocol),
     }));
   }

@@ -39,9 +39,10 @@ function serviceMetadata(svc: Service, subset: string | undefined): EnvoyResourc
 /** SPIFFE identities of the workloads behind a service port (for ISTIO_MUTUAL SAN checks). */
 function identities(ctx: TranslateContext, plan: ClusterPlan): string[] {
   const td = ctx.snapshot.mesh.trustDomain || 'cluster.local';
-  const out = new Set<string>(plan.service.subjectAltNames ?? []);
+  const sans = Array.isArray(plan.service.subjectAltNames) ? plan.service.subjectAltNames : [];
+  const out = new Set<string>(sans.filter((s) => typeof s === 'string' && s));
   for (const e of ctx.endpoints(plan.service.hostname, plan.port.port, plan.labels)) {
-    if (e.serviceAccount) out.add(spiffeId(td, e.workload?.namespace ?? plan.service.namespace, e.serviceAccount));
+    if (typeof e.serviceAccount === 'string' && e.serviceAccount) out.add(spiffeId(td, e.workload?.namespace ?? plan.service.namespace, e.serviceAccount));
   }
   return [...out].sort();
 }
@@ -87,7 +88,10 @@ export function buildCluster(ctx: TranslateContext, proxy: Proxy, plan: ClusterP
   const common: Record<string, unknown> = {};
   if (plan.locality && resolution !== 'NONE') common.locality_weighted_lb_config = {};
   // with outlier detection, Istio's minHealthPercent (default 0: panic mode off) sets the panic threshold
-  if (policy?.outlierDetection) common.healthy_panic_threshold = { value: Math.max(0, policy.outlierDetection.minHealthPercent ?? 0) };
+  if (policy?.outlierDetection) {
+    const mh = policy.outlierDetection.minHealthPercent;
+    common.healthy_panic_threshold = { value: typeof mh === 'number' && mh >= 0 && mh <= 100 ? mh : 0 };
+  }
   if (Object.keys(common).length) c.common_lb_config = common;
   const h2 = isHttp2(port.protocol);
   const hpo = httpProtocolOptions(policy?.connectionPool, h2);

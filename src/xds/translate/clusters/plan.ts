@@ -4,7 +4,7 @@
 import type { ConfigObject } from '../../../config/types.ts';
 import type { DestinationRuleSpec, LocalityLoadBalancerSetting } from '../../../config/types/networking.ts';
 import type { Proxy, Service, ServicePort } from '../../../model/types.ts';
-import { clusterScopeKey, memo, type TranslateContext } from './context.ts';
+import { clusterScopeKey, memo, list, record, type TranslateContext } from './context.ts';
 import { outboundCluster } from './names.ts';
 import { effectivePolicy, localitySetting, type PortPolicy } from './policy.ts';
 
@@ -20,27 +20,42 @@ export interface ClusterPlan {
   dr?: ConfigObject<DestinationRuleSpec>;
 }
 
+/** Subset labels as a string map (anything else would match nothing or everything by accident). */
+function stringLabels(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    for (const [k, x] of Object.entries(v)) out[k] = typeof x === 'string' ? x : String(x);
+  }
+  return out;
+}
+
 export function planServicePort(svc: Service, port: ServicePort, dr: ConfigObject<DestinationRuleSpec> | undefined): ClusterPlan[] {
-  const top = dr?.spec?.trafficPolicy;
+  const top = record(dr?.spec?.trafficPolicy);
   const policy = effectivePolicy(top, undefined, port.port);
   const out: ClusterPlan[] = [{
     name: outboundCluster(svc.hostname, port.port), service: svc, port, policy,
     locality: localitySetting(policy?.loadBalancer, policy?.outlierDetection), dr,
   }];
-  for (const ss of dr?.spec?.subsets ?? []) {
-    if (!ss?.name) continue;
+  for (const ss of list(dr?.spec?.subsets)) {
+    // a subset name becomes part of a cluster name: only plain names are usable
+    if (typeof ss?.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(ss.name)) continue;
     const p = effectivePolicy(top, ss.trafficPolicy, port.port);
     out.push({
       name: outboundCluster(svc.hostname, port.port, ss.name), service: svc, port, subset: ss.name,
-      labels: ss.labels ?? {}, policy: p, locality: localitySetting(p?.loadBalancer, p?.outlierDetection), dr,
+      labels: stringLabels(ss.labels), policy: p, locality: localitySetting(p?.loadBalancer, p?.outlierDetection), dr,
     });
   }
   return out;
 }
 
+/** A usable port number (the registry should only hand out these; translation does not trust it to). */
+export function isPortNumber(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 65535;
+}
+
 /** Ports that get outbound clusters (UDP is not proxied). */
 export function proxiedPorts(svc: Service): ServicePort[] {
-  return svc.ports.filter((p) => p.protocol !== 'UDP');
+  return (svc.ports ?? []).filter((p) => p && p.protocol !== 'UDP' && isPortNumber(p.port));
 }
 
 /** The plan behind one outbound cluster name, as seen by `proxy` (undefined if the proxy would not have it). */

@@ -6,11 +6,14 @@ import type {
 } from '../../../config/types/networking.ts';
 import type { EnvoyResource } from '../types.ts';
 import { duration, msToDuration } from './duration.ts';
+import { list, record } from './context.ts';
 
 export type PortPolicy = Omit<TrafficPolicy, 'portLevelSettings'>;
 
 /** The policy in force for one port of one subset (subsetPolicy undefined = the service's default cluster). */
 export function effectivePolicy(top: TrafficPolicy | undefined, subsetPolicy: TrafficPolicy | undefined, port: number): PortPolicy | undefined {
+  top = record(top);
+  subsetPolicy = record(subsetPolicy);
   const base = top ? mergePolicy(undefined, top, port) : undefined;
   if (!subsetPolicy) return base;
   return mergePolicy(base, subsetPolicy, port);
@@ -18,32 +21,37 @@ export function effectivePolicy(top: TrafficPolicy | undefined, subsetPolicy: Tr
 
 function mergePolicy(original: PortPolicy | undefined, over: TrafficPolicy, port: number): PortPolicy {
   const out: PortPolicy = { ...(original ?? {}) };
-  if (over.connectionPool) out.connectionPool = over.connectionPool;
-  if (over.loadBalancer) out.loadBalancer = over.loadBalancer;
-  if (over.outlierDetection) out.outlierDetection = over.outlierDetection;
-  if (over.tls) out.tls = over.tls;
+  if (record(over.connectionPool)) out.connectionPool = over.connectionPool;
+  if (record(over.loadBalancer)) out.loadBalancer = over.loadBalancer;
+  if (record(over.outlierDetection)) out.outlierDetection = over.outlierDetection;
+  if (record(over.tls)) out.tls = over.tls;
   if (over.tunnel) out.tunnel = over.tunnel;
   if (over.proxyProtocol) out.proxyProtocol = over.proxyProtocol;
-  const pls = over.portLevelSettings?.find((p) => p.port?.number === port);
+  const pls = list(over.portLevelSettings).find((p) => p?.port?.number === port);
   if (pls) {
     // Port-level settings do not inherit from the enclosing policy: unset fields fall back to defaults.
-    out.connectionPool = pls.connectionPool;
-    out.loadBalancer = pls.loadBalancer;
-    out.outlierDetection = pls.outlierDetection;
-    out.tls = pls.tls;
+    out.connectionPool = record(pls.connectionPool);
+    out.loadBalancer = record(pls.loadBalancer);
+    out.outlierDetection = record(pls.outlierDetection);
+    out.tls = record(pls.tls);
   }
   return out;
 }
 
 const MAX_U32 = 4294967295;
 
+/** A uint32 config value, or undefined (bad values are dropped, not thrown: protobuf would reject them). */
+export function u32(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_U32 ? v : undefined;
+}
+
 /** Circuit breaker thresholds: Istio lifts Envoy's low defaults (1024) to "unlimited" unless the DR sets them. */
 export function circuitBreakers(pool: ConnectionPoolSettings | undefined): EnvoyResource {
   const t: Record<string, unknown> = {
-    max_connections: { value: pool?.tcp?.maxConnections ?? MAX_U32 },
-    max_pending_requests: { value: pool?.http?.http1MaxPendingRequests ?? MAX_U32 },
-    max_requests: { value: pool?.http?.http2MaxRequests ?? MAX_U32 },
-    max_retries: { value: pool?.http?.maxRetries ?? MAX_U32 },
+    max_connections: { value: u32(pool?.tcp?.maxConnections) ?? MAX_U32 },
+    max_pending_requests: { value: u32(pool?.http?.http1MaxPendingRequests) ?? MAX_U32 },
+    max_requests: { value: u32(pool?.http?.http2MaxRequests) ?? MAX_U32 },
+    max_retries: { value: u32(pool?.http?.maxRetries) ?? MAX_U32 },
     track_remaining: true,
   };
   return { thresholds: [t] };
@@ -54,13 +62,13 @@ export function httpProtocolOptions(pool: ConnectionPoolSettings | undefined, ht
   const common: Record<string, unknown> = {};
   const idle = duration(pool?.http?.idleTimeout);
   if (idle) common.idle_timeout = idle;
-  if (pool?.http?.maxRequestsPerConnection) common.max_requests_per_connection = { value: pool.http.maxRequestsPerConnection };
+  if (u32(pool?.http?.maxRequestsPerConnection)) common.max_requests_per_connection = { value: pool!.http!.maxRequestsPerConnection };
   const maxDur = duration(pool?.tcp?.maxConnectionDuration);
   if (maxDur) common.max_connection_duration = maxDur;
   // UPGRADE turns HTTP/1.1 upstreams into h2; DO_NOT_UPGRADE only stops that (HTTP2/gRPC ports stay h2)
   const useH2 = http2 || pool?.http?.h2UpgradePolicy === 'UPGRADE';
   const h2opts: Record<string, unknown> = {};
-  if (pool?.http?.maxConcurrentStreams) h2opts.max_concurrent_streams = { value: pool.http.maxConcurrentStreams };
+  if (u32(pool?.http?.maxConcurrentStreams)) h2opts.max_concurrent_streams = { value: pool!.http!.maxConcurrentStreams };
   if (!useH2 && Object.keys(common).length === 0 && !pool?.http?.useClientProtocol) return undefined;
   const out: Record<string, unknown> = {};
   if (Object.keys(common).length) out.common_http_protocol_options = common;
@@ -75,7 +83,7 @@ export function upstreamConnectionOptions(pool: ConnectionPoolSettings | undefin
   const ka = pool?.tcp?.tcpKeepalive;
   if (!ka) return undefined;
   const k: Record<string, unknown> = {};
-  if (ka.probes) k.keepalive_probes = { value: ka.probes };
+  if (u32(ka.probes)) k.keepalive_probes = { value: ka.probes };
   const time = duration(ka.time);
   if (time) k.keepalive_time = { value: Math.max(1, Math.round(time.seconds)) };
   const iv = duration(ka.interval);
@@ -87,18 +95,18 @@ export function upstreamConnectionOptions(pool: ConnectionPoolSettings | undefin
 export function outlierDetection(od: OutlierDetection | undefined): EnvoyResource | undefined {
   if (!od) return undefined;
   const out: Record<string, unknown> = { enforcing_success_rate: { value: 0 } };
-  if (od.consecutive5xxErrors !== undefined && od.consecutive5xxErrors !== null) {
-    const v = od.consecutive5xxErrors;
+  if (u32(od.consecutive5xxErrors) !== undefined) {
+    const v = od.consecutive5xxErrors!;
     out.consecutive_5xx = { value: v };
     out.enforcing_consecutive_5xx = { value: v > 0 ? 100 : 0 };
-  } else if (od.consecutiveErrors && od.consecutiveErrors > 0) {
+  } else if (u32(od.consecutiveErrors)) {
     // deprecated consecutiveErrors counts gateway errors (502/503/504) only, so plain 5xx are not enforced
     out.consecutive_gateway_failure = { value: od.consecutiveErrors };
     out.enforcing_consecutive_gateway_failure = { value: 100 };
     out.enforcing_consecutive_5xx = { value: 0 };
   }
-  if (od.consecutiveGatewayErrors !== undefined && od.consecutiveGatewayErrors !== null) {
-    const v = od.consecutiveGatewayErrors;
+  if (u32(od.consecutiveGatewayErrors) !== undefined) {
+    const v = od.consecutiveGatewayErrors!;
     out.consecutive_gateway_failure = { value: v };
     out.enforcing_consecutive_gateway_failure = { value: v > 0 ? 100 : 0 };
   }
@@ -106,10 +114,10 @@ export function outlierDetection(od: OutlierDetection | undefined): EnvoyResourc
   if (interval) out.interval = interval;
   const base = duration(od.baseEjectionTime);
   if (base) out.base_ejection_time = base;
-  if (od.maxEjectionPercent !== undefined && od.maxEjectionPercent > 0) out.max_ejection_percent = { value: od.maxEjectionPercent };
+  if (u32(od.maxEjectionPercent) && od.maxEjectionPercent! <= 100) out.max_ejection_percent = { value: od.maxEjectionPercent };
   if (od.splitExternalLocalOriginErrors) {
     out.split_external_local_origin_errors = true;
-    if (od.consecutiveLocalOriginFailures !== undefined && od.consecutiveLocalOriginFailures !== null) {
+    if (u32(od.consecutiveLocalOriginFailures) !== undefined) {
       out.consecutive_local_origin_failure = { value: od.consecutiveLocalOriginFailures };
       out.enforcing_consecutive_local_origin_failure = { value: 100 };
     }
@@ -127,10 +135,10 @@ export interface LbFields {
 
 /** Istio's default algorithm is LEAST_REQUEST (Envoy's is ROUND_ROBIN). */
 export function loadBalancer(lb: LoadBalancerSettings | undefined, grpc: boolean): LbFields {
-  const ch = lb?.consistentHash;
+  const ch = record(lb?.consistentHash);
   if (ch) {
-    if (ch.maglev) return { lb_policy: 'MAGLEV', maglev_lb_config: ch.maglev.tableSize ? { table_size: { value: ch.maglev.tableSize } } : {} };
-    const size = ch.ringHash?.minimumRingSize ?? ch.minimumRingSize ?? 1024;
+    if (ch.maglev) return { lb_policy: 'MAGLEV', maglev_lb_config: u32(ch.maglev.tableSize) ? { table_size: { value: ch.maglev.tableSize } } : {} };
+    const size = u32(ch.ringHash?.minimumRingSize) || u32(ch.minimumRingSize) || 1024;
     return { lb_policy: 'RING_HASH', ring_hash_lb_config: { minimum_ring_size: { value: size } } };
   }
   // proxyless gRPC clients only balance round robin (or ring hash above)
@@ -150,7 +158,7 @@ export function loadBalancer(lb: LoadBalancerSettings | undefined, grpc: boolean
  * (Istio turns locality failover on by default once outliers can be detected). undefined = off.
  */
 export function localitySetting(lb: LoadBalancerSettings | undefined, od: OutlierDetection | undefined): LocalityLoadBalancerSetting | undefined {
-  const s = lb?.localityLbSetting ?? (od ? {} : undefined);
+  const s = record(lb?.localityLbSetting) ?? (od ? {} : undefined);
   if (!s || s.enabled === false) return undefined;
   return s;
 }

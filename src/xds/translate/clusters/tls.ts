@@ -20,8 +20,13 @@ export function spiffeId(trustDomain: string, namespace: string, serviceAccount:
   return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 }
 
-function sanMatchers(sans: readonly string[]): EnvoyResource[] {
-  return [...new Set(sans)].sort().map((s) => ({ exact: s }));
+function sanMatchers(sans: readonly unknown[]): EnvoyResource[] {
+  return [...new Set(sans.filter((s): s is string => typeof s === 'string' && s !== ''))].sort().map((s) => ({ exact: s }));
+}
+
+/** A non-empty string config value, or undefined. */
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 export interface TlsInput {
@@ -36,8 +41,16 @@ export interface TlsInput {
 }
 
 export function upstreamTransportSocket(input: TlsInput): EnvoyResource | undefined {
-  const tls = input.tls;
-  if (!tls || !tls.mode || tls.mode === 'DISABLE') return undefined;
+  const raw = input.tls;
+  if (!raw || typeof raw !== 'object' || !raw.mode || raw.mode === 'DISABLE') return undefined;
+  if (!['SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL'].includes(raw.mode)) return undefined;
+  // only well-typed fields go on: a bad value in a stored DR must not make the cluster unencodable
+  const tls = {
+    ...raw,
+    clientCertificate: str(raw.clientCertificate), privateKey: str(raw.privateKey), caCertificates: str(raw.caCertificates),
+    credentialName: str(raw.credentialName), sni: str(raw.sni),
+    subjectAltNames: Array.isArray(raw.subjectAltNames) ? raw.subjectAltNames.filter((x) => typeof x === 'string' && x) : undefined,
+  };
   const ctx: Record<string, unknown> = {};
   const common: Record<string, unknown> = {};
   if (tls.mode === 'ISTIO_MUTUAL') {

@@ -4,7 +4,7 @@
 import type { Endpoint, Proxy } from '../../../model/types.ts';
 import type { EnvoyResource } from '../types.ts';
 import type { TranslateContext } from '../clusters/context.ts';
-import { clusterScopeKey, memo } from '../clusters/context.ts';
+import { clusterScopeKey, memo, list } from '../clusters/context.ts';
 import type { ClusterPlan } from '../clusters/plan.ts';
 import { planByName, scopePlans } from '../clusters/plan.ts';
 import { parseClusterName } from '../clusters/names.ts';
@@ -74,8 +74,8 @@ function localityKey(proxy: Proxy, plan: ClusterPlan): string {
   if (!plan.locality) return '';
   const l = proxy.locality;
   let key = `${l.region ?? ''}/${l.zone ?? ''}/${l.subzone ?? ''}`;
-  const fp = plan.locality.failoverPriority;
-  if (fp?.length && !plan.locality.distribute?.length) {
+  const fp = list(plan.locality.failoverPriority);
+  if (fp.length && !list(plan.locality.distribute).length) {
     key += `|${String(proxy.metadata.NETWORK ?? '')}|${fp.map((k) => `${k}=${proxy.labels[k] ?? ''}`).join(',')}`;
   }
   return key;
@@ -114,7 +114,7 @@ export function buildLoadAssignment(ctx: TranslateContext, proxy: Proxy, cluster
  */
 export function scopeLoadAssignments(ctx: TranslateContext, proxy: Proxy, edsNames: readonly string[]): EnvoyResource[] {
   const plans = scopePlans(ctx, proxy);
-  const usesLabels = memo(ctx, `plans-fp|${clusterScopeKey(ctx, proxy)}`, () => [...plans.values()].some((p) => p.locality?.failoverPriority?.length));
+  const usesLabels = memo(ctx, `plans-fp|${clusterScopeKey(ctx, proxy)}`, () => [...plans.values()].some((p) => list(p.locality?.failoverPriority).length));
   const l = proxy.locality;
   let key = `eds-all|${clusterScopeKey(ctx, proxy)}|${l.region ?? ''}/${l.zone ?? ''}/${l.subzone ?? ''}`;
   if (usesLabels) key += `|${String(proxy.metadata.NETWORK ?? '')}|${Object.keys(proxy.labels).sort().map((k) => `${k}=${proxy.labels[k]}`).join(',')}`;

@@ -5,6 +5,7 @@
 // Priorities are then compacted so they run 0..N without gaps, as Envoy requires.
 import type { Endpoint, Locality, Proxy } from '../../../model/types.ts';
 import type { LocalityLoadBalancerSetting } from '../../../config/types/networking.ts';
+import { list, record } from '../clusters/context.ts';
 
 export interface LocalityGroup {
   locality: Locality;
@@ -20,7 +21,7 @@ export function localityString(l: Locality | undefined): string {
 
 /** Istio's locality pattern match: "region", "region/zone", "region/zone/subzone", with "*" segments. */
 export function localityMatches(l: Locality | undefined, pattern: string | undefined): boolean {
-  if (!pattern || pattern === '*') return true;
+  if (typeof pattern !== 'string' || !pattern || pattern === '*') return true;
   const want = pattern.split('/');
   const have = [l?.region ?? '', l?.zone ?? '', l?.subzone ?? ''];
   for (let i = 0; i < want.length && i < 3; i++) {
@@ -45,10 +46,11 @@ function compactPriorities(groups: LocalityGroup[]): void {
 }
 
 function applyDistribute(proxy: Locality, groups: LocalityGroup[], rules: NonNullable<LocalityLoadBalancerSetting['distribute']>): LocalityGroup[] {
-  const rule = rules.find((r) => localityMatches(proxy, r.from));
+  const rule = rules.find((r) => r && localityMatches(proxy, r.from));
   if (!rule) return groups;
   const unmatched = new Set(groups.map((_, i) => i));
-  for (const [pattern, weight] of Object.entries(rule.to ?? {})) {
+  for (const [pattern, weight] of Object.entries(record(rule.to) ?? {})) {
+    if (typeof weight !== 'number' || !(weight > 0)) continue;
     const hit: number[] = [];
     let total = 0;
     for (const i of unmatched) {
@@ -69,7 +71,7 @@ function applyFailover(proxy: Locality, groups: LocalityGroup[], failover: NonNu
   for (const g of groups) {
     let p = localityDistance(proxy, g.locality);
     if (p === 3) {
-      const rule = failover.find((f) => f.from === (proxy.region ?? ''));
+      const rule = failover.find((f) => f?.from === (proxy.region ?? ''));
       if (rule && (g.locality.region ?? '') !== rule.to) p = 4;
     }
     g.priority = p;
@@ -118,9 +120,11 @@ function applyFailoverPriority(proxy: Proxy, groups: LocalityGroup[], keys: stri
  * failover needs outlier detection: without it Envoy would never move traffic to a lower priority.
  */
 export function applyLocalitySetting(proxy: Proxy, groups: LocalityGroup[], setting: LocalityLoadBalancerSetting, failoverEnabled: boolean): LocalityGroup[] {
-  if (setting.distribute?.length) return applyDistribute(proxy.locality, groups, setting.distribute);
+  const distribute = list(setting.distribute);
+  if (distribute.length) return applyDistribute(proxy.locality, groups, distribute);
   if (!failoverEnabled) return groups;
-  if (setting.failoverPriority?.length) return applyFailoverPriority(proxy, groups, setting.failoverPriority);
-  applyFailover(proxy.locality, groups, setting.failover ?? []);
+  const fp = list(setting.failoverPriority).filter((k) => typeof k === 'string');
+  if (fp.length) return applyFailoverPriority(proxy, groups, fp);
+  applyFailover(proxy.locality, groups, list(setting.failover));
   return groups;
 }

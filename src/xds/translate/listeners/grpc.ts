@@ -6,6 +6,7 @@ import type { EnvoyResource } from '../types.ts';
 import { isHttpProtocol } from '../routes/context.ts';
 import { memo, clusterScopeKey, type TranslateContext } from '../clusters/context.ts';
 import { outboundCluster } from '../clusters/names.ts';
+import { proxiedPorts } from '../clusters/plan.ts';
 import { hcmConfig, socketAddress, HCM_FILTER } from './hcm.ts';
 
 /** The route config name a proxyless listener for host:port uses (Istio: the cluster key). */
@@ -71,7 +72,7 @@ export function grpcListeners(ctx: TranslateContext, proxy: Proxy, names?: reado
     return memo(ctx, `grpc-lds|${clusterScopeKey(ctx, proxy)}`, () => {
       const out: EnvoyResource[] = [];
       for (const svc of services.values()) {
-        for (const p of svc.ports) if (isHttpProtocol(p.protocol)) out.push(listenerFor(ctx, svc, p.port, `${svc.hostname}:${p.port}`));
+        for (const p of proxiedPorts(svc)) if (isHttpProtocol(p.protocol)) out.push(listenerFor(ctx, svc, p.port, `${svc.hostname}:${p.port}`));
       }
       return out;
     });
@@ -90,9 +91,8 @@ export function grpcListeners(ctx: TranslateContext, proxy: Proxy, names?: reado
     const port = hasPort ? Number(name.slice(i + 1)) : undefined;
     const svc = candidates(host, proxy).map((h) => services.get(h)).find((s) => s);
     if (!svc) continue;
-    for (const p of svc.ports) {
+    for (const p of proxiedPorts(svc)) {
       if (port !== undefined && p.port !== port) continue;
-      if (p.protocol === 'UDP') continue;
       // the listener keeps the name the client subscribed to, or the client would not recognise it
       const lname = hasPort ? name : `${name}:${p.port}`;
       if (seen.has(lname)) continue;

@@ -9,6 +9,7 @@ import { isHttpProtocol } from '../routes/context.ts';
 import { clusterScopeKey, listenerScopeKey, memo, type TranslateContext } from '../clusters/context.ts';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, inboundCluster, outboundCluster } from '../clusters/names.ts';
 import { inboundPorts, httpish, type InboundPort } from '../clusters/inbound.ts';
+import { proxiedPorts } from '../clusters/plan.ts';
 import { hcmFilter, tcpProxyFilter, socketAddress } from './hcm.ts';
 import { tcpRouteTarget, tlsRouteChains, VsIndex, type WeightedTarget } from './tcp-routes.ts';
 
@@ -111,8 +112,7 @@ function portListener(ctx: TranslateContext, proxy: Proxy, portNum: number, entr
 export function servicesByPort(services: readonly Service[]): Map<number, PortEntry[]> {
   const byPort = new Map<number, PortEntry[]>();
   for (const svc of services) {
-    for (const port of svc.ports) {
-      if (port.protocol === 'UDP') continue;
+    for (const port of proxiedPorts(svc)) {
       const list = byPort.get(port.port) ?? [];
       list.push({ svc, port });
       byPort.set(port.port, list);

@@ -6,22 +6,24 @@ import type { VirtualServiceSpec, L4MatchAttributes, RouteDestination, TLSMatchA
 import type { Proxy } from '../../../model/types.ts';
 import { hostMatches } from '../../../model/hosts.ts';
 import { destinationCluster, type RouteContext } from '../routes/context.ts';
+import { list } from '../clusters/context.ts';
 
 export interface WeightedTarget { name: string; weight: number }
 
 function labelsMatch(want: Record<string, string> | undefined, have: Record<string, string>): boolean {
-  if (!want) return true;
+  if (!want || typeof want !== 'object') return true;
   for (const [k, v] of Object.entries(want)) if (have[k] !== v) return false;
   return true;
 }
 
 /** A gateways list on a match narrows which proxies it applies to; empty means the VirtualService's own. */
 function gatewaysMatch(matchGws: string[] | undefined, proxyGws: string[]): boolean {
-  if (!matchGws?.length) return true;
+  if (!Array.isArray(matchGws) || !matchGws.length) return true;
   return matchGws.some((g) => proxyGws.includes(g));
 }
 
 function l4Matches(m: L4MatchAttributes, port: number, proxy: Proxy, gateways: string[]): boolean {
+  if (!m || typeof m !== 'object') return false;
   if (m.port && m.port !== port) return false;
   if (!labelsMatch(m.sourceLabels, proxy.labels)) return false;
   if (m.sourceNamespace && m.sourceNamespace !== proxy.namespace) return false;
@@ -30,10 +32,10 @@ function l4Matches(m: L4MatchAttributes, port: number, proxy: Proxy, gateways: s
 
 /** Destinations -> weighted targets (weights as given; a single destination gets 100). */
 export function targets(ctx: RouteContext, dests: RouteDestination[] | undefined, ns: string, port: number): WeightedTarget[] {
-  const list = (dests ?? []).filter((d) => d?.destination?.host);
-  return list.map((d) => ({
+  const ds = list(dests).filter((d) => typeof d?.destination?.host === 'string' && d.destination.host);
+  return ds.map((d) => ({
     name: destinationCluster(ctx, d.destination, ns, port).cluster,
-    weight: list.length === 1 ? 100 : d.weight ?? 0,
+    weight: ds.length === 1 ? 100 : typeof d.weight === 'number' ? d.weight : 0,
   })).filter((t) => t.weight > 0);
 }
 
@@ -47,8 +49,9 @@ export class VsIndex {
   constructor(readonly all: readonly ConfigObject<VirtualServiceSpec>[]) {
     for (const vs of all) {
       // only VirtualServices with L4 routes matter here
-      if (!vs.spec.tcp?.length && !vs.spec.tls?.length) continue;
-      for (const h of vs.spec.hosts ?? []) {
+      if (!list(vs.spec?.tcp).length && !list(vs.spec?.tls).length) continue;
+      for (const h of list(vs.spec.hosts)) {
+        if (typeof h !== 'string') continue;
         if (h.startsWith('*')) this.wild.push({ host: h, vs });
         else if (!this.exact.has(h)) this.exact.set(h, vs);
       }
@@ -66,8 +69,8 @@ export class VsIndex {
   /** True when some L4 route matches on source labels, so routing depends on the proxy's labels. */
   usesSourceLabels(): boolean {
     if (this.sourceLabels === undefined) {
-      const l4 = (vs: ConfigObject<VirtualServiceSpec>) => [...(vs.spec.tcp ?? []), ...(vs.spec.tls ?? [])];
-      this.sourceLabels = this.all.some((vs) => l4(vs).some((r) => (r.match ?? []).some((m) => m?.sourceLabels)));
+      const l4 = (vs: ConfigObject<VirtualServiceSpec>) => [...list(vs.spec?.tcp), ...list(vs.spec?.tls)];
+      this.sourceLabels = this.all.some((vs) => l4(vs).some((r) => list(r?.match).some((m) => m?.sourceLabels)));
     }
     return this.sourceLabels;
   }
@@ -82,9 +85,10 @@ export function tcpRouteTarget(ctx: RouteContext, index: VsIndex, host: string, 
 /** The first applicable tcp route among `vss` in order (gateways: every VirtualService bound to the gateway). */
 export function firstTcpRouteTarget(ctx: RouteContext, vss: readonly ConfigObject<VirtualServiceSpec>[], port: number, proxy: Proxy, gateways: string[]): WeightedTarget[] | undefined {
   for (const vs of vss) {
-    for (const r of vs.spec.tcp ?? []) {
-      if (r.match?.length && !r.match.some((m) => l4Matches(m, port, proxy, gateways))) continue;
-      const t = targets(ctx, r.route, vs.metadata.namespace, port);
+    for (const r of list(vs.spec?.tcp)) {
+      const matches = list(r?.match);
+      if (matches.length && !matches.some((m) => l4Matches(m, port, proxy, gateways))) continue;
+      const t = targets(ctx, r?.route, vs.metadata.namespace, port);
       if (t.length) return t;
     }
   }
@@ -98,12 +102,12 @@ export function tlsRouteChains(ctx: RouteContext, vss: readonly ConfigObject<Vir
   const out: TlsRouteChain[] = [];
   const seen = new Set<string>();
   for (const vs of vss) {
-    const vsHosts = vs.spec.hosts ?? [];
+    const vsHosts = list(vs.spec?.hosts).filter((h) => typeof h === 'string');
     if (!hosts.some((h) => vsHosts.some((v) => hostMatches(v, h) || hostMatches(h, v)))) continue;
-    for (const r of vs.spec.tls ?? []) {
-      for (const m of (r.match ?? []) as TLSMatchAttributes[]) {
-        if (!l4Matches(m, port, proxy, gateways)) continue;
-        const sni = (m.sniHosts ?? []).filter((s) => !seen.has(s));
+    for (const r of list(vs.spec.tls)) {
+      for (const m of list(r?.match) as TLSMatchAttributes[]) {
+        if (!m || !l4Matches(m, port, proxy, gateways)) continue;
+        const sni = list(m.sniHosts).filter((s) => typeof s === 'string' && s && !seen.has(s));
         if (!sni.length) continue;
         const t = targets(ctx, r.route, vs.metadata.namespace, port);
         if (!t.length) continue;
