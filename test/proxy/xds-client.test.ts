@@ -380,3 +380,23 @@ test('delta: subscribes by difference, applies removals, NACKs by nonce, and rep
     ads2?.stop();
   }
 });
+
+test('a throwing update listener does not stop ACKs', async () => {
+  const ads = new FakeAds();
+  await ads.start();
+  const { client } = newClient(ads.port);
+  client.on('update', () => {
+    throw new Error('listener bug');
+  });
+  try {
+    client.start();
+    await waitFor('CDS request', () => ads.of(TypeUrl.Cluster).length);
+    const n = ads.respond(TypeUrl.Cluster, 'c1', [{ name: 's', type: 'STATIC' }]);
+    const ack = await waitFor('ACK', () => ads.of(TypeUrl.Cluster).find((r) => r.response_nonce === n));
+    assert.equal(ack.version_info, 'c1');
+    assert.ok(client.snapshot()?.clusters.has('s'));
+  } finally {
+    client.stop();
+    ads.stop();
+  }
+});

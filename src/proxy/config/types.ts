@@ -525,10 +525,13 @@ export interface SecretConfig {
 export interface ProxyConfigSnapshot {
   /** Local counter, +1 for every published snapshot. */
   readonly generation: number;
-  /** Only listeners whose RDS route configs are present (Envoy's warming). */
+  /**
+   * Only listeners whose RDS route configs are present (Envoy's warming) — or whose initial fetch timed out, in
+   * which case handlerRoutes() is undefined and the engine answers 404 (NR) as Envoy does with no route config.
+   */
   readonly listeners: ReadonlyMap<string, ListenerConfig>;
   readonly routes: ReadonlyMap<string, RouteConfig>;
-  /** Only clusters whose EDS assignment has arrived (or that need none). */
+  /** Only clusters whose EDS assignment has arrived (or that need none, or whose initial fetch timed out: no endpoints). */
   readonly clusters: ReadonlyMap<string, ClusterConfig>;
   /** Keyed by ClusterLoadAssignment.clusterName (= cluster.edsServiceName ?? cluster.name). */
   readonly endpoints: ReadonlyMap<string, ClusterLoadAssignment>;

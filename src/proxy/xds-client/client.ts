@@ -155,6 +155,15 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     return out;
   }
 
+  /** Emit without letting a throwing listener break the stream's ACK/NACK bookkeeping. */
+  private tell<K extends keyof XdsClientEvents>(event: K, ...args: XdsClientEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: XdsClientEvents[K]) => boolean)(event, ...args);
+    } catch (e) {
+      this.log.error({ event, err: (e as Error).message }, 'xDS client event listener threw');
+    }
+  }
+
   private count(typeUrl: string, what: string): void {
     const p = STAT_PREFIX[typeUrl];
     if (p) this.bump(`${p}.${what}`);
@@ -197,7 +206,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     stream.on('metadata', () => {
       if (seq !== this.streamSeq || this.connectedNow) return;
       this.connectedNow = true;
-      this.emit('connected');
+      this.tell('connected');
     });
     const onEnd = (err?: Error): void => {
       if (seq !== this.streamSeq) return;
@@ -208,7 +217,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       this.bump('control_plane.stream_closed');
       const wait = this.backoff.next();
       this.log.warn({ err: err?.message, retryInMs: wait }, 'xDS stream closed; keeping last good config and reconnecting');
-      this.emit('disconnected', { error: err?.message, retryInMs: wait });
+      this.tell('disconnected', { error: err?.message, retryInMs: wait });
       this.retryTimer = this.clock.setTimeout(() => {
         this.retryTimer = undefined;
         this.openStream();
@@ -288,21 +297,21 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       t.lastNack = undefined;
       this.write(this.proto.ack(t, nonce, undefined));
       this.count(typeUrl, 'update_success');
-      this.emit('ack', { typeUrl, version, nonce });
+      this.tell('ack', { typeUrl, version, nonce });
     } else {
       t.lastNack = { version, nonce, errors, at: now };
       const message = errors.map(formatDecodeError).join('; ');
       this.log.warn({ typeUrl, version, errors: message }, 'rejecting xDS response (NACK); keeping last good config');
       this.write(this.proto.ack(t, nonce, message));
       this.count(typeUrl, 'update_rejected');
-      this.emit('nack', { typeUrl, version, nonce, errors });
+      this.tell('nack', { typeUrl, version, nonce, errors });
     }
     this.updateSubscriptions();
     // Publishing can release resources an old served version held on to; follow that, then publish what it dropped.
     if (this.publish() && this.updateSubscriptions()) this.publish();
     if (!this.readyFired && this.store.listeners.received && this.store.clusters.received) {
       this.readyFired = true;
-      this.emit('ready');
+      this.tell('ready');
     }
   }
 
@@ -368,7 +377,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     if (this.current && sameSnapshot(this.current, next)) return false;
     this.generation++;
     this.current = next;
-    this.emit('update', next);
+    this.tell('update', next);
     return true;
   }
 }
