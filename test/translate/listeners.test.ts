@@ -70,6 +70,13 @@ spec:
   - route: [{destination: {host: cache}}]
 ---
 apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: cache-b, namespace: default}
+spec:
+  host: cache-b.default.svc.cluster.local
+  trafficPolicy: {connectionPool: {tcp: {idleTimeout: 30s}}}
+---
+apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: echo, namespace: default}
 spec:
@@ -123,6 +130,11 @@ test('TCP services sharing a port: one chain per VIP; tcp routes applied per sou
   assert.equal(clusterFor({ app: 'canary' }, '10.96.5.5'), 'outbound|6379||cache-b.default.svc.cluster.local');
   assert.equal(clusterFor({ app: 'other' }, '10.96.5.5'), 'outbound|6379||cache.default.svc.cluster.local');
   assert.equal(clusterFor({ app: 'other' }, '10.96.5.6'), 'outbound|6379||cache-b.default.svc.cluster.local');
+  // the destination's DestinationRule tcp.idleTimeout goes on the tcp_proxy
+  const l = listener(generateListeners(ctx, makeProxy({ name: 'x' })), '0.0.0.0_6379');
+  const idle = (vip: string) => l.filter_chains.find((c: Any) => c.filter_chain_match?.prefix_ranges?.[0]?.address_prefix === vip).filters[0].typed_config.idle_timeout;
+  assert.deepEqual(idle('10.96.5.6'), { seconds: 30, nanos: 0 });
+  assert.equal(idle('10.96.5.5'), undefined);
 });
 
 test('gateway: use_remote_address and RDS http.<port>; server bind; no gateway selects -> no listeners', () => {

@@ -13,7 +13,7 @@ import { BLACKHOLE_CLUSTER } from '../clusters/names.ts';
 import { sdsSecret } from '../clusters/tls.ts';
 import { hcmFilter, tcpProxyFilter, socketAddress } from './hcm.ts';
 import { tlsInspector } from './sidecar.ts';
-import { firstTcpRouteTarget, tlsRouteChains } from './tcp-routes.ts';
+import { firstTcpRouteTarget, tlsRouteChains, outboundTcpProxy } from './tcp-routes.ts';
 
 export function gatewayHttpRouteName(port: number): string { return `http.${port}`; }
 export function gatewayHttpsRouteName(port: number, portName: string, gw: ConfigObject<GatewaySpec>): string {
@@ -76,7 +76,7 @@ interface BoundServer { gw: ConfigObject<GatewaySpec>; server: GatewayServer; gw
 function tcpFilter(ctx: TranslateContext, proxy: Proxy, b: BoundServer, port: number): EnvoyResource {
   const gws = [b.gwName];
   const t = firstTcpRouteTarget(ctx, ctx.virtualServicesFor(proxy, gws), port, proxy, gws);
-  if (t) return tcpProxyFilter(t.length === 1 ? t[0]!.name : `tcp.${port}`, ctx.snapshot.mesh, { weighted: t });
+  if (t) return outboundTcpProxy(ctx, proxy, t.length === 1 ? t[0]!.name : `tcp.${port}`, t);
   return tcpProxyFilter(BLACKHOLE_CLUSTER, ctx.snapshot.mesh, { cluster: BLACKHOLE_CLUSTER });
 }
 
@@ -118,7 +118,7 @@ function portListener(ctx: TranslateContext, proxy: Proxy, bind: string, port: n
         chains.push({
           name: `${b.gwName}.${b.server.port.name}.${sni[0]}`,
           filter_chain_match: { server_names: sni },
-          filters: [tcpProxyFilter(r.targets.length === 1 ? r.targets[0]!.name : `tls.${port}`, mesh, { weighted: r.targets })],
+          filters: [outboundTcpProxy(ctx, proxy, r.targets.length === 1 ? r.targets[0]!.name : `tls.${port}`, r.targets)],
         });
       }
       continue;

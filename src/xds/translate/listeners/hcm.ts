@@ -78,8 +78,9 @@ export function hcmFilter(o: HcmOptions): EnvoyResource {
   return { name: HCM_FILTER, typed_config: hcmConfig(o) };
 }
 
-export function tcpProxyFilter(statPrefix: string, mesh: MeshConfig, target: { cluster: string } | { weighted: { name: string; weight: number }[] }): EnvoyResource {
+export function tcpProxyFilter(statPrefix: string, mesh: MeshConfig, target: { cluster: string } | { weighted: { name: string; weight: number }[] }, idleTimeout?: EnvoyResource): EnvoyResource {
   const t: Record<string, unknown> = { '@type': TypeUrl.TcpProxy, stat_prefix: statPrefix };
+  if (idleTimeout) t.idle_timeout = idleTimeout;
   if ('cluster' in target) t.cluster = target.cluster;
   else if (target.weighted.length === 1) t.cluster = target.weighted[0]!.name;
   else t.weighted_clusters = { clusters: target.weighted };

@@ -10,7 +10,7 @@ import { BLACKHOLE_CLUSTER, inboundCluster, outboundCluster } from '../clusters/
 import { inboundPorts } from '../clusters/inbound.ts';
 import { hcmFilter, tcpProxyFilter, socketAddress } from './hcm.ts';
 import { inboundFilter, meshVsIndex } from './sidecar.ts';
-import { tcpRouteTarget } from './tcp-routes.ts';
+import { tcpRouteTarget, outboundTcpProxy } from './tcp-routes.ts';
 import type { LocalMode } from './local-mode.ts';
 import { HTTP_PROXY_ROUTE } from '../routes/index.ts';
 
@@ -38,7 +38,7 @@ function tcpPortListener(ctx: TranslateContext, proxy: Proxy, t: { host: string;
     const gws = ['mesh'];
     const target = tcpRouteTarget(ctx, meshVsIndex(ctx, proxy), svc.hostname, t.port, proxy, gws)
       ?? [{ name: outboundCluster(svc.hostname, t.port), weight: 100 }];
-    filter = tcpProxyFilter(target.length === 1 ? target[0]!.name : outboundCluster(svc.hostname, t.port), ctx.snapshot.mesh, { weighted: target });
+    filter = outboundTcpProxy(ctx, proxy, target.length === 1 ? target[0]!.name : outboundCluster(svc.hostname, t.port), target);
   }
   return {
     name: `127.0.0.1_${t.localPort}`,

@@ -11,7 +11,7 @@ import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, in
 import { inboundPorts, httpish, type InboundPort } from '../clusters/inbound.ts';
 import { proxiedPorts } from '../clusters/plan.ts';
 import { hcmFilter, tcpProxyFilter, socketAddress } from './hcm.ts';
-import { tcpRouteTarget, tlsRouteChains, VsIndex, type WeightedTarget } from './tcp-routes.ts';
+import { tcpRouteTarget, tlsRouteChains, outboundTcpProxy, VsIndex, type WeightedTarget } from './tcp-routes.ts';
 
 export const VIRTUAL_OUTBOUND_PORT = 15001;
 export const VIRTUAL_INBOUND_PORT = 15006;
@@ -42,7 +42,7 @@ function tcpFilterFor(ctx: TranslateContext, proxy: Proxy, e: PortEntry, gateway
   const t: WeightedTarget[] = tcpRouteTarget(ctx, index, e.svc.hostname, e.port.port, proxy, gateways)
     ?? [{ name: outboundCluster(e.svc.hostname, e.port.port), weight: 100 }];
   const stat = t.length === 1 ? t[0]!.name : outboundCluster(e.svc.hostname, e.port.port);
-  return tcpProxyFilter(stat, ctx.snapshot.mesh, { weighted: t });
+  return outboundTcpProxy(ctx, proxy, stat, t);
 }
 
 function prefixRanges(addresses: string[]): EnvoyResource[] {
@@ -66,7 +66,7 @@ function portListener(ctx: TranslateContext, proxy: Proxy, portNum: number, entr
       chains.push({
         name: `tls_${r.sniHosts[0]}_${portNum}`,
         filter_chain_match: { server_names: r.sniHosts },
-        filters: [tcpProxyFilter(r.targets.length === 1 ? r.targets[0]!.name : `tls_${portNum}`, ctx.snapshot.mesh, { weighted: r.targets })],
+        filters: [outboundTcpProxy(ctx, proxy, r.targets.length === 1 ? r.targets[0]!.name : `tls_${portNum}`, r.targets)],
       });
     }
     for (const e of tlsEntries) {

@@ -6,7 +6,11 @@ import type { VirtualServiceSpec, L4MatchAttributes, RouteDestination, TLSMatchA
 import type { Proxy } from '../../../model/types.ts';
 import { hostMatches } from '../../../model/hosts.ts';
 import { destinationCluster, type RouteContext } from '../routes/context.ts';
-import { list } from '../clusters/context.ts';
+import { list, type TranslateContext } from '../clusters/context.ts';
+import { scopePlans } from '../clusters/plan.ts';
+import { duration } from '../clusters/duration.ts';
+import { tcpProxyFilter } from './hcm.ts';
+import type { EnvoyResource } from '../types.ts';
 
 export interface WeightedTarget { name: string; weight: number }
 
@@ -117,4 +121,14 @@ export function tlsRouteChains(ctx: RouteContext, vss: readonly ConfigObject<Vir
     }
   }
   return out;
+}
+
+/**
+ * tcp_proxy for outbound targets. The DestinationRule's connectionPool.tcp.idleTimeout of the (first)
+ * destination cluster becomes the proxy's idle timeout, as Istio applies it; unset keeps Envoy's 1h.
+ */
+export function outboundTcpProxy(ctx: TranslateContext, proxy: Proxy, statPrefix: string, t: WeightedTarget[]): EnvoyResource {
+  const plan = t.length ? scopePlans(ctx, proxy).get(t[0]!.name) : undefined;
+  const idle = duration(plan?.policy?.connectionPool?.tcp?.idleTimeout);
+  return tcpProxyFilter(statPrefix, ctx.snapshot.mesh, { weighted: t }, idle);
 }
