@@ -8,7 +8,7 @@ import type { GatewaySpec, GatewayServer, ServerTLSSettings } from '../../../con
 import type { Proxy } from '../../../model/types.ts';
 import { TypeUrl } from '../../../envoy/protos.ts';
 import type { EnvoyResource } from '../types.ts';
-import { listenerScopeKey, memo, type TranslateContext } from '../clusters/context.ts';
+import { listenerScopeKey, memo, list, type TranslateContext } from '../clusters/context.ts';
 import { BLACKHOLE_CLUSTER } from '../clusters/names.ts';
 import { sdsSecret } from '../clusters/tls.ts';
 import { hcmFilter, tcpProxyFilter, socketAddress } from './hcm.ts';
@@ -87,10 +87,10 @@ function portListener(ctx: TranslateContext, proxy: Proxy, bind: string, port: n
   let plainHttp = false;
   const sniSeen = new Set<string>();
   for (const b of servers) {
-    const proto = (b.server.port.protocol ?? '').toUpperCase();
+    const proto = String(b.server.port.protocol ?? '').toUpperCase();
     const tls = b.server.tls;
     if (HTTP_PROTOCOLS.has(proto)) { plainHttp = true; continue; }
-    const names = serverNames(b.server.hosts ?? []).filter((n) => !sniSeen.has(n));
+    const names = serverNames(list(b.server.hosts).filter((h) => typeof h === 'string')).filter((n) => !sniSeen.has(n));
     if ((proto === 'HTTPS' || proto === 'TLS') && tls && tls.mode !== 'PASSTHROUGH' && tls.mode !== 'AUTO_PASSTHROUGH') {
       // Envoy rejects two chains with the same match: one catch-all (no SNI) chain per port
       if (!names.length && chains.some((c) => !c.filter_chain_match)) continue;
@@ -111,7 +111,8 @@ function portListener(ctx: TranslateContext, proxy: Proxy, bind: string, port: n
       inspector = true;
       const gws = [b.gwName];
       const vss = ctx.virtualServicesFor(proxy, gws);
-      for (const r of tlsRouteChains(ctx, vss, b.server.hosts.map((h) => (h.includes('/') ? h.slice(h.indexOf('/') + 1) : h)), port, proxy, gws)) {
+      const hosts = list(b.server.hosts).filter((h) => typeof h === 'string').map((h) => (h.includes('/') ? h.slice(h.indexOf('/') + 1) : h));
+      for (const r of tlsRouteChains(ctx, vss, hosts, port, proxy, gws)) {
         const sni = r.sniHosts.filter((s) => !sniSeen.has(s));
         if (!sni.length) continue;
         sni.forEach((s) => sniSeen.add(s));
@@ -131,6 +132,14 @@ function portListener(ctx: TranslateContext, proxy: Proxy, bind: string, port: n
     chains.push({ name: gatewayHttpRouteName(port), filters: [hcmFilter({ statPrefix: `outbound_0.0.0.0_${port}`, rds: gatewayHttpRouteName(port), kind: 'gateway', mesh })] });
   }
   if (!chains.length) return undefined;
+  // chain names must be unique within a listener (servers may repeat a port name)
+  const used = new Map<string, number>();
+  for (const c of chains) {
+    const n = String(c.name);
+    const k = used.get(n) ?? 0;
+    used.set(n, k + 1);
+    if (k) c.name = `${n}.${k}`;
+  }
   const l: Record<string, unknown> = {
     name: `${bind}_${port}`,
     address: socketAddress(bind, port),
