@@ -17,6 +17,7 @@ let dir = '';
 let cp: RigProcess;
 let debugAddr = '';
 const backends: Record<string, Backend> = {};
+let anchor: grpc.Client | undefined;
 
 const serviceEntry = `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -69,6 +70,16 @@ async function calls(n: number, metadata?: Record<string, string>): Promise<stri
     return out;
   } finally { client.close(); }
 }
+/** Barrier: the control plane generated route config matching `has` and the client ACKed it. */
+async function routesSynced(has: string, hasNot?: string): Promise<void> {
+  await poll(async () => {
+    const dump = await (await fetch(`http://${debugAddr}/debug/config_dump?proxyID=client.default`)).json() as { resources?: { routes: unknown[] } };
+    const text = JSON.stringify(dump.resources?.routes ?? []);
+    if (!text.includes(has) || (hasNot && text.includes(hasNot))) return false;
+    const syncz = await (await fetch(`http://${debugAddr}/debug/syncz`)).json() as { proxyId: string; types: { type: string; state: string }[] }[];
+    return syncz.some((st) => st.proxyId.includes('~client.default~') && st.types.find((x) => x.type === 'routes')?.state === 'SYNCED');
+  }, 15000, 100);
+}
 const count = (xs: string[], v: string) => xs.filter((x) => x === v).length;
 
 before(async () => {
@@ -86,9 +97,15 @@ before(async () => {
     node: { id: 'sidecar~127.0.0.1~client.default~default.svc.cluster.local', metadata: { GENERATOR: 'grpc', NAMESPACE: 'default' }, locality: {} },
   });
   grpcXds.register();
+  // grpc-js-xds ends its ADS stream when the last channel stops watching, and a stream restarted while
+  // the old one is still closing can lose the client's state (its handleAdsStreamEnd clears the new
+  // stream). One channel kept open for the whole test keeps a single stream up, as a real app would.
+  anchor = new EchoClient(TARGET, grpc.credentials.createInsecure());
+  await poll(async () => (await hello(anchor!)).reply, 15000, 100); // a channel watches only once used
 });
 
 after(async () => {
+  anchor?.close();
   const code = await cp?.stop('SIGTERM');
   await Promise.all(Object.values(backends).map((b) => b.close()));
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -115,6 +132,7 @@ test('proxyless gRPC: routing driven live by Istio config', async (t) => {
     route: [${dest('v3')}]
   - route: [${dest('v1')}]
 `);
+    await routesSynced('"end-user"');
     await poll(async () => (await calls(5, { 'end-user': 'jason' })).every((x) => x === 'v3'), 15000, 200);
     assert.deepEqual(new Set(await calls(20)), new Set(['v1']));
     assert.deepEqual(new Set(await calls(20, { 'end-user': 'jason' })), new Set(['v3']));
@@ -124,6 +142,7 @@ test('proxyless gRPC: routing driven live by Istio config', async (t) => {
   await t.test('an 80/20 weighted route splits 1,000 calls within ±5%', async () => {
     writeVs(`  - route: [${dest('v1', 80)}, ${dest('v2', 20)}]
 `);
+    await routesSynced('weighted_clusters', '"end-user"');
     await poll(async () => (await calls(40)).includes('v2'), 15000, 200);
     const r = await calls(1000);
     assert.equal(count(r, 'v1') + count(r, 'v2'), 1000, `all calls succeed: ${[...new Set(r)]}`);
@@ -136,8 +155,15 @@ test('proxyless gRPC: routing driven live by Istio config', async (t) => {
     route: [${dest('v1')}]
   - route: [${dest('v2')}]
 `);
+    await routesSynced('"x-fault"');
     await poll(async () => (await calls(5, { 'x-fault': 'abort' })).every((x) => x === `error:${grpc.status.UNAVAILABLE}`), 15000, 200);
-    assert.deepEqual(new Set(await calls(10)), new Set(['v2']));
+    const got = await calls(10);
+    if (!got.every((x) => x === 'v2')) {
+      const syncz = await (await fetch(`http://${debugAddr}/debug/syncz`)).text();
+      const dump = await (await fetch(`http://${debugAddr}/debug/config_dump?proxyID=client.default`)).json() as any;
+      process.stderr.write(`DIAG ${got}\n${syncz}\nEDS ${JSON.stringify(dump.resources?.endpoints?.map((e: any) => [e.cluster_name, e.endpoints?.[0]?.lb_endpoints?.length]))}\n${cp.stderr.filter((l) => /stale|rate|NACK|warn|connect/i.test(l)).slice(-30).join('\n')}\n`);
+    }
+    assert.deepEqual(new Set(got), new Set(['v2']));
     const before = backends.v1!.calls;
     const r = await calls(10, { 'x-fault': 'abort' });
     assert.deepEqual(new Set(r), new Set([`error:${grpc.status.UNAVAILABLE}`]));
@@ -148,6 +174,7 @@ test('proxyless gRPC: routing driven live by Istio config', async (t) => {
     writeVs(`  - route: [${dest('v3')}]
     retries: { attempts: 3, retryOn: unavailable }
 `);
+    await routesSynced('outbound|9080|v3|', '"x-fault"');
     await poll(async () => (await calls(10)).every((x) => x === 'v3'), 15000, 200);
     const b = backends.v3!;
     const before = b.calls;
@@ -178,6 +205,9 @@ test('proxyless gRPC: routing driven live by Istio config', async (t) => {
     assert.equal(ps.code, 0, ps.stderr);
     assert.match(ps.stdout, /^NAME\s+TYPE\s+CDS\s+LDS\s+EDS\s+RDS/m);
     assert.match(ps.stdout, /client\.default\s+proxyless\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED/);
+    const routes = await runRig(['proxy-config', 'client.default', 'routes', '--debug-addr', debugAddr]);
+    assert.equal(routes.code, 0, routes.stderr);
+    assert.match(routes.stdout, new RegExp(`outbound\\|9080\\|\\|${HOST.replace(/\./g, '\\.')}\\s+${HOST.replace(/\./g, '\\.')}:9080\\s.*\\s/\\*\\s+outbound\\|9080\\|v3\\|.*reviews\\.default`));
     const pc = await runRig(['proxy-config', 'client.default', 'endpoints', '--debug-addr', debugAddr]);
     assert.equal(pc.code, 0, pc.stderr);
     for (const v of ['v1', 'v2', 'v3']) assert.match(pc.stdout, new RegExp(`127\\.0\\.0\\.1:${backends[v]!.port}\\s+HEALTHY`));

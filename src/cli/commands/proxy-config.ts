@@ -13,7 +13,9 @@ type Kind = (typeof KINDS)[number];
 const dur = (d: R | undefined) => (d ? `${Number(d.seconds ?? 0) + Number(d.nanos ?? 0) / 1e9}s` : '');
 /** Istio writes the config object a resource came from into metadata filter_metadata.istio.config. */
 function istioConfig(r: R | undefined): string {
-  const p = r?.metadata?.filter_metadata?.istio?.config as string | undefined;
+  // Canonical JSON ({config: "..."}) or protobufjs Struct form ({fields: {config: {stringValue}}}).
+  const istio = r?.metadata?.filter_metadata?.istio;
+  const p = (istio?.config ?? istio?.fields?.config?.stringValue) as string | undefined;
   if (!p) return '-';
   const m = /namespaces\/([^/]+)\/[^/]+\/([^/]+)$/.exec(p);
   return m ? `${m[2]}.${m[1]}` : p;

@@ -19,10 +19,12 @@ export class SotwConnection extends Connection {
     const nonce = req.response_nonce ?? '';
     const names = req.resource_names ?? [];
     if (nonce !== '') {
-      // An ACK or NACK. Only one echoing our latest nonce counts: older ones are superseded by a
-      // response the client has not seen yet, and unknown ones are garbage.
-      if (nonce !== st.sentNonce) { this.countStale(st, nonce); return; }
-      this.recordAck(st, req.version_info, req.error_detail);
+      // An ACK or NACK. Only one echoing our latest nonce counts as such: older ones are superseded by a
+      // response the client has not seen yet, and unknown ones are garbage. Their resource_names still
+      // are the client's subscription at that moment (requests are ordered), so it is tracked from every
+      // request: ignoring it could leave the server believing a client holds what it had dropped.
+      if (nonce !== st.sentNonce) this.countStale(st, nonce);
+      else this.recordAck(st, req.version_info, req.error_detail);
       if (this.updateSubscription(st, names, false)) this.requestSend(st, false);
       return;
     }
@@ -40,6 +42,8 @@ export class SotwConnection extends Connection {
     else if (explicit.length === 0) st.wildcard = this.isWildcardType(st.typeUrl) && (first || st.wildcard);
     else st.wildcard = false;
     st.names = new Set(explicit);
+    // A dropped name is forgotten, so subscribing to it again gets it sent again.
+    for (const n of old) if (!st.names.has(n)) st.sentHashes.delete(n);
     // Every ACK repeats the whole subscription (1,000s of names for EDS): compare without sorting.
     if (wasWildcard !== st.wildcard || old.size !== st.names.size) return true;
     for (const n of st.names) if (!old.has(n)) return true;
