@@ -158,3 +158,28 @@ test('/drain_listeners and /quitquitquit need POST and call the hooks; draining 
     assert.equal((await get('/nope')).status, 404);
   });
 });
+
+test('/listeners from the served snapshot, /memory, and /logging level changes need POST', async () => {
+  const xds = stubXds({ v: true });
+  const snap = xds.snapshot()!;
+  (snap.listeners as Map<string, unknown>).set('virtualOutbound', { name: 'virtualOutbound', address: '0.0.0.0', port: 15001, bindToPort: true });
+  const { rootLogger } = await import('../../src/common/logger.ts');
+  const before = rootLogger().level;
+  try {
+    await withAdmin({ xds }, async (get) => {
+      assert.equal((await get('/listeners')).body, 'virtualOutbound::0.0.0.0:15001\n');
+      const j = JSON.parse((await get('/listeners?format=json')).body);
+      assert.equal(j.listener_statuses[0].local_address.socket_address.port_value, 15001);
+      const mem = JSON.parse((await get('/memory')).body);
+      assert.ok(Number(mem.resident) > 0);
+      assert.equal((await get('/logging?level=debug')).status, 405);
+      assert.equal((await get('/logging?level=loud', 'POST')).status, 400);
+      const r = await get('/logging?level=debug', 'POST');
+      assert.equal(r.status, 200);
+      assert.match(r.body, /all: debug/);
+      assert.equal(rootLogger().level, 'debug');
+    });
+  } finally {
+    rootLogger().level = before;
+  }
+});

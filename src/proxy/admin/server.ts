@@ -6,6 +6,7 @@
 // GET  /ready (also /healthz/ready)                       200 LIVE once LDS+CDS were applied (and ready() holds)
 // POST /drain_listeners[?inboundonly&graceful], /quitquitquit   call the engine's hooks
 // GET  /server_info                                       node, state, uptime
+// GET  /listeners[?format=json], /memory; GET|POST /logging[?level=debug]
 // It binds 127.0.0.1 by default: the admin API is not for the network.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +15,9 @@ import { configDump } from './config-dump.ts';
 import { statsJson, statsPrometheus, statsText } from './stats-format.ts';
 import type { AdminProviders, ClusterStatus, EndpointStatus, Stat } from './types.ts';
 import { clusterEndpoints } from '../config/types.ts';
+import { rootLogger } from '../../common/logger.ts';
+
+const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
 export interface AdminServerOptions {
   address?: string;
@@ -93,7 +97,26 @@ export class AdminServer {
     };
     switch (url.pathname) {
       case '/':
-        return send(res, 200, 'text/plain', ['/config_dump', '/clusters', '/stats', '/stats/prometheus', '/ready', '/server_info', '/drain_listeners (POST)', '/quitquitquit (POST)'].join('\n') + '\n');
+        return send(res, 200, 'text/plain', ['/config_dump', '/clusters', '/listeners', '/stats', '/stats/prometheus', '/ready', '/server_info', '/memory', '/logging', '/drain_listeners (POST)', '/quitquitquit (POST)'].join('\n') + '\n');
+      case '/listeners': {
+        // Envoy lists each listener's name and address; ours come from the served xDS snapshot.
+        const ls = [...(p.xds?.snapshot()?.listeners.values() ?? [])].map((l) => ({ name: l.name, local_address: { socket_address: { address: l.address, port_value: l.port } }, bind_to_port: l.bindToPort }));
+        if (q.get('format') === 'json') return json(res, 200, { listener_statuses: ls });
+        return send(res, 200, 'text/plain', ls.map((l) => `${l.name}::${l.local_address.socket_address.address}:${l.local_address.socket_address.port_value}`).join('\n') + (ls.length ? '\n' : ''));
+      }
+      case '/memory': {
+        const m = process.memoryUsage();
+        return json(res, 200, { allocated: String(m.heapUsed), heap_size: String(m.heapTotal), resident: String(m.rss), external: String(m.external), array_buffers: String(m.arrayBuffers) });
+      }
+      case '/logging': {
+        const level = q.get('level');
+        if (level !== null) {
+          if (!post) return send(res, 405, 'text/plain', 'This endpoint requires POST\n');
+          if (!LEVELS.has(level)) return send(res, 400, 'text/plain', `unknown level ${level}; one of ${[...LEVELS].join(', ')}\n`);
+          rootLogger().level = level;
+        }
+        return send(res, 200, 'text/plain', `active loggers:\n  all: ${rootLogger().level}\n`);
+      }
       case '/ready':
       case '/healthz/ready': {
         const st = this.state();
