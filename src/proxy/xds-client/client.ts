@@ -140,8 +140,10 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     return this.readyFired;
   }
 
+  /** A stream is open over a READY channel (the server may not have answered yet). */
   isConnected(): boolean {
-    return this.connectedNow;
+    if (this.connectedNow) return true;
+    return !!this.stream && this.client?.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
   }
 
   /**
@@ -149,7 +151,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
    * listener_manager.lds.*, and rds.* / eds.* / sds.* summed over resources; control_plane.connected_state.
    */
   stats(): { type: 'counter' | 'gauge'; name: string; value: number }[] {
-    const out: { type: 'counter' | 'gauge'; name: string; value: number }[] = [{ type: 'gauge', name: 'control_plane.connected_state', value: this.connectedNow ? 1 : 0 }];
+    const out: { type: 'counter' | 'gauge'; name: string; value: number }[] = [{ type: 'gauge', name: 'control_plane.connected_state', value: this.isConnected() ? 1 : 0 }];
     for (const [name, value] of this.counters) out.push({ type: 'counter', name, value });
     for (const t of this.store.all()) out.push({ type: 'gauge', name: `${STAT_PREFIX[t.typeUrl]}.resources`, value: t.resources.size });
     return out;
