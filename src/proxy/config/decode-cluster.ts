@@ -7,6 +7,7 @@ const LB = new Set<LbPolicy>(['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'RING_HA
 const AGGREGATE = 'type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig';
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const TLS_MATCH_KEY = 'envoy.transport_socket_match';
+const DNS_FAMILIES = new Set(['AUTO', 'V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL']);
 
 export function decodeCluster(raw: Obj, resourceName?: string): DecodeResult<ClusterConfig> {
   const name = str(raw.name) ?? '';
@@ -55,6 +56,10 @@ export function decodeCluster(raw: Obj, resourceName?: string): DecodeResult<Clu
     dnsLookupFamily: (str(raw.dns_lookup_family) ?? 'AUTO') as ClusterConfig['dnsLookupFamily'],
     metadata: filterMetadata(raw.metadata),
   };
+  if (!DNS_FAMILIES.has(out.dnsLookupFamily)) {
+    ctx.err('dns_lookup_family', `unknown value ${out.dnsLookupFamily}`);
+    out.dnsLookupFamily = 'AUTO';
+  }
   if (type === 'EDS') {
     const eds = obj(raw.eds_cluster_config) ?? {};
     out.edsServiceName = str(eds.service_name) || undefined;
