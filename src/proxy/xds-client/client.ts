@@ -109,7 +109,9 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     this.stopped = false;
     const Ctor = adsServiceClient();
     this.client = new Ctor(`${this.opts.server.host}:${this.opts.server.port}`, this.opts.credentials ?? grpc.credentials.createInsecure(), {
-      'grpc.keepalive_time_ms': 30_000,
+      // HTTP/2 pings detect a dead control plane; 5 min is the most often a grpc-go server (istiod) tolerates by default.
+      'grpc.keepalive_time_ms': 300_000,
+      'grpc.keepalive_timeout_ms': 20_000,
       // The channel's own reconnect backoff must not outgrow ours, or a restarted server is noticed late.
       'grpc.initial_reconnect_backoff_ms': Math.min(1000, this.opts.backoff?.initialMs ?? 500),
       'grpc.max_reconnect_backoff_ms': this.opts.backoff?.maxMs ?? 30_000,
