@@ -92,7 +92,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   };
 
   rebuild();
-  const unwatch = store.watch(() => rebuild());
+  const unwatchConfig = store.watch(() => rebuild());
+  // A file that turns invalid changes no object (the last good ones keep serving), so there is no config
+  // event: stores that can say when their issues change (FileStore.onIssues) get reported at once.
+  const unwatchIssues = (store as ConfigStore & { onIssues?: (h: (i: ValidationIssue[]) => void) => () => void }).onIssues?.(() => reportIssues());
+  const unwatch = () => { unwatchConfig(); unwatchIssues?.(); };
   let xdsPort: number;
   let debug: DebugServer;
   try {

@@ -193,6 +193,8 @@ test('proxyless gRPC: routing driven live by Istio config', async (t) => {
     }, 15000, 200);
     const issue = configz.issues.find((i) => i.severity === 'error' && (i.file ?? '').endsWith('virtual-service.yaml'))!;
     assert.match(issue.path, /^spec\.http\[0\]\.route\[\d\]\.weight$|^spec\.http\[0\]\.route$/);
+    // ...and logged by the control plane with file, document and path.
+    await cp.waitFor(new RegExp(`config issue: error \\[RIG\\d+\\] \\S*virtual-service\\.yaml doc 0 .*${issue.path.replace(/[[\].]/g, '\\$&')}`), 5000);
     assert.deepEqual(new Set(await calls(20)), new Set(['v3']), 'the last good VirtualService keeps serving');
   });
 
