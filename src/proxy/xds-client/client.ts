@@ -1,10 +1,12 @@
-// proxy/xds-client: the proxy's ADS (SotW) client: subscribes, decodes at the edge, ACKs/NACKs, warms, reconnects.
+// proxy/xds-client: the proxy's ADS client: subscribes, decodes at the edge, ACKs/NACKs, warms, reconnects.
 //
-// One bidirectional StreamAggregatedResources stream carries every type. LDS and CDS are wildcard subscriptions;
-// RDS, EDS and SDS names follow what the held listeners and clusters reference. A response is applied resource by
-// resource: valid ones replace their previous version, invalid ones keep their last good version and the whole
-// response is NACKed (previous version_info + the response nonce + error_detail naming resource and field), as
-// gRPC's xDS client does. While disconnected the last good snapshot keeps serving; reconnects back off with jitter.
+// One bidirectional ADS stream carries every type, state of the world (default) or incremental (protocol.ts).
+// LDS and CDS are wildcard subscriptions; RDS, EDS and SDS names follow what the held and served listeners and
+// clusters reference. A response is applied resource by resource: valid ones replace their previous version,
+// invalid ones keep their last good version and the response is NACKed (SotW: previous version_info + the response
+// nonce + error_detail naming resource and field), as gRPC's xDS client does. Listeners wait for their route
+// configs and clusters for their endpoints (Envoy's warming) before a snapshot serves them. While disconnected the
+// last good snapshot keeps serving; reconnects back off exponentially with jitter on the injected clock.
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { realClock, type Clock, type TimerHandle } from '../../common/clock.ts';
