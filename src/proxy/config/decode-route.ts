@@ -33,6 +33,7 @@ export function routeConfigInto(raw: Obj, ctx: Ctx, field = ''): RouteConfig {
     name: str(raw.name) ?? '',
     virtualHosts,
     ignorePortInHostMatching: raw.ignore_port_in_host_matching === true,
+    perFilter: raw.typed_per_filter_config !== undefined ? decodePerFilter(raw.typed_per_filter_config, ctx, `${p}typed_per_filter_config`) : undefined,
     ...headerMutations(raw, ctx, field),
   };
 }

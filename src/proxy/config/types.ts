@@ -392,6 +392,8 @@ export interface RouteConfig extends HeaderMutations {
   virtualHosts: VirtualHostConfig[];
   /** Envoy's ignore_port_in_host_matching. */
   ignorePortInHostMatching: boolean;
+  /** Least specific per-filter overrides (route configuration level). */
+  perFilter?: PerFilterConfig;
 }
 
 // ---------------------------------------------------------------------------------------------

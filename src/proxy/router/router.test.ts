@@ -299,8 +299,14 @@ test('timeouts, retry policy (route, else virtual host), grpc-timeout cap, hash 
   assert.deepEqual(y.mirrors.map((m) => m.cluster), ['m-all'], 'a 50% mirror does not fire at 0.9');
 });
 
-test('per-filter config: most specific wins (weighted cluster > route > virtual host)', () => {
+test('per-filter config: most specific wins (weighted cluster > route > virtual host > route config)', () => {
   const fault = (status: number) => ({ '@type': 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault', abort: { http_status: status, percentage: { numerator: 100 } } });
+  const rcLevel = router({
+    typed_per_filter_config: { 'envoy.filters.http.fault': fault(504) },
+    virtual_hosts: [vh('v', ['*'], [any('a')])],
+  });
+  const d = rcLevel.route(req('h', '/'));
+  assert.ok(d.kind === 'forward' && d.perFilter?.fault?.abort?.httpStatus === 504);
   const r = router({
     virtual_hosts: [vh('v', ['*'], [
       { match: { prefix: '/route' }, route: to('a'), typed_per_filter_config: { 'envoy.filters.http.fault': fault(501) } },

@@ -285,7 +285,7 @@ function compileRoute(rc: RouteConfig, vh: VirtualHostConfig, e: RouteEntry): Co
     cluster: name,
     weight,
     edits: edits(wc ? [wc, e, vh, rc] : [e, vh, rc]),
-    perFilter: mergePerFilter(wc?.perFilter, e.perFilter, vh.perFilter),
+    perFilter: mergePerFilter(wc?.perFilter, e.perFilter, vh.perFilter, rc.perFilter),
   });
   if (fa.cluster.kind === 'weighted') {
     out.targets = fa.cluster.clusters.filter((c) => c.weight > 0).map((c) => base(c.name, c.weight, c));
