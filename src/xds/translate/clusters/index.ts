@@ -14,7 +14,6 @@ import {
 } from './policy.ts';
 import { spiffeId, upstreamTransportSocket, ADS_CONFIG_SOURCE } from './tls.ts';
 import { localityEndpoints } from '../endpoints/index.ts';
-import { msToDuration } from './duration.ts';
 
 export * from './names.ts';
 
@@ -170,4 +169,3 @@ export function inboundPassthroughCluster(ctx: TranslateContext): EnvoyResource 
   return passthroughCluster(ctx, INBOUND_PASSTHROUGH_CLUSTER);
 }
 
-export { msToDuration };
