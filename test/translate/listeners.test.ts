@@ -214,3 +214,22 @@ test('local mode: a repeated listener address is emitted once', () => {
   const names = generateListeners(ctx, proxy).map((l) => l.name);
   assert.deepEqual(names, ['127.0.0.1_16379']);
 });
+
+test('gateway AUTO_PASSTHROUGH: one SNI chain per cluster, named as sidecars send it with ISTIO_MUTUAL', () => {
+  const yaml = `${YAML}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: eastwest, namespace: istio-system}
+spec:
+  selector: {istio: eastwestgateway}
+  servers: [{port: {number: 15443, name: tls, protocol: TLS}, hosts: ["*.local"], tls: {mode: AUTO_PASSTHROUGH}}]
+`;
+  const ctx = contextFor(parseValidConfig(yaml, 'ew.yaml'));
+  const l = listener(generateListeners(ctx, makeProxy({ type: 'router', name: 'ew', namespace: 'istio-system', labels: { istio: 'eastwestgateway' } })), '0.0.0.0_15443');
+  assert.deepEqual(l.listener_filters.map((f: Any) => f.name), ['envoy.filters.listener.tls_inspector']);
+  const chain = l.filter_chains.find((c: Any) => c.filter_chain_match.server_names[0] === 'outbound_.80_._.web.default.svc.cluster.local');
+  assert.ok(chain);
+  assert.equal(chain.filters[0].typed_config.cluster, 'outbound|80||web.default.svc.cluster.local');
+  assert.equal(new Set(l.filter_chains.map((c: Any) => c.filter_chain_match.server_names[0])).size, l.filter_chains.length, 'SNIs are unique');
+});

@@ -2,6 +2,7 @@
 // listener "0.0.0.0_<port>" per server port: HTTP -> HCM with RDS "http.<port>"; HTTPS terminated with
 // SIMPLE/MUTUAL/ISTIO_MUTUAL -> a filter chain per server (SNI from its hosts) with a DownstreamTlsContext
 // and RDS "https.<port>.<portName>.<gateway>.<ns>"; PASSTHROUGH -> SNI chains from VirtualService tls routes;
+// AUTO_PASSTHROUGH -> one chain per cluster by its Istio SNI;
 // TCP (and terminated TLS) -> tcp_proxy from tcp routes of VirtualServices bound to the gateway.
 import type { ConfigObject } from '../../../config/types.ts';
 import type { GatewaySpec, GatewayServer, ServerTLSSettings } from '../../../config/types/networking.ts';
@@ -9,7 +10,8 @@ import type { Proxy } from '../../../model/types.ts';
 import { TypeUrl } from '../../../envoy/protos.ts';
 import type { EnvoyResource } from '../types.ts';
 import { listenerScopeKey, memo, list, type TranslateContext } from '../clusters/context.ts';
-import { BLACKHOLE_CLUSTER } from '../clusters/names.ts';
+import { BLACKHOLE_CLUSTER, istioMutualSni } from '../clusters/names.ts';
+import { scopePlans } from '../clusters/plan.ts';
 import { sdsSecret } from '../clusters/tls.ts';
 import { hcmFilter, tcpProxyFilter, socketAddress } from './hcm.ts';
 import { tlsInspector } from './sidecar.ts';
@@ -120,6 +122,22 @@ function portListener(ctx: TranslateContext, proxy: Proxy, bind: string, port: n
           name: `${b.gwName}.${b.server.port.name}.${sni[0]}`,
           filter_chain_match: { server_names: sni },
           filters: [outboundTcpProxy(ctx, proxy, r.targets.length === 1 ? r.targets[0]!.name : `tls.${port}`, r.targets)],
+        });
+      }
+      continue;
+    }
+    if ((proto === 'HTTPS' || proto === 'TLS') && tls?.mode === 'AUTO_PASSTHROUGH') {
+      // mTLS passes through to the cluster its SNI names (outbound_.<port>_.<subset>_.<host>, the SNI
+      // sidecars send with ISTIO_MUTUAL): one SNI chain per cluster the gateway knows
+      inspector = true;
+      for (const plan of scopePlans(ctx, proxy).values()) {
+        const sni = istioMutualSni(plan.name);
+        if (sniSeen.has(sni)) continue;
+        sniSeen.add(sni);
+        chains.push({
+          name: `${b.gwName}.${b.server.port.name}.${plan.name}`,
+          filter_chain_match: { server_names: [sni] },
+          filters: [outboundTcpProxy(ctx, proxy, plan.name, [{ name: plan.name, weight: 100 }])],
         });
       }
       continue;
