@@ -78,6 +78,8 @@ test('/config_dump has Envoy dump types, active resources, and the last NACK per
     assert.ok(eds.configs.some((c: { '@type': string }) => c['@type'].endsWith('EndpointsConfigDump')));
     const only = JSON.parse((await get('/config_dump?resource=ClustersConfigDump')).body);
     assert.equal(only.configs.length, 1);
+    const active = JSON.parse((await get('/config_dump?resource=dynamic_active_clusters')).body);
+    assert.deepEqual(active.configs.map((c: { cluster: { name: string } }) => c.cluster.name), ['outbound|9080||reviews']);
   });
 });
 

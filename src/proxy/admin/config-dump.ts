@@ -13,7 +13,7 @@ const URL = {
 
 export interface DumpOptions {
   includeEds: boolean;
-  /** Only the config dumps whose @type ends with this (Envoy's ?resource / ?mask are approximated by type). */
+  /** Envoy's ?resource: a repeated field name (dynamic_active_clusters...) or a dump type suffix (ClustersConfigDump). */
   type?: string;
   /** Convert a clock time (ms, the client's clock) to a wall-clock ISO string. */
   toWall: (clockMs: number) => string;
@@ -84,5 +84,10 @@ export function configDump(xds: XdsStatusProvider | undefined, bootstrap: Record
       })),
     });
   }
-  return { configs: o.type ? configs.filter((c) => String(c['@type']).endsWith(o.type!)) : configs };
+  if (!o.type) return { configs };
+  // Envoy's ?resource=<repeated field> (e.g. dynamic_active_clusters) lists that field's entries; we also accept a
+  // dump type suffix (e.g. ClustersConfigDump) to keep one whole dump.
+  const field = configs.flatMap((c) => (Array.isArray(c[o.type!]) ? (c[o.type!] as unknown[]) : []));
+  if (configs.some((c) => Array.isArray(c[o.type!]))) return { configs: field };
+  return { configs: configs.filter((c) => String(c['@type']).endsWith(o.type!)) };
 }
