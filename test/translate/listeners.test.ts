@@ -233,3 +233,28 @@ spec:
   assert.equal(chain.filters[0].typed_config.cluster, 'outbound|80||web.default.svc.cluster.local');
   assert.equal(new Set(l.filter_chains.map((c: Any) => c.filter_chain_match.server_names[0])).size, l.filter_chains.length, 'SNIs are unique');
 });
+
+test('Sidecar egress listener with a port admits its hosts on that port only', () => {
+  const yaml = `${YAML}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: default}
+spec:
+  egress:
+  - port: {number: 6379, protocol: TCP, name: redis}
+    hosts: ["./cache.default.svc.cluster.local"]
+  - port: {number: 7070, protocol: GRPC, name: grpc}
+    hosts: ["./echo.default.svc.cluster.local"]
+  - hosts: ["./web.default.svc.cluster.local"]
+`;
+  const ctx = contextFor(parseValidConfig(yaml, 'sc.yaml'));
+  const ls = generateListeners(ctx, makeProxy({ name: 'p' }));
+  const names = ls.map((l) => l.name);
+  assert.ok(names.includes('0.0.0.0_80'), 'web on every port');
+  const redis = listener(ls, '0.0.0.0_6379');
+  const vips = redis.filter_chains.map((c: Any) => c.filter_chain_match?.prefix_ranges?.[0]?.address_prefix);
+  assert.deepEqual(vips, ['10.96.5.5'], 'cache admitted on 6379; cache-b not in the egress hosts');
+  assert.ok(names.includes('0.0.0.0_7070'), 'echo admitted on 7070');
+  assert.ok(!names.includes('0.0.0.0_7071'), 'but not on its other port');
+});

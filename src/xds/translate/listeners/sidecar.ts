@@ -6,10 +6,11 @@ import type { Proxy, Service, ServicePort } from '../../../model/types.ts';
 import type { EnvoyResource } from '../types.ts';
 import { TypeUrl } from '../../../envoy/protos.ts';
 import { isHttpProtocol } from '../routes/context.ts';
-import { clusterScopeKey, listenerScopeKey, memo, type TranslateContext } from '../clusters/context.ts';
+import { clusterScopeKey, listenerScopeKey, memo, list, type TranslateContext } from '../clusters/context.ts';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, inboundCluster, outboundCluster } from '../clusters/names.ts';
 import { inboundPorts, httpish, type InboundPort } from '../clusters/inbound.ts';
-import { proxiedPorts } from '../clusters/plan.ts';
+import { proxiedPorts, isPortNumber } from '../clusters/plan.ts';
+import { parseEgressHost, egressAdmits } from '../../../model/visibility.ts';
 import { hcmFilter, tcpProxyFilter, socketAddress } from './hcm.ts';
 import { tcpRouteTarget, tlsRouteChains, outboundTcpProxy, VsIndex, type WeightedTarget } from './tcp-routes.ts';
 
@@ -126,14 +127,31 @@ export function meshVsIndex(ctx: TranslateContext, proxy: Proxy): VsIndex {
   return memo(ctx, `vs-mesh|${clusterScopeKey(ctx, proxy)}`, () => new VsIndex(ctx.virtualServicesFor(proxy, ['mesh'])));
 }
 
+/**
+ * Sidecar egress listeners that name a port admit their hosts on that port only, as in Istio; ones without
+ * a port admit them on every port. undefined when no egress listener names a port (nothing to filter).
+ */
+function egressPortFilter(ctx: TranslateContext, proxy: Proxy): ((svc: Service, port: number) => boolean) | undefined {
+  const egress = list(ctx.sidecarFor(proxy)?.spec?.egress);
+  if (!egress.some((l) => isPortNumber(l?.port?.number))) return undefined;
+  const parsed = egress.map((l) => ({
+    port: isPortNumber(l?.port?.number) ? l.port!.number : undefined,
+    hosts: list(l?.hosts).filter((h) => typeof h === 'string').map((h) => parseEgressHost(h, proxy.namespace)),
+  }));
+  return (svc, port) => parsed.some((p) => (p.port === undefined || p.port === port) && egressAdmits(p.hosts, svc.namespace, svc.hostname));
+}
+
 export function outboundPortListeners(ctx: TranslateContext, proxy: Proxy): EnvoyResource[] {
   // labels matter only when an L4 route matches on source labels
   const labels = meshVsIndex(ctx, proxy).usesSourceLabels();
   return memo(ctx, `lds-out|${listenerScopeKey(ctx, proxy, labels)}|${ctx.outboundTrafficPolicy(proxy)}`, () => {
     const out: EnvoyResource[] = [];
     const index = meshVsIndex(ctx, proxy);
-    for (const [port, entries] of servicesByPort(ctx.servicesFor(proxy))) {
+    const admits = egressPortFilter(ctx, proxy);
+    for (const [port, all] of servicesByPort(ctx.servicesFor(proxy))) {
       if (port === VIRTUAL_OUTBOUND_PORT || port === VIRTUAL_INBOUND_PORT) continue;
+      const entries = admits ? all.filter((e) => admits(e.svc, port)) : all;
+      if (!entries.length) continue;
       const l = portListener(ctx, proxy, port, entries, index);
       if (l) out.push(l);
     }
