@@ -258,3 +258,21 @@ spec:
   assert.ok(names.includes('0.0.0.0_7070'), 'echo admitted on 7070');
   assert.ok(!names.includes('0.0.0.0_7071'), 'but not on its other port');
 });
+
+test('Sidecar egressProxy: unknown destinations go to the egress service instead of PassthroughCluster', () => {
+  const yaml = `${YAML.replace('outboundTrafficPolicy: {mode: REGISTRY_ONLY}', 'outboundTrafficPolicy: {mode: ALLOW_ANY}')}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: default}
+spec:
+  outboundTrafficPolicy:
+    mode: ALLOW_ANY
+    egressProxy: {host: web, port: {number: 80}}
+`;
+  const ctx = contextFor(parseValidConfig(yaml, 'egress.yaml'));
+  const vo = listener(generateListeners(ctx, makeProxy({ name: 'p' })), 'virtualOutbound');
+  assert.equal(filtersOf(vo)[0].cluster, 'outbound|80||web.default.svc.cluster.local');
+  const plain = contextFor(parseValidConfig(YAML.replace('outboundTrafficPolicy: {mode: REGISTRY_ONLY}', 'outboundTrafficPolicy: {mode: ALLOW_ANY}'), 'p.yaml'));
+  assert.equal(filtersOf(listener(generateListeners(plain, makeProxy({ name: 'p' })), 'virtualOutbound'))[0].cluster, 'PassthroughCluster');
+});

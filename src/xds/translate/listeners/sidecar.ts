@@ -5,7 +5,7 @@
 import type { Proxy, Service, ServicePort } from '../../../model/types.ts';
 import type { EnvoyResource } from '../types.ts';
 import { TypeUrl } from '../../../envoy/protos.ts';
-import { isHttpProtocol } from '../routes/context.ts';
+import { isHttpProtocol, destinationCluster } from '../routes/context.ts';
 import { clusterScopeKey, listenerScopeKey, memo, list, type TranslateContext } from '../clusters/context.ts';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, INBOUND_PASSTHROUGH_CLUSTER, inboundCluster, outboundCluster } from '../clusters/names.ts';
 import { inboundPorts, httpish, type InboundPort } from '../clusters/inbound.ts';
@@ -22,9 +22,18 @@ export const tlsInspector = { name: 'envoy.filters.listener.tls_inspector', type
 
 const isTls = (p: ServicePort['protocol']): boolean => p === 'TLS' || p === 'HTTPS';
 
+/** Sidecar outboundTrafficPolicy.egressProxy (ALLOW_ANY only): unknown destinations go to that service's cluster. */
+function egressProxyCluster(ctx: TranslateContext, proxy: Proxy): string | undefined {
+  const sc = ctx.sidecarFor(proxy);
+  const ep = sc?.spec?.outboundTrafficPolicy?.egressProxy;
+  if (!ep || typeof ep.host !== 'string' || !ep.host) return undefined;
+  return destinationCluster(ctx, ep, sc!.metadata.namespace, isPortNumber(ep.port?.number) ? ep.port!.number : 80).cluster;
+}
+
 export function virtualOutbound(ctx: TranslateContext, proxy: Proxy): EnvoyResource {
   const mode = ctx.outboundTrafficPolicy(proxy);
-  const cluster = mode === 'REGISTRY_ONLY' ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
+  const egress = mode === 'ALLOW_ANY' ? egressProxyCluster(ctx, proxy) : undefined;
+  const cluster = mode === 'REGISTRY_ONLY' ? BLACKHOLE_CLUSTER : egress ?? PASSTHROUGH_CLUSTER;
   return {
     name: 'virtualOutbound',
     address: socketAddress('0.0.0.0', VIRTUAL_OUTBOUND_PORT),
