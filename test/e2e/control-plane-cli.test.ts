@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { startRig, runRig } from '../helpers/processes.ts';
 import { freePort } from '../helpers/ports.ts';
+import { RawAdsClient, makeNode, namesOf } from '../../src/xds/server/ads-client.ts';
+import { TypeUrl } from '../../src/envoy/protos.ts';
 
 const se = `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -43,7 +45,16 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       const ps = await runRig(['proxy-status', '--debug-addr', `127.0.0.1:${debug}`]);
       assert.equal(ps.code, 0);
       assert.match(ps.stdout, /no proxies connected/);
-      assert.equal(await cp.stop(signal), 0, cp.stderr.join('\n'));
+      // A connected proxy gets its clusters, and its stream is closed when the control plane stops.
+      const c = new RawAdsClient(`127.0.0.1:${xds}`);
+      try {
+        c.send({ node: makeNode('sidecar~127.0.0.1~app.default~default.svc.cluster.local'), type_url: TypeUrl.Cluster });
+        const r = await c.next(5000);
+        assert.ok(namesOf(r?.resources).includes('outbound|80||api.default.svc.cluster.local'));
+        assert.equal(await cp.stop(signal), 0, cp.stderr.join('\n'));
+        await c.waitEnd(3000);
+        assert.ok(c.ended || c.status, 'the proxy stream was closed');
+      } finally { c.close(); }
       assert.ok(await canBind(xds), 'xDS port released');
       assert.ok(await canBind(debug), 'debug port released');
     } finally {
