@@ -1,5 +1,6 @@
 // test/xds-server: the real @grpc/grpc-js-xds client against our ADS server (hand-written proxyless
-// config, no translation): calls reach the backends, and a pushed change moves traffic live.
+// config, no translation): calls reach the backends, a pushed change moves traffic live, a config the
+// client rejects is NACKed and recorded while the last accepted one keeps serving.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
@@ -43,5 +44,23 @@ test('grpc-js-xds resolves through our server and follows a live push', async ()
     server.update('2', () => tinyConfig({ services: [{ host: HOST, port: 9080, endpoints: [{ ip: '127.0.0.1', port: v2.port }] }] }));
     await server.flush();
     await poll(async () => (await hello(client)).reply?.version === 'v2', 10000, 50);
+
+    // A route config the client cannot accept (no virtual host matches nothing; a route with no action)
+    // is NACKed: the server records it, the client keeps routing with its last good config.
+    server.update('3', () => {
+      const cfg = tinyConfig({ services: [{ host: HOST, port: 9080, endpoints: [{ ip: '127.0.0.1', port: v2.port }] }] });
+      (cfg.routes[0] as { virtual_hosts: { routes: Record<string, unknown>[] }[] }).virtual_hosts[0]!.routes = [{ match: { prefix: '/' } }];
+      return cfg;
+    });
+    await server.flush();
+    const nacked = await poll(() => server.status()[0]?.types.find((t) => t.type === 'routes' && t.state === 'NACKED'), 10000, 50);
+    assert.ok(nacked.error && nacked.error.length > 0, 'the NACK carries the client\'s error');
+    assert.ok(server.metrics.get('pilot_total_xds_rejects', { type: 'routes' }) >= 1);
+    for (let i = 0; i < 5; i++) assert.equal((await hello(client)).reply?.version, 'v2', 'last accepted config keeps serving');
+    // A good config afterwards is accepted again.
+    server.update('4', () => tinyConfig({ services: [{ host: HOST, port: 9080, endpoints: [{ ip: '127.0.0.1', port: v1.port }] }] }));
+    await server.flush();
+    await poll(async () => (await hello(client)).reply?.version === 'v1', 10000, 50);
+    await poll(() => server.status()[0]?.types.every((t) => t.state === 'SYNCED'), 10000, 50);
   } finally { client.close(); }
 });
