@@ -4,7 +4,8 @@ import type { ConfigObject, ConfigStore } from '../config/types.ts';
 import type { Clock } from '../common/clock.ts';
 import { buildSnapshot } from '../model/snapshot.ts';
 import { PushContext } from '../model/push-context.ts';
-import { generate } from '../xds/translate/generate.ts';
+import { generate, generateListeners, generateRoutes } from '../xds/translate/generate.ts';
+import { referencedRouteNames } from '../xds/translate/listeners/index.ts';
 import type { ProxyGenerator } from '../xds/server/server.ts';
 
 export interface Pipeline {
@@ -15,7 +16,21 @@ export interface Pipeline {
 export const defaultPipeline: Pipeline = {
   build(objects, version) {
     const ctx = new PushContext(buildSnapshot(objects, version));
-    return (proxy) => generate(ctx, proxy);
+    return (proxy, watched) => {
+      const all = generate(ctx, proxy);
+      if (proxy.generator !== 'grpc' || !watched.listeners.length) return all;
+      // Proxyless gRPC clients ask for listeners by name — "host:port", short names, xDS server
+      // listeners — which only exist once asked for: add them and the route configs they use.
+      const have = new Set(all.listeners.map((l) => String(l.name)));
+      const wanted = watched.listeners.filter((n) => !have.has(n));
+      if (!wanted.length) return all; // (no names would mean all listeners)
+      const extra = generateListeners(ctx, proxy, wanted);
+      if (!extra.length) return all;
+      const routeNames = new Set(all.routes.map((r) => String(r.name)));
+      const missing = referencedRouteNames(extra).filter((n) => !routeNames.has(n));
+      const routes = missing.length ? generateRoutes(ctx, proxy, missing) : []; // no names would mean all
+      return { ...all, listeners: [...all.listeners, ...extra], routes: [...all.routes, ...routes] };
+    };
   },
 };
 

@@ -127,6 +127,14 @@ test('proxyless gRPC: routing driven live by Istio config', async (t) => {
     assert.deepEqual([...seen].filter((v) => v.startsWith('v')).sort(), ['v1', 'v2', 'v3']);
   });
 
+  await t.test('a short name (xds:///reviews:9080) is served too, generated on demand', async () => {
+    const client = new EchoClient('xds:///reviews:9080', grpc.credentials.createInsecure());
+    try {
+      const r = await poll(async () => (await hello(client)).reply, 15000, 100);
+      assert.match(r.version, /^v[123]$/);
+    } finally { client.close(); }
+  });
+
   await t.test('a header match routes to a DestinationRule subset', async () => {
     writeVs(`  - match: [{ headers: { end-user: { exact: jason } } }]
     route: [${dest('v3')}]

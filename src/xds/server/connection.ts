@@ -63,6 +63,8 @@ export interface ConnectionDeps {
   metrics: Metrics;
   /** The current snapshot of this connection's node (shared by every stream of the node). */
   snapshot: (nodeId: string) => NodeSnapshot | undefined;
+  /** Called before answering a subscription with the names it asks for (the server may generate them). */
+  onSubscribed?: (conn: Connection, typeUrl: string, names: readonly string[]) => void;
   /** Burst and refill (per second) of requests that make the server send. */
   rateLimit: { burst: number; perSecond: number };
 }

@@ -36,6 +36,7 @@ export class DeltaConnection extends Connection {
       if (n === '*') st.wildcard = false;
       else { st.names.delete(n); st.sentHashes.delete(n); }
     }
+    if (sub.length) this.deps.onSubscribed?.(this, url, [...st.names]);
     if (first || sub.length || unsub.length) this.requestSend(st, first);
   }
 

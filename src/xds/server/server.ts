@@ -13,7 +13,7 @@ import { errorMessage, isRigError, RigError, ErrorCodes } from '../../common/err
 import { parseProxy } from '../../model/proxy.ts';
 import type { Proxy } from '../../model/types.ts';
 import type { GeneratedConfig } from '../translate/types.ts';
-import { XdsTypes } from '../../envoy/protos.ts';
+import { TypeUrl, XdsTypes } from '../../envoy/protos.ts';
 import { adsService, type DiscoveryRequest, type DeltaDiscoveryRequest, type WireNode } from './ads-service.ts';
 import { buildNodeSnapshot, rotateEncodingCache, servedTypes, shortType, SnapshotCache, type NodeSnapshot } from './cache.ts';
 import { Connection, type ConnectionDeps, type ConnectionStatus } from './connection.ts';
@@ -22,7 +22,13 @@ import { DeltaConnection } from './delta.ts';
 import { Debouncer } from './debounce.ts';
 import { Metrics, M } from './metrics.ts';
 
-export type ProxyGenerator = (proxy: Proxy) => GeneratedConfig;
+/** What a node's streams asked for by name, for generators that build on demand (proxyless gRPC LDS). */
+export interface WatchedNames {
+  /** Listener names subscribed explicitly (not by wildcard) on any stream of the node. */
+  listeners: readonly string[];
+}
+
+export type ProxyGenerator = (proxy: Proxy, watched: WatchedNames) => GeneratedConfig;
 
 export interface XdsServerOptions {
   clock?: Clock;
@@ -75,6 +81,7 @@ export class XdsServer extends EventEmitter {
     this.deps = {
       clock: this.clock, log: this.log, metrics: this.metrics,
       snapshot: (id) => this.cache.get(id),
+      onSubscribed: (conn, url, names) => this.onSubscribed(conn, url, names),
       rateLimit: opts.rateLimit ?? { burst: 100, perSecond: 20 },
     };
     this.metrics.set(M.connected[0], M.connected[1], 0);
@@ -135,7 +142,7 @@ export class XdsServer extends EventEmitter {
     if (!this.generator) return false;
     let snap: NodeSnapshot;
     try {
-      snap = buildNodeSnapshot(this.version, this.generator(proxy));
+      snap = buildNodeSnapshot(this.version, this.generator(proxy, this.watched(id)));
     } catch (e) {
       this.log.error({ proxy: id, version: this.version, err: errorMessage(e) }, 'config generation failed; the proxy keeps its previous config');
       return false;
@@ -146,6 +153,26 @@ export class XdsServer extends EventEmitter {
     }
     this.cache.set(id, snap);
     return true;
+  }
+
+  private watched(id: string): WatchedNames {
+    const listeners = new Set<string>();
+    for (const c of this.nodes.get(id)?.conns ?? []) for (const n of c.types.get(TypeUrl.Listener)?.names ?? []) listeners.add(n);
+    return { listeners: [...listeners].sort() };
+  }
+
+  /**
+   * A stream subscribed to names. Listeners asked for by name that the snapshot lacks (proxyless gRPC
+   * clients name "host:port", short names, xDS server listeners) are generated on demand, as Istio's
+   * grpc generator does; the node's other streams get the result too.
+   */
+  private onSubscribed(conn: Connection, url: string, names: readonly string[]): void {
+    if (url !== TypeUrl.Listener || !conn.nodeId || !names.length) return;
+    const have = this.cache.get(conn.nodeId)?.types.get(url);
+    if (have && names.every((n) => have.has(n))) return;
+    const entry = this.nodes.get(conn.nodeId);
+    if (!entry || !this.regenerate(conn.nodeId, entry.proxy)) return;
+    for (const c of entry.conns) if (c !== conn) c.push();
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {

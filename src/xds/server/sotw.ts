@@ -25,11 +25,12 @@ export class SotwConnection extends Connection {
       // request: ignoring it could leave the server believing a client holds what it had dropped.
       if (nonce !== st.sentNonce) this.countStale(st, nonce);
       else this.recordAck(st, req.version_info, req.error_detail);
-      if (this.updateSubscription(st, names, false)) this.requestSend(st, false);
+      if (this.updateSubscription(st, names, false)) { this.deps.onSubscribed?.(this, url, [...st.names]); this.requestSend(st, false); }
       return;
     }
     // No nonce: a new subscription to this type (first request, or the client lost its state).
     this.updateSubscription(st, names, st.sentNonce === undefined);
+    this.deps.onSubscribed?.(this, url, [...st.names]);
     this.requestSend(st, true);
   }
 
