@@ -43,3 +43,24 @@ test('generation failure for one proxy is contained', async () => {
     await s.close();
   }
 });
+
+test('listeners named by a client are generated on demand and reach the node\'s other streams', async () => {
+  const s = new XdsServer({ logger: log, debounceMs: 1, debounceMaxMs: 5 });
+  // A generator that, like proxyless LDS, only builds the listeners it is asked for by name.
+  s.update('v1', (_p, watched) => {
+    const cfg = tinyConfig({ services: watched.listeners.map((n) => svc(n.split('.')[0]!)) });
+    return { ...cfg, clusters: [], endpoints: [] };
+  });
+  const port = await s.listen(0, '127.0.0.1');
+  const a = new RawAdsClient(`127.0.0.1:${port}`);
+  const b = new RawAdsClient(`127.0.0.1:${port}`);
+  try {
+    a.send({ node: makeNode(id('x')), type_url: TypeUrl.Listener, resource_names: ['one.default.svc.cluster.local:80'] });
+    assert.deepEqual(namesOf((await a.next())?.resources), ['one.default.svc.cluster.local:80']);
+    b.send({ node: makeNode(id('x')), type_url: TypeUrl.Listener, resource_names: ['one.default.svc.cluster.local:80', 'two.default.svc.cluster.local:80'] });
+    assert.deepEqual(namesOf((await b.next())?.resources).sort(), ['one.default.svc.cluster.local:80', 'two.default.svc.cluster.local:80']);
+  } finally {
+    a.close(); b.close();
+    await s.close();
+  }
+});
