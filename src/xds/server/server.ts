@@ -15,7 +15,7 @@ import type { Proxy } from '../../model/types.ts';
 import type { GeneratedConfig } from '../translate/types.ts';
 import { TypeUrl, XdsTypes } from '../../envoy/protos.ts';
 import { adsService, type DiscoveryRequest, type DeltaDiscoveryRequest, type WireNode } from './ads-service.ts';
-import { buildNodeSnapshot, rotateEncodingCache, servedTypes, shortType, SnapshotCache, type NodeSnapshot } from './cache.ts';
+import { buildNodeSnapshot, rotateEncodingCache, servedTypes, SnapshotCache, type NodeSnapshot } from './cache.ts';
 import { Connection, type ConnectionDeps, type ConnectionStatus } from './connection.ts';
 import { SotwConnection } from './sotw.ts';
 import { DeltaConnection } from './delta.ts';
@@ -298,4 +298,3 @@ export class XdsServer extends EventEmitter {
   }
 }
 
-export { shortType };
