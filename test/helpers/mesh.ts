@@ -2,7 +2,7 @@
 // workload as real child processes (port 0 everywhere, a private 127.X.Y.0/24 block per mesh), the apps behind the
 // sidecars in this process (test/helpers/apps.ts); requests go through a sidecar's HTTP_PROXY listener the way
 // an app's HTTP client would. Everything started is stopped by pid in stop() (and killed if the test process exits).
-import { mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request, Agent, type IncomingHttpHeaders } from 'node:http';
@@ -117,7 +117,6 @@ export class Mesh {
 
   private async boot(): Promise<void> {
     const configDir = join(this.dir, 'config');
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(configDir);
     writeFileSync(join(configDir, 'mesh.yaml'), this.spec.config);
     const entries: string[] = [];
@@ -179,8 +178,12 @@ spec:
     return w;
   }
 
-  /** Adds or replaces a config file (the control plane watches the directory). */
-  writeConfig(file: string, yaml: string): void { writeFileSync(join(this.dir, 'config', file), yaml); }
+  /** Adds or replaces a config file (the control plane watches the directory); atomic (rename) so no half file is read. */
+  writeConfig(file: string, yaml: string): void {
+    const tmp = join(this.dir, `.${file}.tmp`);
+    writeFileSync(tmp, yaml);
+    renameSync(tmp, join(this.dir, 'config', file));
+  }
   removeConfig(file: string): void { unlinkSync(join(this.dir, 'config', file)); }
 
   /**
