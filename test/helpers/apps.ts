@@ -9,6 +9,7 @@ export interface SeenRequest {
   url: string;
   host: string;
   headers: Record<string, string | string[] | undefined>;
+  body: string;
   at: number;
 }
 
@@ -60,7 +61,7 @@ export async function startApp(name: string, behaviour: AppBehaviour = {}, port 
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const n = seen.push({ method: req.method ?? '', url: req.url ?? '', host: req.headers.host ?? '', headers: { ...req.headers }, at: Date.now() });
+      const n = seen.push({ method: req.method ?? '', url: req.url ?? '', host: req.headers.host ?? '', headers: { ...req.headers }, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       let status = b.alwaysStatus ?? 200;
