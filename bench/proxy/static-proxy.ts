@@ -8,7 +8,7 @@ const listenPort = Number(process.argv[2] ?? 0);
 const upstreamPort = Number(process.argv[3]);
 const drainMs = Number(process.argv[4] ?? 5000);
 const io = installFastPath(process.env.RIG_IO ?? 'auto');
-const engine = new Engine({ compileRouter: testRouter, adoptSocket: io.adoptSocket });
+const engine = new Engine({ compileRouter: testRouter, io: io.io });
 await engine.apply(snapshot(
   [listener('bench', httpHandler(routes('r', [{ prefix: '/', cluster: 'backend' }])), listenPort)],
   [cluster('backend', [{ address: '127.0.0.1', port: upstreamPort }])],

@@ -12,7 +12,7 @@ import { FaultFilter } from './http/filters/fault.ts';
 import { H2UpstreamPool } from './http/h2-upstream.ts';
 import { UpstreamManager } from './upstream/pool-manager.ts';
 import type { Random } from './upstream/lb/types.ts';
-import type { Socket } from 'node:net';
+import { documentedIO, type SocketIO } from './io/index.ts';
 
 export interface EngineOptions {
   /** Compiles a RouteConfig into a router (src/proxy/router in production; tests may pass their own). */
@@ -21,8 +21,8 @@ export interface EngineOptions {
   random?: Random;
   log?: Logger;
   originalDst?: OriginalDstResolver;
-  /** Socket fast path (src/proxy/io); identity when absent. */
-  adoptSocket?: (s: Socket) => Socket;
+  /** Socket I/O path (src/proxy/io); documented APIs when absent. */
+  io?: SocketIO;
   onRequestComplete?: (r: RequestRecord) => void;
   /** Local mode: wildcard listeners bind here instead (e.g. 127.0.0.1). */
   bindAddress?: string;
@@ -50,7 +50,8 @@ export class Engine {
     this.ctx = {
       clock,
       random: opts.random ?? Math.random,
-      upstreams: new UpstreamManager({ clock, random: opts.random ?? Math.random }),
+      upstreams: new UpstreamManager({ clock, random: opts.random ?? Math.random, io: opts.io ?? documentedIO }),
+      io: opts.io ?? documentedIO,
       stats: new EngineStats(),
       faults: new FaultFilter(opts.random ?? Math.random),
       draining: false,
@@ -89,7 +90,7 @@ export class Engine {
         ctx: this.ctx, h2: this.h2,
         httpRuntime: (l, chain) => this.runtimes.get(l)?.get(chain) ?? this.runtimeFor(l, chain),
         byDestination: (a, p) => this.byDestination(a, p),
-        originalDst: this.opts.originalDst, adoptSocket: this.opts.adoptSocket, log: this.opts.log,
+        originalDst: this.opts.originalDst, log: this.opts.log,
         bindAddress: this.opts.bindAddress, portMap: this.opts.portMap,
       });
       this.listeners.set(name, al);

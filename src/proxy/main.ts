@@ -47,7 +47,7 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
     compileRouter: (rc) => compileRouter(rc),
     clock,
     log,
-    adoptSocket: io.adoptSocket,
+    io: io.io,
     bindAddress: o.bindAddress,
     portMap: o.portMap,
     onRequestComplete: o.logFlagged === false ? undefined : (r: RequestRecord) => {

@@ -6,6 +6,7 @@ import type { RequestHead } from './codec/head.ts';
 import { Exchange, type DownstreamResponder, type IncomingRequest } from './exchange.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
 import type { EngineContext, HttpChainRuntime } from '../listener/runtime.ts';
+import { relay, type SocketIO } from '../io/types.ts';
 
 const enum St { Head, BodyLength, BodyChunked, Wait, Tunnel, Closed }
 
@@ -14,6 +15,7 @@ const MAX_PIPELINE_BUFFER = 64 * 1024;
 const NOOP = (): void => {};
 /** How long an idle connection may stay open once draining starts. */
 const IDLE_DRAIN_GRACE_MS = 1000;
+
 
 /** A parsed RequestHead already is the exchange's protocol-neutral request (no copy on the hot path). */
 function incoming(h: RequestHead): IncomingRequest { return h; }
@@ -33,7 +35,6 @@ export class H1Downstream implements DownstreamResponder {
   private processing = false;
   private paused = false;
   private drainCb: () => void = NOOP;
-  private readonly onDataBound: (b: Buffer) => void;
   private readonly sink = (b: Buffer, s: number, e: number): void => { this.ex?.requestData(b, s, e); };
 
   constructor(
@@ -43,16 +44,16 @@ export class H1Downstream implements DownstreamResponder {
     private readonly ctx: EngineContext,
     private readonly isDraining: () => boolean,
     initial?: Buffer,
+    private readonly io: SocketIO = ctx.io,
   ) {
     ctx.stats.downstream_cx_total++;
     ctx.stats.downstream_cx_active++;
     socket.setNoDelay(true);
-    this.onDataBound = (b) => this.onData(b);
-    socket.on('data', this.onDataBound);
+    io.read(socket, (b, s, e) => this.onData(b, s, e));
     socket.on('drain', () => { const cb = this.drainCb; this.drainCb = NOOP; cb(); });
     socket.on('error', NOOP);
     socket.on('close', () => this.onClose());
-    if (initial && initial.length) this.onData(initial);
+    if (initial && initial.length) this.onData(initial, 0, initial.length);
   }
 
   get idle(): boolean { return this.st === St.Head && this.ex === null && this.pending === null; }
@@ -82,25 +83,25 @@ export class H1Downstream implements DownstreamResponder {
     ex?.downstreamClosed();
   }
 
-  private onData(chunk: Buffer): void {
+  /** buf[start, end) is only valid during the call (the fast path reuses read buffers): copies are kept. */
+  private onData(buf: Buffer, start: number, end: number): void {
     if (this.st === St.Closed || this.st === St.Tunnel) return;
     if (this.pending !== null) {
-      this.pending = Buffer.concat([this.pending, chunk]);
+      this.pending = Buffer.concat([this.pending, buf.subarray(start, end)]);
       if (this.processing) return;
       const b = this.pending;
       this.pending = null;
-      this.process(b, 0);
+      this.process(b, 0, b.length);
     } else {
-      if (this.processing) { this.pending = chunk; return; }
-      this.process(chunk, 0);
+      if (this.processing) { this.pending = Buffer.from(buf.subarray(start, end)); return; }
+      this.process(buf, start, end);
     }
   }
 
-  /** Consume buf[pos..] as far as the state allows; keep the rest in `pending`. */
-  private process(buf: Buffer, pos: number): void {
+  /** Consume buf[pos, end) as far as the state allows; keep (a copy of) the rest in `pending`. */
+  private process(buf: Buffer, pos: number, end: number): void {
     this.processing = true;
     try {
-      const end = buf.length;
       for (let guard = 0; guard < 100_000 && pos < end; guard++) {
         if (this.st === St.Head) {
           if (this.ex !== null) break; // pipelined: wait for the current response
@@ -123,8 +124,8 @@ export class H1Downstream implements DownstreamResponder {
         } else break;
       }
       if (pos < end && this.st !== St.Closed && this.st !== St.Tunnel) {
-        const rest = pos === 0 ? buf : buf.subarray(pos);
-        this.pending = this.pending ? Buffer.concat([rest, this.pending]) : rest;
+        const rest = buf.subarray(pos, end);
+        this.pending = this.pending ? Buffer.concat([rest, this.pending]) : Buffer.from(rest);
         if (this.pending.length > MAX_PIPELINE_BUFFER && this.ex !== null && !this.paused) { this.paused = true; this.socket.pause(); }
       }
     } finally {
@@ -134,7 +135,7 @@ export class H1Downstream implements DownstreamResponder {
     if (this.pending !== null && this.st === St.Head && this.ex === null) {
       const b = this.pending;
       this.pending = null;
-      this.process(b, 0);
+      this.process(b, 0, b.length);
     }
   }
 
@@ -199,23 +200,15 @@ export class H1Downstream implements DownstreamResponder {
     this.pendingHead = serializeResponseHead(status, '', headers, kind, bodyLength < 0 ? 0 : bodyLength, conn);
   }
 
+  /** The head waits for the first body bytes so both leave in one write (see io writeParts). */
   sendData(buf: Buffer, start: number, end: number): boolean {
     if (this.st === St.Closed) return true;
-    const s = this.socket;
-    const slice = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
-    if (this.pendingHead !== '' || this.resChunked) s.cork();
-    if (this.pendingHead !== '') { s.write(this.pendingHead, 'latin1'); this.pendingHead = ''; }
-    let ok: boolean;
-    if (this.resChunked) {
-      s.write(chunkHeader(end - start), 'latin1');
-      s.write(slice);
-      ok = s.write(CHUNK_TAIL, 'latin1');
-      s.uncork();
-    } else {
-      ok = s.write(slice);
-      if (s.writableCorked) s.uncork();
-    }
-    return ok;
+    const io = this.io;
+    const head = this.pendingHead;
+    this.pendingHead = '';
+    if (this.resChunked) return io.writeParts(this.socket, head + chunkHeader(end - start), buf, start, end, CHUNK_TAIL);
+    if (head !== '') return io.writeParts(this.socket, head, buf, start, end);
+    return io.write(this.socket, buf, start, end);
   }
 
   sendEnd(trailers: string[] | undefined): void {
@@ -223,7 +216,7 @@ export class H1Downstream implements DownstreamResponder {
     let tail = this.pendingHead;
     this.pendingHead = '';
     if (this.resChunked) tail += lastChunk(trailers);
-    if (tail !== '') this.socket.write(tail, 'latin1');
+    if (tail !== '') this.io.writeParts(this.socket, tail);
   }
 
   onDrain(cb: () => void): void { this.drainCb = cb; }
@@ -234,18 +227,12 @@ export class H1Downstream implements DownstreamResponder {
   tunnel(status: number, headers: string[], upstream: Socket, head: Buffer | undefined): void {
     const s = this.socket;
     this.st = St.Tunnel;
-    s.removeListener('data', this.onDataBound);
-    s.write(serializeResponseHead(status, '', headers, 'none', 0, 'upgrade'), 'latin1');
-    if (head) s.write(head);
-    if (this.pending) { upstream.write(this.pending); this.pending = null; }
+    const io = this.io;
+    io.writeParts(s, serializeResponseHead(status, '', headers, 'none', 0, 'upgrade'), head, 0, head ? head.length : 0);
+    if (this.pending) { io.write(upstream, this.pending, 0, this.pending.length); this.pending = null; }
     // Raw bytes both ways; either side closing closes the other.
-    s.pipe(upstream);
-    upstream.pipe(s);
-    upstream.on('error', () => s.destroy());
-    upstream.on('close', () => s.destroy());
-    s.on('close', () => upstream.destroy());
-    if (this.paused) { this.paused = false; s.resume(); }
-    upstream.resume();
+    relay(io, s, upstream);
+    this.paused = false;
   }
 
   done(ex: Exchange): void {
@@ -262,7 +249,7 @@ export class H1Downstream implements DownstreamResponder {
     if (this.st === St.Head && this.pending !== null && !this.processing) {
       const b = this.pending;
       this.pending = null;
-      this.process(b, 0);
+      this.process(b, 0, b.length);
     }
     if (this.idle && (this.isDraining() || this.ctx.draining)) this.drain();
   }

@@ -2,6 +2,7 @@
 import type { Socket } from 'node:net';
 import { parseResponseHead, ChunkedDecoder, chunkHeader, CHUNK_TAIL, lastChunk, serializeRequestHead } from './codec/index.ts';
 import type { OutgoingRequest, ResponseSink, UpstreamRequest } from './exchange-types.ts';
+import type { SocketIO } from '../io/types.ts';
 
 const enum St { Idle, Head, BodyLength, BodyChunked, BodyClose, Upgraded, Closed }
 
@@ -29,11 +30,8 @@ export class H1UpstreamConn implements UpstreamRequest {
   /** Requests sent on this connection; >1 means the next failure may be a stale keep-alive race. */
   requests = 0;
   lastUsed = 0;
-  readonly onDataBound: (b: Buffer) => void;
-
-  constructor(readonly socket: Socket, private readonly owner: ConnOwner) {
-    this.onDataBound = (b) => this.onData(b, 0, b.length);
-    socket.on('data', this.onDataBound);
+  constructor(readonly socket: Socket, private readonly owner: ConnOwner, private readonly io: SocketIO) {
+    io.read(socket, (b, s, e) => this.onData(b, s, e));
     socket.on('drain', () => { const cb = this.drainCb; this.drainCb = NOOP; cb(); });
     socket.on('error', NOOP);
     socket.on('close', () => this.onClose());
@@ -57,38 +55,24 @@ export class H1UpstreamConn implements UpstreamRequest {
     const head = serializeRequestHead(req.method, req.path, req.headers, kind, req.bodyLength, req.upgrade ? 'upgrade' : undefined);
     const s = this.socket;
     if (body === undefined || body.length === 0) {
-      if (this.reqChunked && bodyEnd) s.write(head + lastChunk(), 'latin1');
-      else s.write(head, 'latin1');
+      this.io.writeParts(s, this.reqChunked && bodyEnd ? head + lastChunk() : head);
       return;
     }
-    s.cork();
-    s.write(head, 'latin1');
-    if (this.reqChunked) {
-      s.write(chunkHeader(body.length), 'latin1');
-      s.write(body);
-      s.write(bodyEnd ? CHUNK_TAIL + lastChunk() : CHUNK_TAIL, 'latin1');
-    } else s.write(body);
-    s.uncork();
+    if (this.reqChunked) this.io.writeParts(s, head + chunkHeader(body.length), body, 0, body.length, bodyEnd ? CHUNK_TAIL + lastChunk() : CHUNK_TAIL);
+    else this.io.writeParts(s, head, body, 0, body.length);
   }
 
   write(buf: Buffer, start: number, end: number): boolean {
     if (this.st === St.Closed) return true;
-    const s = this.socket;
-    const slice = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
-    if (!this.reqChunked) return s.write(slice);
-    s.cork();
-    s.write(chunkHeader(end - start), 'latin1');
-    s.write(slice);
-    const ok = s.write(CHUNK_TAIL, 'latin1');
-    s.uncork();
-    return ok;
+    if (!this.reqChunked) return this.io.write(this.socket, buf, start, end);
+    return this.io.writeParts(this.socket, chunkHeader(end - start), buf, start, end, CHUNK_TAIL);
   }
 
   end(trailers?: string[]): void {
     if (this.reqDone) return;
     this.reqDone = true;
     if (this.st === St.Closed) return;
-    if (this.reqChunked) this.socket.write(lastChunk(trailers), 'latin1');
+    if (this.reqChunked) this.io.writeParts(this.socket, lastChunk(trailers));
     // Response may already be complete (early response); only now can the connection be reused.
     if (this.st === St.Idle && this.sink === null) this.finishReuse();
   }
@@ -144,7 +128,7 @@ export class H1UpstreamConn implements UpstreamRequest {
           if (h.status === 101 && this.upgrade) {
             this.st = St.Upgraded;
             this.sink = null;
-            this.socket.removeListener('data', this.onDataBound);
+            this.io.read(this.socket, NOOP); // the tunnel installs its own reader
             this.owner.closed(this); // the socket now belongs to the tunnel
             const rest = start < end ? Buffer.from(buf.subarray(start, end)) : undefined;
             sink?.onUpgrade?.(101, h.headers, this.socket, rest);

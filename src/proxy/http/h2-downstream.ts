@@ -43,7 +43,8 @@ class H2Responder implements DownstreamResponder {
   }
   sendData(buf: Buffer, start: number, end: number): boolean {
     if (this.stream.destroyed) return true;
-    return this.stream.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
+    // Always a copy: the stream may hold it after we return, and read buffers can be reused (io fast path).
+    return this.stream.write(Buffer.from(buf.subarray(start, end)));
   }
   sendEnd(trailers: string[] | undefined): void {
     if (this.stream.destroyed) return;

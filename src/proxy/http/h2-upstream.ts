@@ -72,7 +72,8 @@ class H2UpstreamStream implements UpstreamRequest {
     });
   }
   write(buf: Buffer, start: number, end: number): boolean {
-    return this.stream.write(start === 0 && end === buf.length ? buf : Buffer.from(buf.subarray(start, end)));
+    // Always a copy: the stream may hold it after we return, and read buffers can be reused (io fast path).
+    return this.stream.write(Buffer.from(buf.subarray(start, end)));
   }
   end(trailers?: string[]): void {
     if (trailers && trailers.length) {

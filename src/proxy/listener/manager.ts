@@ -12,6 +12,7 @@ import { H1Downstream } from '../http/h1-downstream.ts';
 import { H2_PREFACE, type H2Downstream } from '../http/h2-downstream.ts';
 import { tcpProxy } from '../tcp/tcp-proxy.ts';
 import type { Logger } from '../../common/logger.ts';
+import { documentedIO, type SocketIO } from '../io/index.ts';
 
 /** Where a transparently captured connection was going (SO_ORIGINAL_DST); undefined when not captured. */
 export type OriginalDstResolver = (socket: Socket) => { address: string; port: number } | undefined;
@@ -24,8 +25,6 @@ export interface ListenerDeps {
   /** Listener to hand an original-dst connection to (Istio's virtual listeners), by destination. */
   byDestination: (address: string, port: number) => ActiveListener | undefined;
   originalDst?: OriginalDstResolver;
-  /** Wraps accepted sockets (io fast path); identity when absent. */
-  adoptSocket?: (s: Socket) => Socket;
   /** Local mode: bind wildcard listeners (0.0.0.0 / ::) to this address instead. */
   bindAddress?: string;
   /** Local mode: listen on another port than the config says (e.g. a gateway's 8080 -> a free port). */
@@ -47,7 +46,7 @@ export class ActiveListener {
 
   async bind(): Promise<void> {
     if (!this.config.bindToPort) return;
-    const server = createServer({ noDelay: true, pauseOnConnect: false }, (s) => this.accept(s));
+    const server = createServer({ noDelay: true, pauseOnConnect: false });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -58,14 +57,15 @@ export class ActiveListener {
         server.removeListener('error', reject);
         const a = server.address();
         this.boundPort = typeof a === 'object' && a ? a.port : this.config.port;
+        // The I/O path decides how accepted sockets read (internal fast path: into preallocated buffers).
+        this.deps.ctx.io.adoptServer(server, (s) => this.accept(s));
         resolve();
       });
     });
     server.on('error', (e) => this.deps.log?.error({ err: e.message, listener: this.config.name }, 'listener error'));
   }
 
-  accept(raw: Socket, handedOff?: ConnectionOrigin): void {
-    const socket = this.deps.adoptSocket ? this.deps.adoptSocket(raw) : raw;
+  accept(socket: Socket, handedOff?: ConnectionOrigin): void {
     socket.on('error', () => {});
     let origin = handedOff;
     if (!origin) {
@@ -85,7 +85,7 @@ export class ActiveListener {
     }) ?? selectTlsChain(this.config, origin);
     if (!chain) { socket.destroy(); return; }
     if (chain.tls) { this.acceptTls(socket, origin, chain); return; }
-    this.dispatch(socket, origin, chain, undefined);
+    this.dispatch(socket, origin, chain, undefined, this.deps.ctx.io);
   }
 
   private acceptTls(socket: Socket, origin: ConnectionOrigin, chain: FilterChainConfig): void {
@@ -99,34 +99,38 @@ export class ActiveListener {
       if (chain.handler.kind === 'http' && tls.alpnProtocol === 'h2') {
         const rt = (): HttpChainRuntime | undefined => this.deps.httpRuntime(this.config.name, chain);
         this.deps.h2.attach(tls as unknown as Socket, o, rt);
-      } else this.dispatch(tls as unknown as Socket, o, chain, undefined);
+      } else this.dispatch(tls as unknown as Socket, o, chain, undefined, documentedIO); // TLS sockets: stream API
     });
   }
 
-  private dispatch(socket: Socket, origin: ConnectionOrigin, chain: FilterChainConfig, initial: Buffer | undefined): void {
+  private dispatch(socket: Socket, origin: ConnectionOrigin, chain: FilterChainConfig, initial: Buffer | undefined, io: SocketIO): void {
     const h = chain.handler;
-    if (h.kind === 'tcp') { tcpProxy(this.deps.ctx, h, origin, socket, initial); return; }
+    if (h.kind === 'tcp') { tcpProxy(this.deps.ctx, h, origin, socket, io); return; }
     const name = this.config.name;
     const rt = (): HttpChainRuntime | undefined => this.deps.httpRuntime(name, chain);
     if (h.codecType === 'HTTP2') { this.deps.h2.attach(socket, origin, rt, initial); return; }
-    if (h.codecType === 'HTTP1') { this.startH1(socket, origin, rt, initial); return; }
+    if (h.codecType === 'HTTP1') { this.startH1(socket, origin, rt, initial, io); return; }
     // AUTO: an HTTP/2 client starts with the connection preface; anything else is HTTP/1.1.
-    const sniff = (b: Buffer): void => {
-      const all = initial ? Buffer.concat([initial, b]) : b;
+    let decided = false;
+    const sniff = (b: Buffer, s: number, e: number): void => {
+      if (decided) return;
+      const all = initial ? Buffer.concat([initial, b.subarray(s, e)]) : Buffer.from(b.subarray(s, e));
       const n = Math.min(all.length, SNIFF_BYTES);
       if (all.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) {
-        if (all.length < SNIFF_BYTES) { initial = all; socket.once('data', sniff); return; }
+        if (all.length < SNIFF_BYTES) { initial = all; return; }
+        decided = true;
         socket.pause();
         this.deps.h2.attach(socket, origin, rt, all);
         return;
       }
-      this.startH1(socket, origin, rt, all);
+      decided = true;
+      this.startH1(socket, origin, rt, all, io);
     };
-    socket.once('data', sniff);
+    io.read(socket, sniff);
   }
 
-  private startH1(socket: Socket, origin: ConnectionOrigin, rt: () => HttpChainRuntime | undefined, initial: Buffer | undefined): void {
-    const c = new H1Downstream(socket, origin, rt, this.deps.ctx, () => this.draining, initial);
+  private startH1(socket: Socket, origin: ConnectionOrigin, rt: () => HttpChainRuntime | undefined, initial: Buffer | undefined, io: SocketIO): void {
+    const c = new H1Downstream(socket, origin, rt, this.deps.ctx, () => this.draining, initial, io);
     this.h1.add(c);
     socket.once('close', () => this.h1.delete(c));
   }

@@ -74,6 +74,8 @@ export interface EngineContext {
   readonly upstreams: UpstreamManager;
   readonly stats: EngineStats;
   readonly faults: FaultFilter;
+  /** Socket I/O path (documented, or the internal fast path). */
+  readonly io: import('../io/types.ts').SocketIO;
   /** True once the engine is draining: responses carry `connection: close` and idle connections close. */
   draining: boolean;
   onRequestComplete?: (r: RequestRecord) => void;

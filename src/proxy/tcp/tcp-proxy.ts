@@ -1,8 +1,9 @@
 // proxy/tcp: tcp_proxy — connect the downstream connection to an endpoint of a cluster and pipe bytes both ways.
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { TcpHandlerConfig } from '../config/types.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
 import type { EngineContext } from '../listener/runtime.ts';
+import { relay, type SocketIO } from '../io/types.ts';
 
 /** Weighted pick over tcp_proxy weighted_clusters. */
 export function pickWeighted(list: readonly { name: string; weight: number }[], r: number): string | undefined {
@@ -14,14 +15,15 @@ export function pickWeighted(list: readonly { name: string; weight: number }[], 
 }
 
 /** Handle one downstream connection. `initial` are bytes already read (protocol sniffing). */
-export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: ConnectionOrigin, down: Socket, initial?: Buffer): void {
+export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: ConnectionOrigin, down: Socket, io: SocketIO): void {
   ctx.stats.tcp_cx_total++;
   const name = cfg.cluster ?? (cfg.weightedClusters ? pickWeighted(cfg.weightedClusters, ctx.random()) : undefined);
   const cluster = name !== undefined ? ctx.upstreams.cluster(name) : undefined;
   down.on('error', () => {});
   if (!cluster) { down.destroy(); return; }
-  down.pause();
-  const pending: Buffer[] = initial && initial.length ? [initial] : [];
+  // Until the upstream connects, keep what the client sends (copies: read buffers may be reused).
+  const pending: Buffer[] = [];
+  io.read(down, (b, s, e) => { pending.push(Buffer.from(b.subarray(s, e))); if (pending.length > 16) down.pause(); });
   let attempts = 0;
   const maxAttempts = Math.max(1, cfg.maxConnectAttempts);
 
@@ -38,7 +40,7 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
       if (!h) { down.destroy(); return; }
       address = h.address; port = h.port;
     }
-    const up = connect({ host: address, port, noDelay: true });
+    const up = io.dial(address, port);
     let connected = false;
     const timer = ctx.clock.setTimeout(() => { if (!connected) up.destroy(new Error('connect timeout')); }, cluster.config.connectTimeoutMs);
     up.once('error', () => {
@@ -52,27 +54,20 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
       connected = true;
       ctx.clock.clearTimeout(timer);
       if (down.destroyed) { up.destroy(); return; }
-      for (const b of pending) up.write(b);
-      down.pipe(up);
-      up.pipe(down);
-      up.on('close', () => down.destroy());
-      down.on('close', () => up.destroy());
-      if (cfg.idleTimeoutMs > 0) watchIdle(ctx, down, up, cfg.idleTimeoutMs);
-      down.resume();
+      for (const b of pending) io.write(up, b, 0, b.length);
+      let last = ctx.clock.now();
+      relay(io, down, up, () => { last = ctx.clock.now(); });
+      if (cfg.idleTimeoutMs > 0) watchIdle(ctx, down, up, cfg.idleTimeoutMs, () => last);
     });
   };
   tryConnect();
 }
 
 /** Close both sides after no bytes in either direction for `ms` (one clock timer, re-armed lazily). */
-function watchIdle(ctx: EngineContext, a: Socket, b: Socket, ms: number): void {
-  let last = ctx.clock.now();
-  const touch = (): void => { last = ctx.clock.now(); };
-  a.on('data', touch);
-  b.on('data', touch);
+function watchIdle(ctx: EngineContext, a: Socket, b: Socket, ms: number, lastActivity: () => number): void {
   const check = (): void => {
     if (a.destroyed && b.destroyed) return;
-    const idle = ctx.clock.now() - last;
+    const idle = ctx.clock.now() - lastActivity();
     if (idle >= ms) { a.destroy(); b.destroy(); return; }
     ctx.clock.setTimeout(check, ms - idle);
   };

@@ -1,7 +1,7 @@
 // proxy/upstream: the engine's view of clusters — one ClusterState per cluster (hosts, balancer, outlier
 // detection, circuit breakers; src/proxy/upstream/cluster-state.ts) plus the per-endpoint connection pools.
 // Updates are hitless: cluster state and pools survive config pushes; removed hosts' pools drain.
-import type { Socket } from 'node:net';
+import type { SocketIO } from '../io/types.ts';
 import type { Clock } from '../../common/clock.ts';
 import type { ClusterLoadAssignment, ProxyConfigSnapshot } from '../config/types.ts';
 import { clusterEndpoints } from '../config/types.ts';
@@ -12,7 +12,7 @@ import { H1Pool, type PoolOptions, type PoolStats } from './pool.ts';
 export interface UpstreamManagerOptions {
   clock: Clock;
   random: Random;
-  dial?: (host: string, port: number) => Socket;
+  io: SocketIO;
 }
 
 export class UpstreamManager {
@@ -65,7 +65,7 @@ export class UpstreamManager {
         connectTimeoutMs: c.connectTimeoutMs,
         idleTimeoutMs: c.idleTimeoutMs,
         maxRequestsPerConnection: c.maxRequestsPerConnection ?? 0,
-        dial: this.opts.dial,
+        io: this.opts.io,
       };
       p = new H1Pool(address, port, o);
       this.pools.set(key, p);

@@ -1,7 +1,8 @@
 // proxy/upstream: per-endpoint pool of persistent HTTP/1.1 upstream connections (keep-alive, LIFO reuse, idle sweep).
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../../common/clock.ts';
 import { H1UpstreamConn, type ConnOwner } from '../http/h1-upstream.ts';
+import type { SocketIO } from '../io/types.ts';
 
 export interface PoolOptions {
   clock: Clock;
@@ -11,8 +12,8 @@ export interface PoolOptions {
   idleTimeoutMs: number;
   /** 0 = unlimited. */
   maxRequestsPerConnection: number;
-  /** Opens the socket; replaced in tests and by TLS / the io fast path. */
-  dial?: (host: string, port: number) => Socket;
+  /** Socket I/O path (documented or internal fast path); it also opens connections. */
+  io: SocketIO;
 }
 
 export type AcquireCallback = (conn: H1UpstreamConn | null, failure: string) => void;
@@ -53,7 +54,7 @@ export class H1Pool implements ConnOwner {
   open(cb: AcquireCallback): void {
     if (this.closing) { cb(null, 'pool closed'); return; }
     const { clock } = this.opts;
-    const socket = this.opts.dial ? this.opts.dial(this.host, this.port) : connect({ host: this.host, port: this.port, noDelay: true });
+    const socket: Socket = this.opts.io.dial(this.host, this.port);
     this.connecting++;
     let done = false;
     const timer = this.opts.connectTimeoutMs > 0
@@ -72,7 +73,7 @@ export class H1Pool implements ConnOwner {
         return;
       }
       this.created++;
-      const c = new H1UpstreamConn(socket, this);
+      const c = new H1UpstreamConn(socket, this, this.opts.io);
       c.lastUsed = clock.now();
       this.all.add(c);
       cb(c, '');

@@ -1,0 +1,303 @@
+// bench/proxy: proxy benchmark (issue 3) — wrk (and h2load) against a direct backend, nginx, one Rigging proxy
+// configured by the real control plane, and client sidecar + server sidecar. Records req/s, p50/p99, CPU
+// seconds per 1,000 requests and RSS of the proxy processes, and ratios to nginx.
+// Usage: npm run bench:proxy [-- --json] [--duration 10] [--connections 50,200] [--bodies 1024,16384] [--io auto,documented]
+// It installs nothing: missing tools are named (apt-get install nginx wrk nghttp2-client).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
+import { startControlPlane, type ControlPlane } from '../../src/control-plane/index.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const args = process.argv.slice(2);
+const flag = (name: string, def: string): string => { const i = args.indexOf(`--${name}`); return i >= 0 && args[i + 1] ? args[i + 1] : def; };
+const asJson = args.includes('--json');
+const duration = Number(flag('duration', '10'));
+const connectionsList = flag('connections', '50,200').split(',').map(Number);
+const bodies = flag('bodies', '1024,16384').split(',').map(Number);
+const ioModes = flag('io', 'auto').split(',');
+const log = (s: string): void => { if (!asJson) process.stdout.write(s + '\n'); else process.stderr.write(s + '\n'); };
+
+function which(cmd: string): string | undefined {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+const tools = { wrk: which('wrk'), nginx: which('nginx') ?? (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : undefined), h2load: which('h2load') };
+const missing = Object.entries(tools).filter(([, v]) => !v).map(([k]) => k);
+if (!tools.wrk) {
+  process.stderr.write(`bench:proxy needs wrk (missing: ${missing.join(', ')}). Install: apt-get install nginx wrk nghttp2-client\n`);
+  process.exit(2);
+}
+if (missing.length) log(`note: missing ${missing.join(', ')} (apt-get install nginx wrk nghttp2-client); those rows are skipped`);
+
+async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+  });
+}
+
+interface Proc { child: ChildProcess; out: string }
+const procs: ChildProcess[] = [];
+function start(cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(cmd, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.push(child);
+  const p: Proc = { child, out: '' };
+  child.stdout!.on('data', (b) => { p.out += b; });
+  child.stderr!.on('data', (b) => { p.out += b; });
+  return p;
+}
+async function waitOut(p: Proc, re: RegExp, ms = 20000): Promise<RegExpMatchArray> {
+  for (let i = 0; i < ms / 50; i++) {
+    const m = re.exec(p.out);
+    if (m) return m;
+    if (p.child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${re}; output:\n${p.out.slice(-2000)}`);
+}
+async function stop(p: Proc | undefined): Promise<void> {
+  if (!p || p.child.exitCode !== null) return;
+  p.child.kill('SIGTERM');
+  const t = setTimeout(() => p.child.kill('SIGKILL'), 5000);
+  await new Promise((r) => p.child.once('exit', r));
+  clearTimeout(t);
+}
+
+/** utime+stime in seconds, and RSS (VmRSS) and peak (VmHWM) in MB, of a pid. */
+function cpuOf(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(parts[11]) + Number(parts[12])) / 100;
+  } catch { return 0; }
+}
+function rssOf(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch { return 0; }
+}
+function childrenOf(pid: number): number[] {
+  try { return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
+}
+
+interface Row {
+  target: string; io?: string; protocol: 'h1' | 'h2'; connections: number; bodyBytes: number;
+  rps: number; p50ms: number; p99ms: number; cpuSecPer1k: number; rssMB: number;
+  ratioRps?: number; ratioCpu?: number; ratioP99?: number;
+}
+
+function parseMs(s: string): number {
+  const m = /([\d.]+)(us|ms|s)/.exec(s);
+  if (!m) return NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+}
+
+async function runWrk(url: string, conns: number, host: string | undefined, pids: number[]): Promise<Omit<Row, 'target' | 'protocol' | 'connections' | 'bodyBytes'>> {
+  const cpu0 = pids.map(cpuOf);
+  let peak = 0;
+  const sampler = setInterval(() => { peak = Math.max(peak, pids.reduce((a, p) => a + rssOf(p), 0)); }, 250);
+  const argv = ['-t', '1', '-c', String(conns), '-d', `${duration}s`, '--latency', ...(host ? ['-H', `Host: ${host}`] : []), url];
+  const out = await new Promise<string>((resolve) => {
+    const c = spawn(tools.wrk!, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let s = '';
+    c.stdout.on('data', (b) => { s += b; });
+    c.on('exit', () => resolve(s));
+  });
+  clearInterval(sampler);
+  const cpu = pids.reduce((a, p, i) => a + cpuOf(p) - cpu0[i], 0);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  if (non2xx > 0 || total === 0) log(`  warning: ${non2xx} non-2xx of ${total} for ${url}`);
+  return {
+    rps, p50ms: parseMs(/ 50%\s+(\S+)/.exec(out)?.[1] ?? ''), p99ms: parseMs(/ 99%\s+(\S+)/.exec(out)?.[1] ?? ''),
+    cpuSecPer1k: total ? (cpu / total) * 1000 : NaN, rssMB: Math.round(peak * 10) / 10,
+  };
+}
+
+async function runH2load(url: string, conns: number, host: string | undefined, pids: number[]): Promise<Omit<Row, 'target' | 'protocol' | 'connections' | 'bodyBytes'> | undefined> {
+  if (!tools.h2load) return undefined;
+  const cpu0 = pids.map(cpuOf);
+  const argv = ['-c', String(conns), '-m', '10', '-D', String(duration), '-t', '1', ...(host ? ['-H', `:authority: ${host}`] : []), url];
+  const out = await new Promise<string>((resolve) => {
+    const c = spawn(tools.h2load!, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let s = '';
+    c.stdout.on('data', (b) => { s += b; });
+    c.on('exit', () => resolve(s));
+  });
+  const cpu = pids.reduce((a, p, i) => a + cpuOf(p) - cpu0[i], 0);
+  const done = Number(/requests: \d+ total, \d+ started, (\d+) done/.exec(out)?.[1] ?? 0);
+  const rps = Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out)?.[1] ?? 0);
+  const mean = /time for request:\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1] ?? '';
+  return { rps, p50ms: parseMs(mean), p99ms: NaN, cpuSecPer1k: done ? (cpu / done) * 1000 : NaN, rssMB: Math.round(pids.reduce((a, p) => a + rssOf(p), 0) * 10) / 10 };
+}
+
+function nginxConf(dir: string, listen: number, listenH2: number, upstream: number): string {
+  return `worker_processes 1;
+daemon off;
+error_log ${dir}/error.log warn;
+pid ${dir}/nginx.pid;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream backend { server 127.0.0.1:${upstream}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${listen};
+    listen 127.0.0.1:${listenH2} http2;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Request-Id $request_id;
+      add_header X-Upstream-Service-Time $upstream_response_time;
+    }
+  }
+}
+`;
+}
+
+function meshConfig(backendAddr: string, backendPort: number | undefined): string {
+  return `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: backend, namespace: default}
+spec:
+  hosts: [backend.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 9080, name: http, protocol: HTTP}]
+  workloadSelector: {labels: {app: backend}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: backend, namespace: default}
+spec:
+  hosts: [backend.default.svc.cluster.local]
+  http:
+  - match: [{uri: {prefix: /}}]
+    route: [{destination: {host: backend.default.svc.cluster.local, port: {number: 9080}}}]
+    timeout: 10s
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: backend-1, namespace: default}
+spec:
+  address: ${backendAddr}
+${backendPort ? `  ports: {http: ${backendPort}}\n` : ''}  labels: {app: backend}
+`;
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  const tmp = mkdtempSync(join(tmpdir(), 'rig-bench-proxy-'));
+  let cp: ControlPlane | undefined;
+  const started: Proc[] = [];
+  try {
+    for (const body of bodies) {
+      const bePort = await freePort();
+      const be = start(process.execPath, ['--import', 'tsx', 'bench/proxy/backend.ts', String(bePort), String(body)]);
+      started.push(be);
+      await waitOut(be, /ready (\d+)/);
+      const record = (r: Row): void => {
+        rows.push(r);
+        log(`${r.target.padEnd(22)} ${r.protocol} c=${String(r.connections).padEnd(3)} body=${String(r.bodyBytes).padEnd(5)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50ms.toFixed(2)} ms  p99 ${r.p99ms.toFixed(2)} ms  cpu ${r.cpuSecPer1k.toFixed(3)} s/1k  rss ${r.rssMB} MB`);
+      };
+
+      // direct
+      for (const c of connectionsList) record({ target: 'direct', protocol: 'h1', connections: c, bodyBytes: body, ...(await runWrk(`http://127.0.0.1:${bePort}/`, c, undefined, [be.child.pid!])) });
+
+      // nginx
+      let ngx: Proc | undefined;
+      let ngxPorts: [number, number] | undefined;
+      if (tools.nginx) {
+        const d = join(tmp, `nginx-${body}`);
+        spawnSync('mkdir', ['-p', d]);
+        ngxPorts = [await freePort(), await freePort()];
+        writeFileSync(join(d, 'nginx.conf'), nginxConf(d, ngxPorts[0], ngxPorts[1], bePort));
+        ngx = start(tools.nginx, ['-c', join(d, 'nginx.conf'), '-p', d]);
+        started.push(ngx);
+        await new Promise((r) => setTimeout(r, 500));
+        const workers = childrenOf(ngx.child.pid!);
+        const pids = [ngx.child.pid!, ...workers];
+        for (const c of connectionsList) record({ target: 'nginx', protocol: 'h1', connections: c, bodyBytes: body, ...(await runWrk(`http://127.0.0.1:${ngxPorts[0]}/`, c, undefined, pids)) });
+        const h2 = await runH2load(`http://127.0.0.1:${ngxPorts[1]}/`, connectionsList[0], undefined, pids);
+        if (h2) record({ target: 'nginx', protocol: 'h2', connections: connectionsList[0], bodyBytes: body, ...h2 });
+        await stop(ngx);
+      }
+
+      // Rigging: one proxy (client side, HTTP_PROXY listener, routing by Host) and client + server sidecars.
+      const cfgDir = join(tmp, `mesh-${body}`);
+      spawnSync('mkdir', ['-p', cfgDir]);
+      const b = 10 + Math.floor(Math.random() * 200);
+      const serverIp = `127.0.${b}.3`, clientIp = `127.0.${b}.2`;
+      for (const io of ioModes) {
+        for (const mode of ['one proxy', 'two sidecars'] as const) {
+          writeFileSync(join(cfgDir, 'mesh.yaml'), mode === 'one proxy' ? meshConfig('127.0.0.1', bePort) : meshConfig(serverIp, undefined));
+          cp = await startControlPlane({ configDir: cfgDir, xdsPort: 0, debugPort: 0, fileDebounceMs: 10 });
+          const xds = `127.0.0.1:${cp.xdsPort}`;
+          const httpPort = await freePort();
+          const rig = (id: string, md: string[]): Proc => start(process.execPath, [join(root, 'bin', 'rig.js'), 'proxy', '--xds-address', xds, '--node-id', id, '--admin-port', '0', '--io', io,
+            '--metadata', 'NAMESPACE=default', ...md.flatMap((m) => ['--metadata', m])], { RIG_LOG_LEVEL: 'warn' });
+          const client = rig(`sidecar~${clientIp}~client.default~default.svc.cluster.local`, ['LABELS={"app":"client"}', `RIG_HTTP_PROXY_PORT=${httpPort}`]);
+          started.push(client);
+          const pids = [client.child.pid!];
+          let server: Proc | undefined;
+          if (mode === 'two sidecars') {
+            server = rig(`sidecar~${serverIp}~backend.default~default.svc.cluster.local`, ['LABELS={"app":"backend"}', `RIG_INBOUND_PORTS={"9080":${bePort}}`]);
+            started.push(server);
+            pids.push(server.child.pid!);
+          }
+          const adminC = Number((await waitOut(client, /admin on 127\.0\.0\.1:(\d+)/))[1]);
+          const ioUsed = (await waitOut(client, /io (\w+)/))[1];
+          for (let i = 0; i < 200; i++) {
+            try {
+              const r = await fetch(`http://127.0.0.1:${httpPort}/`, { headers: { host: 'backend:9080' } });
+              await r.arrayBuffer();
+              if (r.status === 200) break;
+            } catch { /* not listening yet */ }
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          void adminC;
+          const target = `rigging ${mode}`;
+          for (const c of connectionsList) record({ target, io: ioUsed, protocol: 'h1', connections: c, bodyBytes: body, ...(await runWrk(`http://127.0.0.1:${httpPort}/`, c, 'backend:9080', pids)) });
+          const h2 = await runH2load(`http://127.0.0.1:${httpPort}/`, connectionsList[0], 'backend:9080', pids);
+          if (h2) record({ target, io: ioUsed, protocol: 'h2', connections: connectionsList[0], bodyBytes: body, ...h2 });
+          await stop(client);
+          await stop(server);
+          await cp.close();
+          cp = undefined;
+        }
+      }
+      await stop(be);
+    }
+  } finally {
+    for (const p of started) await stop(p);
+    for (const c of procs) if (c.exitCode === null) c.kill('SIGKILL');
+    await cp?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  // Ratios to nginx in the same run (same body, connections, protocol).
+  for (const r of rows) {
+    const n = rows.find((x) => x.target === 'nginx' && x.protocol === r.protocol && x.connections === r.connections && x.bodyBytes === r.bodyBytes);
+    if (!n || r.target === 'nginx') continue;
+    r.ratioRps = round(r.rps / n.rps);
+    r.ratioCpu = round(n.cpuSecPer1k / r.cpuSecPer1k);
+    r.ratioP99 = round(r.p99ms / n.p99ms);
+  }
+  if (asJson) { process.stdout.write(JSON.stringify({ duration, tools, rows }, null, 2) + '\n'); return; }
+  log('\nratios to nginx (throughput x, CPU efficiency x = nginx cpu/req over ours, p99 x):');
+  for (const r of rows.filter((x) => x.ratioRps !== undefined && x.target.startsWith('rigging'))) {
+    log(`  ${r.target.padEnd(22)} io=${(r.io ?? '').padEnd(10)} ${r.protocol} c=${r.connections} body=${r.bodyBytes}: rps ${r.ratioRps}x  cpu ${r.ratioCpu}x  p99 ${r.ratioP99}x  rss ${r.rssMB} MB`);
+  }
+}
+
+function round(x: number): number { return Math.round(x * 100) / 100; }
+
+main().then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`); process.exit(1); });

@@ -1,0 +1,153 @@
+// proxy/io: the fast path on Node internals — accepted and dialled sockets read into per-socket preallocated
+// buffers (net's `onread`, reached for accepted sockets through the server handle's onconnection), and writes
+// go straight to the socket handle (WriteWrap), skipping the stream layers. Everything internal is in this file;
+// probe() checks the pieces exist and work at start-up, else the documented path is used.
+//
+// Buffer safety: a read buffer is reused for the socket's next read. If a write of a slice of it cannot finish
+// synchronously, libuv keeps pointing at those bytes, so the buffer is marked locked and the socket gets a fresh
+// one for its next read (the onread buffer generator runs after every read).
+import { connect, Socket, type Server } from 'node:net';
+import { COALESCE_LIMIT, coalesce, type Reader, type SocketIO } from './types.ts';
+
+interface StreamWrapBinding {
+  WriteWrap: new () => WriteReq;
+  streamBaseState: Int32Array;
+  kLastWriteWasAsync: number;
+}
+interface WriteReq { handle: unknown; oncomplete: (status: number) => void; async: boolean; bytes: number; buffer: unknown; socket?: Socket }
+interface StreamHandle {
+  writeBuffer(req: WriteReq, b: Buffer): number;
+  writeLatin1String(req: WriteReq, s: string): number;
+  onconnection?: (err: number, handle: unknown) => void;
+}
+
+const READ_BUFFER_SIZE = 16 * 1024;
+const READER = Symbol('rig.reader');
+const PENDING = Symbol('rig.pendingWrites');
+type FastSocket = Socket & { [READER]?: Reader; [PENDING]?: number; _handle?: StreamHandle | null };
+
+/** Lock marks on read buffers, keyed by their memory. */
+const locked = new WeakSet<ArrayBufferLike>();
+
+function binding(): StreamWrapBinding {
+  // process.binding is deprecated (DEP0111) but still provides stream_wrap on Node 20; probe() verifies it.
+  return (process as unknown as { binding(n: string): StreamWrapBinding }).binding('stream_wrap');
+}
+
+let sw: StreamWrapBinding | undefined;
+
+function onDirectComplete(this: WriteReq, status: number): void {
+  const s = this.socket as FastSocket;
+  this.buffer = null;
+  if (status < 0) { s.destroy(new Error(`write failed (${status})`)); return; }
+  const left = (s[PENDING] ?? 1) - 1;
+  s[PENDING] = left;
+  if (left === 0) s.emit('drain');
+}
+
+/** Write on the handle. undefined: not possible now (fall back to socket.write); else whether it finished. */
+function direct(socket: FastSocket, data: Buffer | string): boolean | undefined {
+  const h = socket._handle;
+  if (!h || !sw || socket.destroyed || socket.connecting || socket.writableLength > 0 || socket.writableCorked || socket.writableEnded || (socket[PENDING] ?? 0) > 0) return undefined;
+  const req = new sw.WriteWrap();
+  req.handle = h;
+  req.oncomplete = onDirectComplete;
+  req.async = false;
+  req.bytes = 0;
+  req.buffer = null;
+  const err = typeof data === 'string' ? h.writeLatin1String(req, data) : h.writeBuffer(req, data);
+  if (err !== 0) { socket.destroy(new Error(`write failed (${err})`)); return true; }
+  if (sw.streamBaseState[sw.kLastWriteWasAsync]) {
+    req.buffer = data; // keep the memory alive until libuv is done with it
+    req.socket = socket;
+    socket[PENDING] = (socket[PENDING] ?? 0) + 1;
+    return false;
+  }
+  return true;
+}
+
+function readerFor(socket: () => FastSocket): { buffer: () => Buffer; callback: (n: number, b: Buffer) => boolean } {
+  let cur = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+  return {
+    buffer: () => {
+      if (locked.has(cur.buffer)) cur = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+      return cur;
+    },
+    callback: (n: number, b: Buffer) => {
+      const s = socket();
+      const r = s[READER];
+      if (r) r(b, 0, n);
+      return true;
+    },
+  };
+}
+
+function write(socket: Socket, buf: Buffer, start: number, end: number): boolean {
+  const s = socket as FastSocket;
+  const slice = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+  const r = direct(s, slice);
+  if (r === true) return true;
+  if (r === false) { locked.add(buf.buffer); return false; }
+  const ok = socket.write(slice);
+  if (socket.writableLength > 0) locked.add(buf.buffer);
+  return ok;
+}
+
+export const internalIO: SocketIO = {
+  mode: 'internal',
+  adoptServer(server: Server, onSocket: (s: Socket) => void): void {
+    const h = (server as unknown as { _handle?: StreamHandle })._handle;
+    if (!h || typeof h.onconnection !== 'function') { server.on('connection', onSocket); return; }
+    const srv = server as unknown as { _connections: number; maxConnections?: number };
+    h.onconnection = (err: number, clientHandle: unknown) => {
+      if (err || !clientHandle) return;
+      if (srv.maxConnections !== undefined && srv._connections >= srv.maxConnections) { (clientHandle as { close(): void }).close(); return; }
+      let sock: FastSocket | undefined;
+      const onread = readerFor(() => sock!);
+      sock = new Socket({ handle: clientHandle, allowHalfOpen: false, readable: true, writable: true, onread } as unknown as ConstructorParameters<typeof Socket>[0]) as FastSocket;
+      srv._connections++;
+      (sock as unknown as { server: Server; _server: Server }).server = server;
+      (sock as unknown as { _server: Server })._server = server;
+      onSocket(sock);
+    };
+  },
+  dial(host: string, port: number): Socket {
+    let sock: FastSocket | undefined;
+    const onread = readerFor(() => sock!);
+    sock = connect({ host, port, noDelay: true, onread }) as FastSocket;
+    return sock;
+  },
+  read(socket: Socket, reader: Reader): void {
+    (socket as FastSocket)[READER] = reader;
+  },
+  write,
+  writeParts(socket: Socket, head: string, buf?: Buffer, start = 0, end = buf ? buf.length : 0, tail = ''): boolean {
+    const n = buf ? end - start : 0;
+    if (n === 0 && tail === '') {
+      const r = direct(socket as FastSocket, head);
+      return r === undefined ? socket.write(head, 'latin1') : r;
+    }
+    if (head.length + n + tail.length <= COALESCE_LIMIT) {
+      const out = coalesce(head, buf, start, end, tail);
+      const r = direct(socket as FastSocket, out);
+      return r === undefined ? socket.write(out) : r;
+    }
+    // Large: head, body slice, tail in order (each falls back to the stream once one is pending).
+    if (head) { const r = direct(socket as FastSocket, head); if (r === undefined) socket.write(head, 'latin1'); }
+    let ok = buf && n ? write(socket, buf, start, end) : true;
+    if (tail) { const r = direct(socket as FastSocket, tail); ok = r === undefined ? socket.write(tail, 'latin1') : r && ok; }
+    return ok;
+  },
+};
+
+/** Whether the internals this path needs exist and behave on this Node (checked once, synchronously). */
+export function probe(): string | undefined {
+  try {
+    sw = binding();
+    if (typeof sw.WriteWrap !== 'function' || !(sw.streamBaseState instanceof Int32Array) || typeof sw.kLastWriteWasAsync !== 'number') return 'stream_wrap binding lacks WriteWrap/streamBaseState';
+    return undefined;
+  } catch (e) {
+    sw = undefined;
+    return (e as Error).message;
+  }
+}

@@ -1,0 +1,54 @@
+// proxy/io: the socket I/O interface the HTTP/1.1 and TCP paths use, so a fast path can replace stream events.
+import type { Server, Socket } from 'node:net';
+
+/** Receives bytes buf[start, end). The bytes are valid only during the call: copy what you keep. */
+export type Reader = (buf: Buffer, start: number, end: number) => void;
+
+export interface SocketIO {
+  readonly mode: 'internal' | 'documented';
+  /** Hand every connection the (listening) server accepts to `onSocket`, set up for this I/O path. */
+  adoptServer(server: Server, onSocket: (s: Socket) => void): void;
+  /** Open a client connection set up for this I/O path. */
+  dial(host: string, port: number): Socket;
+  /** Deliver received bytes to `reader` (replaces any previous reader). EOF/close arrive as socket events. */
+  read(socket: Socket, reader: Reader): void;
+  /** Write buf[start, end) — which may be a slice of a read buffer. False: wait for the socket's 'drain'. */
+  write(socket: Socket, buf: Buffer, start: number, end: number): boolean;
+  /** Write a latin1 head, optional body slice and latin1 tail, as one write when small. */
+  writeParts(socket: Socket, head: string, buf?: Buffer, start?: number, end?: number, tail?: string): boolean;
+}
+
+/** Up to this many bytes, head + body + tail are copied into one buffer and written once. */
+export const COALESCE_LIMIT = 32 * 1024;
+
+/** Build one buffer from a latin1 head, a body slice and a latin1 tail. */
+export function coalesce(head: string, buf: Buffer | undefined, start: number, end: number, tail: string): Buffer {
+  const n = buf ? end - start : 0;
+  const out = Buffer.allocUnsafe(head.length + n + tail.length);
+  if (head.length) out.write(head, 0, 'latin1');
+  if (buf && n) buf.copy(out, head.length, start, end);
+  if (tail.length) out.write(tail, head.length + n, 'latin1');
+  return out;
+}
+
+/**
+ * Relay bytes both ways between two sockets through `io` (tcp_proxy, upgraded tunnels), with back-pressure;
+ * either side ending or closing ends / closes the other.
+ */
+export function relay(io: SocketIO, a: import('node:net').Socket, b: import('node:net').Socket, onActivity?: () => void): void {
+  const one = (from: import('node:net').Socket, to: import('node:net').Socket): void => {
+    io.read(from, (buf, s, e) => {
+      onActivity?.();
+      if (!io.write(to, buf, s, e)) {
+        from.pause();
+        to.once('drain', () => from.resume());
+      }
+    });
+    from.on('end', () => to.end());
+    from.on('close', () => { if (!to.destroyed) to.destroy(); });
+    from.on('error', () => to.destroy());
+    from.resume();
+  };
+  one(a, b);
+  one(b, a);
+}
