@@ -1,0 +1,78 @@
+// proxy/tls: TLS on the proxy's own sockets — terminating on an accepted connection whose first bytes the
+// inspector already read (they are replayed into the handshake), and originating on a dialled upstream socket
+// with the peer SAN check. Both resolve once the handshake is done or fail with a reason.
+import { Duplex } from 'node:stream';
+import { TLSSocket, connect as tlsConnect, type ConnectionOptions, type TlsOptions } from 'node:tls';
+import type { Socket } from 'node:net';
+import type { Reader } from '../io/types.ts';
+import type { StringMatch } from '../config/types.ts';
+import { realClock, type Clock } from '../../common/clock.ts';
+import { sanAllowed } from './context.ts';
+
+/** Reads a socket through the proxy's I/O path (which may not emit 'data'). */
+export interface ByteReader { read(socket: Socket, reader: Reader): void }
+
+/** A duplex over `socket` whose readable side starts with `initial` (bytes already taken off the socket). */
+export class ReplaySocket extends Duplex {
+  constructor(private readonly s: Socket, initial: Buffer | undefined, io: ByteReader) {
+    super();
+    if (initial?.length) this.push(initial);
+    io.read(s, (b, st, e) => { if (!this.push(Buffer.from(b.subarray(st, e)))) s.pause(); });
+    // end, not destroy, on close: bytes already pushed (a client's last handshake flight) must still be read
+    let ended = false;
+    const end = (): void => { if (!ended) { ended = true; this.push(null); } };
+    s.on('end', end);
+    s.on('close', end);
+    s.on('error', (err) => this.destroy(err));
+    s.resume();
+  }
+  override _read(): void { this.s.resume(); }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void { this.s.write(chunk, cb); }
+  override _final(cb: (e?: Error | null) => void): void { this.s.end(); cb(); }
+  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void { this.s.destroy(); cb(err); }
+}
+
+/**
+ * Server-side TLS on an accepted socket. `initial`: bytes already read (the ClientHello the inspector saw).
+ * Resolves with the TLS socket after the handshake (client cert verified when required, SANs checked).
+ */
+export function terminateTls(socket: Socket, initial: Buffer | undefined, options: TlsOptions, sans: readonly StringMatch[], io: ByteReader, timeoutMs = 10_000, clock: Clock = realClock): Promise<TLSSocket> {
+  const under: Duplex = initial?.length ? new ReplaySocket(socket, initial, io) : socket;
+  const tls = new TLSSocket(under as Socket, { ...options, isServer: true });
+  return new Promise((resolve, reject) => {
+    const timer = clock.setTimeout(() => fail(new Error('TLS handshake timed out')), timeoutMs);
+    const fail = (e: Error): void => { clock.clearTimeout(timer); tls.destroy(); socket.destroy(); reject(e); };
+    const closed = (): void => fail(new Error('connection closed during the TLS handshake'));
+    tls.once('error', fail);
+    tls.once('close', closed);
+    // over a replayed stream the TLS socket may not notice the peer left: watch the raw socket too
+    socket.once('close', closed);
+    tls.once('secure', () => {
+      clock.clearTimeout(timer);
+      tls.removeListener('error', fail);
+      tls.removeListener('close', closed);
+      socket.removeListener('close', closed);
+      tls.on('error', () => socket.destroy());
+      if (options.requestCert && sans.length && !sanAllowed(sans, tls.getPeerCertificate())) { fail(new Error('client SAN not allowed')); return; }
+      resolve(tls);
+    });
+  });
+}
+
+/** Client-side TLS over an already dialled (connected or connecting) socket; resolves once secure. */
+export function originateTls(socket: Socket, options: ConnectionOptions, timeoutMs = 10_000, clock: Clock = realClock): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const tls = tlsConnect({ ...options, socket });
+    const timer = clock.setTimeout(() => fail(new Error('TLS handshake timed out')), timeoutMs);
+    const fail = (e: Error): void => { clock.clearTimeout(timer); tls.destroy(); socket.destroy(); reject(e); };
+    const closed = (): void => fail(new Error('connection closed during the TLS handshake'));
+    tls.once('error', fail);
+    tls.once('close', closed);
+    tls.once('secureConnect', () => {
+      clock.clearTimeout(timer);
+      tls.removeListener('error', fail);
+      tls.removeListener('close', closed);
+      resolve(tls);
+    });
+  });
+}
