@@ -14,6 +14,7 @@ import {
 } from './policy.ts';
 import { spiffeId, upstreamTransportSocket, ADS_CONFIG_SOURCE } from './tls.ts';
 import { localityEndpoints } from '../endpoints/index.ts';
+import { namespaceMtlsMode } from '../listeners/mtls.ts';
 
 export * from './names.ts';
 
@@ -44,6 +45,22 @@ function identities(ctx: TranslateContext, plan: ClusterPlan): string[] {
     if (typeof e.serviceAccount === 'string' && e.serviceAccount) out.add(spiffeId(td, e.workload?.namespace ?? plan.service.namespace, e.serviceAccount));
   }
   return [...out].sort();
+}
+
+/**
+ * Istio's auto mTLS: with no TLS in the DestinationRule, a mesh-internal service whose namespace does not disable
+ * mTLS gets ISTIO_MUTUAL to endpoints labelled tlsMode=istio (they run a sidecar) and plaintext to the rest.
+ */
+function autoMtlsApplies(ctx: TranslateContext, svc: Service): boolean {
+  return svc.location !== 'MESH_EXTERNAL' && namespaceMtlsMode(ctx.snapshot, svc.namespace) !== 'DISABLE';
+}
+
+function autoMtlsMatches(ctx: TranslateContext, plan: ClusterPlan, h2: boolean): EnvoyResource[] {
+  const mtls = upstreamTransportSocket({ tls: { mode: 'ISTIO_MUTUAL' }, clusterName: plan.name, identities: identities(ctx, plan), http2: h2 });
+  return [
+    { name: 'tlsMode-istio', match: { fields: { tlsMode: { stringValue: 'istio' } } }, transport_socket: mtls },
+    { name: 'tlsMode-disabled', match: {}, transport_socket: { name: 'envoy.transport_sockets.raw_buffer' } },
+  ];
 }
 
 /** One outbound cluster from its plan. */
@@ -100,6 +117,7 @@ export function buildCluster(ctx: TranslateContext, proxy: Proxy, plan: ClusterP
   const tls = policy?.tls;
   const ts = upstreamTransportSocket({ tls, clusterName: plan.name, identities: tls?.mode === 'ISTIO_MUTUAL' ? identities(ctx, plan) : [], http2: h2, hostname: svc.hostname });
   if (ts) c.transport_socket = ts;
+  else if (!tls && autoMtlsApplies(ctx, svc)) c.transport_socket_matches = autoMtlsMatches(ctx, plan, h2);
   c.metadata = serviceMetadata(svc, plan.subset);
   return c;
 }

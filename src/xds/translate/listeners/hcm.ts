@@ -64,6 +64,11 @@ export function hcmConfig(o: HcmOptions): EnvoyResource {
   // gateways are the edge: trust their own peer address for x-forwarded-for; sidecars keep the client's
   if (o.kind === 'gateway') h.use_remote_address = { value: true };
   h.generate_request_id = { value: true };
+  // inbound: tell the app who called (x-forwarded-client-cert from the peer's mTLS certificate), as Istio does
+  if (o.kind === 'inbound') {
+    h.forward_client_cert_details = 'APPEND_FORWARD';
+    h.set_current_client_cert_details = { subject: { value: true }, dns: true, uri: true };
+  }
   h.upgrade_configs = [{ upgrade_type: 'websocket' }];
   if (o.mesh.enableTracing) {
     const sampling = o.mesh.defaultConfig?.tracing?.sampling ?? 1;

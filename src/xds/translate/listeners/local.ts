@@ -12,6 +12,7 @@ import { hcmFilter, tcpProxyFilter, socketAddress } from './hcm.ts';
 import { inboundFilter, meshVsIndex } from './sidecar.ts';
 import { tcpRouteTarget, outboundTcpProxy } from './tcp-routes.ts';
 import type { LocalMode } from './local-mode.ts';
+import { mtlsChains, needsTlsInspector, workloadMtlsMode, TLS_INSPECTOR } from './mtls.ts';
 import { HTTP_PROXY_ROUTE } from '../routes/index.ts';
 
 
@@ -57,12 +58,15 @@ export function localListeners(ctx: TranslateContext, proxy: Proxy, lm: LocalMod
   }
   if (lm.inboundPorts) {
     for (const p of inboundPorts(ctx, proxy)) {
-      out.push({
+      const chains = mtlsChains(workloadMtlsMode(ctx.snapshot, proxy, p.endpointPort), { name: inboundCluster(p.endpointPort), filters: [inboundFilter(ctx, p, proxy.ip)] });
+      const l: EnvoyResource = {
         name: `${proxy.ip}_${p.endpointPort}`,
         address: socketAddress(proxy.ip, p.endpointPort),
         traffic_direction: 'INBOUND',
-        filter_chains: [{ name: inboundCluster(p.endpointPort), filters: [inboundFilter(ctx, p, proxy.ip)] }],
-      });
+        filter_chains: chains,
+      };
+      if (needsTlsInspector(chains)) l.listener_filters = [TLS_INSPECTOR];
+      out.push(l);
     }
   }
   return out;

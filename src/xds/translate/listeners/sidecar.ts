@@ -12,6 +12,7 @@ import { inboundPorts, httpish, type InboundPort } from '../clusters/inbound.ts'
 import { proxiedPorts, isPortNumber } from '../clusters/plan.ts';
 import { parseEgressHost, egressAdmits } from '../../../model/visibility.ts';
 import { hcmFilter, tcpProxyFilter, socketAddress } from './hcm.ts';
+import { mtlsChains, needsTlsInspector, workloadMtlsMode, TLS_INSPECTOR } from './mtls.ts';
 import { tcpRouteTarget, tlsRouteChains, outboundTcpProxy, VsIndex, type WeightedTarget } from './tcp-routes.ts';
 
 export const VIRTUAL_OUTBOUND_PORT = 15001;
@@ -194,17 +195,19 @@ export function inboundFilter(ctx: TranslateContext, p: InboundPort, statAddress
 }
 
 export function virtualInbound(ctx: TranslateContext, proxy: Proxy): EnvoyResource {
-  const chains: EnvoyResource[] = inboundPorts(ctx, proxy).map((p) => ({
+  const chains: EnvoyResource[] = inboundPorts(ctx, proxy).flatMap((p) => mtlsChains(workloadMtlsMode(ctx.snapshot, proxy, p.endpointPort), {
     name: inboundCluster(p.endpointPort),
     filter_chain_match: { destination_port: { value: p.endpointPort } },
     filters: [inboundFilter(ctx, p, '0.0.0.0')],
   }));
-  chains.push({ name: 'InboundPassthroughFilterChain', filters: [tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER, ctx.snapshot.mesh, { cluster: INBOUND_PASSTHROUGH_CLUSTER })] });
+  // ports the workload does not declare: Istio applies the workload-wide mode to passthrough traffic too
+  const passthrough = { name: 'InboundPassthroughFilterChain', filters: [tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER, ctx.snapshot.mesh, { cluster: INBOUND_PASSTHROUGH_CLUSTER })] };
+  chains.push(...mtlsChains(workloadMtlsMode(ctx.snapshot, proxy, 0), passthrough));
   return {
     name: 'virtualInbound',
     address: socketAddress('0.0.0.0', VIRTUAL_INBOUND_PORT),
     use_original_dst: { value: true },
-    listener_filters: [originalDstFilter],
+    listener_filters: needsTlsInspector(chains) ? [originalDstFilter, TLS_INSPECTOR] : [originalDstFilter],
     traffic_direction: 'INBOUND',
     filter_chains: chains,
   };
