@@ -8,6 +8,7 @@ import { errorMessage } from '../common/errors.ts';
 import { XdsServer } from '../xds/server/server.ts';
 import { createDebugServer, type DebugServer } from '../xds/server/debug.ts';
 import type { Pipeline } from './pipeline.ts';
+import { CertificateAuthority, certificateServiceHandlers, istioCertificateService } from '../ca/index.ts';
 
 export interface ControlPlaneOptions {
   /** A directory of Istio YAML to watch (a FileStore is opened on it), or... */
@@ -26,10 +27,20 @@ export interface ControlPlaneOptions {
   logger?: Logger;
   /** Replace the snapshot/translation wiring (tests, benchmarks). Default: model + xds/translate. */
   pipeline?: Pipeline;
+  /**
+   * Certificate authority behind the CertificateService on the xDS port: a directory of plugged-in CA files
+   * (root-cert.pem, root-key.pem or ca-cert.pem + ca-key.pem, cert-chain.pem), or a ready CA. Default: a
+   * self-signed root generated at start (trust domain from the mesh config is "cluster.local" unless set).
+   */
+  caDir?: string;
+  ca?: CertificateAuthority;
+  trustDomain?: string;
 }
 
 export interface ControlPlane {
   readonly xds: XdsServer;
+  /** Signs workload certificates (served as istio.v1.auth.IstioCertificateService on the xDS port). */
+  readonly ca: CertificateAuthority;
   readonly store: ConfigStore;
   readonly xdsPort: number;
   readonly debugPort: number;
@@ -57,7 +68,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     if (!opts.configDir) throw new Error('control plane needs configDir or store');
     store = await (await import('./pipeline.ts')).openFileStore(opts.configDir, { clock, debounceMs: opts.fileDebounceMs });
   }
-  const xds = new XdsServer({ clock, debounceMs: opts.debounceMs, debounceMaxMs: opts.debounceMaxMs, logger: log.child({ module: 'xds-server' }) });
+  const trustDomain = opts.trustDomain ?? 'cluster.local';
+  const ca = opts.ca ?? (opts.caDir ? await CertificateAuthority.load(opts.caDir, { trustDomain }) : await CertificateAuthority.generate({ trustDomain }));
+  const services = [{ definition: istioCertificateService, implementation: certificateServiceHandlers(ca, log.child({ module: 'ca' })) }];
+  const xds = new XdsServer({ clock, debounceMs: opts.debounceMs, debounceMaxMs: opts.debounceMaxMs, logger: log.child({ module: 'xds-server' }), services });
   let seq = 0;
   let version = '';
   let reported = new Set<string>();
@@ -127,7 +141,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   }
   const s = store;
   return {
-    xds, store: s, xdsPort, debugPort, host,
+    xds, ca, store: s, xdsPort, debugPort, host,
     get version() { return version; },
     rebuild,
     async close() {

@@ -41,6 +41,8 @@ export interface XdsServerOptions {
   rateLimit?: { burst: number; perSecond: number };
   /** control_plane.identifier sent in every response. */
   controlPlaneId?: string;
+  /** More gRPC services on the same port (istiod serves its CertificateService next to ADS). */
+  services?: { definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }[];
 }
 
 export interface PushEvent { version: string; proxies: number; ms: number }
@@ -71,12 +73,14 @@ export class XdsServer extends EventEmitter {
   private pushing?: Promise<void>;
   private deps: ConnectionDeps;
   private controlPlaneId: string;
+  private extraServices: NonNullable<XdsServerOptions['services']>;
 
   constructor(opts: XdsServerOptions = {}) {
     super();
     this.clock = opts.clock ?? realClock;
     this.log = opts.logger ?? makeLogger('xds-server');
     this.controlPlaneId = opts.controlPlaneId ?? 'rigging';
+    this.extraServices = opts.services ?? [];
     this.debouncer = new Debouncer(this.clock, opts.debounceMs ?? settings.debounceMs, opts.debounceMaxMs ?? settings.debounceMaxMs, () => { void this.applyPending(); });
     this.deps = {
       clock: this.clock, log: this.log, metrics: this.metrics,
@@ -181,6 +185,7 @@ export class XdsServer extends EventEmitter {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, unknown>) => this.serveStream(call, 'sotw'),
       DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, unknown>) => this.serveStream(call, 'delta'),
     });
+    for (const svc of this.extraServices) server.addService(svc.definition, svc.implementation);
     const bound = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
