@@ -1,5 +1,6 @@
 // Test runner: finds every *.test.ts under src/ and test/ and runs them with Node's test runner.
-// Node 20 does not expand globs in --test, so this script lists the files.
+// Node 20 does not expand globs in --test, so this script lists the files. A test that hangs fails after
+// 120 s (--test-timeout) instead of holding CI, and open handles cannot keep the runner alive (--test-force-exit).
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -20,5 +21,5 @@ const filter = process.argv.slice(2);
 let files = [...walk('src', []), ...walk('test', [])].sort();
 if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
 if (!files.length) { console.error('no test files found'); process.exit(1); }
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', '--test-force-exit', ...files], { stdio: 'inherit' });
 child.on('exit', (code, signal) => process.exit(signal ? 1 : code ?? 1));
