@@ -44,6 +44,11 @@ export class OverlayStore implements ConfigStore {
 
   issues(): ValidationIssue[] { return this.base.issues(); }
 
+  /** Issues change without object events when a file stops parsing (its last good objects keep serving). */
+  onIssues(handler: (issues: ValidationIssue[]) => void): () => void {
+    return this.base.onIssues?.(handler) ?? (() => {});
+  }
+
   /** Validates every object first; applies none if any has an error (all or nothing, like kubectl apply of one file). */
   async apply(objects: ConfigObject[]): Promise<ValidationIssue[]> {
     const problems = objects.flatMap((o) => validateObject(o)).filter((i) => i.severity === 'error');

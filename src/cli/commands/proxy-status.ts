@@ -1,11 +1,13 @@
 // cli: `rig proxy-status` — which proxies are connected to the control plane and whether each xDS type is
 // in sync (SYNCED / STALE / NACKED / NOT SENT), read from the debug API like `istioctl proxy-status`.
+import { readState } from '../../local/state.ts';
 import type { Command } from 'commander';
 import { RigError, ErrorCodes, errorMessage } from '../../common/errors.ts';
 import { parseOutputFormat, render, table, type OutputFormat } from '../format.ts';
 import type { ConnectionStatus } from '../../xds/server/connection.ts';
 
-export const DEFAULT_DEBUG_ADDR = '127.0.0.1:15014';
+/** The running `rig up` mesh's control plane when there is one, else istiod's usual monitoring port. */
+export const DEFAULT_DEBUG_ADDR = readState()?.debug ?? '127.0.0.1:15014';
 
 /** GET a debug API path; an unreachable control plane is a RigError naming the address (exit 2). */
 export async function fetchDebug(addr: string, path: string, timeoutMs = 5000): Promise<{ status: number; body: unknown }> {
