@@ -44,7 +44,7 @@ for (const mode of ['documented', 'internal'] as const) {
     await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
     cleanups.push(() => new Promise((r) => echo.close(r)));
     const ws = createHttp((_q, r) => r.end());
-    ws.on('upgrade', (_req, sock) => { sock.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n'); sock.on('data', (b) => sock.write(b)); });
+    ws.on('upgrade', (_req, sock) => { sock.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n'); sock.on('data', (b) => sock.write(b)); sock.on('end', () => sock.end()); });
     await new Promise<void>((r) => ws.listen(0, '127.0.0.1', r));
     cleanups.push(() => new Promise((r) => { ws.closeAllConnections(); ws.close(r); }));
 

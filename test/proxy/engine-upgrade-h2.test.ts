@@ -23,6 +23,7 @@ test('WebSocket upgrade: 101 is relayed and raw bytes flow both ways', async () 
     sock.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
     if (head.length) sock.write(head);
     sock.on('data', (b) => sock.write(Buffer.concat([Buffer.from('echo:'), b])));
+    sock.on('end', () => sock.end()); // http servers allow half-open sockets; close ours when the proxy does
   });
   const bePort = await listen(be);
   cleanups.push(() => new Promise((r) => { be.closeAllConnections(); be.close(r); }));

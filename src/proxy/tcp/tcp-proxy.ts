@@ -65,11 +65,17 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
 
 /** Close both sides after no bytes in either direction for `ms` (one clock timer, re-armed lazily). */
 function watchIdle(ctx: EngineContext, a: Socket, b: Socket, ms: number, lastActivity: () => number): void {
+  let timer: ReturnType<EngineContext['clock']['setTimeout']> | undefined;
   const check = (): void => {
+    timer = undefined;
     if (a.destroyed && b.destroyed) return;
     const idle = ctx.clock.now() - lastActivity();
     if (idle >= ms) { a.destroy(); b.destroy(); return; }
-    ctx.clock.setTimeout(check, ms - idle);
+    timer = ctx.clock.setTimeout(check, ms - idle);
   };
-  ctx.clock.setTimeout(check, ms);
+  timer = ctx.clock.setTimeout(check, ms);
+  // The timer must not outlive the connection (it would keep the process alive for up to `ms`).
+  const stop = (): void => { ctx.clock.clearTimeout(timer); timer = undefined; };
+  a.once('close', stop);
+  b.once('close', stop);
 }
