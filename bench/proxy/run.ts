@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
+import { pino } from 'pino';
 import { startControlPlane, type ControlPlane } from '../../src/control-plane/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -87,6 +88,7 @@ function childrenOf(pid: number): number[] {
 }
 
 interface Row {
+  /** For h2 rows p50ms holds h2load's mean and p99ms is NaN (h2load reports no percentiles). */
   target: string; io?: string; protocol: 'h1' | 'h2'; connections: number; bodyBytes: number;
   rps: number; p50ms: number; p99ms: number; cpuSecPer1k: number; rssMB: number;
   ratioRps?: number; ratioCpu?: number; ratioP99?: number;
@@ -207,7 +209,8 @@ async function main(): Promise<void> {
       await waitOut(be, /ready (\d+)/);
       const record = (r: Row): void => {
         rows.push(r);
-        log(`${r.target.padEnd(22)} ${r.protocol} c=${String(r.connections).padEnd(3)} body=${String(r.bodyBytes).padEnd(5)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50ms.toFixed(2)} ms  p99 ${r.p99ms.toFixed(2)} ms  cpu ${r.cpuSecPer1k.toFixed(3)} s/1k  rss ${r.rssMB} MB`);
+        const lat = r.protocol === 'h2' ? `mean ${r.p50ms.toFixed(2)} ms (h2load)` : `p50 ${r.p50ms.toFixed(2)} ms  p99 ${r.p99ms.toFixed(2)} ms`;
+        log(`${(r.target + (r.io ? ` [${r.io}]` : '')).padEnd(34)} ${r.protocol} c=${String(r.connections).padEnd(3)} body=${String(r.bodyBytes).padEnd(5)} ${r.rps.toFixed(0).padStart(7)} req/s  ${lat}  cpu ${r.cpuSecPer1k.toFixed(3)} s/1k  rss ${r.rssMB} MB`);
       };
 
       // direct
@@ -240,7 +243,7 @@ async function main(): Promise<void> {
       for (const io of ioModes) {
         for (const mode of ['one proxy', 'two sidecars'] as const) {
           writeFileSync(join(cfgDir, 'mesh.yaml'), mode === 'one proxy' ? meshConfig('127.0.0.1', bePort) : meshConfig(serverIp, undefined));
-          cp = await startControlPlane({ configDir: cfgDir, xdsPort: 0, debugPort: 0, fileDebounceMs: 10 });
+          cp = await startControlPlane({ configDir: cfgDir, xdsPort: 0, debugPort: 0, fileDebounceMs: 10, logger: pino({ level: 'silent' }) });
           const xds = `127.0.0.1:${cp.xdsPort}`;
           const httpPort = await freePort();
           const rig = (id: string, md: string[]): Proc => start(process.execPath, [join(root, 'bin', 'rig.js'), 'proxy', '--xds-address', xds, '--node-id', id, '--admin-port', '0', '--io', io,
@@ -286,13 +289,15 @@ async function main(): Promise<void> {
   // Ratios to nginx in the same run (same body, connections, protocol).
   for (const r of rows) {
     const n = rows.find((x) => x.target === 'nginx' && x.protocol === r.protocol && x.connections === r.connections && x.bodyBytes === r.bodyBytes);
+    // Added p99: what the proxy adds over the direct path, relative to what nginx adds.
+    const d = rows.find((x) => x.target === 'direct' && x.protocol === 'h1' && x.connections === r.connections && x.bodyBytes === r.bodyBytes);
     if (!n || r.target === 'nginx') continue;
     r.ratioRps = round(r.rps / n.rps);
     r.ratioCpu = round(n.cpuSecPer1k / r.cpuSecPer1k);
-    r.ratioP99 = round(r.p99ms / n.p99ms);
+    r.ratioP99 = d && r.protocol === 'h1' ? round(Math.max(0, r.p99ms - d.p99ms) / Math.max(0.01, n.p99ms - d.p99ms)) : undefined;
   }
   if (asJson) { process.stdout.write(JSON.stringify({ duration, tools, rows }, null, 2) + '\n'); return; }
-  log('\nratios to nginx (throughput x, CPU efficiency x = nginx cpu/req over ours, p99 x):');
+  log('\nratios to nginx (throughput x; CPU efficiency x = nginx CPU per request / ours; added p99 x = (p99 - direct p99) ours / nginx):');
   for (const r of rows.filter((x) => x.ratioRps !== undefined && x.target.startsWith('rigging'))) {
     log(`  ${r.target.padEnd(22)} io=${(r.io ?? '').padEnd(10)} ${r.protocol} c=${r.connections} body=${r.bodyBytes}: rps ${r.ratioRps}x  cpu ${r.ratioCpu}x  p99 ${r.ratioP99}x  rss ${r.rssMB} MB`);
   }

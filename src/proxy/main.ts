@@ -77,7 +77,7 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
       drainListeners: async () => { await engine.drain(drainMs); },
       quit: () => { void stop(drainMs).then(() => { if (o.handleSignals) process.exit(0); }); },
       bootstrap: () => ({ node: boot.node, xds: boot.xds, admin: boot.admin, source: boot.source }),
-      serverInfo: () => ({ io: io.mode, listeners: engine.listenerStatus() }),
+      serverInfo: () => ({ io: io.mode, io_fallback_reason: io.reason, listeners: engine.listenerStatus(), memory: process.memoryUsage() }),
     },
   });
   const adminPort = await admin.start();

@@ -18,6 +18,7 @@ import { computeRequestHash } from '../upstream/lb/hash-policy.ts';
 import type { Host } from '../upstream/lb/types.ts';
 import type { ClusterState, EndpointsSummary } from '../upstream/cluster-state.ts';
 import { RetryState, type AttemptFailure } from './retry.ts';
+import type { RetryPolicyConfig } from '../config/types.ts';
 import { effectiveFaultConfig, type FaultPlan } from './filters/fault.ts';
 import { explain } from '../telemetry/response-flags.ts';
 import type { ResponseFlag } from '../telemetry/response-flags.ts';
@@ -95,6 +96,8 @@ export class Exchange implements ResponseSink {
   private bodyLost = false;
   private retriedStale = false;
   private retry: RetryState | undefined;
+  /** A retry policy whose RetryState is built only once an attempt fails (most requests never need it). */
+  private lazyRetry: RetryPolicyConfig | undefined;
   private fault: FaultPlan | undefined;
   private setCookie: string | undefined;
   private detail = '';
@@ -172,9 +175,12 @@ export class Exchange implements ResponseSink {
       this.hash = rh.hash;
       this.setCookie = rh.setCookie;
     }
-    if (!req.upgrade && (d.retryPolicy !== undefined || req.get('x-envoy-retry-on') !== undefined || req.get('x-envoy-retry-grpc-on') !== undefined)) {
-      const rs = new RetryState(d.retryPolicy, { random: this.ctx.random, breaker: cluster.breakers.forPriority('DEFAULT'), requestHeaders: req });
-      if (rs.enabled) this.retry = rs;
+    if (!req.upgrade) {
+      const byHeader = req.get('x-envoy-retry-on') !== undefined || req.get('x-envoy-retry-grpc-on') !== undefined || req.get('x-envoy-max-retries') !== undefined;
+      if (byHeader || (d.retryPolicy !== undefined && needsEagerRetry(d.retryPolicy))) {
+        const rs = new RetryState(d.retryPolicy, { random: this.ctx.random, breaker: cluster.breakers.forPriority('DEFAULT'), requestHeaders: req });
+        if (rs.enabled) this.retry = rs;
+      } else if (d.retryPolicy !== undefined && d.retryPolicy.numRetries > 0) this.lazyRetry = d.retryPolicy;
     }
     this.out = this.buildOutgoing(d);
     if (d.timeoutMs > 0 && !req.upgrade) this.timer = this.ctx.clock.setTimeout(() => this.onGlobalTimeout(), d.timeoutMs);
@@ -281,7 +287,18 @@ export class Exchange implements ResponseSink {
 
   /** Whether body bytes must be retained: retries enabled, or a stale keep-alive retry still possible. */
   private keepsBody(): boolean {
-    return (this.retry !== undefined || !this.retriedStale) && this.bodyBytes <= RETRY_BUFFER_LIMIT;
+    return (this.retry !== undefined || this.lazyRetry !== undefined || !this.retriedStale) && this.bodyBytes <= RETRY_BUFFER_LIMIT;
+  }
+
+  /** Build the deferred RetryState now (first failed attempt), remembering the host already tried. */
+  private ensureRetry(): RetryState | undefined {
+    if (this.retry || !this.lazyRetry) return this.retry;
+    const rs = new RetryState(this.lazyRetry, { random: this.ctx.random, breaker: this.cluster!.breakers.forPriority('DEFAULT'), requestHeaders: this.req });
+    this.lazyRetry = undefined;
+    if (!rs.enabled) return undefined;
+    if (this.host) rs.recordHost(this.host);
+    this.retry = rs;
+    return rs;
   }
 
   // ----- request body from downstream
@@ -296,6 +313,7 @@ export class Exchange implements ResponseSink {
         // Too big to replay: stop retaining and give up on retries for this request.
         this.retry?.disable('request body exceeds the retry buffer limit');
         this.retry = undefined;
+        this.lazyRetry = undefined;
         this.retriedStale = true;
         this.body = null;
         this.bodyLost = true;
@@ -328,7 +346,8 @@ export class Exchange implements ResponseSink {
     this.ctx.clock.clearTimeout(this.tryTimer);
     this.tryTimer = undefined;
     if (this.host) this.cluster!.reportHttp(this.host, status);
-    const rs = this.retry;
+    // 2xx without grpc-status cannot match any retry_on condition a lazily built policy has.
+    const rs = this.retry ?? (this.lazyRetry !== undefined && (status >= 300 || getHeader(headers, 'grpc-status') !== undefined) ? this.ensureRetry() : undefined);
     if (rs) {
       const dec = rs.evaluate({ kind: 'response', status, headers: { get: (n: string) => getHeader(headers, n) } });
       if (dec.action === 'retry') { this.scheduleRetry(dec.delayMs, `status ${status}: ${dec.reason}`); return; }
@@ -404,8 +423,8 @@ export class Exchange implements ResponseSink {
       this.ctx.upstreams.pool(this.cluster!, address, port).open((c, e) => { if (seq === this.attemptSeq) this.onConnection(c, e); else c?.socket.destroy(); });
       return;
     }
-    const rs = this.retry;
-    if (rs && !this.bodyLost) {
+    const rs = this.bodyLost ? undefined : this.ensureRetry();
+    if (rs) {
       const dec = rs.evaluate({ kind: 'failure', failure: FAILURE_KIND[kind] });
       if (dec.action === 'retry') { this.scheduleRetry(dec.delayMs, `${kind}: ${detail}`); return; }
       if (dec.action === 'give-up') { this.flags.push(dec.flag); this.detail = `${dec.reason}; ${detail}`; }
@@ -558,6 +577,17 @@ export function originalDestination(origin: ConnectionOrigin, authority: string)
 function splitHostPort(id: string): [string, number] {
   const i = id.lastIndexOf(':');
   return [id.slice(0, i), Number(id.slice(i + 1))];
+}
+
+const eager = new WeakMap<RetryPolicyConfig, boolean>();
+/** Policies that may retry a 2xx (retriable headers, or odd status lists) need their state from the first response. */
+function needsEagerRetry(p: RetryPolicyConfig): boolean {
+  let v = eager.get(p);
+  if (v === undefined) {
+    v = p.retryOn.some((c) => c.trim() === 'retriable-headers') || p.retriableStatusCodes.some((c) => c < 300) || p.retryOn.some((c) => /^[12]\d\d$/.test(c.trim()));
+    eager.set(p, v);
+  }
+  return v;
 }
 
 function notFilterState<T extends { kind: string }>(p: T): p is Exclude<T, { kind: 'filterState' }> { return p.kind !== 'filterState'; }

@@ -2,11 +2,19 @@
 import { listTokens } from './fields.ts';
 import type { BodyKind } from './head.ts';
 
-/** Hop-by-hop headers a proxy never forwards (RFC 9110 7.6.1), plus framing we always regenerate. */
-const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
-  'content-length', 'proxy-authenticate', 'proxy-authorization',
-]);
+/**
+ * Hop-by-hop headers a proxy never forwards (RFC 9110 7.6.1), plus framing we always regenerate.
+ * A switch, not a Set: header names are fresh strings, and hashing them per lookup costs more than this.
+ */
+export function isHopByHop(n: string): boolean {
+  switch (n) {
+    case 'connection': case 'keep-alive': case 'proxy-connection': case 'transfer-encoding': case 'te':
+    case 'trailer': case 'upgrade': case 'content-length': case 'proxy-authenticate': case 'proxy-authorization':
+      return true;
+    default:
+      return false;
+  }
+}
 
 /**
  * Copy end-to-end headers from `src` into `out`, dropping hop-by-hop ones and those named by Connection.
@@ -20,10 +28,9 @@ export function forwardHeaders(src: string[], out: string[], keepUpgrade = false
   }
   for (let i = 0; i < src.length; i += 2) {
     const n = src[i];
-    if (HOP_BY_HOP.has(n)) {
+    if (isHopByHop(n)) {
       if (!(keepUpgrade && n === 'upgrade')) continue;
     } else if (named !== undefined && named.includes(n)) continue;
-    else if (n === 'te') continue;
     out.push(n, src[i + 1]);
   }
 }
