@@ -88,10 +88,14 @@ export function sanAllowed(sans: readonly StringMatch[], cert: PeerCertificate |
   return [...uris, ...dns].some((v) => sans.some((m) => matchString(m, v)));
 }
 
-const ctxCache = new WeakMap<object, { gen: number; ctx: SecureContext | undefined; r: ResolvedTls }>();
+type Cached = { gen: number; ctx: SecureContext | undefined; r: ResolvedTls };
+/** Per TLS config object and secret source: rebuilt when the source's generation moves. */
+const ctxCache = new WeakMap<object, WeakMap<SecretSource, Cached>>();
 
 function secureContext(t: CommonTlsConfig, secrets: SecretSource): { ctx?: SecureContext; r: ResolvedTls } {
-  const hit = ctxCache.get(t);
+  let bySource = ctxCache.get(t);
+  if (!bySource) { bySource = new WeakMap(); ctxCache.set(t, bySource); }
+  const hit = bySource.get(secrets);
   const gen = secrets.generation;
   if (hit && hit.gen === gen) return { ctx: hit.ctx, r: hit.r };
   const r = resolveTls(t, secrets);
@@ -103,7 +107,7 @@ function secureContext(t: CommonTlsConfig, secrets: SecretSource): { ctx?: Secur
       r.missing = `bad TLS material: ${(e as Error).message}`;
     }
   }
-  ctxCache.set(t, { gen, ctx, r });
+  bySource.set(secrets, { gen, ctx, r });
   return { ctx, r };
 }
 

@@ -7,3 +7,7 @@ export { clientTlsOptions, serverTlsOptions, resolveTls, secretSources, mapSecre
 export { inspectClientHello, MAX_CLIENT_HELLO, type Inspection } from './inspector.ts';
 export { terminateTls, originateTls, ReplaySocket, type ByteReader } from './stream.ts';
 export { peerIdentity, xfccElement, type PeerIdentity } from './peer.ts';
+export { LiveSecrets, type AgentLike } from './live-secrets.ts';
+export { applyXfcc } from './xfcc.ts';
+export { tlsDialIO, tlsForEndpoint, relayMixed } from './upstream.ts';
+export { inspectConnection, acceptTls, LISTENER_TLS_INSPECTOR, type Inspected } from './downstream.ts';
