@@ -21,12 +21,13 @@ export function register(program: Command): void {
     .option('--xds-port <port>', 'xDS gRPC port (0 = any free port)', parsePort, 15010)
     .option('--debug-port <port>', 'debug HTTP port: /debug/syncz, /debug/config_dump, /debug/configz, /ready, /metrics (0 = any free port)', parsePort, 15014)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--ca-dir <dir>', 'plugged-in CA (root-cert.pem + root-key.pem, or ca-cert.pem + ca-key.pem, cert-chain.pem); default: a self-signed root made at start')
     .addHelpText('after', `
 Examples:
   rig control-plane --config examples/bookinfo/config
   rig control-plane --config ./mesh --xds-port 0 --debug-port 0   # pick free ports, printed at start
   rig proxy-status --debug-addr 127.0.0.1:15014                   # who is connected and in sync`)
-    .action(async (o: { config: string; xdsPort: number; debugPort: number; host: string }) => {
+    .action(async (o: { config: string; xdsPort: number; debugPort: number; host: string; caDir?: string }) => {
       try {
         if (!statSync(o.config).isDirectory()) throw new Error('not a directory');
       } catch (e) {
@@ -34,7 +35,7 @@ Examples:
       }
       let cp;
       try {
-        cp = await startControlPlane({ configDir: o.config, xdsPort: o.xdsPort, debugPort: o.debugPort, host: o.host });
+        cp = await startControlPlane({ configDir: o.config, xdsPort: o.xdsPort, debugPort: o.debugPort, host: o.host, caDir: o.caDir });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EADDRINUSE' || /address already in use|No address added/i.test((e as Error).message)) {
@@ -46,6 +47,7 @@ Examples:
       process.stdout.write(`rig control-plane: xDS (ADS gRPC) listening on ${h}:${cp.xdsPort}\n`);
       process.stdout.write(`rig control-plane: debug API listening on http://${h}:${cp.debugPort} (/debug/syncz, /debug/config_dump, /debug/configz, /ready, /metrics)\n`);
       process.stdout.write(`rig control-plane: serving config from ${o.config}\n`);
+      process.stdout.write(`rig control-plane: CA for trust domain ${cp.ca.trustDomain} (${o.caDir ? `plugged in from ${o.caDir}` : 'self-signed root'}); CertificateService on the xDS port\n`);
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (sig: string) => {
