@@ -100,6 +100,10 @@ test('rig up examples/bookinfo: ingress, routing scenarios, clean stop', { timeo
     assert.equal(code, 0, up.stdout.slice(-20).join('\n'));
     await poll(() => pids.every((p) => !alive(p)), 5000);
     for (const [host, port] of ports) assert.ok(await portIsFree(port, host), `port ${host}:${port} still in use after rig up stopped`);
+  } catch (e) {
+    // what the mesh printed is the first thing to read when this fails
+    console.error(`--- rig up output (last 80 lines) ---\n${[...up.stdout, ...up.stderr].slice(-80).join('\n')}`);
+    throw e;
   } finally {
     await up.stop('SIGINT', 20_000);
   }

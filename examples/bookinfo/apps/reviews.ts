@@ -22,7 +22,8 @@ serve(`reviews-${version}`, async (req, url) => {
       if (r.status !== 200) throw new Error(`ratings answered ${r.status}`);
       const body = JSON.parse(r.body) as { ratings: Record<string, number> };
       for (const rev of reviews) rev.rating = { stars: body.ratings[rev.reviewer], color };
-    } catch {
+    } catch (e) {
+      console.error(`ratings call failed: ${(e as Error).message}`);
       for (const rev of reviews) rev.rating = { error: 'Ratings service is currently unavailable' };
     }
   }
