@@ -123,7 +123,8 @@ test('resilience policies through real sidecars', { timeout: 90_000 }, async (t)
       const first: number[] = [];
       for (let i = 0; i < 10; i++) first.push((await m.request('client', `http://od:9080/a${i}`)).status);
       assert.equal(bad.count, 3, `bad endpoint saw ${bad.count} requests before ejection (statuses ${first.join(',')})`);
-      const ejectedAt = Date.now();
+      // Ejected right after its third 5xx: time the ejection from when the app saw that request.
+      const ejectedAt = bad.seen[2].at;
       const clusters = await m.admin('client', '/clusters');
       const badHost = `${m.w('od-bad').address}:9080`;
       assert.match(clusters, new RegExp(`outbound\\|9080\\|\\|od\\.default\\.svc\\.cluster\\.local::${badHost.replace(/\./g, '\\.')}::health_flags::/failed_outlier_check`));
