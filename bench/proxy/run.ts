@@ -92,6 +92,8 @@ interface Row {
   target: string; io?: string; protocol: 'h1' | 'h2'; connections: number; bodyBytes: number;
   rps: number; p50ms: number; p99ms: number; cpuSecPer1k: number; rssMB: number;
   ratioRps?: number; ratioCpu?: number; ratioP99?: number;
+  /** p99 minus the direct path's p99 (ms), for this row and for nginx in the same setting. */
+  addedP99ms?: number; nginxAddedP99ms?: number;
 }
 
 function parseMs(s: string): number {
@@ -149,6 +151,7 @@ pid ${dir}/nginx.pid;
 events { worker_connections 8192; }
 http {
   access_log off;
+  keepalive_requests 1000000;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   upstream backend { server 127.0.0.1:${upstream}; keepalive 64; }
   server {
@@ -294,12 +297,14 @@ async function main(): Promise<void> {
     if (!n || r.target === 'nginx') continue;
     r.ratioRps = round(r.rps / n.rps);
     r.ratioCpu = round(n.cpuSecPer1k / r.cpuSecPer1k);
-    r.ratioP99 = d && r.protocol === 'h1' ? round(Math.max(0, r.p99ms - d.p99ms) / Math.max(0.01, n.p99ms - d.p99ms)) : undefined;
+    r.ratioP99 = r.protocol === 'h1' ? round(r.p99ms / n.p99ms) : undefined;
+    if (d && r.protocol === 'h1') { r.addedP99ms = round(r.p99ms - d.p99ms); r.nginxAddedP99ms = round(n.p99ms - d.p99ms); }
   }
   if (asJson) { process.stdout.write(JSON.stringify({ duration, tools, rows }, null, 2) + '\n'); return; }
-  log('\nratios to nginx (throughput x; CPU efficiency x = nginx CPU per request / ours; added p99 x = (p99 - direct p99) ours / nginx):');
+  log('\nratios to nginx (throughput x; CPU efficiency x = nginx CPU per request / ours; p99 x; added p99 = p99 - direct p99, ours vs nginx):');
   for (const r of rows.filter((x) => x.ratioRps !== undefined && x.target.startsWith('rigging'))) {
-    log(`  ${r.target.padEnd(22)} io=${(r.io ?? '').padEnd(10)} ${r.protocol} c=${r.connections} body=${r.bodyBytes}: rps ${r.ratioRps}x  cpu ${r.ratioCpu}x  p99 ${r.ratioP99}x  rss ${r.rssMB} MB`);
+    const added = r.addedP99ms !== undefined ? `  added p99 ${r.addedP99ms} ms vs nginx ${r.nginxAddedP99ms} ms` : '';
+    log(`  ${r.target.padEnd(22)} io=${(r.io ?? '').padEnd(10)} ${r.protocol} c=${r.connections} body=${r.bodyBytes}: rps ${r.ratioRps}x  cpu ${r.ratioCpu}x${r.ratioP99 !== undefined ? `  p99 ${r.ratioP99}x` : ''}${added}  rss ${r.rssMB} MB`);
   }
 }
 

@@ -238,6 +238,7 @@ export class H1Downstream implements DownstreamResponder {
   done(ex: Exchange): void {
     if (this.ex !== ex) return;
     this.ex = null;
+    this.drainCb = NOOP; // a finished exchange's back-pressure callback must not fire for the next one
     if (this.st === St.Tunnel || this.st === St.Closed) return;
     if (this.resClose || !this.keepAlive) {
       this.st = St.Closed;

@@ -27,6 +27,8 @@ export class H1UpstreamConn implements UpstreamRequest {
   private sawResponseBytes = false;
   private upgrade = '';
   private drainCb: () => void = NOOP;
+  /** Reading paused for downstream back-pressure; must be undone before the connection is reused. */
+  private paused = false;
   /** Requests sent on this connection; >1 means the next failure may be a stale keep-alive race. */
   requests = 0;
   lastUsed = 0;
@@ -83,8 +85,8 @@ export class H1UpstreamConn implements UpstreamRequest {
   }
 
   onDrain(cb: () => void): void { this.drainCb = cb; }
-  pauseResponse(): void { this.socket.pause(); }
-  resumeResponse(): void { this.socket.resume(); }
+  pauseResponse(): void { this.paused = true; this.socket.pause(); }
+  resumeResponse(): void { if (this.paused) { this.paused = false; this.socket.resume(); } }
 
   destroy(): void {
     if (this.st === St.Closed) return;
@@ -202,6 +204,10 @@ export class H1UpstreamConn implements UpstreamRequest {
   }
 
   private finishReuse(): void {
+    // The response is complete: a pause for the old exchange's back-pressure must not outlive it, or the
+    // next request on this connection would never see its response.
+    this.drainCb = NOOP;
+    this.resumeResponse();
     if (this.keepAlive && this.st === St.Idle) this.owner.released(this);
     else this.destroy();
   }

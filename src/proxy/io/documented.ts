@@ -1,6 +1,6 @@
 // proxy/io: the I/O path on documented APIs only — 'data' events and socket.write. Always available.
 import { connect, type Server, type Socket } from 'node:net';
-import { COALESCE_LIMIT, coalesce, type Reader, type SocketIO } from './types.ts';
+import { COALESCE_LIMIT, coalesce, retainScratch, type Reader, type SocketIO } from './types.ts';
 
 const READER = Symbol('rig.reader');
 type WithReader = Socket & { [READER]?: Reader };
@@ -22,7 +22,13 @@ export const documentedIO: SocketIO = {
   writeParts(socket: Socket, head: string, buf?: Buffer, start = 0, end = buf ? buf.length : 0, tail = ''): boolean {
     const n = buf ? end - start : 0;
     if (n === 0 && tail === '') return socket.write(head, 'latin1');
-    if (head.length + n + tail.length <= COALESCE_LIMIT) return socket.write(coalesce(head, buf, start, end, tail));
+    if (head.length + n + tail.length <= COALESCE_LIMIT) {
+      const out = coalesce(head, buf, start, end, tail);
+      const ok = socket.write(out);
+      // Still queued in the stream: it references `out`, so the scratch must not be reused.
+      if (socket.writableLength > 0) retainScratch(out);
+      return ok;
+    }
     socket.cork();
     if (head) socket.write(head, 'latin1');
     if (buf && n) socket.write(buf.subarray(start, end));

@@ -7,7 +7,7 @@
 // synchronously, libuv keeps pointing at those bytes, so the buffer is marked locked and the socket gets a fresh
 // one for its next read (the onread buffer generator runs after every read).
 import { connect, Socket, type Server } from 'node:net';
-import { COALESCE_LIMIT, coalesce, type Reader, type SocketIO } from './types.ts';
+import { COALESCE_LIMIT, coalesce, retainScratch, type Reader, type SocketIO } from './types.ts';
 
 interface StreamWrapBinding {
   WriteWrap: new () => WriteReq;
@@ -130,7 +130,11 @@ export const internalIO: SocketIO = {
     if (head.length + n + tail.length <= COALESCE_LIMIT) {
       const out = coalesce(head, buf, start, end, tail);
       const r = direct(socket as FastSocket, out);
-      return r === undefined ? socket.write(out) : r;
+      if (r === true) return true;
+      if (r === false) { retainScratch(out); return false; }
+      const ok = socket.write(out);
+      if (socket.writableLength > 0) retainScratch(out);
+      return ok;
     }
     // Large: head, body slice, tail in order (each falls back to the stream once one is pending).
     if (head) { const r = direct(socket as FastSocket, head); if (r === undefined) socket.write(head, 'latin1'); }
