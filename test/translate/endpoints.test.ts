@@ -78,7 +78,7 @@ spec:
   resolution: STATIC
   ports: [{number: 80, name: http, protocol: HTTP}]
   endpoints:
-  - {address: 10.0.0.1, labels: {version: v1}, locality: us/z1, weight: 5}
+  - {address: 10.0.0.1, labels: {version: v1}, locality: us/z1, weight: 5, serviceAccount: reviews}
   - {address: 10.0.0.2, labels: {version: v2}, locality: eu/z1}
 ---
 apiVersion: networking.istio.io/v1
@@ -106,7 +106,7 @@ test('CLA: subset filtering, locality weight = sum of endpoint weights, tlsMode 
   assert.equal(lbe.endpoint.address.socket_address.address, '10.0.0.1');
   assert.deepEqual(lbe.load_balancing_weight, { value: 5 });
   assert.equal(lbe.health_status, 'HEALTHY');
-  assert.deepEqual(lbe.metadata.filter_metadata['envoy.transport_socket_match'], { fields: { tlsMode: { stringValue: 'istio' } } }, 'MESH_INTERNAL ServiceEntry endpoints are mTLS capable');
+  assert.deepEqual(lbe.metadata.filter_metadata['envoy.transport_socket_match'], { fields: { tlsMode: { stringValue: 'istio' } } }, 'an endpoint with a service account is mTLS capable (Istio: no tlsMode label and no service account = disabled)');
   assert.deepEqual(byName.get('outbound|80|v9|web.default.svc.cluster.local').endpoints, []);
   // outlier detection turns on default failover: the proxy's own locality first
   const all = byName.get('outbound|80||web.default.svc.cluster.local');

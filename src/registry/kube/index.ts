@@ -233,7 +233,7 @@ function fromWorkloadEntries(svc: Service, spec: KubeServiceSpec, workloads: Lab
       const ep: Endpoint = {
         hostname: svc.hostname, servicePortName: sp.name, servicePort: sp.port, address: we.address,
         port: we.ports?.[sp.name] ?? namedTarget ?? sp.targetPort ?? sp.port,
-        labels: { ...(we.labels ?? {}) }, locality: {}, healthy: true, tlsMode: tlsModeOf(we.labels),
+        labels: { ...(we.labels ?? {}) }, locality: {}, healthy: true, tlsMode: tlsModeOf(we.labels, we.serviceAccount ? 'istio' : 'disabled'),
         workload: { kind: 'WorkloadEntry', namespace: w.metadata.namespace, name: w.metadata.name },
       };
       if (we.locality) {

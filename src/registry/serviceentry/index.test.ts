@@ -49,7 +49,7 @@ spec:
     ['10.0.0.1:5432->6432', '10.0.0.1:8080->9090', '10.0.0.2:5432->6432', '10.0.0.2:8080->8080']);
   assert.deepEqual(eps[0]!.locality, { region: 'us-east', zone: 'us-east-1a', subzone: 'rack1' });
   assert.equal(eps[0]!.weight, 3);
-  assert.equal(eps[0]!.tlsMode, 'istio');
+  assert.equal(eps[0]!.tlsMode, 'disabled', 'Istio: no tlsMode label and no service account = no sidecar');
   assert.equal(eps[2]!.tlsMode, 'disabled');
   assert.equal(eps[2]!.serviceAccount, 'db');
   assert.equal(eps[2]!.network, 'n1');

@@ -142,7 +142,8 @@ function endpointsOf(se: ConfigObject<ServiceEntrySpec>, svc: Service, workloads
         labels: { ...(we.labels ?? {}) },
         locality: parseLocality(we.locality),
         healthy: true,
-        tlsMode: tlsModeOf(we.labels, defaultTls),
+        // Istio: the tlsMode label if present, else mTLS only for workloads that name a service account (a sidecar's identity)
+        tlsMode: tlsModeOf(we.labels, we.serviceAccount ? defaultTls : 'disabled'),
       };
       if (we.weight) ep.weight = we.weight;
       if (we.serviceAccount) ep.serviceAccount = we.serviceAccount;
