@@ -3,7 +3,7 @@
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type {
-  ClusterConfig, ClusterLoadAssignment, RetryPolicyConfig, FaultConfig, ListenerConfig, ProxyConfigSnapshot, RouteConfig, HttpHandlerConfig, FilterChainConfig, TcpHandlerConfig,
+  ClusterConfig, ClusterLoadAssignment, RetryPolicyConfig, FaultConfig, CorsPolicyConfig, ListenerConfig, ProxyConfigSnapshot, RouteConfig, HttpHandlerConfig, FilterChainConfig, TcpHandlerConfig,
 } from '../../src/proxy/config/types.ts';
 import type { HttpRouter, RouteDecision, RouteRequest } from '../../src/proxy/http/route-types.ts';
 
@@ -37,7 +37,7 @@ export function retryPolicy(p: Partial<RetryPolicyConfig>): RetryPolicyConfig {
   };
 }
 
-export function routes(name: string, rs: Array<{ prefix: string; cluster?: string; direct?: { status: number; body?: string }; redirect?: string; timeoutMs?: number; domains?: string[]; retry?: RetryPolicyConfig; fault?: FaultConfig }>): RouteConfig {
+export function routes(name: string, rs: Array<{ prefix: string; cluster?: string; direct?: { status: number; body?: string }; redirect?: string; timeoutMs?: number; domains?: string[]; retry?: RetryPolicyConfig; fault?: FaultConfig; cors?: CorsPolicyConfig; mirror?: string }>): RouteConfig {
   const none = { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] };
   return {
     name, ignorePortInHostMatching: false, ...none,
@@ -45,13 +45,14 @@ export function routes(name: string, rs: Array<{ prefix: string; cluster?: strin
       name: 'vh', domains: rs[0]?.domains ?? ['*'], requireTls: 'NONE', perFilter: { disabledFilters: [] },
       includeAttemptCountInRequest: false, includeAttemptCountInResponse: false, ...none,
       routes: rs.map((r, i) => ({
-        name: `r${i}`, ...none, perFilter: { disabledFilters: [], fault: r.fault },
+        name: `r${i}`, ...none, perFilter: { disabledFilters: [], fault: r.fault, cors: r.cors },
         match: { path: { kind: 'prefix' as const, value: r.prefix }, caseSensitive: true, headers: [], queryParams: [], grpc: false },
         action: r.direct ? { kind: 'direct' as const, status: r.direct.status, body: r.direct.body }
           : r.redirect ? { kind: 'redirect' as const, host: r.redirect, responseCode: 301 as const, stripQuery: false, httpsRedirect: false }
           : {
               kind: 'route' as const, cluster: { kind: 'cluster' as const, name: r.cluster ?? 'c' }, timeoutMs: r.timeoutMs ?? 15000,
-              hashPolicy: [], mirrors: [], upgradeConfigs: [], retryPolicy: r.retry,
+              hashPolicy: [], mirrors: r.mirror ? [{ cluster: r.mirror, fraction: { numerator: 100, denominator: 100 as const } }] : [],
+              upgradeConfigs: [], retryPolicy: r.retry,
             },
       })),
     }],

@@ -13,6 +13,7 @@ let port: number;
 const records: RequestRecord[] = [];
 const agent = new Agent({ keepAlive: true, maxSockets: 8 });
 const hits = new Map<string, number>();
+const hosts: string[] = [];
 
 function call(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
@@ -34,6 +35,7 @@ before(async () => {
     if (req.url === '/flaky' && n === 1) { res.statusCode = 503; res.end('first fails'); return; }
     if (req.url === '/always503') { res.statusCode = 503; res.end('down'); return; }
     if (req.url === '/slow') { setTimeout(() => res.end('slow ok'), 300); return; }
+    if (req.url === '/mirrored') hosts.push(String(req.headers.host));
     res.end(`ok ${req.url} try ${n}`);
   });
   engine = new Engine({ compileRouter: testRouter, onRequestComplete: (r) => records.push(r) });
@@ -49,6 +51,11 @@ before(async () => {
     { prefix: '/abort', fault: fault({ abort: 418 }) },
     { prefix: '/delay', fault: fault({ delayMs: 150 }) },
     { prefix: '/slow', cluster: 'tiny' },
+    { prefix: '/mirrored', mirror: 'c' },
+    { prefix: '/cors', cors: {
+      allowOrigins: [{ kind: 'exact', value: 'https://app.example', ignoreCase: false }], allowMethods: 'GET,POST', allowHeaders: 'x-custom',
+      exposeHeaders: 'x-exposed', maxAge: '600', filterEnabled: { numerator: 100, denominator: 100 }, forwardNotMatchingPreflights: true,
+    } },
     { prefix: '/' },
   ]);
   await engine.apply(snapshot([listener('l', httpHandler(rc))], [
@@ -103,4 +110,32 @@ test('circuit breaker max_requests overflow answers 503 with UO', async () => {
   assert.deepEqual(statuses, [200, 503]);
   assert.ok(records.some((r) => r.path === '/slow' && r.flags.includes('UO')));
   assert.match(records.find((r) => r.flags.includes('UO'))?.explanation ?? '', /\S/);
+});
+
+test('CORS: an allowed preflight is answered by the proxy; an allowed request gets allow-origin on the response', async () => {
+  const before = hits.get('/cors') ?? 0;
+  const pre = await new Promise<{ status: number; headers: Record<string, unknown> }>((resolve, reject) => {
+    const r = request({ host: '127.0.0.1', port, path: '/cors', method: 'OPTIONS', agent, headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers }));
+    });
+    r.on('error', reject);
+    r.end();
+  });
+  assert.equal(pre.status, 200);
+  assert.equal(pre.headers['access-control-allow-origin'], 'https://app.example');
+  assert.equal(pre.headers['access-control-allow-methods'], 'GET,POST');
+  assert.equal(hits.get('/cors') ?? 0, before, 'preflight never reached the upstream');
+  const r = await call('/cors', { origin: 'https://app.example' });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['access-control-allow-origin'], 'https://app.example');
+  const other = await call('/cors', { origin: 'https://evil.example' });
+  assert.equal(other.headers['access-control-allow-origin'], undefined);
+});
+
+test('mirroring sends a fire-and-forget copy with Host "-shadow"; the client sees only the primary response', async () => {
+  const r = await call('/mirrored', { host: 'svc:8080' });
+  assert.equal(r.status, 200);
+  for (let i = 0; i < 50 && hosts.length < 2; i++) await new Promise((res) => setTimeout(res, 10));
+  assert.deepEqual(hosts.slice().sort(), ['svc-shadow:8080', 'svc:8080']);
 });

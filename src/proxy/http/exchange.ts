@@ -20,6 +20,7 @@ import type { ClusterState, EndpointsSummary } from '../upstream/cluster-state.t
 import { RetryState, type AttemptFailure } from './retry.ts';
 import type { RetryPolicyConfig } from '../config/types.ts';
 import { effectiveFaultConfig, type FaultPlan } from './filters/fault.ts';
+import { corsRequest } from './filters/cors.ts';
 import { explain } from '../telemetry/response-flags.ts';
 import type { ResponseFlag } from '../telemetry/response-flags.ts';
 
@@ -100,6 +101,8 @@ export class Exchange implements ResponseSink {
   private lazyRetry: RetryPolicyConfig | undefined;
   private fault: FaultPlan | undefined;
   private setCookie: string | undefined;
+  /** CORS response headers for an allowed cross-origin request. */
+  private corsHeaders: Array<[string, string]> | undefined;
   private detail = '';
   private hash: number | undefined;
   private summary: EndpointsSummary | undefined;
@@ -132,6 +135,18 @@ export class Exchange implements ResponseSink {
     const cluster = this.ctx.upstreams.cluster(d.cluster);
     if (!cluster) { this.flags.push('NC'); this.localReply(503, 'no cluster match for URL', NO_EDITS); return; }
     this.cluster = cluster;
+    // CORS (before fault, as in Istio's filter chain): answer allowed preflights here, tag allowed responses.
+    const cors = d.perFilter?.cors;
+    if (cors !== undefined && req.get('origin') !== undefined) {
+      const cd = corsRequest(cors, { method: req.method, headers: req }, this.ctx.random);
+      if (cd.action === 'respond') {
+        const h: string[] = [];
+        for (const [k, v] of cd.headers) h.push(k, v);
+        this.localReply(cd.status, '', NO_EDITS, h);
+        return;
+      }
+      this.corsHeaders = cd.responseHeaders;
+    }
     // Fault filter sits before the router: it may delay, then abort or continue.
     const faultCfg = this.rt.fault || d.perFilter?.fault || d.virtualHost?.perFilter.fault
       ? effectiveFaultConfig(this.rt.fault, d.perFilter, d.route?.perFilter, d.virtualHost?.perFilter) : undefined;
@@ -183,6 +198,7 @@ export class Exchange implements ResponseSink {
       } else if (d.retryPolicy !== undefined && d.retryPolicy.numRetries > 0) this.lazyRetry = d.retryPolicy;
     }
     this.out = this.buildOutgoing(d);
+    if (d.mirrors.length > 0) this.mirror(d);
     if (d.timeoutMs > 0 && !req.upgrade) this.timer = this.ctx.clock.setTimeout(() => this.onGlobalTimeout(), d.timeoutMs);
     this.attempt();
   }
@@ -208,6 +224,26 @@ export class Exchange implements ResponseSink {
     if (d.timeoutMs > 0) h.push('x-envoy-expected-rq-timeout-ms', String(d.timeoutMs));
     applyHeaderEdits(h, d.request);
     return { method: req.method, path: d.path, authority: d.authority, scheme: this.origin.tls ? 'https' : 'http', headers: h, bodyLength: req.bodyLength, upgrade: req.upgrade };
+  }
+
+  /**
+   * Request mirroring (shadowing): fire-and-forget copies to the mirror clusters, Host suffixed "-shadow" as
+   * Envoy does; responses are discarded. Only requests without a body are mirrored (bodies are streamed once).
+   */
+  private mirror(d: Forward): void {
+    if (this.req.bodyLength !== 0 || this.req.upgrade) return;
+    const out = this.out!;
+    const host = out.authority.replace(/^([^:]*)(:\d+)?$/, (_m, h: string, p: string | undefined) => `${h}-shadow${p ?? ''}`);
+    const headers = out.headers.slice();
+    setHeader(headers, 'host', host);
+    for (const m of d.mirrors) {
+      const c = this.ctx.upstreams.cluster(m.cluster);
+      const h = c?.pick({}).host;
+      if (!c || !h) continue;
+      const shadow: OutgoingRequest = { ...out, authority: host, headers };
+      const discard: ResponseSink = { onHead: () => {}, onData: () => {}, onEnd: () => {}, onError: () => {} };
+      this.ctx.upstreams.pool(c, h.address, h.port).acquire((conn) => { conn?.start(shadow, discard, undefined, true); });
+    }
   }
 
   /** One attempt: pick a host, get a connection / stream, send. */
@@ -367,6 +403,7 @@ export class Exchange implements ResponseSink {
     h.push('x-envoy-upstream-service-time', String(Math.round(this.ctx.clock.now() - this.sentAt)));
     setHeader(h, 'server', this.rt.handler.serverName ?? 'envoy');
     if (this.setCookie) h.push('set-cookie', this.setCookie);
+    if (this.corsHeaders) for (const [k, v] of this.corsHeaders) setHeader(h, k, v);
     if (this.retry && this.fwd?.virtualHost?.includeAttemptCountInResponse) h.push('x-envoy-attempt-count', this.retry.attemptCountHeader());
     if (this.fwd) applyHeaderEdits(h, this.fwd.response);
   }
