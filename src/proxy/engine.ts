@@ -24,6 +24,8 @@ export interface EngineOptions {
   /** Socket I/O path (src/proxy/io); documented APIs when absent. */
   io?: SocketIO;
   onRequestComplete?: (r: RequestRecord) => void;
+  /** Report only requests that carry response flags. */
+  completeOnlyFlagged?: boolean;
   /** Local mode: wildcard listeners bind here instead (e.g. 127.0.0.1). */
   bindAddress?: string;
   /** Local mode: config port -> port actually bound. */
@@ -56,6 +58,7 @@ export class Engine {
       faults: new FaultFilter(opts.random ?? Math.random),
       draining: false,
       onRequestComplete: opts.onRequestComplete,
+      completeOnlyFlagged: opts.completeOnlyFlagged,
       h2Upstream: this.h2up,
     };
     this.h2 = new H2Downstream(this.ctx);

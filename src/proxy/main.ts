@@ -50,6 +50,7 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
     io: io.io,
     bindAddress: o.bindAddress,
     portMap: o.portMap,
+    completeOnlyFlagged: true,
     onRequestComplete: o.logFlagged === false ? undefined : (r: RequestRecord) => {
       if (r.flags.length) log.info({ status: r.status, flags: r.flags.join(','), route: r.routeName, cluster: r.cluster, path: r.path, explanation: r.explanation }, 'request flagged');
     },

@@ -79,6 +79,8 @@ export interface EngineContext {
   /** True once the engine is draining: responses carry `connection: close` and idle connections close. */
   draining: boolean;
   onRequestComplete?: (r: RequestRecord) => void;
+  /** Call onRequestComplete only for requests with response flags (saves a record per healthy request). */
+  readonly completeOnlyFlagged?: boolean;
   /** Opens HTTP/2 upstream streams (set by the h2 module; absent: clusters with http2 use HTTP/1.1). */
   h2Upstream?: import('../http/h2-upstream.ts').H2UpstreamFactory;
 }
