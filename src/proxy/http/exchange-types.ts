@@ -41,3 +41,33 @@ export interface OutgoingRequest {
   /** Upgrade protocol (websocket) to ask for, or ''. */
   upgrade: string;
 }
+
+/** The request as parsed from either protocol. Headers flat, lower-cased. */
+export interface IncomingRequest {
+  method: string;
+  path: string;
+  authority: string;
+  scheme: string;
+  headers: string[];
+  /** -1 streamed with unknown length, 0 none, n exact. */
+  bodyLength: number;
+  upgrade: string;
+  get(name: string): string | undefined;
+}
+
+/** What an exchange needs from the downstream side. */
+export interface DownstreamResponder {
+  readonly protocol: 'HTTP/1.1' | 'HTTP/2';
+  sendHead(status: number, headers: string[], bodyLength: number): void;
+  sendData(buf: Buffer, start: number, end: number): boolean;
+  sendEnd(trailers: string[] | undefined): void;
+  onDrain(cb: () => void): void;
+  pauseRequest(): void;
+  resumeRequest(): void;
+  /** Reset the stream (HTTP/2) or close the connection (HTTP/1.1). */
+  abort(): void;
+  /** Switch to a raw tunnel after a 101 from upstream. */
+  tunnel?(status: number, headers: string[], upstream: import('node:net').Socket, head: Buffer | undefined): void;
+  /** Called once when the exchange is over (response fully sent or aborted). */
+  done(ex: import('./exchange.ts').Exchange): void;
+}

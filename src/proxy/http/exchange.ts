@@ -10,7 +10,8 @@ import type { TimerHandle } from '../../common/clock.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
 import type { EngineContext, HttpChainRuntime } from '../listener/runtime.ts';
 import type { HeaderEdits, RouteDecision } from './route-types.ts';
-import type { OutgoingRequest, ResponseSink, UpstreamFailure, UpstreamRequest } from './exchange-types.ts';
+import type { DownstreamResponder, IncomingRequest, OutgoingRequest, ResponseSink, UpstreamFailure, UpstreamRequest } from './exchange-types.ts';
+export type { DownstreamResponder, IncomingRequest } from './exchange-types.ts';
 import type { H1UpstreamConn } from './h1-upstream.ts';
 import { forwardHeaders } from './codec/serialize.ts';
 import { applyHeaderEdits, setHeader, getHeader } from './header-edits.ts';
@@ -21,38 +22,11 @@ import { RetryState, type AttemptFailure } from './retry.ts';
 import type { RetryPolicyConfig } from '../config/types.ts';
 import { effectiveFaultConfig, type FaultPlan } from './filters/fault.ts';
 import { corsRequest } from './filters/cors.ts';
+import { sendMirrors } from './mirror.ts';
+import { needsEagerRetry, notFilterState, originalDestination, splitHostPort } from './exchange-util.ts';
+export { originalDestination } from './exchange-util.ts';
 import { explain } from '../telemetry/response-flags.ts';
 import type { ResponseFlag } from '../telemetry/response-flags.ts';
-
-/** The request as parsed from either protocol. Headers flat, lower-cased. */
-export interface IncomingRequest {
-  method: string;
-  path: string;
-  authority: string;
-  scheme: string;
-  headers: string[];
-  /** -1 streamed with unknown length, 0 none, n exact. */
-  bodyLength: number;
-  upgrade: string;
-  get(name: string): string | undefined;
-}
-
-/** What an exchange needs from the downstream side. */
-export interface DownstreamResponder {
-  readonly protocol: 'HTTP/1.1' | 'HTTP/2';
-  sendHead(status: number, headers: string[], bodyLength: number): void;
-  sendData(buf: Buffer, start: number, end: number): boolean;
-  sendEnd(trailers: string[] | undefined): void;
-  onDrain(cb: () => void): void;
-  pauseRequest(): void;
-  resumeRequest(): void;
-  /** Reset the stream (HTTP/2) or close the connection (HTTP/1.1). */
-  abort(): void;
-  /** Switch to a raw tunnel after a 101 from upstream. */
-  tunnel?(status: number, headers: string[], upstream: Socket, head: Buffer | undefined): void;
-  /** Called once when the exchange is over (response fully sent or aborted). */
-  done(ex: Exchange): void;
-}
 
 const LOCAL_BODY_TYPE = 'text/plain';
 /** Request body kept for retries (Envoy's per_request_buffer_limit_bytes default is similar); beyond it, no retry. */
@@ -198,7 +172,7 @@ export class Exchange implements ResponseSink {
       } else if (d.retryPolicy !== undefined && d.retryPolicy.numRetries > 0) this.lazyRetry = d.retryPolicy;
     }
     this.out = this.buildOutgoing(d);
-    if (d.mirrors.length > 0) this.mirror(d);
+    if (d.mirrors.length > 0) sendMirrors(this.ctx, d.mirrors, this.req, this.out);
     if (d.timeoutMs > 0 && !req.upgrade) this.timer = this.ctx.clock.setTimeout(() => this.onGlobalTimeout(), d.timeoutMs);
     this.attempt();
   }
@@ -224,26 +198,6 @@ export class Exchange implements ResponseSink {
     if (d.timeoutMs > 0) h.push('x-envoy-expected-rq-timeout-ms', String(d.timeoutMs));
     applyHeaderEdits(h, d.request);
     return { method: req.method, path: d.path, authority: d.authority, scheme: this.origin.tls ? 'https' : 'http', headers: h, bodyLength: req.bodyLength, upgrade: req.upgrade };
-  }
-
-  /**
-   * Request mirroring (shadowing): fire-and-forget copies to the mirror clusters, Host suffixed "-shadow" as
-   * Envoy does; responses are discarded. Only requests without a body are mirrored (bodies are streamed once).
-   */
-  private mirror(d: Forward): void {
-    if (this.req.bodyLength !== 0 || this.req.upgrade) return;
-    const out = this.out!;
-    const host = out.authority.replace(/^([^:]*)(:\d+)?$/, (_m, h: string, p: string | undefined) => `${h}-shadow${p ?? ''}`);
-    const headers = out.headers.slice();
-    setHeader(headers, 'host', host);
-    for (const m of d.mirrors) {
-      const c = this.ctx.upstreams.cluster(m.cluster);
-      const h = c?.pick({}).host;
-      if (!c || !h) continue;
-      const shadow: OutgoingRequest = { ...out, authority: host, headers };
-      const discard: ResponseSink = { onHead: () => {}, onData: () => {}, onEnd: () => {}, onError: () => {} };
-      this.ctx.upstreams.pool(c, h.address, h.port).acquire((conn) => { conn?.start(shadow, discard, undefined, true); });
-    }
   }
 
   /** One attempt: pick a host, get a connection / stream, send. */
@@ -594,37 +548,3 @@ export class Exchange implements ResponseSink {
   /** Whether the upstream took the whole request (an early response leaves body bytes unread downstream). */
   get requestComplete(): boolean { return this.reqEnded; }
 }
-
-/**
- * Where an ORIGINAL_DST (passthrough) cluster sends a request: the captured destination for transparently
- * captured connections; for explicit listeners (local HTTP_PROXY mode) the authority the client asked for,
- * as Envoy's original_dst_lb_config.use_http_header would. Undefined when that is this very listener (a loop).
- */
-export function originalDestination(origin: ConnectionOrigin, authority: string): { address: string; port: number } | undefined {
-  let dst = origin.destination;
-  if (origin.kind === 'listener') {
-    const m = /^(?:\[([^\]]+)\]|([^:\s[\]]+))(?::(\d+))?$/.exec(authority);
-    if (!m) return undefined;
-    dst = { address: m[1] ?? m[2], port: m[3] ? Number(m[3]) : 80 };
-  }
-  const self = (dst.address === origin.localAddress || dst.address === 'localhost' || dst.address === '127.0.0.1' && origin.localAddress === '::ffff:127.0.0.1') && dst.port === origin.localPort;
-  return self ? undefined : dst;
-}
-
-function splitHostPort(id: string): [string, number] {
-  const i = id.lastIndexOf(':');
-  return [id.slice(0, i), Number(id.slice(i + 1))];
-}
-
-const eager = new WeakMap<RetryPolicyConfig, boolean>();
-/** Policies that may retry a 2xx (retriable headers, or odd status lists) need their state from the first response. */
-function needsEagerRetry(p: RetryPolicyConfig): boolean {
-  let v = eager.get(p);
-  if (v === undefined) {
-    v = p.retryOn.some((c) => c.trim() === 'retriable-headers') || p.retriableStatusCodes.some((c) => c < 300) || p.retryOn.some((c) => /^[12]\d\d$/.test(c.trim()));
-    eager.set(p, v);
-  }
-  return v;
-}
-
-function notFilterState<T extends { kind: string }>(p: T): p is Exclude<T, { kind: 'filterState' }> { return p.kind !== 'filterState'; }
