@@ -1,5 +1,5 @@
 // proxy: the connection engine — applies ProxyConfigSnapshots (listeners, routers, clusters) hitlessly and drains.
-import type { Clock } from '../common/clock.ts';
+import type { Clock, TimerHandle } from '../common/clock.ts';
 import { realClock } from '../common/clock.ts';
 import type { Logger } from '../common/logger.ts';
 import type { FilterChainConfig, ListenerConfig, ProxyConfigSnapshot, RouteConfig } from './config/types.ts';
@@ -32,6 +32,9 @@ export interface EngineOptions {
   portMap?: ReadonlyMap<number, number>;
 }
 
+/** How often idle / stream-idle timeouts are checked; timeouts fire up to this much late. */
+const SWEEP_INTERVAL_MS = 1000;
+
 export interface ListenerStatus { name: string; address: string; port: number; draining: boolean; connections: number }
 
 export class Engine {
@@ -45,6 +48,7 @@ export class Engine {
   private readonly h2up: H2UpstreamPool;
   private snapshot: ProxyConfigSnapshot | undefined;
   private updating: Promise<void> = Promise.resolve();
+  private sweepTimer: TimerHandle | undefined;
 
   constructor(private readonly opts: EngineOptions) {
     const clock = opts.clock ?? realClock;
@@ -104,6 +108,18 @@ export class Engine {
     }
     for (const [name, al] of this.listeners) if (!s.listeners.has(name)) { this.listeners.delete(name); this.retire(al); }
     await Promise.all(binds);
+    this.scheduleSweep();
+  }
+
+  /** One timer per engine checks HTTP connections' idle / stream-idle timeouts (none per request). */
+  private scheduleSweep(): void {
+    if (this.sweepTimer !== undefined || this.ctx.draining) return;
+    this.sweepTimer = this.ctx.clock.setTimeout(() => {
+      this.sweepTimer = undefined;
+      const now = this.ctx.clock.now();
+      for (const l of [...this.listeners.values(), ...this.retired]) for (const c of [...l.h1]) c.checkTimeouts(now);
+      this.scheduleSweep();
+    }, SWEEP_INTERVAL_MS);
   }
 
   /** A connection accepted under an older config keeps its chain object: find the runtime by chain name. */
@@ -188,6 +204,8 @@ export class Engine {
   /** Close everything now. */
   close(): void {
     this.ctx.draining = true;
+    this.ctx.clock.clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
     for (const l of this.listeners.values()) l.destroy();
     for (const l of this.retired) l.destroy();
     this.listeners.clear();

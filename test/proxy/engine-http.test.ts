@@ -149,3 +149,25 @@ test('HEAD responses carry no body and keep the connection usable', async () => 
   assert.equal((out.match(/HTTP\/1\.1 200 OK/g) ?? []).length, 2);
   assert.match(out, /GET \/after 0/);
 });
+
+test('regression: a request head and body trickling in a few bytes at a time are parsed (no re-parse loop)', async () => {
+  const { connect } = await import('node:net');
+  const wire = 'POST /trickle HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello';
+  const out = await new Promise<string>((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    let t = '';
+    s.on('data', (b) => { t += b.toString('latin1'); });
+    s.on('close', () => resolve(t));
+    s.on('error', reject);
+    let i = 0;
+    const step = (): void => {
+      if (i >= wire.length) return;
+      s.write(wire.slice(i, i + 3));
+      i += 3;
+      setTimeout(step, 2);
+    };
+    s.on('connect', step);
+  });
+  assert.match(out, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(out, /POST \/trickle 5 hello/);
+});

@@ -48,6 +48,7 @@ export class H1Downstream implements DownstreamResponder {
   ) {
     ctx.stats.downstream_cx_total++;
     ctx.stats.downstream_cx_active++;
+    this.lastActivity = ctx.clock.now();
     socket.setNoDelay(true);
     io.read(socket, (b, s, e) => this.onData(b, s, e));
     socket.on('drain', () => { const cb = this.drainCb; this.drainCb = NOOP; cb(); });
@@ -57,6 +58,31 @@ export class H1Downstream implements DownstreamResponder {
   }
 
   get idle(): boolean { return this.st === St.Head && this.ex === null && this.pending === null; }
+
+  /** Last time bytes arrived or a response finished (for idle / stream-idle timeouts). */
+  private lastActivity = 0;
+
+  /**
+   * Timeouts, checked by a periodic sweep (no timer per request): a keep-alive connection idle for the HCM's
+   * idle_timeout (default 1 h) is closed; a request stuck with no bytes for stream_idle_timeout (default 5 min)
+   * gets 408 if its head never completed, or is reset mid-body. 0 disables either.
+   */
+  checkTimeouts(now: number): void {
+    if (this.st === St.Closed || this.st === St.Tunnel) return;
+    const h = this.runtime()?.handler;
+    const idleMs = h?.idleTimeoutMs ?? 3_600_000;
+    const streamMs = h?.streamIdleTimeoutMs ?? 300_000;
+    const quiet = now - this.lastActivity;
+    if (this.idle) { if (idleMs > 0 && quiet >= idleMs) this.close(); return; }
+    if (streamMs <= 0 || quiet < streamMs) return;
+    if (this.ex === null) { this.protocolError(408, 'request header timeout'); return; }
+    if (this.st === St.BodyLength || this.st === St.BodyChunked) {
+      const ex = this.ex;
+      this.ex = null;
+      ex.downstreamClosed();
+      this.abort();
+    }
+  }
 
   /**
    * Drain: a busy connection closes after its current response (which says connection: close). An idle
@@ -86,6 +112,7 @@ export class H1Downstream implements DownstreamResponder {
   /** buf[start, end) is only valid during the call (the fast path reuses read buffers): copies are kept. */
   private onData(buf: Buffer, start: number, end: number): void {
     if (this.st === St.Closed || this.st === St.Tunnel) return;
+    this.lastActivity = this.ctx.clock.now();
     if (this.pending !== null) {
       this.pending = Buffer.concat([this.pending, buf.subarray(start, end)]);
       if (this.processing) return;
@@ -101,6 +128,7 @@ export class H1Downstream implements DownstreamResponder {
   /** Consume buf[pos, end) as far as the state allows; keep (a copy of) the rest in `pending`. */
   private process(buf: Buffer, pos: number, end: number): void {
     this.processing = true;
+    let rest: Buffer | undefined;
     try {
       for (let guard = 0; guard < 100_000 && pos < end; guard++) {
         if (this.st === St.Head) {
@@ -123,20 +151,22 @@ export class H1Downstream implements DownstreamResponder {
           if (d.done) { this.decoder = null; this.requestBodyDone(d.trailers); }
         } else break;
       }
-      if (pos < end && this.st !== St.Closed && this.st !== St.Tunnel) {
-        const rest = buf.subarray(pos, end);
-        this.pending = this.pending ? Buffer.concat([rest, this.pending]) : Buffer.from(rest);
-        if (this.pending.length > MAX_PIPELINE_BUFFER && this.ex !== null && !this.paused) { this.paused = true; this.socket.pause(); }
-      }
+      if (pos < end) rest = buf.subarray(pos, end);
     } finally {
       this.processing = false;
     }
-    // Bytes that arrived while processing (re-entrant onData) are handled now.
-    if (this.pending !== null && this.st === St.Head && this.ex === null) {
-      const b = this.pending;
+    if (this.st === St.Closed || this.st === St.Tunnel) return;
+    // Bytes that arrived re-entrantly while processing (queued in `pending`) go after what is left here.
+    const arrived = this.pending;
+    if (rest !== undefined) this.pending = arrived !== null ? Buffer.concat([rest, arrived]) : Buffer.from(rest);
+    // Only new bytes can make progress: re-processing an incomplete head alone would loop forever.
+    if (arrived !== null && this.st === St.Head && this.ex === null) {
+      const b = this.pending!;
       this.pending = null;
       this.process(b, 0, b.length);
+      return;
     }
+    if (this.pending !== null && this.pending.length > MAX_PIPELINE_BUFFER && this.ex !== null && !this.paused) { this.paused = true; this.socket.pause(); }
   }
 
   private beginRequest(h: RequestHead): void {
@@ -238,6 +268,7 @@ export class H1Downstream implements DownstreamResponder {
   done(ex: Exchange): void {
     if (this.ex !== ex) return;
     this.ex = null;
+    this.lastActivity = this.ctx.clock.now();
     this.drainCb = NOOP; // a finished exchange's back-pressure callback must not fire for the next one
     if (this.st === St.Tunnel || this.st === St.Closed) return;
     if (this.resClose || !this.keepAlive) {
