@@ -15,6 +15,8 @@ export interface ConnectionOrigin {
   readonly destination: { readonly address: string; readonly port: number };
   /** Downstream TLS was terminated here (scheme https for x-forwarded-proto). */
   readonly tls: boolean;
+  /** The downstream peer's identity when it presented a client certificate (mTLS): SPIFFE ID, hash, for XFCC and authz. */
+  readonly peer?: import('../tls/peer.ts').PeerIdentity;
 }
 
 export function originOf(socket: Socket, listenerName: string, tls: boolean, originalDst?: { address: string; port: number }): ConnectionOrigin {
