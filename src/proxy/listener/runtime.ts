@@ -81,6 +81,8 @@ export interface EngineContext {
   onRequestComplete?: (r: RequestRecord) => void;
   /** Call onRequestComplete only for requests with response flags (saves a record per healthy request). */
   readonly completeOnlyFlagged?: boolean;
+  /** SDS secrets TLS contexts name ("default", "ROOTCA": the certificate agent's; others from xDS). */
+  readonly secrets?: import('../tls/context.ts').SecretSource;
   /** Opens HTTP/2 upstream streams (set by the h2 module; absent: clusters with http2 use HTTP/1.1). */
   h2Upstream?: import('../http/h2-upstream.ts').H2UpstreamFactory;
 }
