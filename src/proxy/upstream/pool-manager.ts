@@ -8,11 +8,18 @@ import { clusterEndpoints } from '../config/types.ts';
 import { ClusterState } from './cluster-state.ts';
 import type { Random } from './lb/types.ts';
 import { H1Pool, type PoolOptions, type PoolStats } from './pool.ts';
+import type { EndpointConfig, UpstreamTlsConfig } from '../config/types.ts';
+import { tlsDialIO, tlsForEndpoint } from '../tls/upstream.ts';
+import type { SecretSource } from '../tls/context.ts';
+
+const NO_SECRETS: SecretSource = { get: () => undefined, generation: 0 };
 
 export interface UpstreamManagerOptions {
   clock: Clock;
   random: Random;
   io: SocketIO;
+  /** SDS secrets for clusters with TLS transport sockets (absent: those clusters cannot connect). */
+  secrets?: SecretSource;
 }
 
 export class UpstreamManager {
@@ -20,6 +27,10 @@ export class UpstreamManager {
   private assignments = new Map<string, ClusterLoadAssignment | undefined>();
   /** Pools by "cluster|address:port"; connection settings come from the cluster. */
   private pools = new Map<string, H1Pool>();
+  /** The TLS context each pool was made with (a pool is replaced when its endpoint's TLS choice changes). */
+  private poolTls = new Map<string, UpstreamTlsConfig | undefined>();
+  /** Endpoint configs by cluster and "address:port" (their metadata picks the transport socket). */
+  private endpointIndex = new Map<string, Map<string, EndpointConfig>>();
 
   constructor(private readonly opts: UpstreamManagerOptions) {}
 
@@ -39,7 +50,13 @@ export class UpstreamManager {
       }
       next.set(name, st);
       nextCla.set(name, cla);
+      if (cfg.tls || cfg.transportSocketMatches.length) {
+        const idx = new Map<string, EndpointConfig>();
+        for (const l of cla?.localities ?? []) for (const e of l.endpoints) idx.set(e.address + ':' + e.port, e);
+        this.endpointIndex.set(name, idx);
+      } else this.endpointIndex.delete(name);
     }
+    for (const n of [...this.endpointIndex.keys()]) if (!next.has(n)) this.endpointIndex.delete(n);
     for (const [name, st] of this.clusters) if (!next.has(name)) st.close();
     this.clusters = next;
     this.assignments = nextCla;
@@ -51,13 +68,32 @@ export class UpstreamManager {
       if (!c || (c.config.type !== 'ORIGINAL_DST' && !c.hosts.some((h) => h.id === id))) {
         pool.close();
         this.pools.delete(key);
+        this.poolTls.delete(key);
       }
     }
+  }
+
+  /** The upstream TLS context for one endpoint of a cluster (undefined: plaintext). */
+  tlsFor(cluster: ClusterState, address: string, port: number): UpstreamTlsConfig | undefined {
+    const c = cluster.config;
+    if (!c.tls && c.transportSocketMatches.length === 0) return undefined;
+    return tlsForEndpoint(c, this.endpointIndex.get(cluster.name)?.get(address + ':' + port));
+  }
+
+  /** How to dial an endpoint: the plain I/O path, or TLS (documented stream API) when its cluster says so. */
+  dialIO(cluster: ClusterState, address: string, port: number): SocketIO {
+    const tls = this.tlsFor(cluster, address, port);
+    return tls ? tlsDialIO(tls, this.opts.secrets ?? NO_SECRETS, cluster.config.http2) : this.opts.io;
   }
 
   pool(cluster: ClusterState, address: string, port: number): H1Pool {
     const key = cluster.name + '|' + address + ':' + port;
     let p = this.pools.get(key);
+    const tls = this.tlsFor(cluster, address, port);
+    if (p !== undefined && this.poolTls.get(key) !== tls) {
+      p.close(); // TLS choice changed (DestinationRule, PeerAuthentication, endpoint tlsMode): new connections only
+      p = undefined;
+    }
     if (p === undefined) {
       const c = cluster.config;
       const o: PoolOptions = {
@@ -65,10 +101,11 @@ export class UpstreamManager {
         connectTimeoutMs: c.connectTimeoutMs,
         idleTimeoutMs: c.idleTimeoutMs,
         maxRequestsPerConnection: c.maxRequestsPerConnection ?? 0,
-        io: this.opts.io,
+        io: tls ? tlsDialIO(tls, this.opts.secrets ?? NO_SECRETS, false) : this.opts.io,
       };
       p = new H1Pool(address, port, o);
       this.pools.set(key, p);
+      this.poolTls.set(key, tls);
     }
     return p;
   }
