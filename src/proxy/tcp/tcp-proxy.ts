@@ -4,6 +4,7 @@ import type { TcpHandlerConfig } from '../config/types.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
 import type { EngineContext } from '../listener/runtime.ts';
 import { relay, type SocketIO } from '../io/types.ts';
+import { relayMixed } from '../tls/upstream.ts';
 
 /** Weighted pick over tcp_proxy weighted_clusters. */
 export function pickWeighted(list: readonly { name: string; weight: number }[], r: number): string | undefined {
@@ -15,14 +16,14 @@ export function pickWeighted(list: readonly { name: string; weight: number }[], 
 }
 
 /** Handle one downstream connection. `initial` are bytes already read (protocol sniffing). */
-export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: ConnectionOrigin, down: Socket, io: SocketIO): void {
+export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: ConnectionOrigin, down: Socket, io: SocketIO, initial?: Buffer): void {
   ctx.stats.tcp_cx_total++;
   const name = cfg.cluster ?? (cfg.weightedClusters ? pickWeighted(cfg.weightedClusters, ctx.random()) : undefined);
   const cluster = name !== undefined ? ctx.upstreams.cluster(name) : undefined;
   down.on('error', () => {});
   if (!cluster) { down.destroy(); return; }
   // Until the upstream connects, keep what the client sends (copies: read buffers may be reused).
-  const pending: Buffer[] = [];
+  const pending: Buffer[] = initial?.length ? [initial] : [];
   io.read(down, (b, s, e) => { pending.push(Buffer.from(b.subarray(s, e))); if (pending.length > 16) down.pause(); });
   let attempts = 0;
   const maxAttempts = Math.max(1, cfg.maxConnectAttempts);
@@ -40,7 +41,9 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
       if (!h) { down.destroy(); return; }
       address = h.address; port = h.port;
     }
-    const up = io.dial(address, port);
+    // TLS clusters (mesh mTLS) dial through the TLS path; the relay then reads each side its own way
+    const upIo = cluster.config.type === 'ORIGINAL_DST' ? io : ctx.upstreams.dialIO(cluster, address, port);
+    const up = upIo.dial(address, port);
     let connected = false;
     const timer = ctx.clock.setTimeout(() => { if (!connected) up.destroy(new Error('connect timeout')); }, cluster.config.connectTimeoutMs);
     up.once('error', () => {
@@ -54,9 +57,10 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
       connected = true;
       ctx.clock.clearTimeout(timer);
       if (down.destroyed) { up.destroy(); return; }
-      for (const b of pending) io.write(up, b, 0, b.length);
+      for (const b of pending) upIo.write(up, b, 0, b.length);
       let last = ctx.clock.now();
-      relay(io, down, up, () => { last = ctx.clock.now(); });
+      if (upIo === io) relay(io, down, up, () => { last = ctx.clock.now(); });
+      else relayMixed(io, down, upIo, up, () => { last = ctx.clock.now(); });
       if (cfg.idleTimeoutMs > 0) watchIdle(ctx, down, up, cfg.idleTimeoutMs, () => last);
     });
   };
