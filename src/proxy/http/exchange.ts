@@ -26,6 +26,7 @@ import { sendMirrors } from './mirror.ts';
 import { needsEagerRetry, notFilterState, originalDestination, splitHostPort } from './exchange-util.ts';
 export { originalDestination } from './exchange-util.ts';
 import { explain } from '../telemetry/response-flags.ts';
+import { applyXfcc } from '../tls/xfcc.ts';
 import type { ResponseFlag } from '../telemetry/response-flags.ts';
 
 const LOCAL_BODY_TYPE = 'text/plain';
@@ -192,6 +193,7 @@ export class Exchange implements ResponseSink {
       if (h[i] === 'host' || h[i] === 'expect') { h.splice(i, 2); i -= 2; }
     }
     if (getHeader(h, 'x-forwarded-proto') === undefined) h.push('x-forwarded-proto', this.origin.tls ? 'https' : 'http');
+    applyXfcc(h, this.rt.handler.forwardClientCertDetails, this.origin.peer);
     let rid = getHeader(h, 'x-request-id');
     if (rid === undefined && this.rt.handler.generateRequestId) { rid = randomUUID(); h.push('x-request-id', rid); }
     this.requestId = rid ?? '';
@@ -232,7 +234,8 @@ export class Exchange implements ResponseSink {
     }
     this.hostId = address + ':' + port;
     const out = this.out!;
-    if (rs && rs.attempt > 1 && this.fwd?.virtualHost?.includeAttemptCountInRequest) setHeader(out.headers, 'x-envoy-attempt-count', rs.attemptCountHeader());
+    // Envoy sends the count on every attempt when the virtual host asks, "1" included (not only on retries).
+    if (this.fwd?.virtualHost?.includeAttemptCountInRequest) setHeader(out.headers, 'x-envoy-attempt-count', rs ? rs.attemptCountHeader() : '1');
     const seq = ++this.attemptSeq;
     if (rs && rs.perTryTimeoutMs > 0) this.tryTimer = this.ctx.clock.setTimeout(() => { if (seq === this.attemptSeq) this.onTryTimeout(); }, rs.perTryTimeoutMs);
     this.ctx.stats.upstream_rq_total++;
@@ -358,7 +361,7 @@ export class Exchange implements ResponseSink {
     setHeader(h, 'server', this.rt.handler.serverName ?? 'envoy');
     if (this.setCookie) h.push('set-cookie', this.setCookie);
     if (this.corsHeaders) for (const [k, v] of this.corsHeaders) setHeader(h, k, v);
-    if (this.retry && this.fwd?.virtualHost?.includeAttemptCountInResponse) h.push('x-envoy-attempt-count', this.retry.attemptCountHeader());
+    if (this.fwd?.virtualHost?.includeAttemptCountInResponse) h.push('x-envoy-attempt-count', this.retry ? this.retry.attemptCountHeader() : '1');
     if (this.fwd) applyHeaderEdits(h, this.fwd.response);
   }
 
