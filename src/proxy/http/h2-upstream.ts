@@ -2,6 +2,8 @@
 import { connect as h2connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import type { Clock } from '../../common/clock.ts';
 import type { ClusterState } from '../upstream/cluster-state.ts';
+import type { Duplex } from 'node:stream';
+import type { SocketIO } from '../io/types.ts';
 import type { OutgoingRequest, ResponseSink, UpstreamRequest } from './exchange-types.ts';
 
 export interface H2UpstreamFactory {
@@ -90,14 +92,15 @@ class H2UpstreamStream implements UpstreamRequest {
 /** One session per endpoint; a session that errors or closes is replaced on the next request. */
 export class H2UpstreamPool implements H2UpstreamFactory {
   private sessions = new Map<string, ClientHttp2Session>();
-  constructor(private readonly clock: Clock) {}
+  /** `tlsDial`: how to open a TLS connection to an endpoint of a cluster that has a TLS transport socket (else undefined). */
+  constructor(private readonly clock: Clock, private readonly tlsDial?: (cluster: ClusterState, address: string, port: number) => SocketIO | undefined) {}
 
-  private session(address: string, port: number, connectTimeoutMs: number): ClientHttp2Session {
-    const key = address + ':' + port;
+  private session(address: string, port: number, connectTimeoutMs: number, tls?: SocketIO): ClientHttp2Session {
+    const key = (tls ? 'tls|' : '') + address + ':' + port;
     let s = this.sessions.get(key);
     if (s && !s.closed && !s.destroyed) return s;
     const host = address.includes(':') ? `[${address}]` : address;
-    s = h2connect(`http://${host}:${port}`);
+    s = tls ? h2connect(`https://${host}:${port}`, { createConnection: () => tls.dial(address, port) as unknown as Duplex }) : h2connect(`http://${host}:${port}`);
     const sess = s;
     const t = connectTimeoutMs > 0 ? this.clock.setTimeout(() => { if (!sess.socket || sess.connecting) sess.destroy(new Error('connect timeout')); }, connectTimeoutMs) : undefined;
     sess.once('connect', () => this.clock.clearTimeout(t));
@@ -108,7 +111,7 @@ export class H2UpstreamPool implements H2UpstreamFactory {
   }
 
   request(cluster: ClusterState, address: string, port: number, req: OutgoingRequest, sink: ResponseSink): UpstreamRequest {
-    const sess = this.session(address, port, cluster.config.connectTimeoutMs);
+    const sess = this.session(address, port, cluster.config.connectTimeoutMs, this.tlsDial?.(cluster, address, port));
     const headers: OutgoingHttpHeaders = { ':method': req.method, ':path': req.path, ':authority': req.authority, ':scheme': req.scheme };
     toH2Headers(req.headers, headers);
     const endStream = req.bodyLength === 0;
