@@ -2,9 +2,7 @@
 // HTTP/1.1, HTTP/2 or tcp_proxy. Updates are hitless: same name + address keeps the socket and swaps config;
 // a removed listener stops accepting and its connections drain.
 import { createServer, type Server, type Socket } from 'node:net';
-import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
-import { readFileSync } from 'node:fs';
-import type { DataSource, DownstreamTlsConfig, FilterChainConfig, ListenerConfig } from '../config/types.ts';
+import type { FilterChainConfig, ListenerConfig } from '../config/types.ts';
 import { originOf, type ConnectionOrigin } from './origin.ts';
 import { selectFilterChain } from './chain-match.ts';
 import type { EngineContext, HttpChainRuntime } from './runtime.ts';
@@ -13,6 +11,10 @@ import { H2_PREFACE, type H2Downstream } from '../http/h2-downstream.ts';
 import { tcpProxy } from '../tcp/tcp-proxy.ts';
 import type { Logger } from '../../common/logger.ts';
 import { documentedIO, type SocketIO } from '../io/index.ts';
+import { acceptTls, inspectConnection, LISTENER_TLS_INSPECTOR } from '../tls/downstream.ts';
+import type { SecretSource } from '../tls/context.ts';
+
+const NO_SECRETS: SecretSource = { get: () => undefined, generation: 0 };
 
 /** Where a transparently captured connection was going (SO_ORIGINAL_DST); undefined when not captured. */
 export type OriginalDstResolver = (socket: Socket) => { address: string; port: number } | undefined;
@@ -79,6 +81,7 @@ export class ActiveListener {
     if (this.draining) { socket.destroy(); return; }
     this.connections.add(socket);
     socket.once('close', () => this.connections.delete(socket));
+    if (this.config.listenerFilters.includes(LISTENER_TLS_INSPECTOR)) { void this.inspectAndDispatch(socket, origin); return; }
     const chain = selectFilterChain(this.config, {
       destinationPort: origin.destination.port, destinationAddress: origin.destination.address,
       transportProtocol: 'raw_buffer', applicationProtocols: [], sourceAddress: origin.remoteAddress, sourcePort: origin.remotePort,
@@ -88,24 +91,40 @@ export class ActiveListener {
     this.dispatch(socket, origin, chain, undefined, this.deps.ctx.io);
   }
 
-  private acceptTls(socket: Socket, origin: ConnectionOrigin, chain: FilterChainConfig): void {
-    const ctx = secureContextFor(chain.tls!);
-    if (!ctx) { socket.destroy(); return; }
-    const alpn = chain.tls!.alpnProtocols.length ? chain.tls!.alpnProtocols : ['h2', 'http/1.1'];
-    const tls = new TLSSocket(socket, { isServer: true, secureContext: ctx, ALPNProtocols: alpn, requestCert: chain.tls!.requireClientCertificate, rejectUnauthorized: chain.tls!.requireClientCertificate });
-    tls.on('error', () => socket.destroy());
-    tls.once('secure', () => {
-      const o = { ...origin, tls: true };
+  /**
+   * Envoy's tls_inspector: read the first bytes (TLS or plaintext, SNI, ALPN), pick the chain with them, then hand
+   * the connection on with those bytes. A TLS chain terminates TLS; plaintext to a listener that only has TLS
+   * chains (PeerAuthentication STRICT) finds no chain and is closed.
+   */
+  private async inspectAndDispatch(socket: Socket, origin: ConnectionOrigin): Promise<void> {
+    const r = await inspectConnection(socket, this.deps.ctx.io, 5000, this.deps.ctx.clock);
+    if (socket.destroyed) return;
+    const chain = selectFilterChain(this.config, {
+      destinationPort: origin.destination.port, destinationAddress: origin.destination.address, serverName: r.serverName,
+      transportProtocol: r.transportProtocol, applicationProtocols: r.applicationProtocols, sourceAddress: origin.remoteAddress, sourcePort: origin.remotePort,
+    });
+    if (!chain || (chain.tls && r.transportProtocol !== 'tls')) { socket.destroy(); return; }
+    if (chain.tls) { this.acceptTls(socket, origin, chain, r.initial); return; }
+    this.dispatch(socket, origin, chain, r.initial.length ? r.initial : undefined, this.deps.ctx.io);
+  }
+
+  private acceptTls(socket: Socket, origin: ConnectionOrigin, chain: FilterChainConfig, initial?: Buffer): void {
+    acceptTls(socket, initial, chain.tls!, this.deps.ctx.secrets ?? NO_SECRETS, this.deps.ctx.io, this.deps.ctx.clock).then(({ tls, peer }) => {
+      tls.on('error', () => socket.destroy());
+      const o: ConnectionOrigin = { ...origin, tls: true, peer: peer.hash ? peer : undefined };
       if (chain.handler.kind === 'http' && tls.alpnProtocol === 'h2') {
         const rt = (): HttpChainRuntime | undefined => this.deps.httpRuntime(this.config.name, chain);
         this.deps.h2.attach(tls as unknown as Socket, o, rt);
       } else this.dispatch(tls as unknown as Socket, o, chain, undefined, documentedIO); // TLS sockets: stream API
+    }, (e: Error) => {
+      this.deps.log?.debug({ listener: this.config.name, err: e.message }, 'downstream TLS handshake failed');
+      socket.destroy();
     });
   }
 
   private dispatch(socket: Socket, origin: ConnectionOrigin, chain: FilterChainConfig, initial: Buffer | undefined, io: SocketIO): void {
     const h = chain.handler;
-    if (h.kind === 'tcp') { tcpProxy(this.deps.ctx, h, origin, socket, io); return; }
+    if (h.kind === 'tcp') { tcpProxy(this.deps.ctx, h, origin, socket, io, initial); return; }
     const name = this.config.name;
     const rt = (): HttpChainRuntime | undefined => this.deps.httpRuntime(name, chain);
     if (h.codecType === 'HTTP2') { this.deps.h2.attach(socket, origin, rt, initial); return; }
@@ -127,6 +146,8 @@ export class ActiveListener {
       this.startH1(socket, origin, rt, all, io);
     };
     io.read(socket, sniff);
+    // bytes an inspector already read may be all the client sends before waiting for an answer: decide on them now
+    if (initial?.length) { const first = initial; initial = undefined; sniff(first, 0, first.length); }
   }
 
   private startH1(socket: Socket, origin: ConnectionOrigin, rt: () => HttpChainRuntime | undefined, initial: Buffer | undefined, io: SocketIO): void {
@@ -154,25 +175,4 @@ function selectTlsChain(l: ListenerConfig, origin: ConnectionOrigin): FilterChai
     destinationPort: origin.destination.port, destinationAddress: origin.destination.address,
     transportProtocol: 'tls', applicationProtocols: [], sourceAddress: origin.remoteAddress, sourcePort: origin.remotePort,
   });
-}
-
-function readSource(d: DataSource | undefined): string | undefined {
-  if (!d) return undefined;
-  if (d.inline !== undefined) return d.inline;
-  if (d.filename) { try { return readFileSync(d.filename, 'utf8'); } catch { return undefined; } }
-  return undefined;
-}
-
-const contexts = new WeakMap<DownstreamTlsConfig, SecureContext | null>();
-/** Inline or file certificates only; SDS-delivered secrets are resolved by the xDS layer into inline data. */
-function secureContextFor(t: DownstreamTlsConfig): SecureContext | undefined {
-  if (contexts.has(t)) return contexts.get(t) ?? undefined;
-  let ctx: SecureContext | null = null;
-  const c = t.certificates[0];
-  const cert = readSource(c?.certChain), key = readSource(c?.privateKey);
-  if (cert && key) {
-    try { ctx = createSecureContext({ cert, key, ca: readSource(t.trustedCa) }); } catch { ctx = null; }
-  }
-  contexts.set(t, ctx);
-  return ctx ?? undefined;
 }
