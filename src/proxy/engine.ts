@@ -13,6 +13,7 @@ import { H2UpstreamPool } from './http/h2-upstream.ts';
 import { UpstreamManager } from './upstream/pool-manager.ts';
 import type { Random } from './upstream/lb/types.ts';
 import { documentedIO, type SocketIO } from './io/index.ts';
+import { LiveSecrets } from './tls/live-secrets.ts';
 
 export interface EngineOptions {
   /** Compiles a RouteConfig into a router (src/proxy/router in production; tests may pass their own). */
@@ -30,6 +31,8 @@ export interface EngineOptions {
   bindAddress?: string;
   /** Local mode: config port -> port actually bound. */
   portMap?: ReadonlyMap<number, number>;
+  /** Secrets for TLS contexts (the certificate agent's + xDS-delivered); default: only what xDS delivers. */
+  secrets?: LiveSecrets;
 }
 
 /** How often idle / stream-idle timeouts are checked; timeouts fire up to this much late. */
@@ -50,13 +53,18 @@ export class Engine {
   private updating: Promise<void> = Promise.resolve();
   private sweepTimer: TimerHandle | undefined;
 
+  /** What SDS names resolve to; xDS-delivered secrets are updated with every snapshot. */
+  readonly secrets: LiveSecrets;
+
   constructor(private readonly opts: EngineOptions) {
     const clock = opts.clock ?? realClock;
-    this.h2up = new H2UpstreamPool(clock);
+    this.secrets = opts.secrets ?? new LiveSecrets();
+    this.h2up = new H2UpstreamPool(clock, (c, a, p) => (this.ctx.upstreams.tlsFor(c, a, p) ? this.ctx.upstreams.dialIO(c, a, p) : undefined));
     this.ctx = {
       clock,
       random: opts.random ?? Math.random,
-      upstreams: new UpstreamManager({ clock, random: opts.random ?? Math.random, io: opts.io ?? documentedIO }),
+      upstreams: new UpstreamManager({ clock, random: opts.random ?? Math.random, io: opts.io ?? documentedIO, secrets: this.secrets }),
+      secrets: this.secrets,
       io: opts.io ?? documentedIO,
       stats: new EngineStats(),
       faults: new FaultFilter(opts.random ?? Math.random),
@@ -80,6 +88,7 @@ export class Engine {
   private async applyNow(s: ProxyConfigSnapshot): Promise<void> {
     if (this.ctx.draining) return;
     this.snapshot = s;
+    this.secrets.setXdsSecrets(s.secrets);
     this.ctx.upstreams.update(s);
     const runtimes = new Map<string, Map<FilterChainConfig, HttpChainRuntime>>();
     for (const [name, l] of s.listeners) runtimes.set(name, this.compileChains(s, l));
