@@ -10,6 +10,29 @@ import { AdminServer } from './admin/server.ts';
 import type { Stat } from './admin/types.ts';
 import { installFastPath } from './io/index.ts';
 import type { RequestRecord } from './listener/runtime.ts';
+import { WorkloadCertAgent } from './tls/agent.ts';
+import { grpcSigner } from './tls/cert-client.ts';
+
+/**
+ * The certificate agent (Istio's istio-agent role): identity spiffe://<TRUST_DOMAIN|cluster.local>/ns/<NAMESPACE>/sa/
+ * <SERVICE_ACCOUNT> from the node metadata, signed by the CertificateService on the xDS address.
+ */
+function startIdentity(o: ProxyOptions, boot: ProxyBootstrap, engine: Engine, clock: Clock): { stop(): void } | undefined {
+  const md = boot.node.metadata;
+  const sa = typeof md.SERVICE_ACCOUNT === 'string' ? md.SERVICE_ACCOUNT : '';
+  if (o.identity === false || (o.identity === undefined && !sa)) return undefined;
+  const ns = typeof md.NAMESPACE === 'string' && md.NAMESPACE ? md.NAMESPACE : 'default';
+  const td = typeof md.TRUST_DOMAIN === 'string' && md.TRUST_DOMAIN ? md.TRUST_DOMAIN : 'cluster.local';
+  const log = logger('ca-agent');
+  const signer = grpcSigner(boot.xds);
+  const agent = new WorkloadCertAgent({
+    spiffeId: `spiffe://${td}/ns/${ns}/sa/${sa || 'default'}`, signer, clock, log,
+    metadata: { NAMESPACE: ns, SERVICE_ACCOUNT: sa || 'default', ...(typeof md.WORKLOAD_NAME === 'string' ? { WorkloadName: md.WORKLOAD_NAME } : {}) },
+  });
+  engine.secrets.setAgent(agent);
+  agent.start().catch(() => { /* logged by the agent; it retries */ });
+  return { stop: () => { agent.stop(); signer.close(); } };
+}
 
 export interface ProxyOptions extends BootstrapFlags {
   /** Graceful drain on SIGTERM / quitquitquit, ms (Envoy's --drain-time-s default 600 s; Istio uses 5 s). */
@@ -25,6 +48,11 @@ export interface ProxyOptions extends BootstrapFlags {
   portMap?: ReadonlyMap<number, number>;
   /** Install SIGTERM/SIGINT handlers that drain and exit (the CLI does; tests don't). */
   handleSignals?: boolean;
+  /**
+   * Workload identity: get a SPIFFE certificate from the control plane's CertificateService (CSR, rotation) and
+   * serve it as the SDS secrets "default"/"ROOTCA". Default: on when the node metadata names a SERVICE_ACCOUNT.
+   */
+  identity?: boolean;
 }
 
 export interface RunningProxy {
@@ -56,6 +84,7 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
     },
   });
   const xds = new XdsClient({ server: boot.xds, node: boot.node, clock, log: logger('xds-client') });
+  const identity = startIdentity(o, boot, engine, clock);
   xds.on('update', (s) => {
     engine.apply(s).catch((e: Error) => log.error({ err: e.message }, 'applying config failed'));
   });
@@ -88,6 +117,7 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
   const stop = (ms = drainMs): Promise<void> => {
     stopping ??= (async () => {
       xds.stop();
+      identity?.stop();
       await engine.drain(ms);
       await admin.close();
     })();
