@@ -83,6 +83,10 @@ export class Exchange implements ResponseSink {
   private summary: EndpointsSummary | undefined;
   /** Bumped per attempt so late callbacks of an abandoned attempt are ignored. */
   private attemptSeq = 0;
+  /** Cancels a request waiting in a pool for a connection (it holds a max_pending_requests slot). */
+  private cancelPending: (() => void) | undefined;
+  /** The breaker limit that overflowed, for the UO explanation. */
+  private breaker: { resource: string; limit: number } | undefined;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -155,6 +159,7 @@ export class Exchange implements ResponseSink {
       this.ctx.stats.upstream_rq_pending_overflow++;
       this.flags.push('UO');
       this.detail = `max_requests ${br.limit} reached`;
+      this.breaker = { resource: 'max_requests', limit: br.limit };
       this.localReply(503, 'upstream connect error or disconnect/reset before headers. reset reason: overflow', NO_EDITS);
       return;
     }
@@ -247,11 +252,35 @@ export class Exchange implements ResponseSink {
       if (this.reqEnded) u.end(this.reqTrailers);
       return;
     }
-    this.ctx.upstreams.pool(cluster, address, port).acquire((conn, err) => { if (seq === this.attemptSeq) this.onConnection(conn, err); else conn?.socket.destroy(); });
+    const pool = this.ctx.upstreams.pool(cluster, address, port);
+    let called = false;
+    const cancel = pool.acquire((conn, err, overflow) => {
+      called = true;
+      this.cancelPending = undefined;
+      if (seq === this.attemptSeq) this.onConnection(conn, err, overflow);
+      else conn?.socket.destroy();
+    });
+    // Only a request still waiting (callback not yet called) can be cancelled.
+    if (!called) this.cancelPending = cancel;
   }
 
-  private onConnection(conn: H1UpstreamConn | null, err: string): void {
+  private dropPending(): void {
+    const c = this.cancelPending;
+    this.cancelPending = undefined;
+    c?.();
+  }
+
+  private onConnection(conn: H1UpstreamConn | null, err: string, overflow = false): void {
     if (this.finished) { if (conn) conn.socket.destroy(); return; }
+    if (!conn && overflow) {
+      // The cluster's connections are all in use and its pending queue is full: Envoy's UO, never retried.
+      this.ctx.stats.upstream_rq_pending_overflow++;
+      this.flags.push('UO');
+      this.detail = err;
+      this.breaker = { resource: 'max_pending_requests', limit: this.cluster!.breakers.forPriority('DEFAULT').limit('pending') };
+      this.localReply(503, 'upstream connect error or disconnect/reset before headers. reset reason: overflow', NO_EDITS);
+      return;
+    }
     if (!conn) {
       this.ctx.stats.upstream_cx_connect_fail++;
       this.onError('connect-failure', err);
@@ -454,6 +483,7 @@ export class Exchange implements ResponseSink {
   private onTryTimeout(): void {
     this.tryTimer = undefined;
     if (this.finished || this.responseStarted) return;
+    this.dropPending();
     const u = this.upstream;
     this.upstream = null;
     u?.abort();
@@ -464,6 +494,7 @@ export class Exchange implements ResponseSink {
   private onGlobalTimeout(): void {
     this.timer = undefined;
     if (this.finished) return;
+    this.dropPending();
     this.ctx.stats.upstream_rq_timeout++;
     const u = this.upstream;
     this.upstream = null;
@@ -508,6 +539,7 @@ export class Exchange implements ResponseSink {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.dropPending();
     this.ctx.clock.clearTimeout(this.timer);
     this.ctx.clock.clearTimeout(this.tryTimer);
     this.timer = this.tryTimer = undefined;
@@ -537,7 +569,7 @@ export class Exchange implements ResponseSink {
     try {
       return explain(this.flags, {
         status: this.status, method: this.req.method, authority: this.req.authority, path: this.req.path, route, cluster,
-        upstreamHost: this.hostId || undefined, detail: this.detail || undefined,
+        upstreamHost: this.hostId || undefined, detail: this.detail || undefined, breaker: this.breaker,
         endpoints: this.summary ?? this.cluster?.summary(), timeoutMs: this.fwd?.timeoutMs,
         retries: this.retry ? { done: this.retry.retriesDone, max: this.retry.retriesDone + this.retry.retriesRemaining } : undefined,
         fault: this.fault ? { delayMs: this.fault.delayMs, abortStatus: this.fault.abort?.status, grpcStatus: this.fault.abort?.grpcStatus } : undefined,

@@ -101,6 +101,7 @@ export class UpstreamManager {
         connectTimeoutMs: c.connectTimeoutMs,
         idleTimeoutMs: c.idleTimeoutMs,
         maxRequestsPerConnection: c.maxRequestsPerConnection ?? 0,
+        breaker: () => cluster.breakers.forPriority('DEFAULT'),
         io: tls ? tlsDialIO(tls, this.opts.secrets ?? NO_SECRETS, false) : this.opts.io,
       };
       p = new H1Pool(address, port, o);

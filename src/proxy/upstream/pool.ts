@@ -1,8 +1,12 @@
 // proxy/upstream: per-endpoint pool of persistent HTTP/1.1 upstream connections (keep-alive, LIFO reuse, idle sweep).
+// The cluster's circuit breaker bounds it as Envoy's does: a new connection takes a max_connections slot (held
+// until it closes); at that limit a request waits for a free connection as a pending request (max_pending_requests),
+// and past that it overflows (the engine answers 503 UO).
 import type { Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../../common/clock.ts';
 import { H1UpstreamConn, type ConnOwner } from '../http/h1-upstream.ts';
 import type { SocketIO } from '../io/types.ts';
+import type { PriorityBreaker, Release } from './circuit-breaker.ts';
 
 export interface PoolOptions {
   clock: Clock;
@@ -14,9 +18,16 @@ export interface PoolOptions {
   maxRequestsPerConnection: number;
   /** Socket I/O path (documented or internal fast path); it also opens connections. */
   io: SocketIO;
+  /** The cluster's breaker (read on every use: CDS updates replace it); absent = no connection or pending limits. */
+  breaker?: () => PriorityBreaker;
 }
 
-export type AcquireCallback = (conn: H1UpstreamConn | null, failure: string) => void;
+/** overflow: the failure is the circuit breaker (max_pending_requests), not a connection problem. */
+export type AcquireCallback = (conn: H1UpstreamConn | null, failure: string, overflow?: boolean) => void;
+
+interface Waiter { cb: AcquireCallback; release: Release }
+
+const NOOP = (): void => {};
 
 export interface PoolStats { active: number; idle: number; connecting: number; created: number; connectFailures: number }
 
@@ -29,6 +40,10 @@ export class H1Pool implements ConnOwner {
   private connectFailures = 0;
   private sweepTimer: TimerHandle | undefined;
   private closing = false;
+  /** Requests waiting for a connection (FIFO), each holding a max_pending_requests slot. */
+  private readonly waiters: Waiter[] = [];
+  /** max_connections slots held by open or opening connections. */
+  private readonly slots = new Map<H1UpstreamConn, Release>();
 
   constructor(readonly host: string, readonly port: number, private readonly opts: PoolOptions) {}
 
@@ -36,23 +51,60 @@ export class H1Pool implements ConnOwner {
     return { active: this.all.size - this.idleList.length, idle: this.idleList.length, connecting: this.connecting, created: this.created, connectFailures: this.connectFailures };
   }
 
-  /** Callback fires synchronously when an idle connection is available, else after connect. */
-  acquire(cb: AcquireCallback): void {
+  get pending(): number { return this.waiters.length; }
+
+  /**
+   * Callback fires synchronously when an idle connection is available (or on overflow), else after connect or
+   * when a busy connection frees up. Returns a cancel function for a request that stops waiting.
+   */
+  acquire(cb: AcquireCallback): () => void {
+    const idle = this.takeIdle();
+    if (idle) { cb(idle, ''); return NOOP; }
+    if (this.closing) { cb(null, 'pool closed'); return NOOP; }
+    const slot = this.connectionSlot();
+    if (slot) { this.dial(cb, slot); return NOOP; }
+    const b = this.opts.breaker!();
+    const p = b.tryAcquire('pending');
+    if (!p.ok) { cb(null, `max_pending_requests ${p.limit} reached (max_connections ${b.limit('connections')} in use)`, true); return NOOP; }
+    const w: Waiter = { cb, release: p.release };
+    this.waiters.push(w);
+    return () => {
+      const i = this.waiters.indexOf(w);
+      if (i !== -1) { this.waiters.splice(i, 1); w.release(); }
+    };
+  }
+
+  private takeIdle(): H1UpstreamConn | undefined {
     while (this.idleList.length > 0) {
       const c = this.idleList.pop()!;
       if (!c.closed && c.idle && !c.socket.destroyed) {
         c.lastUsed = this.opts.clock.now();
-        cb(c, '');
-        return;
+        return c;
       }
       this.all.delete(c);
     }
-    this.open(cb);
+    return undefined;
+  }
+
+  /**
+   * A max_connections slot for a new connection, or undefined at the limit. Like Envoy, a pool with no connection
+   * at all still gets one (other hosts may hold every slot), so its waiters cannot starve.
+   */
+  private connectionSlot(force = false): Release | undefined {
+    const b = this.opts.breaker?.();
+    if (!b) return NOOP;
+    const r = b.tryAcquire('connections');
+    if (r.ok) return r.release;
+    return force || this.all.size + this.connecting === 0 ? NOOP : undefined;
   }
 
   /** Always a new connection (used after a stale keep-alive connection failed). */
   open(cb: AcquireCallback): void {
     if (this.closing) { cb(null, 'pool closed'); return; }
+    this.dial(cb, this.connectionSlot(true)!);
+  }
+
+  private dial(cb: AcquireCallback, slot: Release): void {
     const { clock } = this.opts;
     const socket: Socket = this.opts.io.dial(this.host, this.port);
     this.connecting++;
@@ -68,14 +120,18 @@ export class H1Pool implements ConnOwner {
       socket.removeListener('error', onErr);
       if (err) {
         this.connectFailures++;
+        slot();
         socket.destroy();
         cb(null, err);
+        // Nothing left that could serve the waiters: they fail the same way (Envoy purges pending requests).
+        if (this.all.size + this.connecting === 0) for (const w of this.waiters.splice(0)) { w.release(); w.cb(null, err); }
         return;
       }
       this.created++;
       const c = new H1UpstreamConn(socket, this, this.opts.io);
       c.lastUsed = clock.now();
       this.all.add(c);
+      this.slots.set(c, slot);
       cb(c, '');
     };
     const onErr = (e: Error): void => finish(`connect to ${this.host}:${this.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`);
@@ -89,6 +145,11 @@ export class H1Pool implements ConnOwner {
     if (this.closing || (max > 0 && c.requests >= max)) { c.destroy(); return; }
     c.lastUsed = this.opts.clock.now();
     this.idleList.push(c);
+    if (this.waiters.length > 0) {
+      // Hand it over after the current response's callbacks have run (this is called from inside them).
+      queueMicrotask(() => this.serveWaiters());
+      return;
+    }
     if (this.sweepTimer === undefined && this.opts.idleTimeoutMs > 0) this.scheduleSweep();
   }
 
@@ -96,6 +157,22 @@ export class H1Pool implements ConnOwner {
     this.all.delete(c);
     const i = this.idleList.indexOf(c);
     if (i !== -1) this.idleList.splice(i, 1);
+    const slot = this.slots.get(c);
+    if (slot) { this.slots.delete(c); slot(); }
+    if (this.waiters.length > 0) queueMicrotask(() => this.serveWaiters());
+  }
+
+  /** Give free connections (idle, or new ones within max_connections) to waiting requests, oldest first. */
+  private serveWaiters(): void {
+    while (this.waiters.length > 0 && !this.closing) {
+      const idle = this.takeIdle();
+      if (idle) { const w = this.waiters.shift()!; w.release(); w.cb(idle, ''); continue; }
+      const slot = this.connectionSlot();
+      if (!slot) return;
+      const w = this.waiters.shift()!;
+      w.release();
+      this.dial(w.cb, slot);
+    }
   }
 
   /** One timer per pool (not per request) closes connections idle past the timeout. */
@@ -115,6 +192,7 @@ export class H1Pool implements ConnOwner {
     this.opts.clock.clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
     for (const c of this.idleList.splice(0)) c.destroy();
+    for (const w of this.waiters.splice(0)) { w.release(); w.cb(null, 'pool closed'); }
   }
 
   /** Close everything, busy or not. */
