@@ -143,6 +143,8 @@ export function engineStats(engine: Engine): Stat[] {
     const gauge = k.endsWith('_active');
     out.push({ type: gauge ? 'gauge' : 'counter', name: `rig.${k}`, value: s[k] });
   }
+  // Response flags per letter, so "how many FI / UO / UH" is answerable from /stats (Istio's response_flags label).
+  for (const [flag, n] of engine.stats.responseFlags) out.push({ type: 'counter', name: `rig.response_flags.${flag}`, value: n });
   for (const c of engine.ctx.upstreams.all()) {
     let active = 0, idle = 0, created = 0, fail = 0;
     for (const p of engine.ctx.upstreams.poolStats(c.name).values()) { active += p.active; idle += p.idle; created += p.created; fail += p.connectFailures; }

@@ -550,6 +550,7 @@ export class Exchange implements ResponseSink {
     const s = this.ctx.stats;
     s.downstream_rq_active--;
     s.countStatus(this.status || 0);
+    if (this.flags.length) s.countFlags(this.flags);
     if (this.flags.includes('URX')) s.upstream_rq_retry_limit_exceeded++;
     if (this.ctx.onRequestComplete && (this.flags.length > 0 || !this.ctx.completeOnlyFlagged)) {
       const d = this.decision;

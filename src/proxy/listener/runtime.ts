@@ -41,6 +41,11 @@ export class EngineStats {
   upstream_rq_retry_limit_exceeded = 0;
   fault_injected = 0;
   tcp_cx_total = 0;
+  /** Requests per response flag (Envoy's %RESPONSE_FLAGS% letters, Istio's response_flags label). */
+  readonly responseFlags = new Map<string, number>();
+  countFlags(flags: readonly string[]): void {
+    for (const f of flags) this.responseFlags.set(f, (this.responseFlags.get(f) ?? 0) + 1);
+  }
   countStatus(status: number): void {
     if (status < 200) this.downstream_rq_1xx++;
     else if (status < 300) this.downstream_rq_2xx++;
