@@ -22,7 +22,7 @@ import { RetryState, type AttemptFailure } from './retry.ts';
 import type { RetryPolicyConfig } from '../config/types.ts';
 import { effectiveFaultConfig, type FaultPlan } from './filters/fault.ts';
 import { corsRequest } from './filters/cors.ts';
-import { sendMirrors } from './mirror.ts';
+import { MIRROR_BUFFER_LIMIT, sendMirrors } from './mirror.ts';
 import { needsEagerRetry, notFilterState, originalDestination, splitHostPort } from './exchange-util.ts';
 export { originalDestination } from './exchange-util.ts';
 import { explain } from '../telemetry/response-flags.ts';
@@ -83,6 +83,10 @@ export class Exchange implements ResponseSink {
   private summary: EndpointsSummary | undefined;
   /** Bumped per attempt so late callbacks of an abandoned attempt are ignored. */
   private attemptSeq = 0;
+  /** Request body kept for the route's mirrors until the request ends (null: not mirroring). */
+  private mirrorBody: Buffer[] | null = null;
+  private mirrorBytes = 0;
+  private mirrorOut: OutgoingRequest | undefined;
   /** Cancels a request waiting in a pool for a connection (it holds a max_pending_requests slot). */
   private cancelPending: (() => void) | undefined;
   /** The breaker limit that overflowed, for the UO explanation. */
@@ -178,7 +182,14 @@ export class Exchange implements ResponseSink {
       } else if (d.retryPolicy !== undefined && d.retryPolicy.numRetries > 0) this.lazyRetry = d.retryPolicy;
     }
     this.out = this.buildOutgoing(d);
-    if (d.mirrors.length > 0) sendMirrors(this.ctx, d.mirrors, this.req, this.out);
+    if (d.mirrors.length > 0 && !req.upgrade) {
+      // Copies leave once the whole request is in, body included. Headers are copied now (attempts add their
+      // own); the body so far is all in this.body, as no attempt has started yet.
+      this.mirrorOut = { ...this.out, headers: this.out.headers.slice() };
+      this.mirrorBody = this.body ? [...this.body] : [];
+      this.mirrorBytes = this.bodyBytes;
+      if (this.reqEnded) this.flushMirrors();
+    }
     if (d.timeoutMs > 0 && !req.upgrade) this.timer = this.ctx.clock.setTimeout(() => this.onGlobalTimeout(), d.timeoutMs);
     this.attempt();
   }
@@ -205,6 +216,14 @@ export class Exchange implements ResponseSink {
     if (d.timeoutMs > 0) h.push('x-envoy-expected-rq-timeout-ms', String(d.timeoutMs));
     applyHeaderEdits(h, d.request);
     return { method: req.method, path: d.path, authority: d.authority, scheme: this.origin.tls ? 'https' : 'http', headers: h, bodyLength: req.bodyLength, upgrade: req.upgrade };
+  }
+
+  private flushMirrors(): void {
+    const chunks = this.mirrorBody;
+    this.mirrorBody = null;
+    if (!chunks || !this.fwd || !this.mirrorOut) return;
+    const body = chunks.length === 0 ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    sendMirrors(this.ctx, this.fwd.mirrors, this.req, this.mirrorOut, body);
   }
 
   /** One attempt: pick a host, get a connection / stream, send. */
@@ -326,6 +345,11 @@ export class Exchange implements ResponseSink {
   // ----- request body from downstream
 
   requestData(buf: Buffer, start: number, end: number): void {
+    if (this.mirrorBody !== null) {
+      this.mirrorBytes += end - start;
+      if (this.mirrorBytes > MIRROR_BUFFER_LIMIT) this.mirrorBody = null; // too big to mirror
+      else this.mirrorBody.push(Buffer.from(buf.subarray(start, end)));
+    }
     if (this.finished) return;
     const u = this.upstream;
     const n = end - start;
@@ -358,6 +382,7 @@ export class Exchange implements ResponseSink {
     if (this.reqEnded) return;
     this.reqEnded = true;
     this.reqTrailers = trailers;
+    if (this.mirrorBody !== null) this.flushMirrors();
     if (this.upstream !== null && !this.finished) this.upstream.end(trailers);
   }
 

@@ -6,20 +6,23 @@ import { setHeader } from './header-edits.ts';
 
 const DISCARD: ResponseSink = { onHead: () => {}, onData: () => {}, onEnd: () => {}, onError: () => {} };
 
+/** Request body bytes kept for mirrors; a larger body is not mirrored (Envoy's buffer limit plays this role). */
+export const MIRROR_BUFFER_LIMIT = 64 * 1024;
+
 /**
  * Send `out` to every mirror cluster with Host suffixed "-shadow" (as Envoy does); responses are discarded.
- * Only requests without a body are mirrored: bodies are streamed once and not kept for shadows.
+ * The exchange calls this once the whole request is in, with the body it kept (Envoy mirrors bodies too).
  */
-export function sendMirrors(ctx: EngineContext, mirrors: readonly MirrorPolicy[], req: IncomingRequest, out: OutgoingRequest): void {
-  if (req.bodyLength !== 0 || req.upgrade) return;
+export function sendMirrors(ctx: EngineContext, mirrors: readonly MirrorPolicy[], req: IncomingRequest, out: OutgoingRequest, body?: Buffer): void {
+  if (req.upgrade) return;
   const host = out.authority.replace(/^([^:]*)(:\d+)?$/, (_m, h: string, p: string | undefined) => `${h}-shadow${p ?? ''}`);
   const headers = out.headers.slice();
   setHeader(headers, 'host', host);
-  const shadow: OutgoingRequest = { ...out, authority: host, headers };
+  const shadow: OutgoingRequest = { ...out, authority: host, headers, bodyLength: body ? body.length : 0 };
   for (const m of mirrors) {
     const c = ctx.upstreams.cluster(m.cluster);
     const h = c?.pick({}).host;
     if (!c || !h) continue;
-    ctx.upstreams.pool(c, h.address, h.port).acquire((conn) => { conn?.start(shadow, DISCARD, undefined, true); });
+    ctx.upstreams.pool(c, h.address, h.port).acquire((conn) => { conn?.start(shadow, DISCARD, body, true); });
   }
 }
