@@ -72,6 +72,20 @@ test('mTLS between sidecars with SPIFFE identities; PERMISSIVE takes plaintext, 
     const d2 = await plain(server.address, 9080);
     assert.ok('error' in d2, `plaintext under STRICT: ${JSON.stringify(d2)}`);
     assert.equal(app.seen.slice(before).filter((s) => s.url === '/direct').length, 0, 'no plaintext request reached the app');
+
+    // a mesh client told to send plaintext (DestinationRule tls DISABLE) is refused by STRICT too
+    mesh.writeConfig('dr.yaml', `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: server, namespace: default}
+spec: {host: server.default.svc.cluster.local, trafficPolicy: {tls: {mode: DISABLE}}}
+`);
+    const refused = await poll(async () => { const x = await mesh!.request('client', 'http://server:9080/plain-mesh', { timeoutMs: 3000 }); return x.status >= 500 ? x : undefined; }, 15_000, 200);
+    assert.ok(refused.status === 503 || refused.status === 502, `status ${refused.status}`);
+    // (requests sent before the DestinationRule arrived went over mTLS; from now on none gets through)
+    const seenBefore = app.seen.length;
+    const again2 = await mesh.request('client', 'http://server:9080/plain-mesh');
+    assert.ok(again2.status >= 500, `status ${again2.status}`);
+    assert.equal(app.seen.length, seenBefore, 'a plaintext mesh request reached the STRICT server app');
   } finally {
     await mesh?.stop();
     await app.close();
