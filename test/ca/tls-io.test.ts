@@ -85,3 +85,35 @@ test('a pinned SAN that does not match, or a missing secret, fails the dial', as
     srv.close();
   }
 });
+
+test('HTTP/2 over the TLS dial (the h2 upstream path): ALPN h2 and the client identity reach the server', async () => {
+  const ca = await CertificateAuthority.generate();
+  const server = await ca.issue({ namespace: 'ns', serviceAccount: 'server' });
+  const client = await ca.issue({ namespace: 'ns', serviceAccount: 'client' });
+  const m = new Map<string, SecretConfig>([
+    ['default', { name: 'default', tlsCertificate: { certChain: { inline: client.certChain[0]! }, privateKey: { inline: client.privateKeyPem } } }],
+    ['ROOTCA', { name: 'ROOTCA', validationContext: { trustedCa: { inline: ca.rootCertPem() }, matchSubjectAltNames: [] } }],
+  ]);
+  const { createSecureServer, connect: h2connect } = await import('node:http2');
+  const srv = createSecureServer({ cert: server.certChain[0], key: server.privateKeyPem, ca: ca.rootCertPem(), requestCert: true, ALPNProtocols: ['h2', 'http/1.1', 'istio'] }, (req, res) => {
+    res.end(`${req.httpVersion} ${(req.socket as unknown as { getPeerCertificate(): { subjectaltname?: string } }).getPeerCertificate().subjectaltname}`);
+  });
+  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', () => res()));
+  const port = (srv.address() as { port: number }).port;
+  const io = tlsDialIO({ ...up('spiffe://cluster.local/ns/ns/sa/server'), alpnProtocols: ['istio', 'h2'] }, { get: (n) => m.get(n), generation: 1 }, true);
+  const sess = h2connect(`https://127.0.0.1:${port}`, { createConnection: () => io.dial('127.0.0.1', port) as unknown as import('node:stream').Duplex });
+  try {
+    const body = await new Promise<string>((resolve, reject) => {
+      sess.on('error', reject);
+      const r = sess.request({ ':path': '/' });
+      let b = '';
+      r.on('data', (d: Buffer) => { b += d.toString(); });
+      r.on('end', () => resolve(b));
+      r.on('error', reject);
+    });
+    assert.equal(body, '2.0 URI:spiffe://cluster.local/ns/ns/sa/client');
+  } finally {
+    sess.close();
+    srv.close();
+  }
+});
