@@ -8,7 +8,7 @@ import { Mesh, serviceEntry, type MeshResponse } from '../helpers/mesh.ts';
 import { startApp, type TestApp } from '../helpers/apps.ts';
 import { poll } from '../helpers/processes.ts';
 
-const CONFIG = serviceEntry('retry') + serviceEntry('cb') + serviceEntry('od') + `apiVersion: networking.istio.io/v1
+const CONFIG = serviceEntry('retry') + serviceEntry('cb') + serviceEntry('cb2') + serviceEntry('od') + `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: retry, namespace: default}
 spec:
@@ -26,6 +26,15 @@ spec:
     connectionPool:
       tcp: {maxConnections: 1}
       http: {http1MaxPendingRequests: 1, http2MaxRequests: 100}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: cb2, namespace: default}
+spec:
+  host: cb2
+  trafficPolicy:
+    connectionPool:
+      http: {http2MaxRequests: 2}
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -49,9 +58,10 @@ spec:
 test('resilience policies through real sidecars', { timeout: 90_000 }, async (t) => {
   const retryApp = await startApp('retry-1');
   const cbApp = await startApp('cb-1');
+  const cb2App = await startApp('cb2-1');
   const good = await startApp('od-good');
   const bad = await startApp('od-bad');
-  const apps: TestApp[] = [retryApp, cbApp, good, bad];
+  const apps: TestApp[] = [retryApp, cbApp, cb2App, good, bad];
   let mesh: Mesh | undefined;
   try {
     mesh = await Mesh.start({
@@ -60,12 +70,13 @@ test('resilience policies through real sidecars', { timeout: 90_000 }, async (t)
         { name: 'client', labels: { app: 'client' } },
         { name: 'retry-1', labels: { app: 'retry' }, app: retryApp },
         { name: 'cb-1', labels: { app: 'cb' }, app: cbApp },
+        { name: 'cb2-1', labels: { app: 'cb2' }, app: cb2App },
         { name: 'od-good', labels: { app: 'od' }, app: good },
         { name: 'od-bad', labels: { app: 'od' }, app: bad },
       ],
     });
     const m = mesh;
-    await Promise.all([m.waitRoutable('client', 'http://retry:9080/'), m.waitRoutable('client', 'http://cb:9080/')]);
+    await Promise.all([m.waitRoutable('client', 'http://retry:9080/'), m.waitRoutable('client', 'http://cb:9080/'), m.waitRoutable('client', 'http://cb2:9080/')]);
     await poll(async () => { await m.request('client', 'http://od:9080/warm'); await m.request('client', 'http://od:9080/warm'); return good.count > 0 && bad.count > 0; }, 15_000, 50);
 
     await t.test('retries: the app sees every attempt, numbered by x-envoy-attempt-count', async () => {
@@ -114,6 +125,21 @@ test('resilience policies through real sidecars', { timeout: 90_000 }, async (t)
       // Capacity is back once the slow requests finished.
       const after = await m.request('client', 'http://cb:9080/after');
       assert.equal(after.status, 200);
+    });
+
+    await t.test('circuit breaker: http2MaxRequests 2 lets two requests in at a time, the rest get 503 UO', async () => {
+      cb2App.reset();
+      cb2App.set({ delayMs: 800 });
+      const agent = new Agent({ keepAlive: false, maxSockets: 20 });
+      const res = await Promise.all(Array.from({ length: 8 }, (_, i) => m.request('client', `http://cb2:9080/slow${i}`, { agent, timeoutMs: 15_000 }).catch((e: Error) => `error: ${e.message}`)));
+      agent.destroy();
+      cb2App.set({});
+      const statuses = res.map((r) => (typeof r === 'string' ? r : r.status));
+      assert.equal(statuses.filter((s) => s === 200).length, 2, JSON.stringify(statuses));
+      assert.equal(statuses.filter((s) => s === 503).length, 6, JSON.stringify(statuses));
+      assert.equal(cb2App.maxInFlight, 2);
+      const uo = await poll(() => { const l = m.flagged('client').filter((x) => x.cluster === 'outbound|9080||cb2.default.svc.cluster.local'); return l.length >= 6 ? l : undefined; }, 5000);
+      for (const l of uo) { assert.equal(l.flags, 'UO'); assert.match(l.explanation ?? '', /max_requests/); }
     });
 
     await t.test('outlier detection: a 5xx endpoint is ejected, gets no traffic while ejected, then comes back', async () => {
