@@ -2,6 +2,7 @@
 // configured by the real control plane, and client sidecar + server sidecar. Records req/s, p50/p99, CPU
 // seconds per 1,000 requests and RSS of the proxy processes, and ratios to nginx.
 // Usage: npm run bench:proxy [-- --json] [--duration 10] [--connections 50,200] [--bodies 1024,16384] [--io auto,documented]
+//        [--runtime bundle,tsx] [--targets direct,nginx,one,two] [--node-options '--max-semi-space-size=2']
 // It installs nothing: missing tools are named (apt-get install nginx wrk nghttp2-client).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
@@ -20,6 +21,11 @@ const duration = Number(flag('duration', '10'));
 const connectionsList = flag('connections', '50,200').split(',').map(Number);
 const bodies = flag('bodies', '1024,16384').split(',').map(Number);
 const ioModes = flag('io', 'auto').split(',');
+// bundle: bin/rig.js runs dist/rig-proxy.mjs (built by `npm run build`); tsx: through the tsx loader (RIG_NO_BUNDLE=1).
+const runtimes = flag('runtime', 'bundle').split(',');
+const only = flag('targets', 'direct,nginx,one,two').split(',');
+// NODE_OPTIONS for the proxy processes: V8 flags (--max-semi-space-size=N) or profiling (--cpu-prof --cpu-prof-dir=D).
+const proxyNodeOptions = flag('node-options', '');
 const log = (s: string): void => { if (!asJson) process.stdout.write(s + '\n'); else process.stderr.write(s + '\n'); };
 
 function which(cmd: string): string | undefined {
@@ -44,6 +50,8 @@ async function freePort(host = '127.0.0.1'): Promise<number> {
 
 interface Proc { child: ChildProcess; out: string }
 const procs: ChildProcess[] = [];
+// Interrupted runs must not leave backends and proxies behind.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { for (const c of procs) if (c.exitCode === null) c.kill('SIGKILL'); process.exit(130); });
 function start(cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): Proc {
   const child = spawn(cmd, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   procs.push(child);
@@ -91,6 +99,8 @@ interface Row {
   /** For h2 rows p50ms holds h2load's mean and p99ms is NaN (h2load reports no percentiles). */
   target: string; io?: string; protocol: 'h1' | 'h2'; connections: number; bodyBytes: number;
   rps: number; p50ms: number; p99ms: number; cpuSecPer1k: number; rssMB: number;
+  /** RSS of the proxy process(es) once configured and before load (MB). */
+  idleRssMB?: number;
   ratioRps?: number; ratioCpu?: number; ratioP99?: number;
   /** p99 minus the direct path's p99 (ms), for this row and for nginx in the same setting. */
   addedP99ms?: number; nginxAddedP99ms?: number;
@@ -201,6 +211,11 @@ ${backendPort ? `  ports: {http: ${backendPort}}\n` : ''}  labels: {app: backend
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
+  // The bundle must match the sources, or bin/rig.js silently falls back to tsx: rebuild it first.
+  if (runtimes.includes('bundle')) {
+    const b = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { encoding: 'utf8' });
+    log((b.stdout + b.stderr).trim());
+  }
   const tmp = mkdtempSync(join(tmpdir(), 'rig-bench-proxy-'));
   let cp: ControlPlane | undefined;
   const started: Proc[] = [];
@@ -217,12 +232,12 @@ async function main(): Promise<void> {
       };
 
       // direct
-      for (const c of connectionsList) record({ target: 'direct', protocol: 'h1', connections: c, bodyBytes: body, ...(await runWrk(`http://127.0.0.1:${bePort}/`, c, undefined, [be.child.pid!])) });
+      if (only.includes('direct')) for (const c of connectionsList) record({ target: 'direct', protocol: 'h1', connections: c, bodyBytes: body, ...(await runWrk(`http://127.0.0.1:${bePort}/`, c, undefined, [be.child.pid!])) });
 
       // nginx
       let ngx: Proc | undefined;
       let ngxPorts: [number, number] | undefined;
-      if (tools.nginx) {
+      if (tools.nginx && only.includes('nginx')) {
         const d = join(tmp, `nginx-${body}`);
         spawnSync('mkdir', ['-p', d]);
         ngxPorts = [await freePort(), await freePort()];
@@ -243,14 +258,18 @@ async function main(): Promise<void> {
       spawnSync('mkdir', ['-p', cfgDir]);
       const b = 10 + Math.floor(Math.random() * 200);
       const serverIp = `127.0.${b}.3`, clientIp = `127.0.${b}.2`;
-      for (const io of ioModes) {
+      for (const io of ioModes) for (const runtime of runtimes) {
         for (const mode of ['one proxy', 'two sidecars'] as const) {
+          if (!only.includes(mode.split(' ')[0])) continue;
           writeFileSync(join(cfgDir, 'mesh.yaml'), mode === 'one proxy' ? meshConfig('127.0.0.1', bePort) : meshConfig(serverIp, undefined));
+          // Rebuild right before starting: bin/rig.js refuses a bundle older than any source file.
+          if (runtime === 'bundle') spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'ignore' });
           cp = await startControlPlane({ configDir: cfgDir, xdsPort: 0, debugPort: 0, fileDebounceMs: 10, logger: pino({ level: 'silent' }) });
           const xds = `127.0.0.1:${cp.xdsPort}`;
           const httpPort = await freePort();
           const rig = (id: string, md: string[]): Proc => start(process.execPath, [join(root, 'bin', 'rig.js'), 'proxy', '--xds-address', xds, '--node-id', id, '--admin-port', '0', '--io', io,
-            '--metadata', 'NAMESPACE=default', ...md.flatMap((m) => ['--metadata', m])], { RIG_LOG_LEVEL: 'warn' });
+            '--metadata', 'NAMESPACE=default', ...md.flatMap((m) => ['--metadata', m])],
+            { RIG_LOG_LEVEL: 'warn', RIG_LOG_RUNTIME: '1', ...(proxyNodeOptions ? { NODE_OPTIONS: proxyNodeOptions } : {}), ...(runtime === 'tsx' ? { RIG_NO_BUNDLE: '1' } : { RIG_NO_BUNDLE: '' }) });
           const client = rig(`sidecar~${clientIp}~client.default~default.svc.cluster.local`, ['LABELS={"app":"client"}', `RIG_HTTP_PROXY_PORT=${httpPort}`]);
           started.push(client);
           const pids = [client.child.pid!];
@@ -271,8 +290,11 @@ async function main(): Promise<void> {
             await new Promise((r) => setTimeout(r, 100));
           }
           void adminC;
-          const target = `rigging ${mode}`;
-          for (const c of connectionsList) record({ target, io: ioUsed, protocol: 'h1', connections: c, bodyBytes: body, ...(await runWrk(`http://127.0.0.1:${httpPort}/`, c, 'backend:9080', pids)) });
+          const target = `rigging ${mode}${runtimes.length > 1 ? ` (${runtime})` : ''}`;
+          const idleRssMB = Math.round(pids.reduce((a, p) => a + rssOf(p), 0) * 10) / 10;
+          const ran = /runtime (\w+)/.exec(client.out)?.[1] ?? '?';
+          log(`${target}: idle rss ${idleRssMB} MB (runtime ${ran})`);
+          for (const c of connectionsList) record({ target, io: ioUsed, protocol: 'h1', connections: c, bodyBytes: body, idleRssMB, ...(await runWrk(`http://127.0.0.1:${httpPort}/`, c, 'backend:9080', pids)) });
           const h2 = await runH2load(`http://127.0.0.1:${httpPort}/`, connectionsList[0], 'backend:9080', pids);
           if (h2) record({ target, io: ioUsed, protocol: 'h2', connections: connectionsList[0], bodyBytes: body, ...h2 });
           await stop(client);
