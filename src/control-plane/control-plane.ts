@@ -9,6 +9,7 @@ import { XdsServer } from '../xds/server/server.ts';
 import { createDebugServer, type DebugServer } from '../xds/server/debug.ts';
 import type { Pipeline } from './pipeline.ts';
 import { CertificateAuthority, certificateServiceHandlers, istioCertificateService } from '../ca/index.ts';
+import { meshConfigFrom } from '../model/mesh.ts';
 
 export interface ControlPlaneOptions {
   /** A directory of Istio YAML to watch (a FileStore is opened on it), or... */
@@ -30,7 +31,7 @@ export interface ControlPlaneOptions {
   /**
    * Certificate authority behind the CertificateService on the xDS port: a directory of plugged-in CA files
    * (root-cert.pem, root-key.pem or ca-cert.pem + ca-key.pem, cert-chain.pem), or a ready CA. Default: a
-   * self-signed root generated at start (trust domain from the mesh config is "cluster.local" unless set).
+   * self-signed root generated at start. Its trust domain is the mesh config's at start (default "cluster.local").
    */
   caDir?: string;
   ca?: CertificateAuthority;
@@ -68,7 +69,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     if (!opts.configDir) throw new Error('control plane needs configDir or store');
     store = await (await import('./pipeline.ts')).openFileStore(opts.configDir, { clock, debounceMs: opts.fileDebounceMs });
   }
-  const trustDomain = opts.trustDomain ?? 'cluster.local';
+  // the mesh config's trustDomain at start (Istio's default cluster.local); later edits need a restart, as a root change would
+  const trustDomain = opts.trustDomain ?? meshConfigFrom(store.list()).trustDomain;
   const ca = opts.ca ?? (opts.caDir ? await CertificateAuthority.load(opts.caDir, { trustDomain }) : await CertificateAuthority.generate({ trustDomain }));
   const services = [{ definition: istioCertificateService, implementation: certificateServiceHandlers(ca, log.child({ module: 'ca' })) }];
   const xds = new XdsServer({ clock, debounceMs: opts.debounceMs, debounceMaxMs: opts.debounceMaxMs, logger: log.child({ module: 'xds-server' }), services });
