@@ -2,7 +2,7 @@
 // configured by the real control plane, and client sidecar + server sidecar. Records req/s, p50/p99, CPU
 // seconds per 1,000 requests and RSS of the proxy processes, and ratios to nginx.
 // Usage: npm run bench:proxy [-- --json] [--duration 10] [--connections 50,200] [--bodies 1024,16384] [--io auto,documented]
-//        [--runtime bundle,tsx] [--targets direct,nginx,one,two] [--node-options '--max-semi-space-size=2']
+//        [--runtime bundle,tsx] [--targets direct,nginx,one,two,h2] [--node-options '--max-semi-space-size=2']
 // It installs nothing: missing tools are named (apt-get install nginx wrk nghttp2-client).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
@@ -23,9 +23,9 @@ const bodies = flag('bodies', '1024,16384').split(',').map(Number);
 const ioModes = flag('io', 'auto').split(',');
 // bundle: bin/rig.js runs dist/rig-proxy.mjs (built by `npm run build`); tsx: through the tsx loader (RIG_NO_BUNDLE=1).
 const runtimes = flag('runtime', 'bundle').split(',');
-const only = flag('targets', 'direct,nginx,one,two').split(',');
-// NODE_OPTIONS for the proxy processes: V8 flags (--max-semi-space-size=N) or profiling (--cpu-prof --cpu-prof-dir=D).
-const proxyNodeOptions = flag('node-options', '');
+const only = flag('targets', 'direct,nginx,one,two,h2').split(',');
+// Node flags for the proxy processes: V8 flags (--max-semi-space-size=N) or profiling (--cpu-prof --cpu-prof-dir=D).
+const proxyNodeFlags = flag('node-options', '').split(' ').filter(Boolean);
 const log = (s: string): void => { if (!asJson) process.stdout.write(s + '\n'); else process.stderr.write(s + '\n'); };
 
 function which(cmd: string): string | undefined {
@@ -137,7 +137,7 @@ async function runWrk(url: string, conns: number, host: string | undefined, pids
 }
 
 async function runH2load(url: string, conns: number, host: string | undefined, pids: number[]): Promise<Omit<Row, 'target' | 'protocol' | 'connections' | 'bodyBytes'> | undefined> {
-  if (!tools.h2load) return undefined;
+  if (!tools.h2load || !only.includes('h2')) return undefined;
   const cpu0 = pids.map(cpuOf);
   const argv = ['-c', String(conns), '-m', '10', '-D', String(duration), '-t', '1', ...(host ? ['-H', `:authority: ${host}`] : []), url];
   const out = await new Promise<string>((resolve) => {
@@ -267,9 +267,9 @@ async function main(): Promise<void> {
           cp = await startControlPlane({ configDir: cfgDir, xdsPort: 0, debugPort: 0, fileDebounceMs: 10, logger: pino({ level: 'silent' }) });
           const xds = `127.0.0.1:${cp.xdsPort}`;
           const httpPort = await freePort();
-          const rig = (id: string, md: string[]): Proc => start(process.execPath, [join(root, 'bin', 'rig.js'), 'proxy', '--xds-address', xds, '--node-id', id, '--admin-port', '0', '--io', io,
+          const rig = (id: string, md: string[]): Proc => start(process.execPath, [...proxyNodeFlags, join(root, 'bin', 'rig.js'), 'proxy', '--xds-address', xds, '--node-id', id, '--admin-port', '0', '--io', io,
             '--metadata', 'NAMESPACE=default', ...md.flatMap((m) => ['--metadata', m])],
-            { RIG_LOG_LEVEL: 'warn', RIG_LOG_RUNTIME: '1', ...(proxyNodeOptions ? { NODE_OPTIONS: proxyNodeOptions } : {}), ...(runtime === 'tsx' ? { RIG_NO_BUNDLE: '1' } : { RIG_NO_BUNDLE: '' }) });
+            { RIG_LOG_LEVEL: 'warn', RIG_LOG_RUNTIME: '1', ...(runtime === 'tsx' ? { RIG_NO_BUNDLE: '1' } : { RIG_NO_BUNDLE: '' }) });
           const client = rig(`sidecar~${clientIp}~client.default~default.svc.cluster.local`, ['LABELS={"app":"client"}', `RIG_HTTP_PROXY_PORT=${httpPort}`]);
           started.push(client);
           const pids = [client.child.pid!];

@@ -31,6 +31,11 @@ export class UpstreamManager {
   private poolTls = new Map<string, UpstreamTlsConfig | undefined>();
   /** Endpoint configs by cluster and "address:port" (their metadata picks the transport socket). */
   private endpointIndex = new Map<string, Map<string, EndpointConfig>>();
+  /**
+   * pool() runs once per request: its answer (pool and TLS choice) only changes with a config update, so it is
+   * cached per cluster, port and address until the next update() — no key strings or TLS matching per request.
+   */
+  private poolCache = new Map<ClusterState, Map<number, Map<string, H1Pool>>>();
 
   constructor(private readonly opts: UpstreamManagerOptions) {}
 
@@ -38,6 +43,7 @@ export class UpstreamManager {
   all(): IterableIterator<ClusterState> { return this.clusters.values(); }
 
   update(s: ProxyConfigSnapshot): void {
+    this.poolCache.clear();
     const next = new Map<string, ClusterState>();
     const nextCla = new Map<string, ClusterLoadAssignment | undefined>();
     for (const [name, cfg] of s.clusters) {
@@ -87,6 +93,16 @@ export class UpstreamManager {
   }
 
   pool(cluster: ClusterState, address: string, port: number): H1Pool {
+    let byPort = this.poolCache.get(cluster);
+    if (byPort === undefined) { byPort = new Map(); this.poolCache.set(cluster, byPort); }
+    let byAddr = byPort.get(port);
+    if (byAddr === undefined) { byAddr = new Map(); byPort.set(port, byAddr); }
+    let p = byAddr.get(address);
+    if (p === undefined) { p = this.lookupPool(cluster, address, port); byAddr.set(address, p); }
+    return p;
+  }
+
+  private lookupPool(cluster: ClusterState, address: string, port: number): H1Pool {
     const key = cluster.name + '|' + address + ':' + port;
     let p = this.pools.get(key);
     const tls = this.tlsFor(cluster, address, port);
@@ -122,6 +138,7 @@ export class UpstreamManager {
   close(): void { for (const p of this.pools.values()) p.close(); }
   destroy(): void {
     for (const p of this.pools.values()) p.destroy();
+    this.poolCache.clear();
     this.pools.clear();
     for (const c of this.clusters.values()) c.close();
   }

@@ -15,7 +15,7 @@ export function parseFieldLines(buf: Buffer, pos: number, end: number, out: stri
     while (i < end && TOKEN[buf[i]] === 1) i++;
     if (i === pos) return 'invalid header name';
     if (buf[i] !== COLON) return 'invalid character in header name';
-    const name = buf.toString('latin1', pos, i).toLowerCase();
+    const name = knownName(buf, pos, i) ?? buf.toString('latin1', pos, i).toLowerCase();
     i++;
     while (i < end && (buf[i] === SP || buf[i] === HTAB)) i++;
     const vs = i;
@@ -30,8 +30,51 @@ export function parseFieldLines(buf: Buffer, pos: number, end: number, out: stri
   return '';
 }
 
+/**
+ * Header names seen on nearly every message, by length. A name matching one (case-insensitively) reuses the
+ * interned lower-case string: no slice + toLowerCase allocation per header, and later comparisons hit the
+ * same string. Entries are lower-case letters and '-' only (see knownName's byte test).
+ */
+const KNOWN_BY_LENGTH: string[][] = [];
+for (const n of [
+  'host', 'date', 'accept', 'server', 'cookie', 'expect', 'upgrade', 'connection', 'keep-alive', 'user-agent',
+  'content-type', 'content-length', 'transfer-encoding', 'accept-encoding', 'accept-language', 'cache-control',
+  'authorization', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-client-cert', 'traceparent',
+  'x-envoy-upstream-service-time', 'x-envoy-attempt-count', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-sampled', 'etag',
+  'last-modified', 'location', 'vary', 'via', 'te', 'origin', 'referer', 'set-cookie', 'x-envoy-decorator-operation',
+]) (KNOWN_BY_LENGTH[n.length] ??= []).push(n);
+
+/** The interned lower-case name for buf[start, end) when it is a well-known header, else undefined. */
+export function knownName(buf: Uint8Array, start: number, end: number): string | undefined {
+  const cands = KNOWN_BY_LENGTH[end - start];
+  if (cands === undefined) return undefined;
+  outer: for (let c = 0; c < cands.length; c++) {
+    const n = cands[c];
+    // b | 0x20 folds A-Z to a-z; for the token bytes that reach here it equals a letter or '-' only for that
+    // letter (either case) or '-' itself (CR, the only other byte folding to '-', is not a token byte).
+    for (let k = 0; k < n.length; k++) if ((buf[start + k] | 0x20) !== n.charCodeAt(k)) continue outer;
+    return n;
+  }
+  return undefined;
+}
+
 /** Content-Length: 1*DIGIT, or a list of identical values. -1 = invalid/conflicting. */
 export function parseContentLength(values: string[]): number {
+  if (values.length === 1) {
+    // One plain number (every well-formed message): no split, no trim.
+    const v = values[0];
+    const len = v.length;
+    if (len > 0 && len <= 15) {
+      let x = 0;
+      let k = 0;
+      for (; k < len; k++) {
+        const c = v.charCodeAt(k);
+        if (c < 48 || c > 57) break;
+        x = x * 10 + (c - 48);
+      }
+      if (k === len) return x;
+    }
+  }
   let n = -1;
   for (const v of values) {
     for (const part of v.split(',')) {
@@ -51,6 +94,11 @@ export function parseContentLength(values: string[]): number {
 
 /** Comma-separated list header -> lower-cased, trimmed, non-empty tokens. */
 export function listTokens(values: string[]): string[] {
+  // One value, one token (connection: keep-alive / close, transfer-encoding: chunked): no split.
+  if (values.length === 1 && values[0].indexOf(',') === -1) {
+    const p = commonToken(values[0]);
+    return p ? [p] : [];
+  }
   const out: string[] = [];
   for (const v of values) {
     for (const part of v.split(',')) {
@@ -74,4 +122,15 @@ export function validAuthority(a: string): boolean {
     if (!ok) return false;
   }
   return true;
+}
+
+/** Trimmed, lower-cased token; the usual values return constants (no new string). */
+function commonToken(v: string): string {
+  switch (v) {
+    case 'keep-alive': case 'close': case 'chunked': case 'upgrade': return v;
+    case 'Keep-Alive': return 'keep-alive';
+    case 'Close': return 'close';
+    case 'Upgrade': return 'upgrade';
+    default: return v.trim().toLowerCase();
+  }
 }
