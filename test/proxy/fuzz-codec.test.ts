@@ -3,18 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRequestHead, parseResponseHead, serializeRequestHead, serializeResponseHead, ChunkedDecoder, encodeChunked } from '../../src/proxy/http/codec/index.ts';
 import { TOKEN, FIELD_VALUE } from '../../src/proxy/http/codec/chars.ts';
-
-/** mulberry32: small deterministic PRNG so failures reproduce from the seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The same seeded PRNG the load balancers use in tests (mulberry32): a failing seed reproduces.
+import { seededRandom } from '../../src/proxy/upstream/lb/random.ts';
 
 const SEEDS_REQ = [
   'GET /index.html?x=1 HTTP/1.1\r\nHost: reviews:9080\r\nUser-Agent: fuzz\r\nAccept: */*\r\n\r\n',
@@ -47,7 +37,7 @@ function countDistinct(headers: string[], name: string): string[] {
 }
 
 test('request parser: 20,000 seeded mutations never throw and never accept ambiguity', () => {
-  const r = rng(0xC0FFEE);
+  const r = seededRandom(0xC0FFEE);
   let accepted = 0, rejected = 0;
   for (let i = 0; i < 20_000; i++) {
     const wire = mutate(SEEDS_REQ[i % SEEDS_REQ.length], r);
@@ -94,7 +84,7 @@ test('request parser: 20,000 seeded mutations never throw and never accept ambig
 });
 
 test('response parser: seeded mutations never throw; accepted ones round-trip', () => {
-  const r = rng(42);
+  const r = seededRandom(42);
   const seeds = ['HTTP/1.1 200 OK\r\nContent-Length: 3\r\nServer: x\r\n\r\n', 'HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n'];
   let accepted = 0;
   for (let i = 0; i < 10_000; i++) {
@@ -117,7 +107,7 @@ test('response parser: seeded mutations never throw; accepted ones round-trip', 
 });
 
 test('chunked decoder: mutated bodies never throw; accepted ones decode to bytes of the right total', () => {
-  const r = rng(7);
+  const r = seededRandom(7);
   let done = 0;
   for (let i = 0; i < 10_000; i++) {
     const body = Buffer.from('x'.repeat(1 + Math.floor(r() * 40)));

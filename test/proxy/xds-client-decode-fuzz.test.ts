@@ -9,20 +9,10 @@ import { pack } from '../../src/envoy/protos.ts';
 import { decodeAny, ResourceType } from '../../src/proxy/config/decode.ts';
 import { compileRouter } from '../../src/proxy/router/router.ts';
 import type { RouteConfig } from '../../src/proxy/config/types.ts';
+// The same seeded PRNG the load balancers use in tests (mulberry32): a failing seed reproduces.
+import { seededRandom } from '../../src/proxy/upstream/lb/random.ts';
 
 const URLS: Record<string, string> = { listeners: ResourceType.Listener, clusters: ResourceType.Cluster, endpoints: ResourceType.ClusterLoadAssignment, routes: ResourceType.RouteConfiguration };
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const REPLACEMENTS: unknown[] = ['', '([', '*', 'x', 0, -1, 70000, 1e12, true, false, {}, [], { value: 0 }, { seconds: -5 }, 'MILLION', 'NOT_AN_ENUM'];
 
@@ -54,7 +44,7 @@ function resources(): { url: string; obj: Record<string, unknown> }[] {
 }
 
 test('mutated real resources decode or fail with named errors, and decoded route configs compile', () => {
-  const r = rng(20261122);
+  const r = seededRandom(20261122);
   const all = resources();
   let decoded = 0;
   let rejected = 0;
@@ -82,7 +72,7 @@ test('mutated real resources decode or fail with named errors, and decoded route
 });
 
 test('random bytes never throw', () => {
-  const r = rng(7);
+  const r = seededRandom(7);
   for (let i = 0; i < 500; i++) {
     const len = Math.floor(r() * 64);
     const bytes = new Uint8Array(len);

@@ -7,18 +7,8 @@ import { loadGoldenInput, contextFor, makeProxy, normalizeConfig, type ProxySpec
 import { generateListeners, generateClusters, generateEndpoints, missingReferences } from '../../src/xds/translate/generate.ts';
 import type { GeneratedConfig } from '../../src/xds/translate/types.ts';
 import type { ConfigObject } from '../../src/config/types.ts';
-
-/** Small deterministic PRNG (mulberry32) so a failure names a reproducible seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The same seeded PRNG the load balancers use in tests (mulberry32): a failing seed reproduces.
+import { seededRandom } from '../../src/proxy/upstream/lb/random.ts';
 
 const ODD: unknown[] = [undefined, null, 0, -1, 70000, '', 'x', '*', [], {}, [{}], true, '1h', 'bad duration'];
 
@@ -51,7 +41,7 @@ test('listeners, clusters and endpoints survive 60 random mutations per golden i
   for (const [feature, proxies] of features) {
     const base = loadGoldenInput(feature);
     for (let seed = 1; seed <= 60; seed++) {
-      const r = rng(seed * 7919 + feature.length);
+      const r = seededRandom(seed * 7919 + feature.length);
       const objects = structuredClone(base) as ConfigObject[];
       // mutate what listener/cluster/endpoint translation reads itself: DestinationRules, Gateway TLS and the
       // L4 (tcp/tls) routes of VirtualServices; the model and HTTP route translation have their own tests
