@@ -9,9 +9,9 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
 import { pino } from 'pino';
 import { startControlPlane, type ControlPlane } from '../../src/control-plane/index.ts';
+import { freePort } from '../../src/local/ports.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
@@ -39,14 +39,6 @@ if (!tools.wrk) {
   process.exit(2);
 }
 if (missing.length) log(`note: missing ${missing.join(', ')} (apt-get install nginx wrk nghttp2-client); those rows are skipped`);
-
-async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, host, () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
-}
 
 interface Proc { child: ChildProcess; out: string }
 const procs: ChildProcess[] = [];
