@@ -12,18 +12,13 @@ import { XdsClient } from '../../src/proxy/xds-client/client.ts';
 import { compileRouter } from '../../src/proxy/router/router.ts';
 import { handlerRoutes } from '../../src/proxy/config/types.ts';
 import type { GeneratedConfig } from '../../src/xds/translate/types.ts';
+import { waitFor as waitForState } from '../helpers/wait.ts';
 
 const log = rootLogger().child({ module: 'xds-client-cp-test' });
 log.level = 'silent';
 
-async function waitFor<T>(what: string, f: () => T | undefined | false, ms = 8000): Promise<T> {
-  for (let i = 0; i < ms / 10; i++) {
-    const v = f();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+// This file has always allowed each wait 8 s (the default is 5 s): a real control plane is behind it.
+const waitFor = <T>(what: string, f: () => T | undefined | false): Promise<T> => waitForState(what, f, 8000);
 
 const NODE = 'sidecar~10.244.0.5~reviews-1.default~default.svc.cluster.local';
 

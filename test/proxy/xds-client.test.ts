@@ -9,6 +9,7 @@ import { XdsClient } from '../../src/proxy/xds-client/client.ts';
 import { adsServiceClient, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse } from '../../src/proxy/xds-client/ads-proto.ts';
 import type { ProxyConfigSnapshot } from '../../src/proxy/config/types.ts';
 import { rootLogger } from '../../src/common/logger.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const log = rootLogger().child({ module: 'xds-client-test' });
 log.level = 'silent';
@@ -65,15 +66,6 @@ class FakeAds {
   of(typeUrl: string): DiscoveryRequest[] {
     return this.requests.filter((r) => r.type_url === typeUrl);
   }
-}
-
-async function waitFor<T>(what: string, f: () => T | undefined | false, ms = 5000): Promise<T> {
-  for (let i = 0; i < ms / 10; i++) {
-    const v = f();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const router = { name: 'envoy.filters.http.router', typed_config: { '@type': TypeUrl.Router } };
