@@ -1,0 +1,65 @@
+// proxy/telemetry: the proxy's telemetry in one object — Istio's standard metrics, xDS-configured access logs —
+// built from the bootstrap node and handed to the engine (EngineContext.telemetry). Trace headers live in
+// trace.ts and are applied by the exchange itself.
+import type { Stat } from '../admin/types.ts';
+import type { AccessLogConfig } from '../config/types.ts';
+import type { AccessLogEntry } from './access-log.ts';
+import { AccessLogWriters } from './access-log.ts';
+import { encodePeer, selfWorkload, type Workload } from './labels.ts';
+import { IstioMetrics } from './metrics.ts';
+import type { HttpDone, RequestTelemetry } from './types.ts';
+
+export { PEER_HEADER } from './labels.ts';
+export { propagateTrace } from './trace.ts';
+export type { HttpDone, RequestTelemetry } from './types.ts';
+
+export interface TelemetryOptions {
+  node: { id: string; metadata: Record<string, unknown> };
+  /** Access-log write errors (a missing directory, a full disk): reported, never thrown. */
+  onLogError?: (e: Error) => void;
+}
+
+export class ProxyTelemetry implements RequestTelemetry {
+  readonly self: Workload;
+  readonly peerHeader: string;
+  readonly metrics: IstioMetrics;
+  readonly logs: AccessLogWriters;
+
+  constructor(o: TelemetryOptions) {
+    this.self = selfWorkload(o.node);
+    this.peerHeader = encodePeer(this.self);
+    this.metrics = new IstioMetrics(this.self);
+    this.logs = new AccessLogWriters(o.onLogError);
+  }
+
+  onHttp(d: HttpDone): void {
+    this.metrics.recordHttp({
+      inbound: d.inbound, cluster: d.cluster, authority: d.authority, status: d.status,
+      flags: d.flags.length ? d.flags.join(',') : '-', grpcStatus: d.grpcStatus, protocol: d.grpc ? 'grpc' : 'http',
+      durationMs: d.durationMs, requestBytes: d.requestBytes, responseBytes: d.responseBytes,
+      peerPrincipal: d.peerPrincipal, peerMeta: d.peerMeta,
+    });
+    if (d.accessLog.length && d.entry) this.logs.log(d.accessLog, d.entry());
+  }
+
+  onTcpOpen(d: { inbound: boolean; cluster: string; peerPrincipal?: string }): (sent: number, received: number, entry?: () => AccessLogEntry, accessLog?: readonly AccessLogConfig[]) => void {
+    const s = this.metrics.tcpOpened(d);
+    return (sent, received, entry, accessLog) => {
+      this.metrics.tcpClosed(s, sent, received);
+      if (accessLog?.length && entry) this.logs.log(accessLog, entry());
+    };
+  }
+
+  /** Istio metrics plus the access loggers' own counters. */
+  stats(): Stat[] {
+    const out = this.metrics.stats();
+    const l = this.logs.stats();
+    out.push({ type: 'counter', name: 'rig.access_log.written', value: l.written });
+    out.push({ type: 'counter', name: 'rig.access_log.dropped', value: l.dropped });
+    out.push({ type: 'counter', name: 'rig.access_log.write_errors', value: l.errors });
+    out.push({ type: 'counter', name: 'rig.telemetry.series_overflowed', value: this.metrics.overflowed });
+    return out;
+  }
+
+  close(): Promise<void> { return this.logs.close(); }
+}

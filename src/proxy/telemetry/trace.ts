@@ -1,0 +1,74 @@
+// proxy/telemetry: trace context on the request path — B3 (x-b3-*) and W3C traceparent, as Envoy's tracing does
+// for Istio: a request without a trace starts one (sampled per the HCM's random_sampling, i.e. MeshConfig
+// defaultConfig.tracing.sampling); a request with one keeps its trace id and sampling decision and gets a new span
+// id per hop with the caller's span as parent. No spans are exported yet (no Zipkin / OTel reporter).
+import { randomFillSync } from 'node:crypto';
+import { getHeader, setHeader } from '../http/header-edits.ts';
+
+/** Random ids drawn from a pooled buffer: one randomFillSync per 256 ids, not one per request. */
+const POOL = Buffer.alloc(4096);
+let poolAt = POOL.length;
+function randomHex(bytes: number): string {
+  if (poolAt + bytes > POOL.length) { randomFillSync(POOL); poolAt = 0; }
+  const s = POOL.toString('hex', poolAt, poolAt + bytes);
+  poolAt += bytes;
+  return s;
+}
+
+export function newTraceId(): string { return randomHex(16); }
+export function newSpanId(): string { return randomHex(8); }
+
+const HEX = /^[0-9a-f]+$/;
+const ZERO = /^0+$/;
+
+/** A parsed W3C traceparent (version 00), or undefined when invalid. */
+export function parseTraceparent(v: string | undefined): { traceId: string; parentId: string; sampled: boolean } | undefined {
+  if (!v) return undefined;
+  const p = v.trim().toLowerCase().split('-');
+  if (p.length < 4 || p[0] !== '00' || p[1]!.length !== 32 || p[2]!.length !== 16 || p[3]!.length !== 2) return undefined;
+  if (!HEX.test(p[1]!) || !HEX.test(p[2]!) || !HEX.test(p[3]!) || ZERO.test(p[1]!) || ZERO.test(p[2]!)) return undefined;
+  return { traceId: p[1]!, parentId: p[2]!, sampled: (parseInt(p[3]!, 16) & 1) === 1 };
+}
+
+export interface TraceDecision {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  sampled: boolean;
+}
+
+/**
+ * Adds or advances the trace headers in a flat header list (edited in place). `samplingPercent` is the share of
+ * new traces that are sampled (0-100); `random` returns [0, 1). Returns what was decided.
+ */
+export function propagateTrace(h: string[], samplingPercent: number, random: () => number): TraceDecision {
+  const b3Trace = getHeader(h, 'x-b3-traceid');
+  const b3Span = getHeader(h, 'x-b3-spanid');
+  const b3Sampled = getHeader(h, 'x-b3-sampled');
+  const single = getHeader(h, 'b3');
+  const tp = parseTraceparent(getHeader(h, 'traceparent'));
+  const spanId = newSpanId();
+  let traceId: string, parent: string | undefined, sampled: boolean;
+  if (b3Trace && (b3Trace.length === 16 || b3Trace.length === 32) && HEX.test(b3Trace.toLowerCase())) {
+    traceId = b3Trace.toLowerCase();
+    parent = b3Span && HEX.test(b3Span.toLowerCase()) ? b3Span.toLowerCase() : undefined;
+    sampled = b3Sampled !== undefined ? b3Sampled === '1' || b3Sampled === 'true' : getHeader(h, 'x-b3-flags') === '1' || (tp?.sampled ?? true);
+  } else if (tp) {
+    traceId = tp.traceId; parent = tp.parentId; sampled = tp.sampled;
+  } else if (single && /^[0-9a-f]{16,32}-[0-9a-f]{16}/i.test(single)) {
+    const p = single.toLowerCase().split('-');
+    traceId = p[0]!; parent = p[1]; sampled = p[2] === undefined ? true : p[2] === '1' || p[2] === 'd';
+  } else {
+    traceId = newTraceId();
+    sampled = samplingPercent >= 100 || (samplingPercent > 0 && random() * 100 < samplingPercent);
+  }
+  // x-envoy-force-trace asks for this request to be traced whatever the sampling.
+  if (getHeader(h, 'x-envoy-force-trace') !== undefined) sampled = true;
+  setHeader(h, 'x-b3-traceid', traceId);
+  setHeader(h, 'x-b3-spanid', spanId);
+  if (parent) setHeader(h, 'x-b3-parentspanid', parent);
+  setHeader(h, 'x-b3-sampled', sampled ? '1' : '0');
+  // traceparent needs a 128-bit trace id: left-pad a 64-bit B3 id, as B3/W3C bridges do.
+  setHeader(h, 'traceparent', `00-${traceId.padStart(32, '0')}-${spanId}-${sampled ? '01' : '00'}`);
+  return { traceId, spanId, parentSpanId: parent, sampled };
+}

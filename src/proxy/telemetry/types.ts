@@ -1,0 +1,31 @@
+// proxy/telemetry: what the request path hands telemetry when an exchange ends (kept small: the engine's
+// context holds one RequestTelemetry, and exchanges call it once per request).
+import type { AccessLogConfig } from '../config/types.ts';
+import type { AccessLogEntry } from './access-log.ts';
+
+export interface HttpDone {
+  inbound: boolean;
+  cluster: string;
+  authority: string;
+  status: number;
+  flags: readonly string[];
+  grpcStatus?: string;
+  grpc: boolean;
+  durationMs: number;
+  requestBytes: number;
+  responseBytes: number;
+  peerPrincipal?: string;
+  peerMeta?: string;
+  /** The HCM's access loggers (empty: nothing to log). */
+  accessLog: readonly AccessLogConfig[];
+  /** Built only when accessLog is non-empty. */
+  entry?: () => AccessLogEntry;
+}
+
+export interface RequestTelemetry {
+  /** This proxy's own peer metadata header value (sent to the other side of every call). */
+  readonly peerHeader: string;
+  onHttp(d: HttpDone): void;
+  /** A TCP proxy connection; returns what to call when it closes. */
+  onTcpOpen?(d: { inbound: boolean; cluster: string; peerPrincipal?: string }): (sent: number, received: number, entry?: () => AccessLogEntry, accessLog?: readonly AccessLogConfig[]) => void;
+}
