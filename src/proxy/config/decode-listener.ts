@@ -164,6 +164,11 @@ function hcm(v: Obj, ctx: Ctx, field: string): HttpHandlerConfig | undefined {
     serverName: str(v.server_name),
     forwardClientCertDetails: str(v.forward_client_cert_details) ?? 'SANITIZE',
   };
+  // Tracing: Envoy's HCM random_sampling (a Percent, default 100) picks which new traces are sampled.
+  if (isObj(v.tracing)) {
+    const rs = num(obj(v.tracing.random_sampling)?.value);
+    out.tracing = { randomSamplingPercent: rs === undefined ? 100 : Math.min(100, Math.max(0, rs)) };
+  }
   if (v.strip_any_host_port === true) out.stripHostPort = 'any';
   else if (v.strip_matching_host_port === true) out.stripHostPort = 'matching';
   if (!FCC.has(out.forwardClientCertDetails)) ctx.err(`${field}.forward_client_cert_details`, `unknown value ${out.forwardClientCertDetails}`);

@@ -204,6 +204,8 @@ export interface HttpHandlerConfig {
   /** Value of the server header; undefined: 'envoy' (Envoy's default). */
   serverName?: string;
   forwardClientCertDetails: string;
+  /** HCM tracing: present when the listener traces (trace headers started / advanced); sampling of new traces, 0-100 %. */
+  tracing?: { randomSamplingPercent: number };
 }
 
 export interface TcpHandlerConfig {
