@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { startControlPlane, type ControlPlane } from '../../src/control-plane/index.ts';
 import { freePort } from '../../src/local/ports.ts';
+import { serviceEntry, workloadEntry } from '../../test/helpers/fixtures.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
@@ -172,17 +173,7 @@ http {
 }
 
 function meshConfig(backendAddr: string, backendPort: number | undefined): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: backend, namespace: default}
-spec:
-  hosts: [backend.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 9080, name: http, protocol: HTTP}]
-  workloadSelector: {labels: {app: backend}}
----
-apiVersion: networking.istio.io/v1
+  return serviceEntry('backend') + `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: backend, namespace: default}
 spec:
@@ -192,13 +183,7 @@ spec:
     route: [{destination: {host: backend.default.svc.cluster.local, port: {number: 9080}}}]
     timeout: 10s
 ---
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: backend-1, namespace: default}
-spec:
-  address: ${backendAddr}
-${backendPort ? `  ports: {http: ${backendPort}}\n` : ''}  labels: {app: backend}
-`;
+` + workloadEntry('backend-1', backendAddr, { ports: backendPort ? { http: backendPort } : undefined, labels: { app: 'backend' } });
 }
 
 async function main(): Promise<void> {

@@ -10,6 +10,9 @@ import { startRig, poll, type RigProcess } from './processes.ts';
 import { portIsFree } from '../../src/local/ports.ts';
 import { bootstrapFor, nodeId, type ProxyIdentity } from '../../src/local/bootstrap.ts';
 import type { TestApp } from './apps.ts';
+import { workloadEntry } from './fixtures.ts';
+
+export { serviceEntry } from './fixtures.ts';
 
 export interface WorkloadSpec {
   name: string;
@@ -73,21 +76,6 @@ async function pickBlock(): Promise<string> {
   throw new Error('no free loopback block');
 }
 
-/** A ServiceEntry for a mesh-internal HTTP service selecting workloads by labels (default app=name). */
-export function serviceEntry(name: string, port = 9080, selector: Record<string, string> = { app: name }, namespace = 'default'): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: ${name}, namespace: ${namespace}}
-spec:
-  hosts: [${name}.${namespace}.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: ${port}, name: http, protocol: HTTP}]
-  workloadSelector: {labels: ${JSON.stringify(selector)}}
----
-`;
-}
-
 function track(p: RigProcess): RigProcess {
   live.add(p);
   void p.exited.then(() => live.delete(p));
@@ -119,21 +107,13 @@ export class Mesh {
     const configDir = join(this.dir, 'config');
     mkdirSync(configDir);
     writeFileSync(join(configDir, 'mesh.yaml'), this.spec.config);
-    const entries: string[] = [];
-    this.spec.workloads.forEach((w, i) => {
-      const ns = w.namespace ?? 'default';
-      const ports = w.ports ?? (w.app ? { http: 9080 } : {});
-      entries.push(`apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: ${w.name}, namespace: ${ns}}
-spec:
-  address: ${this.block}.${i + 2}
-  labels: ${JSON.stringify(w.labels)}
-  ports: ${JSON.stringify(ports)}
-  serviceAccount: ${w.serviceAccount ?? 'default'}
-`);
-    });
-    writeFileSync(join(configDir, 'workloads.yaml'), entries.join('---\n'));
+    const entries = this.spec.workloads.map((w, i) => workloadEntry(w.name, `${this.block}.${i + 2}`, {
+      namespace: w.namespace ?? 'default',
+      labels: w.labels,
+      ports: w.ports ?? (w.app ? { http: 9080 } : {}),
+      serviceAccount: w.serviceAccount ?? 'default',
+    }));
+    writeFileSync(join(configDir, 'workloads.yaml'), entries.join(''));
     await this.startControlPlane(0);
 
     const starts = this.spec.workloads.map(async (w, i) => {

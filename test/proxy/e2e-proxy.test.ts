@@ -9,30 +9,13 @@ import { join } from 'node:path';
 import { startControlPlane } from '../../src/control-plane/index.ts';
 import { startRig, poll } from '../helpers/processes.ts';
 import { freePort } from '../helpers/ports.ts';
+import { serviceEntry, workloadEntry } from '../helpers/fixtures.ts';
 import { backend, rawExchange } from './engine-fixtures.ts';
 
 test('rig proxy + control plane: absolute-form request through the local HTTP_PROXY listener reaches the ServiceEntry backend', async () => {
   const be = await backend((req, res) => res.end(`backend saw ${req.method} ${req.url} host=${req.headers.host} rid=${req.headers['x-request-id'] ? 'yes' : 'no'}`));
   const dir = mkdtempSync(join(tmpdir(), 'rig-e2e-proxy-'));
-  writeFileSync(join(dir, 'svc.yaml'), `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: backend, namespace: default}
-spec:
-  hosts: [backend.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 9080, name: http, protocol: HTTP}]
-  workloadSelector: {labels: {app: backend}}
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: backend-1, namespace: default}
-spec:
-  address: 127.0.0.1
-  ports: {http: ${be.port}}
-  labels: {app: backend}
-`);
+  writeFileSync(join(dir, 'svc.yaml'), serviceEntry('backend') + workloadEntry('backend-1', '127.0.0.1', { ports: { http: be.port }, labels: { app: 'backend' } }));
   const cp = await startControlPlane({ configDir: dir, xdsPort: 0, debugPort: 0 });
   const httpProxyPort = await freePort();
   const proxy = startRig(['proxy', '--xds-address', `127.0.0.1:${cp.xdsPort}`, '--node-id', 'sidecar~127.0.0.2~client.default~default.svc.cluster.local',

@@ -1,0 +1,37 @@
+// test/helpers: Istio YAML for the service-and-workload pair most data-plane tests and the proxy bench start from —
+// a STATIC MESH_INTERNAL ServiceEntry selecting WorkloadEntries by label. Each ends in "---" so they concatenate.
+
+/** A ServiceEntry <name>.<namespace>.svc.cluster.local with one HTTP port, selecting workloads by `selector`. */
+export function serviceEntry(name: string, port = 9080, selector: Record<string, string> = { app: name }, namespace = 'default'): string {
+  return `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ${name}, namespace: ${namespace}}
+spec:
+  hosts: [${name}.${namespace}.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: ${port}, name: http, protocol: HTTP}]
+  workloadSelector: {labels: ${JSON.stringify(selector)}}
+---
+`;
+}
+
+export interface WorkloadEntryOptions {
+  labels: Record<string, string>;
+  /** Port name -> port; absent: the service's own port numbers are used, as Istio does. */
+  ports?: Record<string, number>;
+  namespace?: string;
+  serviceAccount?: string;
+}
+
+/** A WorkloadEntry at `address` (a workload a ServiceEntry's workloadSelector picks up by its labels). */
+export function workloadEntry(name: string, address: string, o: WorkloadEntryOptions): string {
+  return `apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: ${name}, namespace: ${o.namespace ?? 'default'}}
+spec:
+  address: ${address}
+  labels: ${JSON.stringify(o.labels)}
+${o.ports ? `  ports: ${JSON.stringify(o.ports)}\n` : ''}${o.serviceAccount ? `  serviceAccount: ${o.serviceAccount}\n` : ''}---
+`;
+}
