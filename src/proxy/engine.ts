@@ -33,6 +33,8 @@ export interface EngineOptions {
   portMap?: ReadonlyMap<number, number>;
   /** Secrets for TLS contexts (the certificate agent's + xDS-delivered); default: only what xDS delivers. */
   secrets?: LiveSecrets;
+  /** Istio metrics, access logs, peer metadata (src/proxy/telemetry); absent: none. */
+  telemetry?: import('./telemetry/types.ts').RequestTelemetry;
 }
 
 /** How often idle / stream-idle timeouts are checked; timeouts fire up to this much late. */
@@ -72,6 +74,7 @@ export class Engine {
       onRequestComplete: opts.onRequestComplete,
       completeOnlyFlagged: opts.completeOnlyFlagged,
       h2Upstream: this.h2up,
+      telemetry: opts.telemetry,
     };
     this.h2 = new H2Downstream(this.ctx);
   }

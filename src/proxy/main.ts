@@ -12,6 +12,8 @@ import { installFastPath } from './io/index.ts';
 import type { RequestRecord } from './listener/runtime.ts';
 import { WorkloadCertAgent } from './tls/agent.ts';
 import { grpcSigner } from './tls/cert-client.ts';
+import { ProxyTelemetry } from './telemetry/index.ts';
+import { ISTIO_METRICS_PORT, MetricsServer } from './telemetry/metrics-server.ts';
 
 /**
  * The certificate agent (Istio's istio-agent role): identity spiffe://<TRUST_DOMAIN|cluster.local>/ns/<NAMESPACE>/sa/
@@ -53,6 +55,11 @@ export interface ProxyOptions extends BootstrapFlags {
    * serve it as the SDS secrets "default"/"ROOTCA". Default: on when the node metadata names a SERVICE_ACCOUNT.
    */
   identity?: boolean;
+  /**
+   * Prometheus scrape port (Istio's 15090, /stats/prometheus). Default: 15090, or a free port in local mode
+   * (bindAddress / portMap set, many sidecars on one machine); if the port is taken a free one is used instead.
+   */
+  metricsPort?: number;
 }
 
 export interface RunningProxy {
@@ -61,6 +68,9 @@ export interface RunningProxy {
   xds: XdsClient;
   admin: AdminServer;
   adminPort: number;
+  /** Bound Prometheus scrape port (0: not serving). */
+  metricsPort: number;
+  telemetry: ProxyTelemetry;
   ioMode: string;
   /** Drain, then stop everything. */
   stop(drainMs?: number): Promise<void>;
@@ -71,7 +81,9 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
   const boot = loadBootstrap(o);
   const clock = o.clock ?? realClock;
   const io = installFastPath(o.io ?? 'auto');
+  const telemetry = new ProxyTelemetry({ node: boot.node, onLogError: (e) => log.warn({ err: e.message }, 'access log write failed') });
   const engine = new Engine({
+    telemetry,
     compileRouter: (rc) => compileRouter(rc),
     clock,
     log,
@@ -102,7 +114,7 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
         text: () => clustersText(engine),
         json: () => ({ cluster_statuses: [...engine.ctx.upstreams.all()].map((c) => ({ name: c.name, host_statuses: c.adminHosts(), summary: c.summary() })) }),
       },
-      stats: () => engineStats(engine),
+      stats: () => [...engineStats(engine), ...telemetry.stats()],
       ready: () => engine.listenerStatus().length > 0 || (xds.snapshot()?.listeners.size ?? 0) === 0,
       drainListeners: async () => { await engine.drain(drainMs); },
       quit: () => { void stop(drainMs).then(() => { if (o.handleSignals) process.exit(0); }); },
@@ -111,14 +123,18 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
     },
   });
   const adminPort = await admin.start();
+  const metrics = new MetricsServer(() => telemetry.stats());
+  const metricsPort = await startMetrics(metrics, o, boot.admin.address, log);
   xds.start();
-  log.info({ xds: `${boot.xds.host}:${boot.xds.port}`, node: boot.node.id, admin: adminPort, io: io.mode }, 'proxy started');
+  log.info({ xds: `${boot.xds.host}:${boot.xds.port}`, node: boot.node.id, admin: adminPort, metrics: metricsPort, io: io.mode }, 'proxy started');
 
   const stop = (ms = drainMs): Promise<void> => {
     stopping ??= (async () => {
       xds.stop();
       identity?.stop();
       await engine.drain(ms);
+      await metrics.close();
+      await telemetry.close();
       await admin.close();
     })();
     return stopping;
@@ -131,7 +147,22 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));
   }
-  return { bootstrap: boot, engine, xds, admin, adminPort, ioMode: io.mode, stop };
+  return { bootstrap: boot, engine, xds, admin, adminPort, metricsPort, telemetry, ioMode: io.mode, stop };
+}
+
+/** The scrape port: never fatal — a taken port falls back to a free one, and a failure leaves metrics on admin only. */
+// Bound on the admin API's address (127.0.0.1 unless the bootstrap says otherwise), as the admin stats are.
+async function startMetrics(m: MetricsServer, o: ProxyOptions, adminAddress: string, log: ReturnType<typeof logger>): Promise<number> {
+  const local = o.bindAddress !== undefined || (o.portMap?.size ?? 0) > 0;
+  const port = o.metricsPort ?? (local ? 0 : ISTIO_METRICS_PORT);
+  const host = adminAddress || '127.0.0.1';
+  try {
+    return await m.start(port, host);
+  } catch (e) {
+    if (port === 0) { log.warn({ err: (e as Error).message }, 'metrics port not served'); return 0; }
+    log.warn({ port, err: (e as Error).message }, 'metrics port taken; using a free one');
+    try { return await m.start(0, host); } catch { return 0; }
+  }
 }
 
 /** Engine counters as admin stats (Envoy-like names under http./cluster_manager.). */

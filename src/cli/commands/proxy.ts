@@ -13,6 +13,7 @@ export function register(program: Command): void {
     .option('--cluster <name>', "service cluster (Envoy's --service-cluster)")
     .option('--metadata <k=v>', 'node metadata entry, repeatable (a JSON object/array value is parsed)', collect, [])
     .option('--admin-port <n>', 'admin API port on 127.0.0.1 (0 picks a free one; default 15000)')
+    .option('--metrics-port <n>', "Prometheus scrape port serving /stats/prometheus (Istio's 15090; 0 picks a free one; default 15090, free in local mode)")
     .option('--bootstrap <file>', 'Envoy-shaped bootstrap file (YAML or JSON); flags override it')
     .option('--drain-ms <ms>', 'how long SIGTERM waits for in-flight requests', '5000')
     .option('--bind-address <addr>', 'local mode: bind wildcard (0.0.0.0 / ::) listeners to this address instead')
@@ -22,7 +23,7 @@ export function register(program: Command): void {
 Examples:
   rig proxy --xds-address 127.0.0.1:15010 --node-id sidecar~127.0.0.2~reviews-v1.default~default.svc.cluster.local
   rig proxy --bootstrap bootstrap.yaml --admin-port 15000`)
-    .action(async (opts: { xdsAddress?: string; nodeId?: string; cluster?: string; metadata: string[]; adminPort?: string; bootstrap?: string; drainMs: string; io: string; bindAddress?: string; portMap: string[] }) => {
+    .action(async (opts: { xdsAddress?: string; nodeId?: string; cluster?: string; metadata: string[]; adminPort?: string; metricsPort?: string; bootstrap?: string; drainMs: string; io: string; bindAddress?: string; portMap: string[] }) => {
       const portMap = new Map<number, number>();
       for (const m of opts.portMap) {
         const mm = /^(\d{1,5})=(\d{1,5})$/.exec(m);
@@ -33,15 +34,19 @@ Examples:
       if (adminPort !== undefined && (!Number.isInteger(adminPort) || adminPort < 0 || adminPort > 65535)) {
         throw new RigError(ErrorCodes.CLI_USAGE, `--admin-port: expected a port number 0-65535, got ${JSON.stringify(opts.adminPort)}`);
       }
+      const metricsPort = opts.metricsPort === undefined ? undefined : Number(opts.metricsPort);
+      if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
+        throw new RigError(ErrorCodes.CLI_USAGE, `--metrics-port: expected a port number 0-65535, got ${JSON.stringify(opts.metricsPort)}`);
+      }
       const drainMs = Number(opts.drainMs);
       if (!Number.isFinite(drainMs) || drainMs < 0) throw new RigError(ErrorCodes.CLI_USAGE, `--drain-ms: expected milliseconds, got ${JSON.stringify(opts.drainMs)}`);
       if (!['auto', 'internal', 'documented'].includes(opts.io)) throw new RigError(ErrorCodes.CLI_USAGE, `--io: expected auto, internal or documented, got ${JSON.stringify(opts.io)}`);
       const { runProxy } = await import('../../proxy/main.ts');
       const p = await runProxy({
-        xdsAddress: opts.xdsAddress, nodeId: opts.nodeId, cluster: opts.cluster, metadata: opts.metadata, adminPort,
+        xdsAddress: opts.xdsAddress, nodeId: opts.nodeId, cluster: opts.cluster, metadata: opts.metadata, adminPort, metricsPort,
         bootstrap: opts.bootstrap, drainMs, io: opts.io, handleSignals: true, bindAddress: opts.bindAddress, portMap,
       });
-      process.stdout.write(`rig proxy: admin on 127.0.0.1:${p.adminPort}, xDS ${p.bootstrap.xds.host}:${p.bootstrap.xds.port}, io ${p.ioMode}\n`);
+      process.stdout.write(`rig proxy: admin on 127.0.0.1:${p.adminPort}, metrics on ${p.metricsPort}, xDS ${p.bootstrap.xds.host}:${p.bootstrap.xds.port}, io ${p.ioMode}\n`);
       // Keep running until a signal drains and exits.
       await new Promise<never>(() => {});
     });

@@ -35,3 +35,8 @@ export function needsEagerRetry(p: RetryPolicyConfig): boolean {
 }
 
 export function notFilterState<T extends { kind: string }>(p: T): p is Exclude<T, { kind: 'filterState' }> { return p.kind !== 'filterState'; }
+
+/** Remove every occurrence of a (lower-case) header from a flat header list, in place. */
+export function removeHeader(h: string[], name: string): void {
+  for (let i = h.length - 2; i >= 0; i -= 2) if (h[i] === name) h.splice(i, 2);
+}

@@ -28,6 +28,9 @@ export { originalDestination } from './exchange-util.ts';
 import { explain } from '../telemetry/response-flags.ts';
 import { applyXfcc } from '../tls/xfcc.ts';
 import type { ResponseFlag } from '../telemetry/response-flags.ts';
+import { PEER_HEADER } from '../telemetry/labels.ts';
+import { propagateTrace } from '../telemetry/trace.ts';
+import { removeHeader } from './exchange-util.ts';
 
 const LOCAL_BODY_TYPE = 'text/plain';
 /** Request body kept for retries (Envoy's per_request_buffer_limit_bytes default is similar); beyond it, no retry. */
@@ -91,6 +94,12 @@ export class Exchange implements ResponseSink {
   private cancelPending: (() => void) | undefined;
   /** The breaker limit that overflowed, for the UO explanation. */
   private breaker: { resource: string; limit: number } | undefined;
+  // Telemetry (src/proxy/telemetry): body bytes each way, the other sidecar's peer metadata, the response head.
+  private reqBodyBytes = 0;
+  private respBodyBytes = 0;
+  private peerMeta: string | undefined;
+  private grpcStatus: string | undefined;
+  private respHeaders: string[] | undefined;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -214,6 +223,14 @@ export class Exchange implements ResponseSink {
     if (rid === undefined && this.rt.handler.generateRequestId) { rid = randomUUID(); h.push('x-request-id', rid); }
     this.requestId = rid ?? '';
     if (d.timeoutMs > 0) h.push('x-envoy-expected-rq-timeout-ms', String(d.timeoutMs));
+    const tel = this.ctx.telemetry;
+    if (tel) {
+      // Peer metadata exchange: the caller's sidecar names itself; the callee's sidecar reads and strips it.
+      if (d.cluster.startsWith('inbound|')) { this.peerMeta = getHeader(h, PEER_HEADER); removeHeader(h, PEER_HEADER); }
+      else setHeader(h, PEER_HEADER, tel.peerHeader);
+    }
+    const tr = this.rt.handler.tracing;
+    if (tr) propagateTrace(h, tr.randomSamplingPercent, this.ctx.random);
     applyHeaderEdits(h, d.request);
     return { method: req.method, path: d.path, authority: d.authority, scheme: this.origin.tls ? 'https' : 'http', headers: h, bodyLength: req.bodyLength, upgrade: req.upgrade };
   }
@@ -353,6 +370,7 @@ export class Exchange implements ResponseSink {
     if (this.finished) return;
     const u = this.upstream;
     const n = end - start;
+    this.reqBodyBytes += n;
     if (u === null || this.keepsBody()) {
       this.bodyBytes += n;
       if (this.bodyBytes > RETRY_BUFFER_LIMIT && u !== null) {
@@ -407,7 +425,16 @@ export class Exchange implements ResponseSink {
     const h: string[] = [];
     forwardHeaders(headers, h);
     this.decorateResponse(h);
+    if (this.ctx.telemetry) this.responseTelemetry(h);
     this.down.sendHead(status, h, bodyLength);
+  }
+
+  /** Outbound: learn (and strip) the callee's peer metadata; inbound: name this workload to the caller. */
+  private responseTelemetry(h: string[]): void {
+    this.respHeaders = h;
+    this.grpcStatus = getHeader(h, 'grpc-status');
+    if (this.fwd && this.fwd.cluster.startsWith('inbound|')) setHeader(h, PEER_HEADER, this.ctx.telemetry!.peerHeader);
+    else { this.peerMeta = getHeader(h, PEER_HEADER); if (this.peerMeta !== undefined) removeHeader(h, PEER_HEADER); }
   }
 
   private decorateResponse(h: string[]): void {
@@ -421,6 +448,7 @@ export class Exchange implements ResponseSink {
 
   onData(buf: Buffer, start: number, end: number): void {
     if (this.finished || !this.responseStarted) return;
+    this.respBodyBytes += end - start;
     if (!this.down.sendData(buf, start, end)) {
       const u = this.upstream;
       if (u) { u.pauseResponse(); this.down.onDrain(() => u.resumeResponse()); }
@@ -430,6 +458,7 @@ export class Exchange implements ResponseSink {
   onEnd(trailers: string[] | undefined): void {
     if (this.finished || !this.responseStarted) return;
     this.upstream = null;
+    if (trailers && this.ctx.telemetry) this.grpcStatus = getHeader(trailers, 'grpc-status') ?? this.grpcStatus;
     this.down.sendEnd(trailers);
     this.finish();
   }
@@ -555,8 +584,9 @@ export class Exchange implements ResponseSink {
     if (b && getHeader(h, 'content-type') === undefined) h.push('content-type', LOCAL_BODY_TYPE);
     h.push('date', new Date().toUTCString(), 'server', this.rt.handler.serverName ?? 'envoy');
     applyHeaderEdits(h, edits);
+    this.respHeaders = h;
     this.down.sendHead(status, h, b ? b.length : 0);
-    if (b && this.req.method !== 'HEAD') this.down.sendData(b, 0, b.length);
+    if (b && this.req.method !== 'HEAD') { this.respBodyBytes += b.length; this.down.sendData(b, 0, b.length); }
     this.down.sendEnd(undefined);
     this.finish();
   }
@@ -588,7 +618,44 @@ export class Exchange implements ResponseSink {
         explanation: this.flags.length ? this.explain(cluster, routeName) : undefined,
       });
     }
+    if (this.ctx.telemetry) this.report(this.ctx.telemetry);
     this.down.done(this);
+  }
+
+  /** One call into telemetry per request: metrics always, the access log entry only when loggers are configured. */
+  private report(tel: NonNullable<EngineContext['telemetry']>): void {
+    const d = this.decision;
+    const cluster = d && d.kind === 'forward' ? d.cluster : '';
+    const accessLog = this.rt.handler.accessLog;
+    tel.onHttp({
+      inbound: cluster.startsWith('inbound|') || (cluster === '' && this.origin.peer !== undefined),
+      cluster, authority: this.req.authority, status: this.status, flags: this.flags, grpcStatus: this.grpcStatus,
+      grpc: (this.req.get('content-type') ?? '').startsWith('application/grpc'),
+      durationMs: this.ctx.clock.now() - this.startedAt, requestBytes: this.reqBodyBytes, responseBytes: this.respBodyBytes,
+      peerPrincipal: this.origin.peer?.principal, peerMeta: this.peerMeta, accessLog,
+      entry: accessLog.length ? () => this.logEntry(cluster, d && d.kind !== 'none' ? d.routeName ?? '' : '') : undefined,
+    });
+  }
+
+  private logEntry(cluster: string, routeName: string): import('../telemetry/access-log.ts').AccessLogEntry {
+    const req = this.req;
+    const resp = this.respHeaders;
+    const durationMs = this.ctx.clock.now() - this.startedAt;
+    return {
+      startMs: Date.now() - durationMs,
+      method: req.method, path: req.path, protocol: this.down.protocol, status: this.status,
+      flags: this.flags.length ? this.flags.join(',') : '-',
+      bytesReceived: this.reqBodyBytes, bytesSent: this.respBodyBytes, durationMs,
+      upstreamHost: this.hostId, upstreamCluster: cluster, routeName,
+      upstreamTransportFailureReason: this.flags.includes('UF') ? this.detail : undefined,
+      downstreamLocalAddress: `${this.origin.localAddress}:${this.origin.localPort}`,
+      downstreamRemoteAddress: `${this.origin.remoteAddress}:${this.origin.remotePort}`,
+      downstreamPeerUriSan: this.origin.peer?.principal,
+      responseCodeDetails: this.flags.length ? this.flags.join(',') : this.upstream === null && this.host ? 'via_upstream' : undefined,
+      req: (n) => n === ':method' ? req.method : n === ':path' ? req.path : n === ':authority' ? req.authority : n === ':scheme' ? req.scheme
+        : n === 'x-request-id' ? this.requestId || req.get(n) : req.get(n),
+      resp: (n) => resp ? getHeader(resp, n) : undefined,
+    };
   }
 
   private explain(cluster: string, route: string): string {

@@ -88,6 +88,8 @@ export interface EngineContext {
   readonly completeOnlyFlagged?: boolean;
   /** SDS secrets TLS contexts name ("default", "ROOTCA": the certificate agent's; others from xDS). */
   readonly secrets?: import('../tls/context.ts').SecretSource;
+  /** Istio metrics, access logs and peer metadata (src/proxy/telemetry); absent: none of them. */
+  telemetry?: import('../telemetry/types.ts').RequestTelemetry;
   /** Opens HTTP/2 upstream streams (set by the h2 module; absent: clusters with http2 use HTTP/1.1). */
   h2Upstream?: import('../http/h2-upstream.ts').H2UpstreamFactory;
 }
