@@ -3,31 +3,21 @@
 // they overflow; a cancelled waiter frees its pending slot; a pool with no connection still gets one.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import { realClock } from '../../src/common/clock.ts';
 import { H1Pool } from '../../src/proxy/upstream/pool.ts';
 import { PriorityBreaker } from '../../src/proxy/upstream/circuit-breaker.ts';
 import { documentedIO } from '../../src/proxy/io/index.ts';
 import type { H1UpstreamConn } from '../../src/proxy/http/h1-upstream.ts';
 import type { ResponseSink } from '../../src/proxy/http/exchange-types.ts';
+import { okUpstream } from '../helpers/ok-upstream.ts';
 
-const sockets = new Set<import('node:net').Socket>();
-const server = createServer((s) => {
-  sockets.add(s);
-  s.on('close', () => sockets.delete(s));
-  s.on('data', (b) => {
-    const n = b.toString('latin1').split('\r\n\r\n').length - 1;
-    for (let i = 0; i < n; i++) s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
-  });
-});
-let port = 0;
-const ready = new Promise<void>((r) => server.listen(0, '127.0.0.1', () => { port = (server.address() as AddressInfo).port; r(); }));
-after(() => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }));
+const upstream = okUpstream();
+after(() => upstream.close());
 
 type Got = { conn: H1UpstreamConn | null; err: string; overflow: boolean };
 
 function pool(b: PriorityBreaker): H1Pool {
-  return new H1Pool('127.0.0.1', port, { clock: realClock, connectTimeoutMs: 2000, idleTimeoutMs: 0, maxRequestsPerConnection: 0, io: documentedIO, breaker: () => b });
+  return new H1Pool('127.0.0.1', upstream.port, { clock: realClock, connectTimeoutMs: 2000, idleTimeoutMs: 0, maxRequestsPerConnection: 0, io: documentedIO, breaker: () => b });
 }
 
 function acquire(p: H1Pool, log: Got[]): { got: Promise<Got>; cancel: () => void } {
@@ -51,7 +41,7 @@ async function until(cond: () => boolean): Promise<void> {
 }
 
 test('max_connections 1 + max_pending 1: one connection, one waiter served in turn, the rest overflow', async () => {
-  await ready;
+  await upstream.ready;
   const b = new PriorityBreaker({ priority: 'DEFAULT', maxConnections: 1, maxPendingRequests: 1, maxRequests: 100, maxRetries: 3 });
   const p = pool(b);
   const log: Got[] = [];
@@ -81,7 +71,7 @@ test('max_connections 1 + max_pending 1: one connection, one waiter served in tu
 });
 
 test('a cancelled waiter frees its pending slot; a connection that closes lets the next waiter open one', async () => {
-  await ready;
+  await upstream.ready;
   const b = new PriorityBreaker({ priority: 'DEFAULT', maxConnections: 1, maxPendingRequests: 2, maxRequests: 100, maxRetries: 3 });
   const p = pool(b);
   const log: Got[] = [];
@@ -102,7 +92,7 @@ test('a cancelled waiter frees its pending slot; a connection that closes lets t
 });
 
 test('a pool with no connection gets one even when other hosts hold every max_connections slot', async () => {
-  await ready;
+  await upstream.ready;
   const b = new PriorityBreaker({ priority: 'DEFAULT', maxConnections: 1, maxPendingRequests: 1, maxRequests: 100, maxRetries: 3 });
   const hold = b.tryAcquire('connections'); // another host's pool of the same cluster
   assert.ok(hold.ok);

@@ -2,23 +2,16 @@
 // timeout on a FakeClock, max requests per connection, and dropping connections the upstream closed.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Socket, createServer, type AddressInfo } from 'node:net';
+import { Socket } from 'node:net';
 import { FakeClock } from '../../src/common/clock.ts';
 import { H1Pool } from '../../src/proxy/upstream/pool.ts';
 import { documentedIO } from '../../src/proxy/io/index.ts';
 import type { H1UpstreamConn } from '../../src/proxy/http/h1-upstream.ts';
 import type { ResponseSink } from '../../src/proxy/http/exchange-types.ts';
+import { okUpstream } from '../helpers/ok-upstream.ts';
 
-const server = createServer((s) => {
-  s.on('data', (b) => {
-    // One fixed response per request head received.
-    const n = b.toString('latin1').split('\r\n\r\n').length - 1;
-    for (let i = 0; i < n; i++) s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
-  });
-});
-let port = 0;
-const ready = new Promise<void>((r) => server.listen(0, '127.0.0.1', () => { port = (server.address() as AddressInfo).port; r(); }));
-after(() => new Promise<void>((r) => { server.close(() => r()); }));
+const upstream = okUpstream();
+after(() => upstream.close());
 
 function acquire(pool: H1Pool): Promise<H1UpstreamConn> {
   return new Promise((resolve, reject) => pool.acquire((c, err) => (c ? resolve(c) : reject(new Error(err)))));
@@ -38,9 +31,9 @@ function roundTrip(c: H1UpstreamConn): Promise<number> {
 }
 
 test('reuses the most recently released connection; max requests per connection closes it', async () => {
-  await ready;
+  await upstream.ready;
   const clock = new FakeClock();
-  const pool = new H1Pool('127.0.0.1', port, { clock, connectTimeoutMs: 1000, idleTimeoutMs: 60_000, maxRequestsPerConnection: 3, io: documentedIO });
+  const pool = new H1Pool('127.0.0.1', upstream.port, { clock, connectTimeoutMs: 1000, idleTimeoutMs: 60_000, maxRequestsPerConnection: 3, io: documentedIO });
   const a = await acquire(pool);
   assert.equal(await roundTrip(a), 200);
   const b = await acquire(pool);
@@ -57,9 +50,9 @@ test('reuses the most recently released connection; max requests per connection 
 });
 
 test('idle connections are closed by the sweep after idle_timeout (FakeClock)', async () => {
-  await ready;
+  await upstream.ready;
   const clock = new FakeClock();
-  const pool = new H1Pool('127.0.0.1', port, { clock, connectTimeoutMs: 1000, idleTimeoutMs: 1000, maxRequestsPerConnection: 0, io: documentedIO });
+  const pool = new H1Pool('127.0.0.1', upstream.port, { clock, connectTimeoutMs: 1000, idleTimeoutMs: 1000, maxRequestsPerConnection: 0, io: documentedIO });
   const a = await acquire(pool);
   await roundTrip(a);
   assert.equal(pool.stats().idle, 1);
@@ -73,7 +66,7 @@ test('idle connections are closed by the sweep after idle_timeout (FakeClock)', 
 });
 
 test('connect timeout fails the acquire (FakeClock); a connection the upstream closes leaves the pool', async () => {
-  await ready;
+  await upstream.ready;
   const clock = new FakeClock();
   // A socket that never connects: the dial succeeds but no 'connect' ever comes.
   const never = { ...documentedIO, dial: () => new Socket() };
@@ -84,7 +77,7 @@ test('connect timeout fails the acquire (FakeClock); a connection the upstream c
   assert.match(await p, /connect timeout after 500 ms/);
   assert.equal(pool.stats().connectFailures, 1);
 
-  const real = new H1Pool('127.0.0.1', port, { clock, connectTimeoutMs: 1000, idleTimeoutMs: 60_000, maxRequestsPerConnection: 0, io: documentedIO });
+  const real = new H1Pool('127.0.0.1', upstream.port, { clock, connectTimeoutMs: 1000, idleTimeoutMs: 60_000, maxRequestsPerConnection: 0, io: documentedIO });
   const a = await acquire(real);
   await roundTrip(a);
   a.socket.destroy();
