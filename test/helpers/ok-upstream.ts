@@ -1,7 +1,9 @@
 // test/helpers: a raw-socket HTTP/1.1 upstream for connection-pool tests — on 127.0.0.1:0 it answers every request
 // head it receives with a fixed "200 ok"; close() destroys the sockets still open (pooled keep-alive connections)
-// so they cannot hold the server, and the test, open.
+// so they cannot hold the server, and the test, open. roundTrip() sends one GET on a pooled connection.
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import type { H1UpstreamConn } from '../../src/proxy/http/h1-upstream.ts';
+import type { ResponseSink } from '../../src/proxy/http/exchange-types.ts';
 
 export interface OkUpstream {
   /** The listening port; 0 until `ready` resolves. */
@@ -28,4 +30,18 @@ export function okUpstream(): OkUpstream {
     ready,
     close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
   };
+}
+
+/** One bodiless GET / on `c`; resolves with the response status when the response has ended. */
+export function roundTrip(c: H1UpstreamConn): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let status = 0;
+    const sink: ResponseSink = {
+      onHead: (s) => { status = s; },
+      onData: () => {},
+      onEnd: () => resolve(status),
+      onError: (k, d) => reject(new Error(`${k}: ${d}`)),
+    };
+    c.start({ method: 'GET', path: '/', authority: 'x', scheme: 'http', headers: ['host', 'x'], bodyLength: 0, upgrade: '' }, sink, undefined, true);
+  });
 }

@@ -8,8 +8,7 @@ import { H1Pool } from '../../src/proxy/upstream/pool.ts';
 import { PriorityBreaker } from '../../src/proxy/upstream/circuit-breaker.ts';
 import { documentedIO } from '../../src/proxy/io/index.ts';
 import type { H1UpstreamConn } from '../../src/proxy/http/h1-upstream.ts';
-import type { ResponseSink } from '../../src/proxy/http/exchange-types.ts';
-import { okUpstream } from '../helpers/ok-upstream.ts';
+import { okUpstream, roundTrip } from '../helpers/ok-upstream.ts';
 
 const upstream = okUpstream();
 after(() => upstream.close());
@@ -26,13 +25,6 @@ function acquire(p: H1Pool, log: Got[]): { got: Promise<Got>; cancel: () => void
     cancel = p.acquire((conn, err, overflow) => { const g = { conn, err, overflow: overflow === true }; log.push(g); resolve(g); });
   });
   return { got, cancel };
-}
-
-function roundTrip(c: H1UpstreamConn): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const sink: ResponseSink = { onHead: () => {}, onData: () => {}, onEnd: () => resolve(), onError: (k, d) => reject(new Error(`${k}: ${d}`)) };
-    c.start({ method: 'GET', path: '/', authority: 'x', scheme: 'http', headers: ['host', 'x'], bodyLength: 0, upgrade: '' }, sink, undefined, true);
-  });
 }
 
 /** Waits (bounded) for socket close events to run. */

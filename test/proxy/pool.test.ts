@@ -7,27 +7,13 @@ import { FakeClock } from '../../src/common/clock.ts';
 import { H1Pool } from '../../src/proxy/upstream/pool.ts';
 import { documentedIO } from '../../src/proxy/io/index.ts';
 import type { H1UpstreamConn } from '../../src/proxy/http/h1-upstream.ts';
-import type { ResponseSink } from '../../src/proxy/http/exchange-types.ts';
-import { okUpstream } from '../helpers/ok-upstream.ts';
+import { okUpstream, roundTrip } from '../helpers/ok-upstream.ts';
 
 const upstream = okUpstream();
 after(() => upstream.close());
 
 function acquire(pool: H1Pool): Promise<H1UpstreamConn> {
   return new Promise((resolve, reject) => pool.acquire((c, err) => (c ? resolve(c) : reject(new Error(err)))));
-}
-
-function roundTrip(c: H1UpstreamConn): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let status = 0;
-    const sink: ResponseSink = {
-      onHead: (s) => { status = s; },
-      onData: () => {},
-      onEnd: () => resolve(status),
-      onError: (k, d) => reject(new Error(`${k}: ${d}`)),
-    };
-    c.start({ method: 'GET', path: '/', authority: 'x', scheme: 'http', headers: ['host', 'x'], bodyLength: 0, upgrade: '' }, sink, undefined, true);
-  });
 }
 
 test('reuses the most recently released connection; max requests per connection closes it', async () => {
