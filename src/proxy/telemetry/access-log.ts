@@ -151,6 +151,8 @@ export class LogSink {
   private opening = false;
   private closed = false;
   written = 0;
+  /** Write calls made (one per batch). */
+  batches = 0;
   dropped = 0;
   errors = 0;
 
@@ -171,6 +173,7 @@ export class LogSink {
     this.buf = [];
     this.bytes = 0;
     this.writing = true;
+    this.batches++;
     const done = (err?: Error | null): void => {
       this.writing = false;
       if (err) { this.errors++; this.onError?.(err); } else this.written += n;

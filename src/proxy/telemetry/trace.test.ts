@@ -1,0 +1,50 @@
+// proxy/telemetry: trace headers — start a trace when none, keep trace id and sampling across hops with a new span.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseTraceparent, propagateTrace } from './trace.ts';
+import { getHeader } from '../http/header-edits.ts';
+
+test('no trace context: B3 and traceparent start one trace, sampled per the percentage', () => {
+  const h: string[] = ['host', 'a'];
+  const d = propagateTrace(h, 100, () => 0.5);
+  assert.match(getHeader(h, 'x-b3-traceid')!, /^[0-9a-f]{32}$/);
+  assert.match(getHeader(h, 'x-b3-spanid')!, /^[0-9a-f]{16}$/);
+  assert.equal(getHeader(h, 'x-b3-parentspanid'), undefined);
+  assert.equal(getHeader(h, 'x-b3-sampled'), '1');
+  assert.equal(getHeader(h, 'traceparent'), `00-${d.traceId}-${d.spanId}-01`);
+  const n: string[] = [];
+  assert.equal(propagateTrace(n, 1, () => 0.5).sampled, false); // 50 >= 1 %
+  assert.equal(getHeader(n, 'x-b3-sampled'), '0');
+  assert.equal(propagateTrace([], 1, () => 0.001).sampled, true); // 0.1 < 1 %
+  assert.equal(propagateTrace([], 0, () => 0).sampled, false);
+});
+
+test('existing B3: same trace and decision, new span whose parent is the caller span; traceparent follows', () => {
+  const h = ['x-b3-traceid', '463ac35c9f6413ad', 'x-b3-spanid', 'a2fb4a1d1a96d312', 'x-b3-sampled', '0'];
+  const d = propagateTrace(h, 100, () => 0);
+  assert.equal(d.traceId, '463ac35c9f6413ad');
+  assert.notEqual(d.spanId, 'a2fb4a1d1a96d312');
+  assert.equal(getHeader(h, 'x-b3-parentspanid'), 'a2fb4a1d1a96d312');
+  assert.equal(getHeader(h, 'x-b3-sampled'), '0');
+  assert.equal(getHeader(h, 'traceparent'), `00-0000000000000000463ac35c9f6413ad-${d.spanId}-00`);
+  assert.equal(h.filter((x) => x === 'x-b3-spanid').length, 1);
+});
+
+test('existing traceparent only: its trace id, parent and flags carry into B3', () => {
+  const h = ['traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'];
+  const d = propagateTrace(h, 0, () => 0.99);
+  assert.equal(d.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.equal(d.parentSpanId, '00f067aa0ba902b7');
+  assert.equal(d.sampled, true);
+  assert.equal(getHeader(h, 'x-b3-traceid'), '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.equal(parseTraceparent(getHeader(h, 'traceparent'))!.parentId, d.spanId);
+});
+
+test('invalid traceparent values are ignored (a new trace starts); x-envoy-force-trace samples', () => {
+  assert.equal(parseTraceparent('00-00000000000000000000000000000000-00f067aa0ba902b7-01'), undefined);
+  assert.equal(parseTraceparent('zz-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'), undefined);
+  const h = ['traceparent', 'garbage', 'x-envoy-force-trace', '1'];
+  const d = propagateTrace(h, 0, () => 0.5);
+  assert.notEqual(d.traceId, 'garbage');
+  assert.equal(d.sampled, true);
+});
