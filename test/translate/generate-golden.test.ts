@@ -7,22 +7,7 @@ import assert from 'node:assert/strict';
 import { loadGoldenInput, contextFor, makeProxy, normalizeConfig, assertGolden, type ProxySpec } from '../helpers/golden.ts';
 import { generate, missingReferences } from '../../src/xds/translate/generate.ts';
 import type { GeneratedConfig } from '../../src/xds/translate/types.ts';
-import { decodeCluster, decodeClusterLoadAssignment, decodeListener, decodeRouteConfiguration } from '../../src/proxy/config/decode.ts';
-import { normalize, TypeUrl } from '../../src/envoy/protos.ts';
-
-/** The data plane's own decoders must accept what a sidecar or gateway is sent (they NACK what they cannot apply). */
-function assertDecodes(name: string, cfg: GeneratedConfig): void {
-  const check = (url: string, list: Record<string, unknown>[], decode: (o: Record<string, unknown>) => { errors?: unknown[] }) => {
-    for (const r of list) {
-      const res = decode(normalize(url, r));
-      assert.equal(res.errors, undefined, `${name} ${String(r.name ?? r.cluster_name)}: ${JSON.stringify(res.errors)}`);
-    }
-  };
-  check(TypeUrl.Listener, cfg.listeners, decodeListener);
-  check(TypeUrl.Cluster, cfg.clusters, decodeCluster);
-  check(TypeUrl.ClusterLoadAssignment, cfg.endpoints, decodeClusterLoadAssignment);
-  check(TypeUrl.RouteConfiguration, cfg.routes, decodeRouteConfiguration);
-}
+import { assertDecodes } from '../helpers/decodes.ts';
 
 type Part = keyof GeneratedConfig;
 interface Case { feature: string; proxies: Record<string, ProxySpec>; parts: Part[] }

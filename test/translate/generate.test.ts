@@ -8,8 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { contextFor, makeProxy, parseValidConfig, normalizeConfig, type ProxySpec } from '../helpers/golden.ts';
 import { generate, generateRoutes, generateListeners, generateClusters, generateEndpoints, missingReferences } from '../../src/xds/translate/generate.ts';
-import { decodeCluster, decodeClusterLoadAssignment, decodeListener, decodeRouteConfiguration } from '../../src/proxy/config/decode.ts';
-import { normalize, TypeUrl } from '../../src/envoy/protos.ts';
+import { assertDecodes } from '../helpers/decodes.ts';
 import type { ConfigObject } from '../../src/config/types.ts';
 
 function yamlDir(dir: string): ConfigObject[] {
@@ -95,17 +94,7 @@ test('Consistent(): Bookinfo + 50 synthetic services, every proxy kind', () => {
 test('the proxy data plane decodes everything a sidecar or gateway gets', () => {
   const ctx = bigContext();
   for (const spec of bookinfoProxies.filter((p) => !p.metadata?.GENERATOR)) {
-    const cfg = generate(ctx, makeProxy(spec));
-    const check = (url: string, list: Record<string, unknown>[], decode: (o: Record<string, unknown>) => { errors?: unknown[] }) => {
-      for (const r of list) {
-        const res = decode(normalize(url, r));
-        assert.equal(res.errors, undefined, `${spec.name} ${String(r.name ?? r.cluster_name)}: ${JSON.stringify(res.errors)}`);
-      }
-    };
-    check(TypeUrl.Listener, cfg.listeners, decodeListener);
-    check(TypeUrl.Cluster, cfg.clusters, decodeCluster);
-    check(TypeUrl.ClusterLoadAssignment, cfg.endpoints, decodeClusterLoadAssignment);
-    check(TypeUrl.RouteConfiguration, cfg.routes, decodeRouteConfiguration);
+    assertDecodes(spec.name, generate(ctx, makeProxy(spec)));
   }
 });
 
