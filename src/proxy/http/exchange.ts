@@ -641,6 +641,8 @@ export class Exchange implements ResponseSink {
     const req = this.req;
     const resp = this.respHeaders;
     const durationMs = this.ctx.clock.now() - this.startedAt;
+    // Envoy's HCM assigns the id before any filter runs, so local replies (FI, NR, UO...) log one too.
+    if (!this.requestId) this.requestId = req.get('x-request-id') ?? (this.rt.handler.generateRequestId ? randomUUID() : '');
     return {
       startMs: Date.now() - durationMs,
       method: req.method, path: req.path, protocol: this.down.protocol, status: this.status,
