@@ -22,6 +22,19 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
   const cluster = name !== undefined ? ctx.upstreams.cluster(name) : undefined;
   down.on('error', () => {});
   if (!cluster) { down.destroy(); return; }
+  let upstreamHost = '';
+  // Telemetry: istio_tcp_* per connection (sent = bytes to the downstream, received = from it) and the access log.
+  const tel = ctx.telemetry?.onTcpOpen?.({ inbound: name!.startsWith('inbound|'), cluster: name!, peerPrincipal: origin.peer?.principal });
+  if (tel) {
+    const startedAt = ctx.clock.now();
+    const startMs = Date.now();
+    down.once('close', () => tel(down.bytesWritten, down.bytesRead + (initial?.length ?? 0), () => ({
+      startMs, flags: upstreamHost ? '-' : 'UF', bytesReceived: down.bytesRead + (initial?.length ?? 0), bytesSent: down.bytesWritten,
+      durationMs: ctx.clock.now() - startedAt, upstreamHost, upstreamCluster: name,
+      downstreamLocalAddress: `${origin.localAddress}:${origin.localPort}`, downstreamRemoteAddress: `${origin.remoteAddress}:${origin.remotePort}`,
+      downstreamPeerUriSan: origin.peer?.principal,
+    }), cfg.accessLog));
+  }
   // Until the upstream connects, keep what the client sends (copies: read buffers may be reused).
   const pending: Buffer[] = initial?.length ? [initial] : [];
   io.read(down, (b, s, e) => { pending.push(Buffer.from(b.subarray(s, e))); if (pending.length > 16) down.pause(); });
@@ -55,6 +68,7 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
     });
     up.once('connect', () => {
       connected = true;
+      upstreamHost = `${address}:${port}`;
       ctx.clock.clearTimeout(timer);
       if (down.destroyed) { up.destroy(); return; }
       for (const b of pending) upIo.write(up, b, 0, b.length);
