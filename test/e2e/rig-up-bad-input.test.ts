@@ -6,7 +6,7 @@ import net from 'node:net';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runRig } from '../helpers/processes.ts';
+import { runRig, RIG_UP_ANY_PORTS } from '../helpers/processes.ts';
 
 function meshDir(workloads: string, config: Record<string, string>): { dir: string; marker: string } {
   const dir = mkdtempSync(join(tmpdir(), 'rig-up-bad-'));
@@ -36,8 +36,6 @@ function processesWith(marker: string): number[] {
   return out;
 }
 
-const common = ['--ingress-port', '0', '--control-plane-port', '0', '--debug-port', '0'];
-
 test('a workload whose command does not exist: named in one message, nothing started', async () => {
   const { dir, marker } = meshDir(`  - name: broken
     labels: {app: broken}
@@ -45,7 +43,7 @@ test('a workload whose command does not exist: named in one message, nothing sta
     command: [rig-no-such-command-xyz, --serve]
 `, {});
   try {
-    const r = await runRig(['up', dir, ...common], { timeoutMs: 30_000 });
+    const r = await runRig(['up', dir, ...RIG_UP_ANY_PORTS], { timeoutMs: 30_000 });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /workload broken: command "rig-no-such-command-xyz" not found \(rig\.yaml spec\.workloads\[1\]\.command/);
     assert.deepEqual(processesWith(marker), []);
@@ -84,7 +82,7 @@ spec:
 `,
   });
   try {
-    const r = await runRig(['up', dir, ...common], { timeoutMs: 30_000 });
+    const r = await runRig(['up', dir, ...RIG_UP_ANY_PORTS], { timeoutMs: 30_000 });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /invalid configuration, nothing started/);
     assert.match(r.stderr, /routes\.yaml.*spec\.http\[0\]\.route\[0\]\.weight/);
@@ -98,7 +96,7 @@ test('an invalid rig.yaml: every problem with its field path', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rig-up-bad-'));
   writeFileSync(join(dir, 'rig.yaml'), 'apiVersion: local.rigging.dev/v1alpha1\nkind: Mesh\nspec:\n  workloads:\n  - name: x\n    ports: {http: nope}\n');
   try {
-    const r = await runRig(['up', dir, ...common], { timeoutMs: 30_000 });
+    const r = await runRig(['up', dir, ...RIG_UP_ANY_PORTS], { timeoutMs: 30_000 });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /spec\.workloads\[0\]\.command/);
     assert.match(r.stderr, /spec\.workloads\[0\]\.ports\.http/);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startRig, runRig, poll, repoRoot } from '../helpers/processes.ts';
+import { startRig, runRig, poll, repoRoot, rigUpAddresses, RIG_UP_ANY_PORTS } from '../helpers/processes.ts';
 import { portIsFree } from '../../src/local/ports.ts';
 
 const conformance = resolve(repoRoot, '..', 'shared', 'conformance', 'istio', 'bookinfo');
@@ -21,11 +21,9 @@ async function get(url: string): Promise<{ status: number; text: string }> {
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
 test('rig up examples/bookinfo: ingress, routing scenarios, clean stop', { timeout: 180_000 }, async (t) => {
-  const up = startRig(['up', 'examples/bookinfo', '--ingress-port', '0', '--control-plane-port', '0', '--debug-port', '0'], { env: { RIG_LOG_LEVEL: 'warn' } });
+  const up = startRig(['up', 'examples/bookinfo', ...RIG_UP_ANY_PORTS], { env: { RIG_LOG_LEVEL: 'warn' } });
   try {
-    await up.waitFor(/ready\. Try:/, 90_000);
-    const ingress = (await up.waitFor(/ingress\s+(http:\/\/127\.0\.0\.1:\d+)/))[1];
-    const api = (await up.waitFor(/mesh API\s+(http:\/\/127\.0\.0\.1:\d+)/))[1];
+    const { ingress, api } = await rigUpAddresses(up, 90_000);
     const status = (await (await fetch(`${api}/v1/status`)).json()) as {
       xds: string; debug: string; ingressPid?: number;
       workloads: { name: string; address: string; appPid?: number; sidecarPid?: number; appPort: number; adminPort?: number }[];

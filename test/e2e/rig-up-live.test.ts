@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRig, poll } from '../helpers/processes.ts';
+import { startRig, poll, rigUpAddresses, RIG_UP_ANY_PORTS } from '../helpers/processes.ts';
 
 const APP = `const http = require('node:http');
 http.createServer((req, res) => { res.end(process.env.WORKLOAD_NAME + ' ' + process.env.VERSION); })
@@ -78,11 +78,11 @@ async function hits(url: string, n: number): Promise<Record<string, number>> {
 
 test('rig up: live config edits, invalid edit keeps the last good config, crashed workload restarts', { timeout: 120_000 }, async () => {
   const dir = meshDir();
-  const up = startRig(['up', dir, '--ingress-port', '0', '--control-plane-port', '0', '--debug-port', '0'], { env: { RIG_LOG_LEVEL: 'warn' } });
+  const up = startRig(['up', dir, ...RIG_UP_ANY_PORTS], { env: { RIG_LOG_LEVEL: 'warn' } });
   try {
-    await up.waitFor(/ready\. Try:/, 60_000);
-    const ingress = (await up.waitFor(/ingress\s+(http:\/\/127\.0\.0\.1:\d+)/))[1] + '/';
-    const api = (await up.waitFor(/mesh API\s+(http:\/\/127\.0\.0\.1:\d+)/))[1];
+    const addrs = await rigUpAddresses(up, 60_000);
+    const ingress = addrs.ingress + '/';
+    const api = addrs.api;
     // both versions serve at first
     await poll(async () => { const c = await hits(ingress, 10); return c.v1 && c.v2; }, 20_000, 200);
 

@@ -76,6 +76,17 @@ export async function runRig(args: string[], opts: { env?: NodeJS.ProcessEnv; ti
   return { code, stdout: p.stdout.join('\n'), stderr: p.stderr.join('\n') };
 }
 
+/** `rig up` flags that let the OS pick every port it listens on (ingress, control plane, debug). */
+export const RIG_UP_ANY_PORTS = ['--ingress-port', '0', '--control-plane-port', '0', '--debug-port', '0'];
+
+/** Waits (bounded by readyMs) for `rig up` to report ready, then returns the ingress and mesh API URLs it printed. */
+export async function rigUpAddresses(up: RigProcess, readyMs: number): Promise<{ ingress: string; api: string }> {
+  await up.waitFor(/ready\. Try:/, readyMs);
+  const ingress = (await up.waitFor(/ingress\s+(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+  const api = (await up.waitFor(/mesh API\s+(http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+  return { ingress, api };
+}
+
 /** Poll fn until it returns a truthy value; bounded by ms. */
 export async function poll<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 10000, everyMs = 100): Promise<T> {
   const until = Date.now() + ms;
