@@ -156,7 +156,7 @@ http {
   access_log off;
   keepalive_requests 1000000;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  upstream backend { server 127.0.0.1:${upstream}; keepalive 64; }
+  upstream backend { server 127.0.0.1:${upstream}; keepalive 512; }
   server {
     listen 127.0.0.1:${listen};
     listen 127.0.0.1:${listenH2} http2;
