@@ -4,7 +4,6 @@
 // node_modules as usual); only our TypeScript is bundled. bin/rig.js uses the bundle only while it is newer
 // than every source file, else it falls back to tsx, so a stale bundle never runs.
 // Only the proxy is bundled: other commands find files relative to their own source path (import.meta.url).
-import { build } from 'esbuild';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +33,8 @@ export async function main(argv) {
 export async function buildProxyBundle({ quiet = false, outfile = bundlePath } = {}) {
   mkdirSync(dirname(outfile), { recursive: true });
   const t0 = Date.now();
+  // Imported here so a missing esbuild is a failed build (caught below), not a crash of `npm ci`.
+  const { build } = await import('esbuild');
   await build({
     stdin: { contents: entry, resolveDir: root, sourcefile: 'rig-proxy-entry.mjs', loader: 'js' },
     bundle: true,
