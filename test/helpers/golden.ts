@@ -50,6 +50,18 @@ export interface ProxySpec {
   metadata?: Record<string, unknown>;
 }
 
+/**
+ * The proxies the routes-* goldens are generated for; the route simulator tests walk the same proxies' configs, so
+ * both read them from here.
+ */
+export const routeProxies = {
+  productpage: { name: 'productpage-v1-abc', ip: '10.1.0.10', labels: { app: 'productpage', version: 'v1' } },
+  ratings: { name: 'ratings-v1-abc', ip: '10.1.0.30', labels: { app: 'ratings', version: 'v1' } },
+  otherNs: { name: 'client', namespace: 'other', ip: '10.1.0.40', labels: { app: 'client' } },
+  ingress: { type: 'router', name: 'istio-ingressgateway-1', namespace: 'istio-system', ip: '10.1.0.2', labels: { istio: 'ingressgateway' } },
+  grpcClient: { name: 'echo-client', ip: '10.1.0.60', labels: { app: 'client' }, metadata: { GENERATOR: 'grpc' } },
+} satisfies Record<string, ProxySpec>;
+
 /** A Proxy as parseProxy() makes it from an Istio node id + metadata. */
 export function makeProxy(p: ProxySpec): Proxy {
   const ns = p.namespace ?? 'default';

@@ -2,13 +2,9 @@
 // proxy, normalized through protobuf (RIG_UPDATE_GOLDEN=1 rewrites them).
 import { test } from 'node:test';
 import { buildRouteConfiguration } from '../../src/xds/translate/routes/index.ts';
-import { assertGolden, contextFor, loadGoldenInput, makeProxy, normalizeConfig, type ProxySpec } from '../helpers/golden.ts';
+import { assertGolden, contextFor, loadGoldenInput, makeProxy, normalizeConfig, routeProxies, type ProxySpec } from '../helpers/golden.ts';
 
-const productpage: ProxySpec = { name: 'productpage-v1-abc', ip: '10.1.0.10', labels: { app: 'productpage', version: 'v1' } };
-const ratings: ProxySpec = { name: 'ratings-v1-abc', ip: '10.1.0.30', labels: { app: 'ratings', version: 'v1' } };
-const otherNs: ProxySpec = { name: 'client', namespace: 'other', ip: '10.1.0.40', labels: { app: 'client' } };
-const ingress: ProxySpec = { type: 'router', name: 'istio-ingressgateway-1', namespace: 'istio-system', ip: '10.1.0.2', labels: { istio: 'ingressgateway' } };
-const grpcClient: ProxySpec = { name: 'echo-client', ip: '10.1.0.60', labels: { app: 'client' }, metadata: { GENERATOR: 'grpc' } };
+const { productpage, ratings, otherNs, ingress, grpcClient } = routeProxies;
 
 interface Case { feature: string; proxies: { file: string; spec: ProxySpec; routes: string[] }[] }
 

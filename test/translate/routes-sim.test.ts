@@ -3,11 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { simulate, type SimRequest } from '../../src/xds/translate/simulate.ts';
-import { contextFor, loadGoldenInput, makeProxy, routesOnlyConfig, type ProxySpec } from '../helpers/golden.ts';
+import { contextFor, loadGoldenInput, makeProxy, routesOnlyConfig, routeProxies, type ProxySpec } from '../helpers/golden.ts';
 import type { GeneratedConfig } from '../../src/xds/translate/types.ts';
 
-const productpage: ProxySpec = { name: 'productpage-v1-abc', ip: '10.1.0.10', labels: { app: 'productpage', version: 'v1' } };
-const ratingsProxy: ProxySpec = { name: 'ratings-v1-abc', ip: '10.1.0.30', labels: { app: 'ratings', version: 'v1' } };
+const { productpage, ratings: ratingsProxy } = routeProxies;
 const R = (s: string): string => `outbound|9080|${s}|reviews.default.svc.cluster.local`;
 const RATINGS = 'outbound|9080||ratings.default.svc.cluster.local';
 
