@@ -1,7 +1,7 @@
 // test/proxy: both socket I/O paths (documented streams and the internal fast path) carry bytes intact —
 // concurrent keep-alive requests, large bodies both ways, a slow reader forcing asynchronous writes (read-buffer
 // locking), WebSocket tunnels and tcp_proxy.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { request, Agent, createServer as createHttp } from 'node:http';
@@ -10,9 +10,9 @@ import { Engine } from '../../src/proxy/engine.ts';
 import { installFastPath } from '../../src/proxy/io/index.ts';
 import { backend, cluster, httpHandler, listener, routes, snapshot, testRouter } from './engine-fixtures.ts';
 import type { TcpHandlerConfig } from '../../src/proxy/config/types.ts';
+import { cleanupsAfterAll } from '../helpers/cleanup.ts';
 
-const cleanups: Array<() => unknown> = [];
-after(async () => { for (const c of cleanups.reverse()) await c(); });
+const cleanups = cleanupsAfterAll();
 
 /** Deterministic body of n bytes (so corruption anywhere changes the hash). */
 function pattern(n: number, seed: number): Buffer {

@@ -1,14 +1,14 @@
 // test/proxy: downstream HTTP timeouts on a FakeClock — an idle keep-alive connection closes after the HCM's
 // idle_timeout, a request head that stalls past stream_idle_timeout gets 408.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { FakeClock } from '../../src/common/clock.ts';
 import { Engine } from '../../src/proxy/engine.ts';
 import { backend, cluster, httpHandler, listener, routes, snapshot, testRouter } from './engine-fixtures.ts';
+import { cleanupsAfterAll } from '../helpers/cleanup.ts';
 
-const cleanups: Array<() => unknown> = [];
-after(async () => { for (const c of cleanups.reverse()) await c(); });
+const cleanups = cleanupsAfterAll();
 
 function open(port: number): Promise<{ s: Socket; text: () => string; closed: Promise<void> }> {
   return new Promise((resolve, reject) => {

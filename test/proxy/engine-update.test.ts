@@ -1,14 +1,14 @@
 // test/proxy: hitless config updates — in-flight requests survive, new requests see the new routes,
 // upstream connections are reused across pushes, removed listeners stop accepting and drain.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, Agent } from 'node:http';
 import { connect } from 'node:net';
 import { Engine } from '../../src/proxy/engine.ts';
 import { backend, cluster, httpHandler, listener, routes, snapshot, testRouter, type Backend } from './engine-fixtures.ts';
+import { cleanupsAfterAll } from '../helpers/cleanup.ts';
 
-const cleanups: Array<() => unknown> = [];
-after(async () => { for (const c of cleanups.reverse()) await c(); });
+const cleanups = cleanupsAfterAll();
 
 function get(port: number, path: string, agent: Agent): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 // test/proxy: WebSocket upgrade tunnelling, HTTP/2 (h2c) downstream and upstream, gRPC trailers, and tcp_proxy.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createH2Server, connect as h2connect, type Http2Server } from 'node:http2';
@@ -7,9 +7,9 @@ import { createServer as createNetServer, connect, type AddressInfo, type Server
 import { Engine } from '../../src/proxy/engine.ts';
 import { cluster, httpHandler, listener, routes, snapshot, testRouter } from './engine-fixtures.ts';
 import type { TcpHandlerConfig } from '../../src/proxy/config/types.ts';
+import { cleanupsAfterAll } from '../helpers/cleanup.ts';
 
-const cleanups: Array<() => unknown> = [];
-after(async () => { for (const c of cleanups.reverse()) await c(); });
+const cleanups = cleanupsAfterAll();
 
 async function listen(s: Server | Http2Server | ReturnType<typeof createHttpServer>): Promise<number> {
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));

@@ -1,6 +1,6 @@
 // test/proxy: seeded random segmentation of pipelined requests (content-length and chunked bodies) through the
 // real engine on both I/O paths — however the bytes are split, every request is answered, in order, intact.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { Engine } from '../../src/proxy/engine.ts';
@@ -8,9 +8,9 @@ import { installFastPath } from '../../src/proxy/io/index.ts';
 import { backend, cluster, httpHandler, listener, routes, snapshot, testRouter } from './engine-fixtures.ts';
 // The same seeded PRNG the load balancers use in tests (mulberry32): a failing seed reproduces.
 import { seededRandom } from '../../src/proxy/upstream/lb/random.ts';
+import { cleanupsAfterAll } from '../helpers/cleanup.ts';
 
-const cleanups: Array<() => unknown> = [];
-after(async () => { for (const c of cleanups.reverse()) await c(); });
+const cleanups = cleanupsAfterAll();
 
 for (const mode of ['documented', 'internal'] as const) {
   test(`io ${mode}: 15 seeded segmentations of 6 pipelined requests are all answered in order`, async () => {
