@@ -4,19 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Mesh, serviceEntry } from '../helpers/mesh.ts';
+import { versionSubsets } from '../helpers/fixtures.ts';
 import { startApp } from '../helpers/apps.ts';
 import { poll } from '../helpers/processes.ts';
 
-const CONFIG = serviceEntry('server') + `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: server, namespace: default}
-spec:
-  host: server
-  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}}
----
-apiVersion: networking.istio.io/v1
+const CONFIG = serviceEntry('server') + versionSubsets('server', ['v1', 'v2']) + `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: server, namespace: default}
 spec:

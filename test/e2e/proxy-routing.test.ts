@@ -6,20 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { Mesh, serviceEntry, type MeshResponse } from '../helpers/mesh.ts';
+import { versionSubsets } from '../helpers/fixtures.ts';
 import { startApp, type TestApp } from '../helpers/apps.ts';
 import { poll } from '../helpers/processes.ts';
 
-const DR = `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: server, namespace: default}
-spec:
-  host: server
-  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}}
-  - {name: v3, labels: {version: v3}}
----
-`;
+const DR = versionSubsets('server', ['v1', 'v2', 'v3']);
 
 /** The VirtualService; `slowTo` is where requests marked x-test: slow go (the config push flips it). */
 function vs(slowTo: 'v1' | 'v2'): string {

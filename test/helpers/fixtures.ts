@@ -35,3 +35,15 @@ spec:
 ${o.ports ? `  ports: ${JSON.stringify(o.ports)}\n` : ''}${o.serviceAccount ? `  serviceAccount: ${o.serviceAccount}\n` : ''}---
 `;
 }
+
+/** A DestinationRule named after `host` with one subset per version: subset v1 selects labels {version: v1}. */
+export function versionSubsets(host: string, versions: string[], namespace = 'default'): string {
+  return `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ${host}, namespace: ${namespace}}
+spec:
+  host: ${host}
+  subsets:
+${versions.map((v) => `  - {name: ${v}, labels: {version: ${v}}}\n`).join('')}---
+`;
+}
