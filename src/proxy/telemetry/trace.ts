@@ -3,7 +3,7 @@
 // defaultConfig.tracing.sampling); a request with one keeps its trace id and sampling decision and gets a new span
 // id per hop with the caller's span as parent. No spans are exported yet (no Zipkin / OTel reporter).
 import { randomFillSync } from 'node:crypto';
-import { getHeader, setHeader } from '../http/header-edits.ts';
+import { setHeader } from '../http/header-edits.ts';
 
 /** Random ids drawn from a pooled buffer: one randomFillSync per 256 ids, not one per request. */
 const POOL = Buffer.alloc(4096);
@@ -42,17 +42,27 @@ export interface TraceDecision {
  * new traces that are sampled (0-100); `random` returns [0, 1). Returns what was decided.
  */
 export function propagateTrace(h: string[], samplingPercent: number, random: () => number): TraceDecision {
-  const b3Trace = getHeader(h, 'x-b3-traceid');
-  const b3Span = getHeader(h, 'x-b3-spanid');
-  const b3Sampled = getHeader(h, 'x-b3-sampled');
-  const single = getHeader(h, 'b3');
-  const tp = parseTraceparent(getHeader(h, 'traceparent'));
+  // One pass over the headers (this runs on every request of a traced listener); names are lower-case.
+  let b3Trace: string | undefined, b3Span: string | undefined, b3Sampled: string | undefined, b3Flags: string | undefined;
+  let single: string | undefined, tpRaw: string | undefined, force = false;
+  for (let i = 0; i < h.length; i += 2) {
+    const n = h[i]!;
+    if (n.charCodeAt(0) === 120 /* x */) {
+      if (n === 'x-b3-traceid') b3Trace = h[i + 1];
+      else if (n === 'x-b3-spanid') b3Span = h[i + 1];
+      else if (n === 'x-b3-sampled') b3Sampled = h[i + 1];
+      else if (n === 'x-b3-flags') b3Flags = h[i + 1];
+      else if (n === 'x-envoy-force-trace') force = true;
+    } else if (n === 'traceparent') tpRaw = h[i + 1];
+    else if (n === 'b3') single = h[i + 1];
+  }
   const spanId = newSpanId();
   let traceId: string, parent: string | undefined, sampled: boolean;
+  const tp = tpRaw === undefined ? undefined : parseTraceparent(tpRaw);
   if (b3Trace && (b3Trace.length === 16 || b3Trace.length === 32) && HEX.test(b3Trace.toLowerCase())) {
     traceId = b3Trace.toLowerCase();
     parent = b3Span && HEX.test(b3Span.toLowerCase()) ? b3Span.toLowerCase() : undefined;
-    sampled = b3Sampled !== undefined ? b3Sampled === '1' || b3Sampled === 'true' : getHeader(h, 'x-b3-flags') === '1' || (tp?.sampled ?? true);
+    sampled = b3Sampled !== undefined ? b3Sampled === '1' || b3Sampled === 'true' : b3Flags === '1' || (tp?.sampled ?? true);
   } else if (tp) {
     traceId = tp.traceId; parent = tp.parentId; sampled = tp.sampled;
   } else if (single && /^[0-9a-f]{16,32}-[0-9a-f]{16}/i.test(single)) {
@@ -63,12 +73,19 @@ export function propagateTrace(h: string[], samplingPercent: number, random: () 
     sampled = samplingPercent >= 100 || (samplingPercent > 0 && random() * 100 < samplingPercent);
   }
   // x-envoy-force-trace asks for this request to be traced whatever the sampling.
-  if (getHeader(h, 'x-envoy-force-trace') !== undefined) sampled = true;
-  setHeader(h, 'x-b3-traceid', traceId);
-  setHeader(h, 'x-b3-spanid', spanId);
-  if (parent) setHeader(h, 'x-b3-parentspanid', parent);
-  setHeader(h, 'x-b3-sampled', sampled ? '1' : '0');
+  if (force) sampled = true;
+  const s = sampled ? '1' : '0';
   // traceparent needs a 128-bit trace id: left-pad a 64-bit B3 id, as B3/W3C bridges do.
-  setHeader(h, 'traceparent', `00-${traceId.padStart(32, '0')}-${spanId}-${sampled ? '01' : '00'}`);
+  const tpOut = `00-${traceId.length === 32 ? traceId : traceId.padStart(32, '0')}-${spanId}-0${s}`;
+  if (b3Trace === undefined && b3Span === undefined && b3Sampled === undefined && tpRaw === undefined) {
+    // The common case (a new trace): append, no searching.
+    h.push('x-b3-traceid', traceId, 'x-b3-spanid', spanId, 'x-b3-sampled', s, 'traceparent', tpOut);
+  } else {
+    setHeader(h, 'x-b3-traceid', traceId);
+    setHeader(h, 'x-b3-spanid', spanId);
+    setHeader(h, 'x-b3-sampled', s);
+    setHeader(h, 'traceparent', tpOut);
+  }
+  if (parent) setHeader(h, 'x-b3-parentspanid', parent);
   return { traceId, spanId, parentSpanId: parent, sampled };
 }
