@@ -653,7 +653,7 @@ export class Exchange implements ResponseSink {
       downstreamLocalAddress: `${this.origin.localAddress}:${this.origin.localPort}`,
       downstreamRemoteAddress: `${this.origin.remoteAddress}:${this.origin.remotePort}`,
       downstreamPeerUriSan: this.origin.peer?.principal,
-      responseCodeDetails: this.flags.length ? this.flags.join(',') : this.upstream === null && this.host ? 'via_upstream' : undefined,
+      responseCodeDetails: this.responseStarted ? 'via_upstream' : this.flags.length ? this.flags.join(',') : undefined,
       req: (n) => n === ':method' ? req.method : n === ':path' ? req.path : n === ':authority' ? req.authority : n === ':scheme' ? req.scheme
         : n === 'x-request-id' ? this.requestId || req.get(n) : req.get(n),
       resp: (n) => resp ? getHeader(resp, n) : undefined,
