@@ -18,16 +18,26 @@ function randomHex(bytes: number): string {
 export function newTraceId(): string { return randomHex(16); }
 export function newSpanId(): string { return randomHex(8); }
 
-const HEX = /^[0-9a-f]+$/;
-const ZERO = /^0+$/;
+/** Lower-case hex of the given length (no regex: this runs on every hop of a traced request). */
+function isHex(v: string, ...lengths: number[]): boolean {
+  if (!lengths.includes(v.length)) return false;
+  let nonZero = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+    if (c !== 48) nonZero = true;
+  }
+  return nonZero;
+}
 
 /** A parsed W3C traceparent (version 00), or undefined when invalid. */
 export function parseTraceparent(v: string | undefined): { traceId: string; parentId: string; sampled: boolean } | undefined {
   if (!v) return undefined;
   const p = v.trim().toLowerCase().split('-');
-  if (p.length < 4 || p[0] !== '00' || p[1]!.length !== 32 || p[2]!.length !== 16 || p[3]!.length !== 2) return undefined;
-  if (!HEX.test(p[1]!) || !HEX.test(p[2]!) || !HEX.test(p[3]!) || ZERO.test(p[1]!) || ZERO.test(p[2]!)) return undefined;
-  return { traceId: p[1]!, parentId: p[2]!, sampled: (parseInt(p[3]!, 16) & 1) === 1 };
+  if (p.length < 4 || p[0] !== '00' || !isHex(p[1]!, 32) || !isHex(p[2]!, 16) || p[3]!.length !== 2) return undefined;
+  const flags = parseInt(p[3]!, 16);
+  if (Number.isNaN(flags)) return undefined;
+  return { traceId: p[1]!, parentId: p[2]!, sampled: (flags & 1) === 1 };
 }
 
 export interface TraceDecision {
@@ -58,10 +68,13 @@ export function propagateTrace(h: string[], samplingPercent: number, random: () 
   }
   const spanId = newSpanId();
   let traceId: string, parent: string | undefined, sampled: boolean;
-  const tp = tpRaw === undefined ? undefined : parseTraceparent(tpRaw);
-  if (b3Trace && (b3Trace.length === 16 || b3Trace.length === 32) && HEX.test(b3Trace.toLowerCase())) {
-    traceId = b3Trace.toLowerCase();
-    parent = b3Span && HEX.test(b3Span.toLowerCase()) ? b3Span.toLowerCase() : undefined;
+  const b3 = b3Trace?.toLowerCase();
+  // B3 wins when valid (Envoy's Zipkin tracer reads it); traceparent is parsed only without it.
+  const tp = tpRaw === undefined || (b3 !== undefined && isHex(b3, 16, 32) && b3Sampled !== undefined) ? undefined : parseTraceparent(tpRaw);
+  if (b3 !== undefined && isHex(b3, 16, 32)) {
+    traceId = b3;
+    const sp = b3Span?.toLowerCase();
+    parent = sp !== undefined && isHex(sp, 16) ? sp : undefined;
     sampled = b3Sampled !== undefined ? b3Sampled === '1' || b3Sampled === 'true' : b3Flags === '1' || (tp?.sampled ?? true);
   } else if (tp) {
     traceId = tp.traceId; parent = tp.parentId; sampled = tp.sampled;
