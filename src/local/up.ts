@@ -136,6 +136,8 @@ export async function up(opts: UpOptions): Promise<RunningMesh> {
 
     const startProxy = async (id: ProxyIdentity, name: string, adminPort: number, extraArgs: string[] = []) => {
       const file = join(tmp, `${name}.bootstrap.json`);
+      // each proxy's Prometheus port (Istio's 15090 in a pod) is its own here, since many share this machine
+      extraArgs = ['--metrics-port', String(await freePort()), ...extraArgs];
       writeFileSync(file, JSON.stringify(bootstrapFor(id, xds, adminPort), null, 2));
       await supervisor.start({ name: `${name}/proxy`, command: [process.execPath, '--max-semi-space-size=4', RIG_BIN, 'proxy', '--bootstrap', file, ...extraArgs], env: { ...process.env, RIG_LOG_LEVEL: process.env.RIG_LOG_LEVEL ?? 'warn' } });
     };
