@@ -52,6 +52,10 @@ export function terminateTls(socket: Socket, initial: Buffer | undefined, option
       tls.removeListener('error', fail);
       tls.removeListener('close', closed);
       socket.removeListener('close', closed);
+      // A TLSSocket made without a tls.Server never clears secureConnecting (the server does it when it emits
+      // 'secureConnection'); node:http2 would then wait for a 'secureConnect' that never comes and crash on the
+      // bytes already buffered. The handshake is done: say so.
+      (tls as unknown as { secureConnecting: boolean }).secureConnecting = false;
       tls.on('error', () => socket.destroy());
       if (options.requestCert && sans.length && !sanAllowed(sans, tls.getPeerCertificate())) { fail(new Error('client SAN not allowed')); return; }
       resolve(tls);
