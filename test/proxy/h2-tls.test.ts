@@ -1,0 +1,167 @@
+// test/proxy: HTTP/2 over TLS with ALPN through the engine on real sockets — h2 and HTTP/1.1 clients on one TLS
+// listener (ALPN picks the codec), and an upstream h2-over-TLS cluster carrying a gRPC call with its trailers.
+import 'reflect-metadata';
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect as h2connect, createSecureServer, type ClientHttp2Session } from 'node:http2';
+import { request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { CertificateAuthority } from '../../src/ca/index.ts';
+import { Engine } from '../../src/proxy/engine.ts';
+import type { DownstreamTlsConfig, ListenerConfig, UpstreamTlsConfig } from '../../src/proxy/config/types.ts';
+import { backend, cluster, httpHandler, listener, routes, snapshot, testRouter } from './engine-fixtures.ts';
+import { cleanupsAfterAll } from '../helpers/cleanup.ts';
+
+const cleanups = cleanupsAfterAll();
+const SERVER_ID = 'spiffe://cluster.local/ns/ns/sa/server';
+let rootPem = '';
+let server = { cert: '', key: '' };
+
+before(async () => {
+  const ca = await CertificateAuthority.generate();
+  rootPem = ca.rootCertPem();
+  const { certChain, privateKeyPem } = await ca.issue({ namespace: 'ns', serviceAccount: 'server' });
+  server = { cert: certChain.join(''), key: privateKeyPem };
+});
+
+// Workload certificates carry only a SPIFFE URI SAN, so clients pin that instead of a host name (as Envoy does).
+const pinServer = (_host: string, cert: { subjectaltname?: string }): Error | undefined =>
+  (cert.subjectaltname ?? '').includes(`URI:${SERVER_ID}`) ? undefined : new Error(`unexpected peer ${cert.subjectaltname}`);
+
+function downstreamTls(): DownstreamTlsConfig {
+  return {
+    certificates: [{ certChain: { inline: server.cert }, privateKey: { inline: server.key } }], certificateSdsNames: [],
+    matchSubjectAltNames: [], alpnProtocols: ['h2', 'http/1.1'], requireClientCertificate: false,
+  };
+}
+
+function upstreamTls(): UpstreamTlsConfig {
+  return {
+    certificates: [], certificateSdsNames: [], trustedCa: { inline: rootPem },
+    matchSubjectAltNames: [{ kind: 'exact', value: SERVER_ID, ignoreCase: false }], alpnProtocols: [], sni: 'backend.local',
+  };
+}
+
+/** A listener whose only chain terminates TLS (after the tls_inspector, as Istio's inbound listeners do). */
+function tlsListener(name: string, route = routes('r', [{ prefix: '/' }])): ListenerConfig {
+  const l = listener(name, httpHandler(route));
+  l.listenerFilters = ['envoy.filters.listener.tls_inspector'];
+  l.filterChains[0]!.match.transportProtocol = 'tls';
+  l.filterChains[0]!.tls = downstreamTls();
+  return l;
+}
+
+async function h2Session(port: number): Promise<ClientHttp2Session> {
+  const s = h2connect(`https://127.0.0.1:${port}`, { ca: rootPem, ALPNProtocols: ['h2'], checkServerIdentity: pinServer });
+  cleanups.push(() => s.close());
+  await new Promise<void>((resolve, reject) => { s.once('connect', () => resolve()); s.once('error', reject); });
+  return s;
+}
+
+interface H2Result { status: number; headers: Record<string, unknown>; body: string; trailers: Record<string, unknown> }
+
+function h2Request(s: ClientHttp2Session, headers: Record<string, string>, body?: Buffer): Promise<H2Result> {
+  return new Promise((resolve, reject) => {
+    const req = s.request(headers);
+    const out: H2Result = { status: 0, headers: {}, body: '', trailers: {} };
+    const t = setTimeout(() => { req.close(); reject(new Error('h2 request timed out')); }, 5000);
+    req.on('response', (h) => { out.status = Number(h[':status']); out.headers = h; });
+    req.on('trailers', (tr) => { out.trailers = tr; });
+    req.on('data', (c: Buffer) => { out.body += c.toString(); });
+    req.on('end', () => { clearTimeout(t); resolve(out); });
+    req.on('error', (e) => { clearTimeout(t); reject(e); });
+    req.end(body);
+  });
+}
+
+test('h2 over TLS (ALPN h2) to a TLS listener offering [h2, http/1.1] is routed and answered', async () => {
+  const be = await backend((q, r) => r.end(`${q.method} ${q.url} v${q.httpVersion} added=${q.headers['x-added']}`));
+  cleanups.push(() => be.close());
+  const engine = new Engine({ compileRouter: testRouter });
+  cleanups.push(() => engine.close());
+  await engine.apply(snapshot([tlsListener('tls-in')], [cluster('c', [{ address: '127.0.0.1', port: be.port }])]));
+  const s = await h2Session(engine.portOf('tls-in')!);
+  assert.equal(s.alpnProtocol, 'h2', 'the proxy negotiated h2');
+  assert.equal((s.socket as TLSSocket).alpnProtocol, 'h2');
+  const r = await h2Request(s, { ':method': 'GET', ':path': '/hello?x=1', ':authority': 'svc.local' });
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'GET /hello?x=1 v1.1 added=yes');
+  assert.equal(r.headers['x-resp-added'], 'yes');
+  // several streams multiplexed on the one TLS connection
+  const many = await Promise.all([1, 2, 3].map((i) => h2Request(s, { ':method': 'GET', ':path': `/m${i}`, ':authority': 'svc.local' })));
+  assert.deepEqual(many.map((m) => m.body), [1, 2, 3].map((i) => `GET /m${i} v1.1 added=yes`));
+  assert.equal(be.connections >= 1, true);
+});
+
+test('the same TLS listener serves an HTTP/1.1 client (ALPN http/1.1)', async () => {
+  const be = await backend((q, r) => r.end(`${q.method} ${q.url} added=${q.headers['x-added']}`));
+  cleanups.push(() => be.close());
+  const engine = new Engine({ compileRouter: testRouter });
+  cleanups.push(() => engine.close());
+  await engine.apply(snapshot([tlsListener('tls-in')], [cluster('c', [{ address: '127.0.0.1', port: be.port }])]));
+  const port = engine.portOf('tls-in')!;
+  const r = await new Promise<{ status: number; body: string; alpn: string | false; xr: unknown }>((resolve, reject) => {
+    const req = httpsRequest({
+      host: '127.0.0.1', port, path: '/plain', method: 'POST', headers: { host: 'svc.local' }, ca: rootPem, ALPNProtocols: ['http/1.1'],
+      checkServerIdentity: pinServer, agent: false,
+    }, (res) => {
+      let body = '';
+      const alpn = (res.socket as TLSSocket).alpnProtocol;
+      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, alpn, xr: res.headers['x-resp-added'] }));
+    });
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end('payload');
+  });
+  assert.equal(r.alpn, 'http/1.1');
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'POST /plain added=yes');
+  assert.equal(r.xr, 'yes');
+});
+
+test('upstream h2 over TLS (ALPN h2 required) carries a gRPC call with trailers end to end', async () => {
+  const seen: Array<{ alpn: string | false; servername: unknown; path: unknown; body: string }> = [];
+  const be = createSecureServer({ cert: server.cert, key: server.key, ALPNProtocols: ['h2'], allowHTTP1: false });
+  let refused = 0;
+  be.on('unknownProtocol', (sock) => { refused++; sock.destroy(); });
+  be.on('stream', (stream, headers) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => {
+      const sock = stream.session?.socket as TLSSocket | undefined;
+      seen.push({ alpn: sock?.alpnProtocol ?? false, servername: (sock as unknown as { servername?: unknown })?.servername, path: headers[':path'], body: Buffer.concat(chunks).toString('hex') });
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '7', 'grpc-message': 'denied-by-backend' }));
+      // a gRPC length-prefixed message echoing the request's payload
+      const payload = Buffer.concat(chunks).subarray(5);
+      const frame = Buffer.alloc(5 + payload.length + 3);
+      frame.writeUInt32BE(payload.length + 3, 1);
+      Buffer.from('re:').copy(frame, 5);
+      payload.copy(frame, 8);
+      stream.end(frame);
+    });
+  });
+  await new Promise<void>((r) => be.listen(0, '127.0.0.1', r));
+  const bePort = (be.address() as AddressInfo).port;
+  cleanups.push(() => new Promise((r) => be.close(() => r(undefined))));
+
+  const engine = new Engine({ compileRouter: testRouter });
+  cleanups.push(() => engine.close());
+  await engine.apply(snapshot([tlsListener('grpc-in')], [cluster('c', [{ address: '127.0.0.1', port: bePort }], { http2: true, tls: upstreamTls() })]));
+  const s = await h2Session(engine.portOf('grpc-in')!);
+  const msg = Buffer.concat([Buffer.from([0, 0, 0, 0, 4]), Buffer.from('ping')]);
+  const r = await h2Request(s, { ':method': 'POST', ':path': '/pkg.Svc/Call', ':authority': 'svc.local', 'content-type': 'application/grpc', te: 'trailers' }, msg);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['content-type'], 'application/grpc');
+  assert.equal(r.body.slice(5), 're:ping');
+  assert.equal(r.trailers['grpc-status'], '7');
+  assert.equal(r.trailers['grpc-message'], 'denied-by-backend');
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]!.alpn, 'h2', 'the upstream connection negotiated h2');
+  assert.equal(seen[0]!.servername, 'backend.local', 'the cluster SNI was sent');
+  assert.equal(seen[0]!.path, '/pkg.Svc/Call');
+  assert.equal(seen[0]!.body, msg.toString('hex'));
+  assert.equal(refused, 0);
+});
