@@ -4,7 +4,7 @@ import 'reflect-metadata';
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as h2connect, createSecureServer, type ClientHttp2Session } from 'node:http2';
-import { request as httpsRequest } from 'node:https';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { CertificateAuthority } from '../../src/ca/index.ts';
@@ -101,11 +101,13 @@ test('the same TLS listener serves an HTTP/1.1 client (ALPN http/1.1)', async ()
   cleanups.push(() => engine.close());
   await engine.apply(snapshot([tlsListener('tls-in')], [cluster('c', [{ address: '127.0.0.1', port: be.port }])]));
   const port = engine.portOf('tls-in')!;
-  const r = await new Promise<{ status: number; body: string; alpn: string | false; xr: unknown }>((resolve, reject) => {
-    const req = httpsRequest({
-      host: '127.0.0.1', port, path: '/plain', method: 'POST', headers: { host: 'svc.local' }, ca: rootPem, ALPNProtocols: ['http/1.1'],
-      checkServerIdentity: pinServer, agent: false,
-    }, (res) => {
+  // ALPNProtocols is passed on to tls.connect, though https' option type does not list it
+  const options: RequestOptions & { ALPNProtocols: string[] } = {
+    host: '127.0.0.1', port, path: '/plain', method: 'POST', headers: { host: 'svc.local' }, ca: rootPem, ALPNProtocols: ['http/1.1'],
+    checkServerIdentity: pinServer, agent: false,
+  };
+  const r = await new Promise<{ status: number; body: string; alpn: string | false | null; xr: unknown }>((resolve, reject) => {
+    const req = httpsRequest(options, (res) => {
       let body = '';
       const alpn = (res.socket as TLSSocket).alpnProtocol;
       res.on('data', (c: Buffer) => { body += c.toString(); });
