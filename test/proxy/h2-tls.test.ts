@@ -17,12 +17,15 @@ const cleanups = cleanupsAfterAll();
 const SERVER_ID = 'spiffe://cluster.local/ns/ns/sa/server';
 let rootPem = '';
 let server = { cert: '', key: '' };
+let client = { cert: '', key: '' };
 
 before(async () => {
   const ca = await CertificateAuthority.generate();
   rootPem = ca.rootCertPem();
   const { certChain, privateKeyPem } = await ca.issue({ namespace: 'ns', serviceAccount: 'server' });
   server = { cert: certChain.join(''), key: privateKeyPem };
+  const c = await ca.issue({ namespace: 'ns', serviceAccount: 'client' });
+  client = { cert: c.certChain.join(''), key: c.privateKeyPem };
 });
 
 // Workload certificates carry only a SPIFFE URI SAN, so clients pin that instead of a host name (as Envoy does).
@@ -52,8 +55,8 @@ function tlsListener(name: string, route = routes('r', [{ prefix: '/' }])): List
   return l;
 }
 
-async function h2Session(port: number): Promise<ClientHttp2Session> {
-  const s = h2connect(`https://127.0.0.1:${port}`, { ca: rootPem, ALPNProtocols: ['h2'], checkServerIdentity: pinServer });
+async function h2Session(port: number, id?: { cert: string; key: string }): Promise<ClientHttp2Session> {
+  const s = h2connect(`https://127.0.0.1:${port}`, { ca: rootPem, ALPNProtocols: ['h2'], checkServerIdentity: pinServer, ...id });
   cleanups.push(() => s.close());
   await new Promise<void>((resolve, reject) => { s.once('connect', () => resolve()); s.once('error', reject); });
   return s;
@@ -166,4 +169,33 @@ test('upstream h2 over TLS (ALPN h2 required) carries a gRPC call with trailers 
   assert.equal(seen[0]!.path, '/pkg.Svc/Call');
   assert.equal(seen[0]!.body, msg.toString('hex'));
   assert.equal(refused, 0);
+});
+
+test('mutual TLS without a tls_inspector: an h2 client with a mesh certificate is served, one without is refused', async () => {
+  const be = await backend((q, r) => r.end(`xfcc=${q.headers['x-forwarded-client-cert'] ?? ''}`));
+  cleanups.push(() => be.close());
+  const l = listener('mtls-in', httpHandler(routes('r', [{ prefix: '/' }])));
+  l.filterChains[0]!.tls = { ...downstreamTls(), trustedCa: { inline: rootPem }, requireClientCertificate: true };
+  const engine = new Engine({ compileRouter: testRouter });
+  cleanups.push(() => engine.close());
+  await engine.apply(snapshot([l], [cluster('c', [{ address: '127.0.0.1', port: be.port }])]));
+  const port = engine.portOf('mtls-in')!;
+  const s = await h2Session(port, client);
+  assert.equal(s.alpnProtocol, 'h2');
+  const r = await h2Request(s, { ':method': 'GET', ':path': '/id', ':authority': 'svc.local' });
+  assert.equal(r.status, 200);
+  assert.match(r.body, /URI=spiffe:\/\/cluster\.local\/ns\/ns\/sa\/client/, 'the peer identity reached the backend in XFCC');
+  // no client certificate: the handshake fails or the connection closes before any response
+  const anon = h2connect(`https://127.0.0.1:${port}`, { ca: rootPem, ALPNProtocols: ['h2'], checkServerIdentity: pinServer });
+  cleanups.push(() => anon.destroy());
+  anon.on('error', () => {});
+  const outcome = await new Promise<string>((resolve) => {
+    const t = setTimeout(() => resolve('timeout'), 5000);
+    const req = anon.request({ ':method': 'GET', ':path': '/id', ':authority': 'svc.local' });
+    req.on('response', () => { clearTimeout(t); resolve('answered'); });
+    req.on('error', () => { clearTimeout(t); resolve('refused'); });
+    req.on('close', () => { clearTimeout(t); resolve('refused'); });
+    req.end();
+  });
+  assert.equal(outcome, 'refused');
 });
