@@ -199,3 +199,20 @@ test('mutual TLS without a tls_inspector: an h2 client with a mesh certificate i
   });
   assert.equal(outcome, 'refused');
 });
+
+test('an HTTP/1.1 TLS cluster in front of an h2-only upstream fails fast with 503 instead of hanging', async () => {
+  const be = createSecureServer({ cert: server.cert, key: server.key, ALPNProtocols: ['h2'], allowHTTP1: false });
+  be.on('stream', (stream) => { stream.respond({ ':status': 200 }); stream.end('should not be reached'); });
+  await new Promise<void>((r) => be.listen(0, '127.0.0.1', r));
+  const bePort = (be.address() as AddressInfo).port;
+  cleanups.push(() => new Promise((r) => be.close(() => r(undefined))));
+  const engine = new Engine({ compileRouter: testRouter });
+  cleanups.push(() => engine.close());
+  await engine.apply(snapshot([tlsListener('mismatch-in')], [cluster('c', [{ address: '127.0.0.1', port: bePort }], { tls: upstreamTls() })]));
+  const s = await h2Session(engine.portOf('mismatch-in')!);
+  const started = Date.now();
+  const r = await h2Request(s, { ':method': 'GET', ':path': '/x', ':authority': 'svc.local' });
+  assert.equal(r.status, 503);
+  assert.match(r.body, /NO_APPLICATION_PROTOCOL/, 'the upstream refused the ALPN offer (http/1.1 only)');
+  assert.ok(Date.now() - started < 4000, 'answered without waiting for a timeout');
+});
