@@ -61,7 +61,7 @@ export class Engine {
   constructor(private readonly opts: EngineOptions) {
     const clock = opts.clock ?? realClock;
     this.secrets = opts.secrets ?? new LiveSecrets();
-    this.h2up = new H2UpstreamPool(clock, (c, a, p) => (this.ctx.upstreams.tlsFor(c, a, p) ? this.ctx.upstreams.dialIO(c, a, p) : undefined));
+    this.h2up = new H2UpstreamPool(clock, (c, a, p) => (this.ctx.upstreams.tlsFor(c, a, p) ? this.ctx.upstreams.dialIO(c, a, p, true) : undefined));
     this.ctx = {
       clock,
       random: opts.random ?? Math.random,

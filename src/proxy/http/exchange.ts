@@ -280,7 +280,10 @@ export class Exchange implements ResponseSink {
     const seq = ++this.attemptSeq;
     if (rs && rs.perTryTimeoutMs > 0) this.tryTimer = this.ctx.clock.setTimeout(() => { if (seq === this.attemptSeq) this.onTryTimeout(); }, rs.perTryTimeoutMs);
     this.ctx.stats.upstream_rq_total++;
-    if (cluster.config.http2 && this.ctx.h2Upstream) {
+    // use_downstream_protocol (Istio's useClientProtocol and sniffed ports): an HTTP/2 request (gRPC with its
+    // trailers) stays HTTP/2 upstream; an HTTP/1.1 one stays HTTP/1.1.
+    const h2 = cluster.config.http2 || (cluster.config.useDownstreamProtocol && this.down.protocol === 'HTTP/2');
+    if (h2 && this.ctx.h2Upstream) {
       const u = this.ctx.h2Upstream.request(cluster, address, port, out, this);
       this.attach(u);
       const body = this.takeBody();

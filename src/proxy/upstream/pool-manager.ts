@@ -86,10 +86,13 @@ export class UpstreamManager {
     return tlsForEndpoint(c, this.endpointIndex.get(cluster.name)?.get(address + ':' + port));
   }
 
-  /** How to dial an endpoint: the plain I/O path, or TLS (documented stream API) when its cluster says so. */
-  dialIO(cluster: ClusterState, address: string, port: number): SocketIO {
+  /**
+   * How to dial an endpoint: the plain I/O path, or TLS (documented stream API) when its cluster says so.
+   * `http2`: the connection will carry HTTP/2 (the default ALPN offer then leads with h2).
+   */
+  dialIO(cluster: ClusterState, address: string, port: number, http2 = cluster.config.http2): SocketIO {
     const tls = this.tlsFor(cluster, address, port);
-    return tls ? tlsDialIO(tls, this.opts.secrets ?? NO_SECRETS, cluster.config.http2) : this.opts.io;
+    return tls ? tlsDialIO(tls, this.opts.secrets ?? NO_SECRETS, http2) : this.opts.io;
   }
 
   pool(cluster: ClusterState, address: string, port: number): H1Pool {
