@@ -216,3 +216,38 @@ test('an HTTP/1.1 TLS cluster in front of an h2-only upstream fails fast with 50
   assert.match(r.body, /NO_APPLICATION_PROTOCOL/, 'the upstream refused the ALPN offer (http/1.1 only)');
   assert.ok(Date.now() - started < 4000, 'answered without waiting for a timeout');
 });
+
+test('use_downstream_protocol over TLS: an h2 client goes upstream as h2 (ALPN h2, trailers kept), an HTTP/1.1 client as HTTP/1.1', async () => {
+  const seen: Array<{ version: string; alpn: string | false | null }> = [];
+  const be = createSecureServer({ cert: server.cert, key: server.key, ALPNProtocols: ['h2', 'http/1.1'], allowHTTP1: true }, (q, r) => {
+    seen.push({ version: q.httpVersion, alpn: (q.socket as TLSSocket).alpnProtocol });
+    q.resume();
+    q.on('end', () => {
+      if (q.httpVersion === '2.0') { r.addTrailers({ 'grpc-status': '0' }); r.setHeader('content-type', 'application/grpc'); }
+      r.end(`v${q.httpVersion}`);
+    });
+  });
+  await new Promise<void>((r) => be.listen(0, '127.0.0.1', r));
+  const bePort = (be.address() as AddressInfo).port;
+  cleanups.push(() => new Promise((r) => be.close(() => r(undefined))));
+  const engine = new Engine({ compileRouter: testRouter });
+  cleanups.push(() => engine.close());
+  await engine.apply(snapshot([tlsListener('auto-in')], [cluster('c', [{ address: '127.0.0.1', port: bePort }], { useDownstreamProtocol: true, tls: upstreamTls() })]));
+  const port = engine.portOf('auto-in')!;
+  const s = await h2Session(port);
+  const r = await h2Request(s, { ':method': 'POST', ':path': '/pkg.Svc/Call', ':authority': 'svc.local', 'content-type': 'application/grpc', te: 'trailers' }, Buffer.from([0, 0, 0, 0, 0]));
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'v2.0');
+  assert.equal(r.trailers['grpc-status'], '0');
+  const options: RequestOptions & { ALPNProtocols: string[] } = {
+    host: '127.0.0.1', port, path: '/h1', headers: { host: 'svc.local' }, ca: rootPem, ALPNProtocols: ['http/1.1'], checkServerIdentity: pinServer, agent: false,
+  };
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = httpsRequest(options, (res) => { let b = ''; res.on('data', (c: Buffer) => { b += c.toString(); }); res.on('end', () => resolve(b)); });
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(body, 'v1.1');
+  assert.deepEqual(seen, [{ version: '2.0', alpn: 'h2' }, { version: '1.1', alpn: 'http/1.1' }]);
+});
