@@ -251,3 +251,21 @@ test('use_downstream_protocol over TLS: an h2 client goes upstream as h2 (ALPN h
   assert.equal(body, 'v1.1');
   assert.deepEqual(seen, [{ version: '2.0', alpn: 'h2' }, { version: '1.1', alpn: 'http/1.1' }]);
 });
+
+test('an h2 TLS cluster whose upstream only speaks HTTP/1.1 answers 503 without hanging', async () => {
+  const { createServer: createHttpsServer } = await import('node:https');
+  let hits = 0;
+  const be = createHttpsServer({ cert: server.cert, key: server.key, ALPNProtocols: ['http/1.1'] }, (_q, r) => { hits++; r.end('h1'); });
+  await new Promise<void>((r) => be.listen(0, '127.0.0.1', r));
+  const bePort = (be.address() as AddressInfo).port;
+  cleanups.push(() => new Promise((r) => { be.closeAllConnections(); be.close(() => r(undefined)); }));
+  const engine = new Engine({ compileRouter: testRouter });
+  cleanups.push(() => engine.close());
+  await engine.apply(snapshot([tlsListener('h1only-in')], [cluster('c', [{ address: '127.0.0.1', port: bePort }], { http2: true, tls: upstreamTls() })]));
+  const s = await h2Session(engine.portOf('h1only-in')!);
+  const started = Date.now();
+  const r = await h2Request(s, { ':method': 'GET', ':path': '/x', ':authority': 'svc.local' });
+  assert.equal(r.status, 503);
+  assert.ok(Date.now() - started < 4000, 'answered without waiting for a timeout');
+  assert.equal(hits, 0, 'no HTTP/1.1 request was made of the h2 preface');
+});
