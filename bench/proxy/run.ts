@@ -2,7 +2,7 @@
 // configured by the real control plane, and client sidecar + server sidecar. Records req/s, p50/p99, CPU
 // seconds per 1,000 requests and RSS of the proxy processes, and ratios to nginx.
 // Usage: npm run bench:proxy [-- --json] [--duration 10] [--connections 50,200] [--bodies 1024,16384] [--io auto,documented]
-//        [--runtime bundle,tsx] [--targets direct,nginx,one,two,h2] [--node-options '--max-semi-space-size=2']
+//        [--runtime bundle,tsx] [--targets direct,nginx,one,two,h2,nginx-tls,mtls] [--node-options '--max-semi-space-size=2']
 // It installs nothing: missing tools are named (apt-get install nginx wrk nghttp2-client).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import { startControlPlane, type ControlPlane } from '../../src/control-plane/index.ts';
 import { freePort } from '../../src/local/ports.ts';
 import { serviceEntry, workloadEntry } from '../../test/helpers/fixtures.ts';
+import { nginxClientConf, nginxServerConf, writeTlsPairCerts } from './tls-nginx.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
@@ -24,7 +25,8 @@ const bodies = flag('bodies', '1024,16384').split(',').map(Number);
 const ioModes = flag('io', 'auto').split(',');
 // bundle: bin/rig.js runs dist/rig-proxy.mjs (built by `npm run build`); tsx: through the tsx loader (RIG_NO_BUNDLE=1).
 const runtimes = flag('runtime', 'bundle').split(',');
-const only = flag('targets', 'direct,nginx,one,two,h2').split(',');
+// nginx-tls: nginx pair with mTLS between them; mtls: two sidecars with auto mTLS (ratios to the nginx-tls pair).
+const only = flag('targets', 'direct,nginx,one,two,h2,nginx-tls,mtls').split(',');
 // Node flags for the proxy processes: V8 flags (--max-semi-space-size=N) or profiling (--cpu-prof --cpu-prof-dir=D).
 const proxyNodeFlags = flag('node-options', '').split(' ').filter(Boolean);
 const log = (s: string): void => { if (!asJson) process.stdout.write(s + '\n'); else process.stderr.write(s + '\n'); };
@@ -172,7 +174,7 @@ http {
 `;
 }
 
-function meshConfig(backendAddr: string, backendPort: number | undefined): string {
+function meshConfig(backendAddr: string, backendPort: number | undefined, serviceAccount?: string): string {
   return serviceEntry('backend') + `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: backend, namespace: default}
@@ -183,7 +185,7 @@ spec:
     route: [{destination: {host: backend.default.svc.cluster.local, port: {number: 9080}}}]
     timeout: 10s
 ---
-` + workloadEntry('backend-1', backendAddr, { ports: backendPort ? { http: backendPort } : undefined, labels: { app: 'backend' } });
+` + workloadEntry('backend-1', backendAddr, { ports: backendPort ? { http: backendPort } : undefined, labels: { app: 'backend' }, serviceAccount });
 }
 
 async function main(): Promise<void> {
@@ -230,15 +232,38 @@ async function main(): Promise<void> {
         await stop(ngx);
       }
 
+      // nginx pair with mutual TLS between them (the baseline for the mTLS sidecar rows).
+      if (tools.nginx && only.includes('nginx-tls')) {
+        const d = join(tmp, `nginx-tls-${body}`);
+        spawnSync('mkdir', ['-p', join(d, 'a'), join(d, 'b')]);
+        const certs = await writeTlsPairCerts(d);
+        const [aPort, bPort] = [await freePort(), await freePort()];
+        writeFileSync(join(d, 'b', 'nginx.conf'), nginxServerConf(join(d, 'b'), bPort, bePort, certs));
+        writeFileSync(join(d, 'a', 'nginx.conf'), nginxClientConf(join(d, 'a'), aPort, bPort, certs));
+        const nb = start(tools.nginx, ['-c', join(d, 'b', 'nginx.conf'), '-p', join(d, 'b')]);
+        const na = start(tools.nginx, ['-c', join(d, 'a', 'nginx.conf'), '-p', join(d, 'a')]);
+        started.push(nb, na);
+        await new Promise((r) => setTimeout(r, 500));
+        const probe = await fetch(`http://127.0.0.1:${aPort}/`).then(async (r) => { await r.arrayBuffer(); return r.status; }, (e: Error) => e.message);
+        if (probe !== 200) throw new Error(`nginx TLS pair answered ${probe}; ${nb.out}${na.out}${readFileSync(join(d, 'b', 'error.log'), 'utf8').slice(-1000)}`);
+        const pids = [na.child.pid!, ...childrenOf(na.child.pid!), nb.child.pid!, ...childrenOf(nb.child.pid!)];
+        for (const c of connectionsList) record({ target: 'nginx tls pair', protocol: 'h1', connections: c, bodyBytes: body, ...(await runWrk(`http://127.0.0.1:${aPort}/`, c, undefined, pids)) });
+        await stop(na);
+        await stop(nb);
+      }
+
       // Rigging: one proxy (client side, HTTP_PROXY listener, routing by Host) and client + server sidecars.
       const cfgDir = join(tmp, `mesh-${body}`);
       spawnSync('mkdir', ['-p', cfgDir]);
       const b = 10 + Math.floor(Math.random() * 200);
       const serverIp = `127.0.${b}.3`, clientIp = `127.0.${b}.2`;
       for (const io of ioModes) for (const runtime of runtimes) {
-        for (const mode of ['one proxy', 'two sidecars'] as const) {
-          if (!only.includes(mode.split(' ')[0])) continue;
-          writeFileSync(join(cfgDir, 'mesh.yaml'), mode === 'one proxy' ? meshConfig('127.0.0.1', bePort) : meshConfig(serverIp, undefined));
+        for (const mode of ['one proxy', 'two sidecars', 'two sidecars mtls'] as const) {
+          const mtls = mode === 'two sidecars mtls';
+          if (!only.includes(mtls ? 'mtls' : mode.split(' ')[0])) continue;
+          // Auto mTLS: the server workload has a service account, so the client sidecar originates Istio mutual TLS
+          // to it; both sidecars get certificates from the control plane's CA (SERVICE_ACCOUNT in their metadata).
+          writeFileSync(join(cfgDir, 'mesh.yaml'), mode === 'one proxy' ? meshConfig('127.0.0.1', bePort) : meshConfig(serverIp, undefined, mtls ? 'backend' : undefined));
           // Rebuild right before starting: bin/rig.js refuses a bundle older than any source file.
           if (runtime === 'bundle') spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'ignore' });
           cp = await startControlPlane({ configDir: cfgDir, xdsPort: 0, debugPort: 0, fileDebounceMs: 10, logger: pino({ level: 'silent' }) });
@@ -247,12 +272,12 @@ async function main(): Promise<void> {
           const rig = (id: string, md: string[]): Proc => start(process.execPath, [...proxyNodeFlags, join(root, 'bin', 'rig.js'), 'proxy', '--xds-address', xds, '--node-id', id, '--admin-port', '0', '--io', io,
             '--metadata', 'NAMESPACE=default', ...md.flatMap((m) => ['--metadata', m])],
             { RIG_LOG_LEVEL: 'warn', RIG_LOG_RUNTIME: '1', ...(runtime === 'tsx' ? { RIG_NO_BUNDLE: '1' } : { RIG_NO_BUNDLE: '' }) });
-          const client = rig(`sidecar~${clientIp}~client.default~default.svc.cluster.local`, ['LABELS={"app":"client"}', `RIG_HTTP_PROXY_PORT=${httpPort}`]);
+          const client = rig(`sidecar~${clientIp}~client.default~default.svc.cluster.local`, ['LABELS={"app":"client"}', `RIG_HTTP_PROXY_PORT=${httpPort}`, ...(mtls ? ['SERVICE_ACCOUNT=client'] : [])]);
           started.push(client);
           const pids = [client.child.pid!];
           let server: Proc | undefined;
-          if (mode === 'two sidecars') {
-            server = rig(`sidecar~${serverIp}~backend.default~default.svc.cluster.local`, ['LABELS={"app":"backend"}', `RIG_INBOUND_PORTS={"9080":${bePort}}`]);
+          if (mode !== 'one proxy') {
+            server = rig(`sidecar~${serverIp}~backend.default~default.svc.cluster.local`, ['LABELS={"app":"backend"}', `RIG_INBOUND_PORTS={"9080":${bePort}}`, ...(mtls ? ['SERVICE_ACCOUNT=backend'] : [])]);
             started.push(server);
             pids.push(server.child.pid!);
           }
@@ -266,7 +291,17 @@ async function main(): Promise<void> {
             } catch { /* not listening yet */ }
             await new Promise((r) => setTimeout(r, 100));
           }
-          void adminC;
+          if (mtls && server) {
+            // Check the client sidecar originates mutual TLS to the server: its outbound cluster carries an upstream
+            // TLS context for endpoints labelled tlsMode=istio, and the backend endpoint is one of those.
+            const dump = await (await fetch(`http://127.0.0.1:${adminC}/config_dump?include_eds`)).text();
+            const cluster = (JSON.parse(dump) as { configs: Array<Record<string, unknown>> }).configs
+              .flatMap((c) => (c.dynamic_active_clusters as Array<{ cluster: { name: string } }> | undefined) ?? [])
+              .find((c) => c.cluster.name === 'outbound|9080||backend.default.svc.cluster.local');
+            if (!cluster || !JSON.stringify(cluster).includes('UpstreamTlsContext') || !/"envoy\.transport_socket_match":\{"fields":\{"tlsMode":\{"stringValue":"istio"\}/.test(dump.replace(/\s/g, ''))) {
+              throw new Error(`the mtls client sidecar has no upstream mTLS for backend: ${JSON.stringify(cluster)?.slice(0, 400)}`);
+            }
+          }
           const target = `rigging ${mode}${runtimes.length > 1 ? ` (${runtime})` : ''}`;
           const idleRssMB = Math.round(pids.reduce((a, p) => a + rssOf(p), 0) * 10) / 10;
           const ran = /runtime (\w+)/.exec(client.out)?.[1] ?? '?';
@@ -290,10 +325,12 @@ async function main(): Promise<void> {
   }
   // Ratios to nginx in the same run (same body, connections, protocol).
   for (const r of rows) {
-    const n = rows.find((x) => x.target === 'nginx' && x.protocol === r.protocol && x.connections === r.connections && x.bodyBytes === r.bodyBytes);
+    // mTLS rows compare with the nginx pair that also does mutual TLS between its two legs.
+    const base = r.target.includes('mtls') ? 'nginx tls pair' : 'nginx';
+    const n = rows.find((x) => x.target === base && x.protocol === r.protocol && x.connections === r.connections && x.bodyBytes === r.bodyBytes);
     // Added p99: what the proxy adds over the direct path, relative to what nginx adds.
     const d = rows.find((x) => x.target === 'direct' && x.protocol === 'h1' && x.connections === r.connections && x.bodyBytes === r.bodyBytes);
-    if (!n || r.target === 'nginx') continue;
+    if (!n || r.target === 'nginx' || r.target === 'nginx tls pair') continue;
     r.ratioRps = round(r.rps / n.rps);
     r.ratioCpu = round(n.cpuSecPer1k / r.cpuSecPer1k);
     r.ratioP99 = r.protocol === 'h1' ? round(r.p99ms / n.p99ms) : undefined;
