@@ -68,7 +68,7 @@ test('rig up examples/bookinfo: ingress, routing scenarios, clean stop', { timeo
 
     await t.test('jason sees v2, everybody else v1', async () => {
       await apply(sample('virtual-service-reviews-test-v2.yaml', '5-jason-v2.yaml'));
-      await poll(async () => (await versions(5, 'jason')).v2 === 5, 15_000, 200);
+      await poll(async () => (await versions(12, 'jason')).v2 === 12, 15_000, 200);
       assert.deepEqual(await versions(20, 'jason'), { v2: 20 });
       assert.deepEqual(await versions(20), { v1: 20 });
       const p = await get(`${ingress}/productpage?u=jason`);
