@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, RigError } from '../common/errors.ts';
-import type { ConfigObject, ValidationIssue } from '../config/types.ts';
+import type { ConfigObject } from '../config/types.ts';
+import { formatIssue } from '../config/issues.ts';
 import { startControlPlane, type ControlPlane } from '../control-plane/index.ts';
 import { openFileStore } from '../control-plane/pipeline.ts';
 import { readManifest, type LocalMesh, type LocalWorkload } from './manifest.ts';
@@ -46,12 +47,6 @@ export interface RunningMesh {
   workloads: RunningWorkload[];
   supervisor: Supervisor;
   stop(): Promise<void>;
-}
-
-export function formatIssue(i: ValidationIssue): string {
-  const where = [i.file, i.document !== undefined ? `doc ${i.document}` : undefined].filter(Boolean).join(':');
-  const what = [i.kind, i.name].filter(Boolean).join(' ');
-  return `${where}${what ? ` ${what}` : ''}${i.path ? ` ${i.path}` : ''}: ${i.message}`;
 }
 
 function problem(code: (typeof ErrorCodes)[keyof typeof ErrorCodes], message: string): RigError {

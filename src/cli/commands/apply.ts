@@ -2,13 +2,8 @@
 import type { Command } from 'commander';
 import { loadPath } from '../../config/load.ts';
 import type { ValidationIssue } from '../../config/types.ts';
+import { formatIssue } from '../../config/issues.ts';
 import { call, serverUrl } from '../mesh-client.ts';
-
-function formatIssue(i: ValidationIssue): string {
-  const where = [i.file, i.document !== undefined ? `doc ${i.document}` : undefined].filter(Boolean).join(':');
-  const what = [i.kind, i.name].filter(Boolean).join(' ');
-  return `${i.severity}: ${where}${what ? ` ${what}` : ''}${i.path ? ` ${i.path}` : ''}: ${i.message}`;
-}
 
 async function load(files: string[]) {
   const objects = [];

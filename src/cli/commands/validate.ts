@@ -1,4 +1,5 @@
 // cli: `rig validate -f FILE|DIR` — check Istio/Kubernetes YAML the way the control plane will read it, without a mesh.
+import { formatIssue } from '../../config/issues.ts';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { loadPath, parseConfigText } from '../../config/load.ts';
@@ -43,12 +44,7 @@ async function readAll(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** "file:doc Kind ns/name path: message [code]" — the document index is 0-based, as in the issue. */
-export function formatIssue(i: ValidationIssue): string {
-  const where = i.file !== undefined ? `${i.file}${i.document !== undefined ? `:${i.document}` : ''}` : '<input>';
-  const what = [i.kind, i.name].filter(Boolean).join(' ');
-  return `${where}${what ? ` ${what}` : ''} ${i.path || '(document)'}: ${i.message} [${i.code}]`;
-}
+export { formatIssue };
 
 export function renderText(r: ValidateReport): string {
   const out: string[] = [];
