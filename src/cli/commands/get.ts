@@ -1,10 +1,10 @@
 // cli: `rig get KIND [NAME]` — list the configuration a running `rig up` mesh is serving, as kubectl get would.
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
 import { ISTIO_KINDS, KUBERNETES_USED_KINDS } from '../../config/kinds.ts';
 import type { ConfigObject } from '../../config/types.ts';
 import { RigError, ErrorCodes } from '../../common/errors.ts';
 import { call, serverUrl } from '../mesh-client.ts';
+import { parseOutputFormat, table, toJson, toYaml, type OutputFormat } from '../format.ts';
 
 const SHORT: Record<string, string> = {
   vs: 'VirtualService', dr: 'DestinationRule', se: 'ServiceEntry', gw: 'Gateway', we: 'WorkloadEntry', wg: 'WorkloadGroup',
@@ -35,23 +35,17 @@ function columns(kind: string): [string, (o: ConfigObject) => string][] {
   }
 }
 
-export function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('   ')).join('\n') + '\n';
-}
-
 export function register(program: Command): void {
   program.command('get')
     .description('list the configuration the running mesh serves')
     .argument('<kind>', 'kind, plural or short name: virtualservices, vs, dr, se, gw, ...')
     .argument('[name]', 'one object by name')
     .option('-n, --namespace <ns>', 'only this namespace')
-    .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .option('-o, --output <format>', 'table, json or yaml', parseOutputFormat, 'table' as OutputFormat)
     .option('--server <url>', 'API of the running mesh (default: the one `rig up` started)')
     .addHelpText('after', '\nExamples:\n  rig get vs\n  rig get destinationrule reviews -o yaml')
-    .action(async (kindArg: string, name: string | undefined, opts: { namespace?: string; output: string; server?: string }) => {
+    .action(async (kindArg: string, name: string | undefined, opts: { namespace?: string; output: OutputFormat; server?: string }) => {
       const kind = resolveKind(kindArg);
-      if (!['table', 'json', 'yaml'].includes(opts.output)) throw new RigError(ErrorCodes.CLI_USAGE, `unknown output format "${opts.output}": use table, json or yaml`);
       const q = new URLSearchParams({ kind });
       if (opts.namespace) q.set('namespace', opts.namespace);
       if (name) q.set('name', name);
@@ -63,10 +57,10 @@ export function register(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      if (opts.output === 'json') { process.stdout.write(JSON.stringify(name ? items[0] : items, null, 2) + '\n'); return; }
-      if (opts.output === 'yaml') { process.stdout.write(items.map((o) => stringify(o)).join('---\n')); return; }
+      if (opts.output === 'json') { process.stdout.write(toJson(name ? items[0] : items)); return; }
+      if (opts.output === 'yaml') { process.stdout.write(items.map((o) => toYaml(o)).join('---\n')); return; }
       if (!items.length) { process.stdout.write(`No ${kind} objects found.\n`); return; }
       const cols = columns(kind);
-      process.stdout.write(table([['NAME', 'NAMESPACE', ...cols.map((c) => c[0])], ...items.map((o) => [o.metadata.name, o.metadata.namespace, ...cols.map((c) => c[1](o))])]));
+      process.stdout.write(table(['name', 'namespace', ...cols.map((c) => c[0])], items.map((o) => [o.metadata.name, o.metadata.namespace, ...cols.map((c) => c[1](o))])));
     });
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { RigError } from '../../common/errors.ts';
 import { up, type RunningMesh } from '../../local/up.ts';
-import { table } from './get.ts';
+import { table } from '../format.ts';
 
 function summary(m: RunningMesh): string {
   const lines: string[] = [];
@@ -11,14 +11,14 @@ function summary(m: RunningMesh): string {
   lines.push(`  control plane xds 127.0.0.1:${m.controlPlane.xdsPort}   debug http://127.0.0.1:${m.controlPlane.debugPort}/debug/syncz`);
   lines.push(`  mesh API     ${m.apiUrl}   (rig apply / delete / get find it by themselves)`);
   lines.push('');
-  lines.push(table([
-    ['WORKLOAD', 'NAMESPACE', 'ADDRESS', 'APP', 'SIDECAR ADMIN'],
-    ...m.workloads.map((r) => [
+  lines.push(table(
+    ['workload', 'namespace', 'address', 'app', 'sidecar admin'],
+    m.workloads.map((r) => [
       r.workload.name, r.workload.namespace,
       Object.values(r.workload.ports).map((p) => `${r.address}:${p}`).join(','),
       `127.0.0.1:${r.appPort}`, r.adminPort ? `http://127.0.0.1:${r.adminPort}` : '(no sidecar)',
     ]),
-  ]).replace(/^/gm, '  ').trimEnd());
+  ).replace(/^/gm, '  ').trimEnd());
   lines.push('');
   lines.push('  ready. Try: rig get vs   |   rig apply -f examples/bookinfo/scenarios/3-reviews-80-20.yaml   |   Ctrl-C stops everything');
   return lines.join('\n');
