@@ -2,6 +2,7 @@
 // DIR/rig.yaml with a sidecar, an ingress gateway, and the mesh API for rig apply/delete/get. Each workload gets
 // its own loopback address (127.X.Y.n, like a pod IP), so services keep their real ports (9080) side by side.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -201,9 +202,8 @@ export async function up(opts: UpOptions): Promise<RunningMesh> {
 
 function waitTcp(host: string, port: number, deadline: number): Promise<boolean> {
   return new Promise((resolveP) => {
-    const attempt = async () => {
-      const net = await import('node:net');
-      const s = net.connect(port, host);
+    const attempt = () => {
+      const s = connect(port, host);
       s.once('connect', () => { s.destroy(); resolveP(true); });
       s.once('error', () => {
         s.destroy();
@@ -211,6 +211,6 @@ function waitTcp(host: string, port: number, deadline: number): Promise<boolean>
         else setTimeout(attempt, 150);
       });
     };
-    void attempt();
+    attempt();
   });
 }
