@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { startControlPlane, type ControlPlane } from '../../src/control-plane/index.ts';
 import { freePort } from '../../src/local/ports.ts';
 import { serviceEntry, workloadEntry } from '../../test/helpers/fixtures.ts';
-import { nginxClientConf, nginxServerConf, writeTlsPairCerts } from './tls-nginx.ts';
+import { nginxClientConf, nginxHead, nginxServerConf, writeTlsPairCerts } from './tls-nginx.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
@@ -149,16 +149,7 @@ async function runH2load(url: string, conns: number, host: string | undefined, p
 }
 
 function nginxConf(dir: string, listen: number, listenH2: number, upstream: number): string {
-  return `worker_processes 1;
-daemon off;
-error_log ${dir}/error.log warn;
-pid ${dir}/nginx.pid;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  upstream backend { server 127.0.0.1:${upstream}; keepalive 512; }
+  return nginxHead(dir) + `  upstream backend { server 127.0.0.1:${upstream}; keepalive 512; }
   server {
     listen 127.0.0.1:${listen};
     listen 127.0.0.1:${listenH2} http2;

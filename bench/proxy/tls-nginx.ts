@@ -23,7 +23,8 @@ export async function writeTlsPairCerts(dir: string): Promise<TlsPairFiles> {
   return f;
 }
 
-const head = (dir: string): string => `worker_processes 1;
+/** The nginx.conf preamble every bench nginx shares (one worker, temp paths under `dir`); the caller closes `http {`. */
+export const nginxHead = (dir: string): string => `worker_processes 1;
 daemon off;
 error_log ${dir}/error.log warn;
 pid ${dir}/nginx.pid;
@@ -40,7 +41,7 @@ http {
  * URI SAN. (Verification costs per handshake only; with keepalive and session reuse handshakes are rare.)
  */
 export function nginxClientConf(dir: string, listen: number, serverPort: number, f: TlsPairFiles): string {
-  return head(dir) + `  upstream mesh_server { server 127.0.0.1:${serverPort}; keepalive 512; }
+  return nginxHead(dir) + `  upstream mesh_server { server 127.0.0.1:${serverPort}; keepalive 512; }
   server {
     listen 127.0.0.1:${listen};
     location / {
@@ -63,7 +64,7 @@ export function nginxClientConf(dir: string, listen: number, serverPort: number,
 
 /** nginx B: TLS listener requiring a client certificate signed by the mesh root (mutual TLS), upstream the backend. */
 export function nginxServerConf(dir: string, listen: number, backendPort: number, f: TlsPairFiles): string {
-  return head(dir) + `  upstream backend { server 127.0.0.1:${backendPort}; keepalive 512; }
+  return nginxHead(dir) + `  upstream backend { server 127.0.0.1:${backendPort}; keepalive 512; }
   server {
     listen 127.0.0.1:${listen} ssl;
     ssl_certificate ${f.serverChain};
