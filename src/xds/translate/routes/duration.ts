@@ -21,15 +21,10 @@ export function parseDuration(s: string | undefined): PbDuration | undefined {
   return fromNanos(Math.round(totalNs));
 }
 
-export function fromNanos(ns: number): PbDuration {
+function fromNanos(ns: number): PbDuration {
   const seconds = Math.floor(ns / 1e9);
   const nanos = ns - seconds * 1e9;
   return nanos ? { seconds, nanos } : { seconds };
-}
-
-export function durationMs(d: PbDuration | undefined): number | undefined {
-  if (!d) return undefined;
-  return d.seconds * 1000 + (d.nanos ?? 0) / 1e6;
 }
 
 export const ZERO_DURATION: PbDuration = { seconds: 0 };
