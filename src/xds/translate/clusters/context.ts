@@ -5,6 +5,7 @@ import type { ConfigObject } from '../../../config/types.ts';
 import type { SidecarSpec } from '../../../config/types/networking.ts';
 import type { Proxy, Service, ServicePort, Endpoint } from '../../../model/types.ts';
 import type { RouteContext } from '../routes/context.ts';
+import { memoIn } from '../routes/memo.ts';
 
 export interface TranslateContext extends RouteContext {
   sidecarFor(proxy: Proxy): ConfigObject<SidecarSpec> | undefined;
@@ -16,12 +17,7 @@ const memos = new WeakMap<object, Map<string, unknown>>();
 
 /** Compute `fn` once per (ctx, key). The key must cover every input `fn` reads besides ctx. */
 export function memo<T>(ctx: object, key: string, fn: () => T): T {
-  let m = memos.get(ctx);
-  if (!m) { m = new Map(); memos.set(ctx, m); }
-  if (m.has(key)) return m.get(key) as T;
-  const v = fn();
-  m.set(key, v);
-  return v;
+  return memoIn(memos, ctx, key, fn);
 }
 
 function labelsKey(labels: Record<string, string>): string {

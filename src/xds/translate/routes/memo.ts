@@ -39,21 +39,20 @@ export function proxyKey(ctx: RouteContext, proxy: Proxy): string {
 }
 
 export function memoRoute<T>(ctx: RouteContext, proxy: Proxy, routeName: string, build: () => T): T {
-  let m = resultCache.get(ctx);
-  if (!m) { m = new Map(); resultCache.set(ctx, m); }
-  const key = `${proxyKey(ctx, proxy)}|${routeName}`;
-  if (m.has(key)) return m.get(key) as T;
-  const v = build();
-  m.set(key, v);
-  return v;
+  return memoIn(resultCache, ctx, `${proxyKey(ctx, proxy)}|${routeName}`, build);
 }
 
 const partCache = new WeakMap<object, Map<string, unknown>>();
 
 /** Memoize a piece of a route configuration per push; `key` must name every input `build` reads besides ctx. */
 export function memoPart<T>(ctx: RouteContext, key: string, build: () => T): T {
-  let m = partCache.get(ctx);
-  if (!m) { m = new Map(); partCache.set(ctx, m); }
+  return memoIn(partCache, ctx, key, build);
+}
+
+/** Compute `build` once per (ctx, key) in `cache` (one map of results per push context). */
+export function memoIn<T>(cache: WeakMap<object, Map<string, unknown>>, ctx: object, key: string, build: () => T): T {
+  let m = cache.get(ctx);
+  if (!m) { m = new Map(); cache.set(ctx, m); }
   if (m.has(key)) return m.get(key) as T;
   const v = build();
   m.set(key, v);
