@@ -9,6 +9,7 @@ import { PriorityBreaker } from '../../src/proxy/upstream/circuit-breaker.ts';
 import { documentedIO } from '../../src/proxy/io/index.ts';
 import type { H1UpstreamConn } from '../../src/proxy/http/h1-upstream.ts';
 import { okUpstream, roundTrip } from '../helpers/ok-upstream.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const upstream = okUpstream();
 after(() => upstream.close());
@@ -25,11 +26,6 @@ function acquire(p: H1Pool, log: Got[]): { got: Promise<Got>; cancel: () => void
     cancel = p.acquire((conn, err, overflow) => { const g = { conn, err, overflow: overflow === true }; log.push(g); resolve(g); });
   });
   return { got, cancel };
-}
-
-/** Waits (bounded) for socket close events to run. */
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
 }
 
 test('max_connections 1 + max_pending 1: one connection, one waiter served in turn, the rest overflow', async () => {
@@ -58,7 +54,7 @@ test('max_connections 1 + max_pending 1: one connection, one waiter served in tu
   assert.equal(p.stats().created, 1);
   await roundTrip(c2);
   p.destroy();
-  await until(() => b.stats.active.connections === 0);
+  await waitFor('socket close events to free the connection slot', () => b.stats.active.connections === 0, 1000);
   assert.equal(b.stats.active.connections, 0, 'closing the connection frees its slot');
 });
 
