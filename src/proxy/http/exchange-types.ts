@@ -42,16 +42,8 @@ export interface OutgoingRequest {
   upgrade: string;
 }
 
-/** The request as parsed from either protocol. Headers flat, lower-cased. */
-export interface IncomingRequest {
-  method: string;
-  path: string;
-  authority: string;
-  scheme: string;
-  headers: string[];
-  /** -1 streamed with unknown length, 0 none, n exact. */
-  bodyLength: number;
-  upgrade: string;
+/** The request as parsed from either protocol: the same fields as OutgoingRequest, plus a header lookup. */
+export interface IncomingRequest extends OutgoingRequest {
   get(name: string): string | undefined;
 }
 
