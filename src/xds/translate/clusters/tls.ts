@@ -2,6 +2,7 @@
 // ISTIO_MUTUAL uses the workload certificate "default" and the trust bundle "ROOTCA" over SDS on the ADS
 // stream, checking the peer's SPIFFE identity; SIMPLE/MUTUAL read files or an SDS credentialName.
 import type { ClientTLSSettings } from '../../../config/types/networking.ts';
+import { spiffeUri } from '../../../ca/spiffe.ts';
 import { TypeUrl } from '../../../envoy/protos.ts';
 import type { EnvoyResource } from '../types.ts';
 import { istioMutualSni } from './names.ts';
@@ -17,7 +18,7 @@ function file(path: string): EnvoyResource { return { filename: path }; }
 /** spiffe://<trustDomain>/ns/<ns>/sa/<sa>; identities already in URI form pass through. */
 export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
   if (serviceAccount.startsWith('spiffe://')) return serviceAccount;
-  return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+  return spiffeUri({ trustDomain, namespace, serviceAccount });
 }
 
 function sanMatchers(sans: readonly unknown[]): EnvoyResource[] {
