@@ -1,9 +1,10 @@
 // proxy/http: apply route/virtual-host header mutations (Envoy's HeaderValueOption append actions) to flat headers.
 import type { HeaderEdits } from './route-types.ts';
 
-function removeAll(h: string[], name: string): void {
-  let w = 0;
-  for (let r = 0; r < h.length; r += 2) {
+/** Drops every `name` entry at or after index `from`. */
+function removeAll(h: string[], name: string, from = 0): void {
+  let w = from;
+  for (let r = from; r < h.length; r += 2) {
     if (h[r] !== name) { h[w] = h[r]; h[w + 1] = h[r + 1]; w += 2; }
   }
   h.length = w;
@@ -17,16 +18,9 @@ function has(h: string[], name: string): boolean {
 /** Set `name` to exactly one value. */
 export function setHeader(h: string[], name: string, value: string): void {
   for (let i = 0; i < h.length; i += 2) {
-    if (h[i] === name) { h[i + 1] = value; removeAll2(h, name, i + 2); return; }
+    if (h[i] === name) { h[i + 1] = value; removeAll(h, name, i + 2); return; }
   }
   h.push(name, value);
-}
-function removeAll2(h: string[], name: string, from: number): void {
-  let w = from;
-  for (let r = from; r < h.length; r += 2) {
-    if (h[r] !== name) { h[w] = h[r]; h[w + 1] = h[r + 1]; w += 2; }
-  }
-  h.length = w;
 }
 
 export function getHeader(h: readonly string[], name: string): string | undefined {
