@@ -6,6 +6,7 @@ import type { AdminProviders, ClusterStatus, Stat, XdsStatusProvider } from '../
 import type { ClusterConfig, ProxyConfigSnapshot } from '../../src/proxy/config/types.ts';
 import { decodeCluster } from '../../src/proxy/config/decode.ts';
 import { FakeClock } from '../../src/common/clock.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 async function withAdmin(providers: AdminProviders, f: (get: (path: string, method?: string) => Promise<{ status: number; body: string; type: string }>, admin: AdminServer) => Promise<void>, clock = new FakeClock(1000)): Promise<void> {
   const admin = new AdminServer({ port: 0, providers, clock, wallNow: () => Date.UTC(2026, 0, 1) });
@@ -155,7 +156,7 @@ test('/drain_listeners and /quitquitquit need POST and call the hooks; draining 
     assert.equal((await get('/ready')).body, 'DRAINING\n');
     assert.equal((await get('/quitquitquit', 'GET')).status, 405);
     assert.equal((await get('/quitquitquit', 'POST')).status, 200);
-    for (let i = 0; i < 50 && !calls.includes('quit'); i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor('the quit call', () => calls.includes('quit'), 500);
     assert.deepEqual(calls, ['drain:true:true', 'drain:false:false', 'quit']);
     assert.equal((await get('/nope')).status, 404);
   });
