@@ -74,6 +74,15 @@ function parseConditions(list: readonly string[]): { http: Set<string>; grpc: Se
   return { http, grpc, codes };
 }
 
+/** Policy conditions parsed once per route config object, not per request (the result is only read). */
+const policyConditions = new WeakMap<RetryPolicyConfig, ReturnType<typeof parseConditions>>();
+function conditionsOf(policy: RetryPolicyConfig | undefined): ReturnType<typeof parseConditions> {
+  if (!policy) return parseConditions([]);
+  let c = policyConditions.get(policy);
+  if (!c) { c = parseConditions(policy.retryOn ?? []); policyConditions.set(policy, c); }
+  return c;
+}
+
 function splitList(v: string | undefined): string[] {
   return v ? v.split(',') : [];
 }
@@ -104,7 +113,7 @@ export class RetryState {
     this.breaker = opts.breaker;
     const honor = opts.honorRequestHeaders ?? true;
     const hdr = honor ? opts.requestHeaders : undefined;
-    const fromPolicy = parseConditions(policy?.retryOn ?? []);
+    const fromPolicy = conditionsOf(policy);
     const fromHeader = parseConditions([...splitList(hdr?.get('x-envoy-retry-on')), ...splitList(hdr?.get('x-envoy-retry-grpc-on'))]);
     this.http = new Set([...fromPolicy.http, ...fromHeader.http]);
     this.grpc = new Set([...fromPolicy.grpc, ...fromHeader.grpc]);
