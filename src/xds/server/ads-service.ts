@@ -71,23 +71,7 @@ export function adsService(): grpc.ServiceClientConstructor {
   return adsCache;
 }
 
-export function valueToJs(v: WireValue | undefined): unknown {
-  if (!v) return null;
-  if (v.stringValue !== undefined) return v.stringValue;
-  if (v.numberValue !== undefined) return v.numberValue;
-  if (v.boolValue !== undefined) return v.boolValue;
-  if (v.structValue !== undefined) return structToJs(v.structValue);
-  if (v.listValue !== undefined) return (v.listValue.values ?? []).map(valueToJs);
-  return null;
-}
-
-export function structToJs(s: WireStruct | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(s?.fields ?? {})) out[k] = valueToJs(v);
-  return out;
-}
-
-export function jsToValue(v: unknown): WireValue {
+function jsToValue(v: unknown): WireValue {
   if (v === null || v === undefined) return { nullValue: 'NULL_VALUE' };
   if (typeof v === 'string') return { stringValue: v };
   if (typeof v === 'number') return { numberValue: v };
