@@ -11,7 +11,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { startControlPlane, type ControlPlane } from '../../src/control-plane/index.ts';
-import { freePort } from '../../src/local/ports.ts';
+import { freePort, resolveCommand } from '../../src/local/ports.ts';
 import { serviceEntry, workloadEntry } from '../../test/helpers/fixtures.ts';
 import { nginxClientConf, nginxHead, nginxServerConf, writeTlsPairCerts } from './tls-nginx.ts';
 
@@ -31,10 +31,7 @@ const only = flag('targets', 'direct,nginx,one,two,h2,nginx-tls,mtls').split(','
 const proxyNodeFlags = flag('node-options', '').split(' ').filter(Boolean);
 const log = (s: string): void => { if (!asJson) process.stdout.write(s + '\n'); else process.stderr.write(s + '\n'); };
 
-function which(cmd: string): string | undefined {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
+const which = (cmd: string): string | undefined => resolveCommand(cmd, root);
 const tools = { wrk: which('wrk'), nginx: which('nginx') ?? (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : undefined), h2load: which('h2load') };
 const missing = Object.entries(tools).filter(([, v]) => !v).map(([k]) => k);
 if (!tools.wrk) {
