@@ -54,7 +54,7 @@ export type Stat =
 export interface AdminProviders {
   xds?: XdsStatusProvider;
   clusters?: () => ClusterStatus[];
-  /** Pre-rendered /clusters (e.g. ClusterStates.adminText / adminJson); wins over `clusters` when given. */
+  /** Pre-rendered /clusters (text and JSON); wins over `clusters` when given. */
   clustersRendered?: { text: () => string; json: () => unknown };
   stats?: () => Iterable<Stat>;
   /** Extra readiness (e.g. listeners bound); /ready is 200 only when xDS is ready and this says so. */
