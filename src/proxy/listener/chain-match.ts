@@ -24,11 +24,13 @@ function ipv4ToInt(a: string): number {
 function cidrScore(ranges: readonly CidrRange[], addr: string): number {
   let best = -1;
   const a = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+  // The connection's address is parsed once, not once per range.
+  const a4 = isIP(a) === 4 ? ipv4ToInt(a) : -1;
   for (const r of ranges) {
-    if (isIP(a) === 4 && isIP(r.addressPrefix) === 4) {
+    if (a4 !== -1 && isIP(r.addressPrefix) === 4) {
       const bits = r.prefixLen;
       const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-      if (((ipv4ToInt(a) & mask) >>> 0) === ((ipv4ToInt(r.addressPrefix) & mask) >>> 0)) best = Math.max(best, bits);
+      if (((a4 & mask) >>> 0) === ((ipv4ToInt(r.addressPrefix) & mask) >>> 0)) best = Math.max(best, bits);
     } else if (r.prefixLen === 0 || r.addressPrefix === a) best = Math.max(best, r.prefixLen);
   }
   return best;
