@@ -70,6 +70,7 @@ export interface ConnectionDeps {
 }
 
 const wildcardByDefault = new Set<string>([TypeUrl.Listener, TypeUrl.Cluster]);
+const NO_RESOURCES: ReadonlyMap<string, CachedResource> = new Map();
 
 export abstract class Connection {
   readonly types = new Map<string, TypeState>();
@@ -105,7 +106,7 @@ export abstract class Connection {
   protected nextNonce(): string { return `${this.id}-${++this.nonceSeq}`; }
 
   protected current(url: string): ReadonlyMap<string, CachedResource> {
-    return (this.nodeId && this.deps.snapshot(this.nodeId)?.types.get(url)) || new Map();
+    return (this.nodeId && this.deps.snapshot(this.nodeId)?.types.get(url)) || NO_RESOURCES;
   }
 
   /** The resources of a type this stream is subscribed to, as they are now. */
