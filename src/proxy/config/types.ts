@@ -169,7 +169,7 @@ export type HttpFilterConfig =
   | { name: string; type: 'cors'; disabled: boolean }
   | { name: string; type: 'local_ratelimit'; disabled: boolean; rateLimit: LocalRateLimitConfig }
   /** Filters whose policy is decoded by their own module (rbac, jwt_authn): canonical plain object. */
-  | { name: string; type: 'rbac' | 'jwt_authn'; disabled: boolean; config: Record<string, unknown> }
+  | { name: string; type: 'rbac' | 'jwt_authn'; disabled: boolean; config: Record<string, unknown>; rbac?: import('./authz-types.ts').RbacConfig; jwt?: import('./authz-types.ts').JwtAuthnConfig }
   /** An optional filter (is_optional) we do not implement: skipped, as Envoy does. */
   | { name: string; type: 'skipped'; disabled: boolean; typeUrl: string };
 
@@ -225,6 +225,8 @@ export interface NetworkFilterConfig {
   name: string;
   typeUrl: string;
   config: Record<string, unknown>;
+  /** envoy.filters.network.rbac, decoded and validated (src/proxy/config/decode-rbac.ts). */
+  rbac?: import('./authz-types.ts').RbacConfig;
 }
 
 export interface FilterChainConfig {
