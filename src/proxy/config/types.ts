@@ -472,6 +472,11 @@ export interface ClusterConfig {
   http2: boolean;
   /** Use the downstream's protocol (Istio's USE_DOWNSTREAM_PROTOCOL / use_downstream_protocol_config). */
   useDownstreamProtocol: boolean;
+  /**
+   * HTTP/1.1 http_protocol_options.enable_trailers: send request trailers in a chunked body to HTTP/1.1 upstreams.
+   * Unset / false: Envoy's default, the HTTP/1 codec drops them (HTTP/2 upstreams always get them).
+   */
+  http1EnableTrailers?: boolean;
   /** Default transport socket TLS (absent: plaintext). */
   tls?: UpstreamTlsConfig;
   /** Istio's per-endpoint TLS choice: first entry whose labels are a subset of the endpoint's transport-socket-match metadata. */

@@ -326,9 +326,18 @@ export class Exchange implements ResponseSink {
       return;
     }
     const body = this.takeBody();
-    conn.start(this.out!, this, body, this.reqEnded);
-    if (this.reqEnded && this.req.bodyLength < 0) conn.end(this.reqTrailers);
+    // Trailers go in the last chunk, after the body: when there are some, start() must not end the body itself.
+    const tr = this.reqEnded && this.req.bodyLength < 0 ? this.trailersFor(conn) : undefined;
+    conn.start(this.out!, this, body, this.reqEnded && tr === undefined);
+    if (this.reqEnded && this.req.bodyLength < 0) conn.end(tr);
     this.attach(conn);
+  }
+
+  /** Request trailers for `u`: HTTP/2 always carries them; HTTP/1.1 only with enable_trailers (Envoy drops them by default). */
+  private trailersFor(u: UpstreamRequest): string[] | undefined {
+    const t = this.reqTrailers;
+    if (t === undefined || t.length === 0) return undefined;
+    return (u as Partial<H1UpstreamConn>).requests === undefined || this.cluster?.config.http1EnableTrailers ? t : undefined;
   }
 
   private attach(u: UpstreamRequest): void {
@@ -404,7 +413,7 @@ export class Exchange implements ResponseSink {
     this.reqEnded = true;
     this.reqTrailers = trailers;
     if (this.mirrorBody !== null) this.flushMirrors();
-    if (this.upstream !== null && !this.finished) this.upstream.end(trailers);
+    if (this.upstream !== null && !this.finished) this.upstream.end(this.trailersFor(this.upstream));
   }
 
   // ----- response from upstream (ResponseSink)

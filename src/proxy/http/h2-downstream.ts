@@ -30,16 +30,18 @@ class H2Responder implements DownstreamResponder {
   constructor(private readonly stream: ServerHttp2Stream, private readonly grpc: boolean) {
     stream.on('drain', () => { const cb = this.drainCb; this.drainCb = null; cb?.(); });
     stream.on('wantTrailers', () => {
-      const t = this.trailers ?? [];
-      this.stream.sendTrailers(toH2Headers(t, {}));
+      const t = this.trailers;
+      if (!this.stream.destroyed) this.stream.sendTrailers(t && t.length ? toH2Headers(t, {}) : {});
     });
   }
   sendHead(status: number, headers: string[], bodyLength: number): void {
     if (this.stream.destroyed || this.stream.headersSent) return;
     const h = toH2Headers(headers, { [constants.HTTP2_HEADER_STATUS]: status });
     if (bodyLength >= 0 && h['content-length'] === undefined && bodyLength > 0) h['content-length'] = bodyLength;
-    // Never endStream here: sendEnd() closes the stream, after trailers for gRPC.
-    this.stream.respond(h, { endStream: false, waitForTrailers: this.grpc });
+    // Never endStream here: sendEnd() closes the stream, after trailers when they may come: gRPC, and bodies of
+    // unknown length (streamed / chunked upstream responses). A response with a known length ends on its last
+    // DATA frame, so its rare trailers are dropped rather than costing every response an extra frame.
+    this.stream.respond(h, { endStream: false, waitForTrailers: this.grpc || bodyLength < 0 });
   }
   sendData(buf: Buffer, start: number, end: number): boolean {
     if (this.stream.destroyed) return true;

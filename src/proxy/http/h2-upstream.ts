@@ -48,7 +48,7 @@ export function fromH2Headers(h: Record<string, string | string[] | undefined | 
 
 class H2UpstreamStream implements UpstreamRequest {
   private drainCb: (() => void) | null = null;
-  constructor(private readonly stream: ClientHttp2Stream, sink: ResponseSink) {
+  constructor(private readonly stream: ClientHttp2Stream, sink: ResponseSink, private readonly waitsForTrailers: boolean) {
     let gotHead = false;
     let ended = false;
     stream.on('response', (headers) => {
@@ -78,8 +78,12 @@ class H2UpstreamStream implements UpstreamRequest {
     return this.stream.write(Buffer.from(buf.subarray(start, end)));
   }
   end(trailers?: string[]): void {
-    if (trailers && trailers.length) {
-      this.stream.on('wantTrailers', () => this.stream.sendTrailers(toH2Headers(trailers, {})));
+    // The stream was opened with waitForTrailers (it has a body): it stays open until sendTrailers. With no
+    // trailers, node:http2 closes it with an empty END_STREAM DATA frame instead of an empty HEADERS frame.
+    if (this.waitsForTrailers) {
+      this.stream.once('wantTrailers', () => {
+        if (!this.stream.destroyed) this.stream.sendTrailers(trailers && trailers.length ? toH2Headers(trailers, {}) : {});
+      });
     }
     this.stream.end();
   }
@@ -115,14 +119,17 @@ export class H2UpstreamPool implements H2UpstreamFactory {
     const headers: OutgoingHttpHeaders = { ':method': req.method, ':path': req.path, ':authority': req.authority, ':scheme': req.scheme };
     toH2Headers(req.headers, headers);
     const endStream = req.bodyLength === 0;
+    // A request with a body may end with trailers (client-streaming gRPC): only known at its end, so keep the
+    // stream open for them. Without this, trailers given to end() would never be sent.
+    const waitForTrailers = !endStream;
     let stream: ClientHttp2Stream;
     try {
-      stream = sess.request(headers, { endStream, waitForTrailers: false });
+      stream = sess.request(headers, { endStream, waitForTrailers });
     } catch (e) {
       queueMicrotask(() => sink.onError('connect-failure', (e as Error).message));
       return { write: () => true, end: () => {}, abort: () => {}, onDrain: () => {}, pauseResponse: () => {}, resumeResponse: () => {} };
     }
-    return new H2UpstreamStream(stream, sink);
+    return new H2UpstreamStream(stream, sink, waitForTrailers);
   }
 
   close(): void {
