@@ -33,11 +33,29 @@ export class ReplaySocket extends Duplex {
 }
 
 /**
+ * The transport under a server-side TLS socket. A net.Socket with a handle is given to TLSSocket as is, so Node's
+ * C++ TLSWrap sits straight on the TCP handle: records are read and written there, and one TLS write (all records
+ * of a message) is one writev. The bytes the inspector already took (the ClientHello) go back into the socket's
+ * readable buffer, which TLSSocket feeds to the handshake before its first read. Only a socket without a handle
+ * (a test's stream) goes through the JS ReplaySocket, at the price of a JS stream layer per record.
+ */
+function serverTransport(socket: Socket, initial: Buffer | undefined, io: ByteReader): Duplex {
+  // Nagle must be off on the TCP socket itself: a small TLS record written while a large one is unacknowledged
+  // (a response body's last bytes) would otherwise wait for the peer's delayed ACK, ~40 ms per response.
+  if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
+  if (!(socket as { _handle?: unknown })._handle) return initial?.length ? new ReplaySocket(socket, initial, io) : socket;
+  // paused, so that unshift buffers the bytes instead of emitting them to the inspector's 'data' reader
+  socket.pause();
+  if (initial?.length) socket.unshift(initial);
+  return socket;
+}
+
+/**
  * Server-side TLS on an accepted socket. `initial`: bytes already read (the ClientHello the inspector saw).
  * Resolves with the TLS socket after the handshake (client cert verified when required, SANs checked).
  */
 export function terminateTls(socket: Socket, initial: Buffer | undefined, options: TlsOptions, sans: readonly StringMatch[], io: ByteReader, timeoutMs = 10_000, clock: Clock = realClock): Promise<TLSSocket> {
-  const under: Duplex = initial?.length ? new ReplaySocket(socket, initial, io) : socket;
+  const under = serverTransport(socket, initial, io);
   const tls = new TLSSocket(under as Socket, { ...options, isServer: true });
   return new Promise((resolve, reject) => {
     const timer = clock.setTimeout(() => fail(new Error('TLS handshake timed out')), timeoutMs);
