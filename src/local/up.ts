@@ -14,7 +14,9 @@ import { openFileStore } from '../control-plane/pipeline.ts';
 import { readManifest, type LocalMesh, type LocalWorkload } from './manifest.ts';
 import { OverlayStore } from './overlay-store.ts';
 import { Supervisor } from './supervisor.ts';
-import { freePort, loopbackBlock, portIsFree, resolveCommand } from './ports.ts';
+import { PortAllocator, loopbackBlock, portIsFree, resolveCommand } from './ports.ts';
+import { buildSnapshot } from '../model/snapshot.ts';
+import { bindingKey, serviceEnv, tcpPortsMetadata, wantedServicePorts, type ServicePortBinding } from './service-ports.ts';
 import { bootstrapFor, nodeId, type ProxyIdentity } from './bootstrap.ts';
 import { startApi } from './api.ts';
 import { clearState, writeState } from './state.ts';
@@ -34,10 +36,17 @@ export interface UpOptions {
 export interface RunningWorkload {
   workload: LocalWorkload;
   address: string; // the workload's own loopback address (its endpoints)
-  appPort: number; // where the app itself listens, on 127.0.0.1
+  appPort: number; // where the app itself listens, on 127.0.0.1 ($PORT: its first port's)
+  /** Port name -> where the app listens for it ($PORT_<NAME>); a workload with several ports gets one each. */
+  appPorts: Record<string, number>;
   httpProxyPort?: number; // HTTP_PROXY given to the app
   adminPort?: number; // sidecar admin
+  metricsPort?: number; // sidecar Prometheus port (/stats/prometheus)
   id?: string; // sidecar node id
+  /** Non-HTTP service ports reached through this workload's sidecar on 127.0.0.1 (RIG_TCP_PORTS). */
+  servicePorts: ServicePortBinding[];
+  /** The <SERVICE>_SERVICE_HOST/PORT variables the app was started with. */
+  serviceEnv: Record<string, string>;
 }
 
 export interface RunningMesh {
@@ -46,6 +55,8 @@ export interface RunningMesh {
   ingressUrl?: string;
   apiUrl: string;
   workloads: RunningWorkload[];
+  /** The trust domain of the mesh's certificates (MeshConfig trustDomain at start). */
+  trustDomain: string;
   supervisor: Supervisor;
   stop(): Promise<void>;
 }
@@ -105,15 +116,20 @@ export async function up(opts: UpOptions): Promise<RunningMesh> {
   }
   const store = new OverlayStore(files);
   const block = loopbackBlock();
-  const running: RunningWorkload[] = mesh.workloads.map((w, i) => ({ workload: w, address: `${block}.${i + 2}`, appPort: 0 }));
+  const running: RunningWorkload[] = mesh.workloads.map((w, i) => ({ workload: w, address: `${block}.${i + 2}`, appPort: 0, appPorts: {}, servicePorts: [], serviceEnv: {} }));
   const generated = await store.apply(running.filter((r) => r.workload.sidecar).map((r) => workloadEntry(r.workload, r.address)));
   if (generated.length) throw problem(ErrorCodes.CONFIG_INVALID, generated.map(formatIssue).join('\n'));
 
   const supervisor = new Supervisor({ log });
+  // every port below comes from one allocator: never one number twice, never one the kernel hands out by itself
+  const ports = new PortAllocator();
+  ports.reserve(opts.ingressPort, opts.controlPlanePort, opts.debugPort ?? 0, opts.apiPort ?? 0);
   const tmp = mkdtempSync(join(tmpdir(), 'rig-up-'));
   let controlPlane: ControlPlane | undefined;
   let api: Awaited<ReturnType<typeof startApi>> | undefined;
+  let unwatchPorts: (() => void) | undefined;
   const stop = async () => {
+    unwatchPorts?.();
     await supervisor.stopAll();
     await new Promise<void>((r) => (api ? api.server.close(() => r()) : r()));
     api?.server.closeAllConnections();
@@ -130,32 +146,49 @@ export async function up(opts: UpOptions): Promise<RunningMesh> {
     api = await startApi({ store, status: () => status() }, opts.apiPort ?? 0);
     const apiUrl = `http://127.0.0.1:${api.port}`;
 
-    const startProxy = async (id: ProxyIdentity, name: string, adminPort: number, extraArgs: string[] = []) => {
+    const trustDomain = controlPlane.ca.trustDomain;
+    const snapshot = buildSnapshot(store.list(), 'rig-up');
+    const startProxy = async (id: ProxyIdentity, name: string, adminPort: number, metricsPort: number, extraArgs: string[] = []) => {
+      // the proxy asks the CA for spiffe://<trustDomain>/ns/<ns>/sa/<sa>: the CA signs only its own trust domain
+      id.metadata.TRUST_DOMAIN = trustDomain;
       const file = join(tmp, `${name}.bootstrap.json`);
       // each proxy's Prometheus port (Istio's 15090 in a pod) is its own here, since many share this machine
-      extraArgs = ['--metrics-port', String(await freePort()), ...extraArgs];
+      extraArgs = ['--metrics-port', String(metricsPort), ...extraArgs];
       writeFileSync(file, JSON.stringify(bootstrapFor(id, xds, adminPort), null, 2));
       await supervisor.start({ name: `${name}/proxy`, command: [process.execPath, '--max-semi-space-size=4', RIG_BIN, 'proxy', '--bootstrap', file, ...extraArgs], env: { ...process.env, RIG_LOG_LEVEL: process.env.RIG_LOG_LEVEL ?? 'warn' } });
     };
 
     for (const r of running) {
       const w = r.workload;
-      r.appPort = await freePort();
+      const byNumber = new Map<number, number>();
+      for (const [name, p] of Object.entries(w.ports)) {
+        if (!byNumber.has(p)) byNumber.set(p, await ports.take());
+        r.appPorts[name] = byNumber.get(p)!;
+      }
+      r.appPort = Object.values(r.appPorts)[0]!;
       const env: NodeJS.ProcessEnv = { ...process.env, ...w.env, PORT: String(r.appPort), HOST: '127.0.0.1', WORKLOAD_NAME: w.name, POD_NAMESPACE: w.namespace, SERVICE_ACCOUNT: w.serviceAccount };
+      if (Object.keys(r.appPorts).length > 1) {
+        for (const [name, p] of Object.entries(r.appPorts)) env[`PORT_${name.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = String(p);
+      }
       if (w.sidecar) {
-        r.httpProxyPort = await freePort();
-        r.adminPort = await freePort();
+        r.httpProxyPort = await ports.take();
+        r.adminPort = await ports.take();
+        r.metricsPort = await ports.take();
+        for (const b of wantedServicePorts(snapshot.services, w.namespace, snapshot.domainSuffix)) r.servicePorts.push({ ...b, localPort: await ports.take() });
+        r.serviceEnv = serviceEnv(r.servicePorts);
         const id: ProxyIdentity = {
           type: 'sidecar', ip: r.address, name: w.name, namespace: w.namespace, labels: w.labels, serviceAccount: w.serviceAccount, workloadName: w.labels.app ?? w.name,
           metadata: {
             RIG_HTTP_PROXY_PORT: String(r.httpProxyPort),
-            RIG_INBOUND_PORTS: JSON.stringify(Object.fromEntries(Object.values(w.ports).map((p) => [String(p), r.appPort]))),
+            RIG_INBOUND_PORTS: JSON.stringify(Object.fromEntries([...byNumber].map(([p, app]) => [String(p), app]))),
+            ...(r.servicePorts.length ? { RIG_TCP_PORTS: tcpPortsMetadata(r.servicePorts) } : {}),
           },
         };
         r.id = nodeId(id);
         env.HTTP_PROXY = `http://127.0.0.1:${r.httpProxyPort}`;
         env.NO_PROXY = '';
-        await startProxy(id, w.name, r.adminPort);
+        Object.assign(env, r.serviceEnv);
+        await startProxy(id, w.name, r.adminPort, r.metricsPort);
       }
       log(`starting ${w.name}: ${w.command.join(' ')}`);
       await supervisor.start({ name: w.name, command: w.command, env, cwd: resolve(mesh.dir, w.cwd) });
@@ -164,17 +197,36 @@ export async function up(opts: UpOptions): Promise<RunningMesh> {
     let ingressUrl: string | undefined;
     let ingressAdmin: number | undefined;
     if (mesh.ingress) {
-      const port = opts.ingressPort || (await freePort());
-      ingressAdmin = await freePort();
+      const port = opts.ingressPort || (await ports.take());
+      ingressAdmin = await ports.take();
       const gwIp = `${block}.1`;
       const id: ProxyIdentity = {
         type: 'router', ip: gwIp, name: mesh.ingress.name, namespace: mesh.ingress.namespace, labels: mesh.ingress.labels,
         serviceAccount: 'istio-ingressgateway-service-account', workloadName: mesh.ingress.name, metadata: {},
       };
-      await startProxy(id, 'ingress', ingressAdmin, ['--bind-address', '127.0.0.1', '--port-map', `8080=${port}`, '--port-map', `80=${port}`]);
+      await startProxy(id, 'ingress', ingressAdmin, await ports.take(), ['--bind-address', '127.0.0.1', '--port-map', `8080=${port}`, '--port-map', `80=${port}`]);
       ingressUrl = `http://127.0.0.1:${port}`;
     }
 
+    // Live edits: RIG_TCP_PORTS is fixed in a proxy's bootstrap and an app's environment when it starts (as a pod's
+    // service variables are in Kubernetes), so a service port added later is reported, not silently missing.
+    const portNotes = new Map<string, string>();
+    const checkPorts = () => {
+      const snap = buildSnapshot(store.list(), 'rig-up');
+      const now = new Map<string, string>();
+      for (const r of running) {
+        if (!r.workload.sidecar) continue;
+        const want = wantedServicePorts(snap.services, r.workload.namespace, snap.domainSuffix);
+        const have = new Set(r.servicePorts.map(bindingKey));
+        const wanted = new Set(want.map(bindingKey));
+        for (const b of want) if (!have.has(bindingKey(b))) now.set(`+${bindingKey(b)}`, `service port ${bindingKey(b)} (${b.protocol}) was added after rig up started: local ports and ${b.envName}_SERVICE_* variables are given at start only; restart rig up to reach it through the sidecars`);
+        for (const b of r.servicePorts) if (!wanted.has(bindingKey(b))) now.set(`-${bindingKey(b)}`, `service port ${bindingKey(b)} is gone: 127.0.0.1:${b.localPort} and the other local ports for it now refuse connections`);
+      }
+      for (const [k, v] of now) if (!portNotes.has(k)) log(`rig up: ${v}`);
+      portNotes.clear();
+      for (const [k, v] of now) portNotes.set(k, v);
+    };
+    unwatchPorts = store.watch(() => { try { checkPorts(); } catch (e) { log(`rig up: cannot check service ports: ${(e as Error).message}`); } });
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
     const admins = [...running.filter((r) => r.adminPort).map((r) => ({ name: r.workload.name, port: r.adminPort! })), ...(ingressAdmin ? [{ name: 'ingress', port: ingressAdmin }] : [])];
     const results = await Promise.all(admins.map(async (a) => ({ ...a, ok: await waitReady(`http://127.0.0.1:${a.port}/ready`, deadline) })));
@@ -185,15 +237,19 @@ export async function up(opts: UpOptions): Promise<RunningMesh> {
     status = () => ({
       mesh: mesh.name, ingress: ingressUrl, api: apiUrl, xds: `127.0.0.1:${controlPlane!.xdsPort}`, debug: `127.0.0.1:${controlPlane!.debugPort}`,
       workloads: running.map((r) => ({
-        name: r.workload.name, namespace: r.workload.namespace, address: r.address, ports: r.workload.ports, appPort: r.appPort,
-        adminPort: r.adminPort, nodeId: r.id,
+        name: r.workload.name, namespace: r.workload.namespace, address: r.address, ports: r.workload.ports, appPort: r.appPort, appPorts: r.appPorts,
+        adminPort: r.adminPort, metricsPort: r.metricsPort, nodeId: r.id,
+        servicePorts: r.servicePorts.map((b) => ({ service: b.host, port: b.port, name: b.portName, protocol: b.protocol, local: `127.0.0.1:${b.localPort}` })),
+        env: r.serviceEnv,
         app: supervisor.get(r.workload.name)?.state, appPid: supervisor.get(r.workload.name)?.pid,
         sidecar: supervisor.get(`${r.workload.name}/proxy`)?.state, sidecarPid: supervisor.get(`${r.workload.name}/proxy`)?.pid,
       })),
       ingressPid: supervisor.get('ingress/proxy')?.pid,
+      trustDomain,
+      ...(portNotes.size ? { notes: [...portNotes.values()] } : {}),
     });
     writeState({ pid: process.pid, api: apiUrl, debug: `127.0.0.1:${controlPlane.debugPort}`, xds: `127.0.0.1:${controlPlane.xdsPort}`, ingress: ingressUrl, dir, startedAt: new Date().toISOString() });
-    return { mesh, controlPlane, ingressUrl, apiUrl, workloads: running, supervisor, stop };
+    return { mesh, controlPlane, ingressUrl, apiUrl, workloads: running, trustDomain, supervisor, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -19,8 +19,19 @@ function summary(m: RunningMesh): string {
       `127.0.0.1:${r.appPort}`, r.adminPort ? `http://127.0.0.1:${r.adminPort}` : '(no sidecar)',
     ]),
   ).replace(/^/gm, '  ').trimEnd());
+  const local = m.workloads.flatMap((r) => r.servicePorts.map((b) => [
+    r.workload.name, `${b.host}:${b.port}`, b.protocol, `127.0.0.1:${b.localPort}`,
+    `${b.envName}_SERVICE_PORT${b.portName ? `_${b.portName.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}` : ''}`,
+  ]));
+  if (local.length) {
+    lines.push('');
+    lines.push('  TCP/gRPC service ports, through each workload\'s own sidecar (HTTP goes through HTTP_PROXY):');
+    lines.push(table(['workload', 'service port', 'protocol', 'local', 'env (and <SERVICE>_SERVICE_HOST)'], local).replace(/^/gm, '  ').trimEnd());
+  }
+  lines.push(`  certificates spiffe://${m.trustDomain}/ns/<namespace>/sa/<service account>`);
   lines.push('');
-  lines.push('  ready. Try: rig get vs   |   rig apply -f examples/bookinfo/scenarios/3-reviews-80-20.yaml   |   Ctrl-C stops everything');
+  const scenario = m.mesh.name === 'bookinfo' ? 'rig apply -f examples/bookinfo/scenarios/3-reviews-80-20.yaml' : 'rig apply -f FILE';
+  lines.push(`  ready. Try: rig get vs   |   ${scenario}   |   Ctrl-C stops everything`);
   return lines.join('\n');
 }
 
