@@ -16,6 +16,8 @@ export const ErrorCodes = {
   XDS_NACK: 'RIG302', // a client rejected a response
   XDS_BAD_NODE: 'RIG303', // node id not in Istio's form
   XDS_ENCODE: 'RIG304', // a generated resource could not be encoded
+  XDS_AUTHZ_UNSUPPORTED: 'RIG305', // a security policy feature translated differently than written (CUSTOM, targetRef, unknown condition)
+  XDS_JWKS_FETCH: 'RIG306', // a RequestAuthentication jwksUri could not be fetched (every token fails until it is)
   // proxy (RIG4xx)
   PROXY_CONFIG_REJECTED: 'RIG401',
   PROXY_UPSTREAM: 'RIG402',

@@ -8,13 +8,15 @@ import { KubeRegistry } from '../registry/kube/index.ts';
 import { ServiceEntryRegistry } from '../registry/serviceentry/index.ts';
 import type { ServiceRegistry } from '../registry/types.ts';
 import { meshConfigWithIssues } from './mesh.ts';
-import type { Endpoint, PushSnapshot } from './types.ts';
+import type { Endpoint, JwksResult, PushSnapshot } from './types.ts';
 
 export interface SnapshotOptions {
   /** DNS suffix of in-mesh names (default "cluster.local"; the control plane passes settings.domainSuffix). */
   domainSuffix?: string;
   /** Extra registries consulted after Kubernetes and ServiceEntry (e.g. a future etcd registry). */
   registries?: readonly ServiceRegistry[];
+  /** JWKS fetched for jwksUri values (see PushSnapshot.jwks). */
+  jwks?: ReadonlyMap<string, JwksResult>;
 }
 
 function compareObjects(a: ConfigObject, b: ConfigObject): number {
@@ -74,5 +76,6 @@ export function buildSnapshot(objects: readonly ConfigObject[], version: string,
     telemetries: ofKind('Telemetry'),
     domainSuffix,
     issues: Object.freeze(issues),
+    ...(opts.jwks ? { jwks: opts.jwks } : {}),
   });
 }

@@ -121,4 +121,13 @@ export interface PushSnapshot {
   readonly issues?: readonly import('../config/types.ts').ValidationIssue[];
   /** WorkloadGroups (their templates label auto-registered WorkloadEntries). */
   readonly workloadGroups?: readonly ConfigObject[];
+  /**
+   * JWKS documents fetched for RequestAuthentication jwksUri values (key: the URI), resolved outside
+   * translation (xds/translate/security/jwks-resolver.ts). A URI absent here or with an error is translated to a
+   * JWKS no token verifies against (fail closed), as Istio does.
+   */
+  readonly jwks?: ReadonlyMap<string, JwksResult>;
 }
+
+/** The outcome of fetching one jwksUri: the JWKS JSON text, or why it could not be had. */
+export interface JwksResult { jwks?: string; error?: string }

@@ -13,7 +13,8 @@ import { listenerScopeKey, memo, list, type TranslateContext } from '../clusters
 import { BLACKHOLE_CLUSTER, istioMutualSni } from '../clusters/names.ts';
 import { scopePlans } from '../clusters/plan.ts';
 import { sdsSecret } from '../clusters/tls.ts';
-import { hcmFilter, tcpProxyFilter, socketAddress } from './hcm.ts';
+import { hcmFilter, tcpProxyFilter, socketAddress, TCP_PROXY_FILTER } from './hcm.ts';
+import { securityHttpFilters, securityNetworkFilters } from '../security/index.ts';
 import { tlsInspector } from './sidecar.ts';
 import { firstTcpRouteTarget, tlsRouteChains, outboundTcpProxy } from './tcp-routes.ts';
 
@@ -102,7 +103,7 @@ function portListener(ctx: TranslateContext, proxy: Proxy, bind: string, port: n
         name: `${b.gwName}.${b.server.port.name}`,
         transport_socket: transportSocket(tls, proto === 'HTTPS'),
         filters: [proto === 'HTTPS'
-          ? hcmFilter({ statPrefix: `outbound_0.0.0.0_${port}`, rds: gatewayHttpsRouteName(port, b.server.port.name, b.gw), kind: 'gateway', mesh })
+          ? hcmFilter({ statPrefix: `outbound_0.0.0.0_${port}`, rds: gatewayHttpsRouteName(port, b.server.port.name, b.gw), kind: 'gateway', mesh, authFilters: securityHttpFilters(ctx, proxy) })
           : tcpFilter(ctx, proxy, b, port)],
       };
       if (names.length) chain.filter_chain_match = { server_names: names };
@@ -147,9 +148,17 @@ function portListener(ctx: TranslateContext, proxy: Proxy, bind: string, port: n
     }
   }
   if (plainHttp && !chains.some((c) => !c.filter_chain_match)) {
-    chains.push({ name: gatewayHttpRouteName(port), filters: [hcmFilter({ statPrefix: `outbound_0.0.0.0_${port}`, rds: gatewayHttpRouteName(port), kind: 'gateway', mesh })] });
+    chains.push({ name: gatewayHttpRouteName(port), filters: [hcmFilter({ statPrefix: `outbound_0.0.0.0_${port}`, rds: gatewayHttpRouteName(port), kind: 'gateway', mesh, authFilters: securityHttpFilters(ctx, proxy) })] });
   }
   if (!chains.length) return undefined;
+  // AuthorizationPolicies selecting the gateway workload apply to its TCP servers too (network RBAC first)
+  const net = securityNetworkFilters(ctx, proxy);
+  if (net.length) {
+    for (const c of chains) {
+      const fs = c.filters as EnvoyResource[];
+      if (fs[0]?.name === TCP_PROXY_FILTER) c.filters = [...net, ...fs];
+    }
+  }
   // chain names must be unique within a listener (servers may repeat a port name)
   const used = new Map<string, number>();
   for (const c of chains) {

@@ -1,6 +1,6 @@
 // xds/translate/listeners: the HttpConnectionManager network filter every HTTP listener uses. Filter order is
-// the shared contract: fault, cors, (authn/authz later), router — the router must be last (grpc-js-xds and
-// Envoy both reject it elsewhere). Routes come over RDS from the ADS stream, or inline for inbound.
+// the shared contract: authn/authz (jwt_authn, RBAC; see ../security), fault, cors, router — the router must be
+// last (grpc-js-xds and Envoy both reject it elsewhere). Routes come over RDS from the ADS stream, or inline for inbound.
 import type { MeshConfig } from '../../../model/types.ts';
 import { TypeUrl } from '../../../envoy/protos.ts';
 import type { EnvoyResource } from '../types.ts';
@@ -17,7 +17,7 @@ const router = { name: 'envoy.filters.http.router', typed_config: { '@type': Typ
 export function httpFilters(kind: HcmKind): EnvoyResource[] {
   if (kind === 'grpc') return [fault, router];
   if (kind === 'grpc-server') return [router];
-  // inbound traffic was already shaped by the caller's sidecar; only authn/authz (later) and the router apply
+  // inbound traffic was already shaped by the caller's sidecar; only authn/authz (HcmOptions.authFilters) and the router apply
   if (kind === 'inbound') return [router];
   return [fault, cors, router];
 }
@@ -52,6 +52,8 @@ export interface HcmOptions {
   routeConfig?: EnvoyResource;
   kind: HcmKind;
   mesh: MeshConfig;
+  /** jwt_authn / RBAC filters (security/index.ts) placed first; ignored for proxyless gRPC. */
+  authFilters?: EnvoyResource[];
 }
 
 /** The HCM config (typed_config body) for a listener filter or an api_listener. */
@@ -59,8 +61,11 @@ export function hcmConfig(o: HcmOptions): EnvoyResource {
   const h: Record<string, unknown> = { '@type': TypeUrl.HttpConnectionManager, stat_prefix: o.statPrefix };
   if (o.rds !== undefined) h.rds = { route_config_name: o.rds, config_source: ADS_CONFIG_SOURCE };
   else if (o.routeConfig) h.route_config = o.routeConfig;
-  h.http_filters = httpFilters(o.kind);
-  if (o.kind === 'grpc' || o.kind === 'grpc-server') return h;
+  if (o.kind === 'grpc' || o.kind === 'grpc-server') {
+    h.http_filters = httpFilters(o.kind);
+    return h;
+  }
+  h.http_filters = [...(o.authFilters ?? []), ...httpFilters(o.kind)];
   // gateways are the edge: trust their own peer address for x-forwarded-for; sidecars keep the client's
   if (o.kind === 'gateway') h.use_remote_address = { value: true };
   h.generate_request_id = { value: true };

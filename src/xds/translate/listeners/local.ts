@@ -9,7 +9,7 @@ import type { TranslateContext } from '../clusters/context.ts';
 import { BLACKHOLE_CLUSTER, inboundCluster, outboundCluster } from '../clusters/names.ts';
 import { inboundPorts } from '../clusters/inbound.ts';
 import { hcmFilter, tcpProxyFilter, socketAddress } from './hcm.ts';
-import { inboundFilter, meshVsIndex } from './sidecar.ts';
+import { inboundFilters, meshVsIndex } from './sidecar.ts';
 import { tcpRouteTarget, outboundTcpProxy } from './tcp-routes.ts';
 import type { LocalMode } from './local-mode.ts';
 import { mtlsChains, needsTlsInspector, workloadMtlsMode, TLS_INSPECTOR } from './mtls.ts';
@@ -58,7 +58,7 @@ export function localListeners(ctx: TranslateContext, proxy: Proxy, lm: LocalMod
   }
   if (lm.inboundPorts) {
     for (const p of inboundPorts(ctx, proxy)) {
-      const chains = mtlsChains(workloadMtlsMode(ctx.snapshot, proxy, p.endpointPort), { name: inboundCluster(p.endpointPort), filters: [inboundFilter(ctx, p, proxy.ip)] });
+      const chains = mtlsChains(workloadMtlsMode(ctx.snapshot, proxy, p.endpointPort), { name: inboundCluster(p.endpointPort), filters: inboundFilters(ctx, proxy, p, proxy.ip) });
       const l: EnvoyResource = {
         name: `${proxy.ip}_${p.endpointPort}`,
         address: socketAddress(proxy.ip, p.endpointPort),

@@ -14,6 +14,7 @@ import { parseEgressHost, egressAdmits } from '../../../model/visibility.ts';
 import { hcmFilter, tcpProxyFilter, socketAddress } from './hcm.ts';
 import { mtlsChains, needsTlsInspector, workloadMtlsMode, TLS_INSPECTOR } from './mtls.ts';
 import { tcpRouteTarget, tlsRouteChains, outboundTcpProxy, VsIndex, type WeightedTarget } from './tcp-routes.ts';
+import { securityHttpFilters, securityNetworkFilters } from '../security/index.ts';
 
 export const VIRTUAL_OUTBOUND_PORT = 15001;
 export const VIRTUAL_INBOUND_PORT = 15006;
@@ -186,22 +187,29 @@ export function inboundRouteConfig(p: InboundPort): EnvoyResource {
   };
 }
 
-/** The network filter for one inbound port: HCM with the inline route for HTTP, tcp_proxy otherwise. */
-export function inboundFilter(ctx: TranslateContext, p: InboundPort, statAddress: string): EnvoyResource {
+/**
+ * The network filters for one inbound port: HCM with the inline route (and the workload's jwt_authn / RBAC HTTP
+ * filters) for HTTP; the workload's network RBAC then tcp_proxy otherwise.
+ */
+export function inboundFilters(ctx: TranslateContext, proxy: Proxy, p: InboundPort, statAddress: string): EnvoyResource[] {
   if (httpish(p.protocol)) {
-    return hcmFilter({ statPrefix: `inbound_${statAddress}_${p.endpointPort}`, routeConfig: inboundRouteConfig(p), kind: 'inbound', mesh: ctx.snapshot.mesh });
+    return [hcmFilter({ statPrefix: `inbound_${statAddress}_${p.endpointPort}`, routeConfig: inboundRouteConfig(p), kind: 'inbound', mesh: ctx.snapshot.mesh, authFilters: securityHttpFilters(ctx, proxy) })];
   }
-  return tcpProxyFilter(inboundCluster(p.endpointPort), ctx.snapshot.mesh, { cluster: inboundCluster(p.endpointPort) });
+  return [...securityNetworkFilters(ctx, proxy), tcpProxyFilter(inboundCluster(p.endpointPort), ctx.snapshot.mesh, { cluster: inboundCluster(p.endpointPort) })];
 }
 
 export function virtualInbound(ctx: TranslateContext, proxy: Proxy): EnvoyResource {
   const chains: EnvoyResource[] = inboundPorts(ctx, proxy).flatMap((p) => mtlsChains(workloadMtlsMode(ctx.snapshot, proxy, p.endpointPort), {
     name: inboundCluster(p.endpointPort),
     filter_chain_match: { destination_port: { value: p.endpointPort } },
-    filters: [inboundFilter(ctx, p, '0.0.0.0')],
+    filters: inboundFilters(ctx, proxy, p, '0.0.0.0'),
   }));
   // ports the workload does not declare: Istio applies the workload-wide mode to passthrough traffic too
-  const passthrough = { name: 'InboundPassthroughFilterChain', filters: [tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER, ctx.snapshot.mesh, { cluster: INBOUND_PASSTHROUGH_CLUSTER })] };
+  // and authorization: undeclared ports are still the workload's (network RBAC, as on its TCP ports)
+  const passthrough = {
+    name: 'InboundPassthroughFilterChain',
+    filters: [...securityNetworkFilters(ctx, proxy), tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER, ctx.snapshot.mesh, { cluster: INBOUND_PASSTHROUGH_CLUSTER })],
+  };
   chains.push(...mtlsChains(workloadMtlsMode(ctx.snapshot, proxy, 0), passthrough));
   return {
     name: 'virtualInbound',

@@ -1,0 +1,39 @@
+// xds/translate/security: what the security translation could not do as written, as ValidationIssues naming the
+// policy and field (for logs and the debug API): CUSTOM actions enforced as DENY, targetRef policies applied to
+// no proxy, `when` keys with no translation, and jwksUri values whose JWKS could not be fetched. Pure.
+import type { ValidationIssue } from '../../../config/types.ts';
+import { ErrorCodes } from '../../../common/errors.ts';
+import type { PushSnapshot } from '../../../model/types.ts';
+import { hasTargetRef, actionOf, type AuthzPolicy, type RequestAuthn } from './select.ts';
+import { conditionMatcher } from './rule.ts';
+import { jwksFor, jwksSourceOf } from './jwks.ts';
+
+export function securityIssues(s: PushSnapshot): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  const warn = (kind: string, o: { metadata: { namespace: string; name: string } }, path: string, code: string, message: string) =>
+    out.push({ severity: 'warning', code, kind, name: `${o.metadata.namespace}/${o.metadata.name}`, path, message });
+  for (const p of s.authorizationPolicies as AuthzPolicy[]) {
+    if (!p?.spec || typeof p.spec !== 'object') continue;
+    if (hasTargetRef(p.spec)) warn('AuthorizationPolicy', p, p.spec.targetRef ? 'spec.targetRef' : 'spec.targetRefs', ErrorCodes.XDS_AUTHZ_UNSUPPORTED, 'policies attached by targetRef are not applied by Rigging (no waypoint or Gateway API gateway); use a selector');
+    if (actionOf(p) === 'CUSTOM') warn('AuthorizationPolicy', p, 'spec.action', ErrorCodes.XDS_AUTHZ_UNSUPPORTED, 'CUSTOM (ext_authz) is not supported: the requests its rules match are denied');
+    (Array.isArray(p.spec.rules) ? p.spec.rules : []).forEach((r, i) => {
+      (Array.isArray(r?.when) ? r.when : []).forEach((w, j) => {
+        if (w && typeof w.key === 'string' && !conditionMatcher(w.key, { namespace: p.metadata.namespace, tcp: false, onHttpOnly: 'drop-field' })) {
+          warn('AuthorizationPolicy', p, `spec.rules[${i}].when[${j}].key`, ErrorCodes.XDS_AUTHZ_UNSUPPORTED, `condition ${w.key} is not supported: rule ${i} matches nothing`);
+        }
+      });
+    });
+  }
+  for (const p of s.requestAuthentications as RequestAuthn[]) {
+    if (!p?.spec || typeof p.spec !== 'object') continue;
+    if (hasTargetRef(p.spec)) warn('RequestAuthentication', p, p.spec.targetRef ? 'spec.targetRef' : 'spec.targetRefs', ErrorCodes.XDS_AUTHZ_UNSUPPORTED, 'policies attached by targetRef are not applied by Rigging (no waypoint or Gateway API gateway); use a selector');
+    (Array.isArray(p.spec.jwtRules) ? p.spec.jwtRules : []).forEach((r, i) => {
+      if (!r || typeof r !== 'object' || !jwksSourceOf(r)) return;
+      const c = jwksFor(s, r);
+      if (c.source === 'unavailable') {
+        warn('RequestAuthentication', p, `spec.jwtRules[${i}].jwksUri`, ErrorCodes.XDS_JWKS_FETCH, `JWKS from ${c.uri}: ${c.error}; every token of issuer ${r.issuer ?? '(none)'} fails verification until it is fetched`);
+      }
+    });
+  }
+  return out;
+}

@@ -1,0 +1,76 @@
+// xds/translate/security: the AuthorizationPolicies applying to a proxy -> Envoy RBAC filters (HTTP and network),
+// one per action in the order DENY, ALLOW, AUDIT (Envoy RBAC action LOG). Rules are named Istio's way,
+// "ns[<ns>]-policy[<name>]-rule[<i>]". Dry-run policies (annotation istio.io/dry-run: "true") go to shadow_rules
+// only. CUSTOM (ext_authz) is not supported: like Istio when the provider is unknown, its rules are enforced as
+// DENY, so the requests it would have sent for an external check are refused (fail closed).
+import { TypeUrl } from '../../../envoy/protos.ts';
+import type { EnvoyResource } from '../types.ts';
+import { actionOf, isDryRun, type AuthzPolicy } from './select.ts';
+import { translateRule } from './rule.ts';
+
+export const HTTP_RBAC_FILTER = 'envoy.filters.http.rbac';
+export const NETWORK_RBAC_FILTER = 'envoy.filters.network.rbac';
+export const TCP_RBAC_STAT_PREFIX = 'tcp.';
+
+type Group = 'DENY' | 'ALLOW' | 'AUDIT';
+const ENVOY_ACTION: Record<Group, string> = { DENY: 'DENY', ALLOW: 'ALLOW', AUDIT: 'LOG' };
+const DRY_RUN_PREFIX: Record<Group, string> = { DENY: 'istio_dry_run_deny_', ALLOW: 'istio_dry_run_allow_', AUDIT: 'istio_dry_run_audit_' };
+
+export function rbacPolicyName(p: AuthzPolicy, index: number): string {
+  return `ns[${p.metadata.namespace}]-policy[${p.metadata.name}]-rule[${index}]`;
+}
+
+interface Collected { enforced: boolean; shadow: boolean; rules: Record<string, EnvoyResource>; shadowRules: Record<string, EnvoyResource> }
+
+/** Group the policies by action and translate each rule; `tcp` applies Istio's HTTP-only attribute handling. */
+function collect(policies: readonly AuthzPolicy[], tcp: boolean): Map<Group, Collected> {
+  const out = new Map<Group, Collected>();
+  for (const p of policies) {
+    const action = actionOf(p);
+    const group: Group = action === 'CUSTOM' ? 'DENY' : action;
+    let c = out.get(group);
+    if (!c) { c = { enforced: false, shadow: false, rules: {}, shadowRules: {} }; out.set(group, c); }
+    const dry = isDryRun(p);
+    if (dry) c.shadow = true; else c.enforced = true;
+    const rules = Array.isArray(p.spec.rules) ? p.spec.rules : [];
+    rules.forEach((rule, i) => {
+      // on TCP an ALLOW/AUDIT rule needing HTTP attributes matches nothing; a DENY one ignores them (denies more)
+      const r = translateRule(rule, { namespace: p.metadata.namespace, tcp, onHttpOnly: group === 'DENY' ? 'drop-field' : 'drop-rule' });
+      if (r.policy) (dry ? c.shadowRules : c.rules)[rbacPolicyName(p, i)] = r.policy;
+    });
+  }
+  return out;
+}
+
+/**
+ * The typed_config bodies in filter order. An ALLOW filter is emitted whenever an enforced ALLOW policy applies,
+ * even with no rules (empty policies = deny everything, Istio's allow-nothing); DENY and AUDIT only with rules.
+ */
+function rbacConfigs(policies: readonly AuthzPolicy[], tcp: boolean): { group: Group; config: EnvoyResource }[] {
+  const groups = collect(policies, tcp);
+  const out: { group: Group; config: EnvoyResource }[] = [];
+  for (const group of ['DENY', 'ALLOW', 'AUDIT'] as const) {
+    const c = groups.get(group);
+    if (!c) continue;
+    const body: EnvoyResource = {};
+    const hasRules = Object.keys(c.rules).length > 0;
+    if (c.enforced && (group === 'ALLOW' || hasRules)) body.rules = { action: ENVOY_ACTION[group], policies: c.rules };
+    if (c.shadow && (group === 'ALLOW' || Object.keys(c.shadowRules).length > 0)) {
+      body.shadow_rules = { action: ENVOY_ACTION[group], policies: c.shadowRules };
+      body.shadow_rules_stat_prefix = DRY_RUN_PREFIX[group];
+    }
+    if (body.rules || body.shadow_rules) out.push({ group, config: body });
+  }
+  return out;
+}
+
+export function httpRbacFilters(policies: readonly AuthzPolicy[]): EnvoyResource[] {
+  return rbacConfigs(policies, false).map(({ config }) => ({ name: HTTP_RBAC_FILTER, typed_config: { '@type': TypeUrl.HttpRbac, ...config } }));
+}
+
+export function networkRbacFilters(policies: readonly AuthzPolicy[]): EnvoyResource[] {
+  return rbacConfigs(policies, true).map(({ config }) => ({
+    name: NETWORK_RBAC_FILTER,
+    typed_config: { '@type': TypeUrl.NetworkRbac, stat_prefix: TCP_RBAC_STAT_PREFIX, ...config },
+  }));
+}
