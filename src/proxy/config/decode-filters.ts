@@ -1,5 +1,7 @@
-// proxy/config: decoders for HTTP filter configs (fault, CORS, local rate limit) and typed_per_filter_config overrides.
+// proxy/config: decoders for HTTP filter configs (fault, CORS, local rate limit, RBAC, jwt_authn) and typed_per_filter_config overrides.
 import { Ctx, type Obj, anyType, anyUnresolved, arr, durationMs, fraction, headerMatchers, isObj, num, obj, runtimeFraction, str, stringMatch, wrappedBool, wrappedNum } from './decode-common.ts';
+import { decodeHttpRbac } from './decode-rbac.ts';
+import { decodeJwtAuthn } from './decode-jwt.ts';
 import type { CorsPolicyConfig, FaultConfig, HttpFilterConfig, LocalRateLimitConfig, PerFilterConfig, StringMatch } from './types.ts';
 
 const T = 'type.googleapis.com/';
@@ -114,9 +116,13 @@ export function decodeHttpFilter(v: unknown, ctx: Ctx, field: string): HttpFilte
     case FilterTypes.localRateLimit:
       return { name, type: 'local_ratelimit', disabled, rateLimit: decodeLocalRateLimit(cfg, ctx, `${field}.typed_config`) };
     case FilterTypes.rbac:
-      return { name, type: 'rbac', disabled, config: cfg };
-    case FilterTypes.jwt:
-      return { name, type: 'jwt_authn', disabled, config: cfg };
+    case FilterTypes.jwt: {
+      // An auth filter whose config we cannot read must not turn into "no policy": reject it.
+      if (!tc || anyUnresolved(tc)) { ctx.err(`${field}.typed_config`, `filter ${name}: missing or undecodable ${type}`); return undefined; }
+      return type === FilterTypes.rbac
+        ? { name, type: 'rbac', disabled, config: cfg, rbac: decodeHttpRbac(cfg, ctx, `${field}.typed_config`) }
+        : { name, type: 'jwt_authn', disabled, config: cfg, jwt: decodeJwtAuthn(cfg, ctx, `${field}.typed_config`) };
+    }
     default:
       if (optional) return { name, type: 'skipped', disabled, typeUrl: type };
       ctx.err(`${field}`, `unknown http filter ${JSON.stringify(name)} (${type || 'no typed_config'}) and is_optional is not set`);
@@ -149,6 +155,9 @@ export function decodePerFilter(v: unknown, ctx: Ctx, field: string): PerFilterC
         break;
       case FilterTypes.rbacPerRoute:
       case FilterTypes.jwtPerRoute:
+        // Auth filters run before routing here, so a per-route override cannot apply: reject rather than ignore.
+        if (!optional) ctx.err(f, `per-route ${type.slice(type.lastIndexOf('.') + 1)} overrides are not supported (auth filters run before route selection)`);
+        break;
       case FilterTypes.localRateLimit:
       case FilterTypes.router:
         break; // accepted; their per-route policies are read by their owners from the filter config

@@ -22,6 +22,7 @@ import { RetryState, type AttemptFailure } from './retry.ts';
 import type { RetryPolicyConfig } from '../config/types.ts';
 import { effectiveFaultConfig, type FaultPlan } from './filters/fault.ts';
 import { corsRequest } from './filters/cors.ts';
+import { authorize, type AuthzOutcome } from './filters/authz.ts';
 import { MIRROR_BUFFER_LIMIT, sendMirrors } from './mirror.ts';
 import { needsEagerRetry, notFilterState, originalDestination, splitHostPort } from './exchange-util.ts';
 export { originalDestination } from './exchange-util.ts';
@@ -82,6 +83,8 @@ export class Exchange implements ResponseSink {
   /** CORS response headers for an allowed cross-origin request. */
   private corsHeaders: Array<[string, string]> | undefined;
   private detail = '';
+  /** Set when the auth filters (jwt_authn / RBAC, src/proxy/http/filters/authz.ts) answered: for the log and explanation. */
+  authz: AuthzOutcome | undefined;
   private hash: number | undefined;
   private summary: EndpointsSummary | undefined;
   /** Bumped per attempt so late callbacks of an abandoned attempt are ignored. */
@@ -114,6 +117,11 @@ export class Exchange implements ResponseSink {
   }
 
   start(): void {
+    // Auth filters (jwt_authn, RBAC) run first, as in the listener's filter list; they answer 401/403 themselves.
+    if (authorize(this, this.ctx, this.origin, this.rt.handler, () => this.routeRequest())) this.routeRequest();
+  }
+
+  private routeRequest(): void {
     const req = this.req;
     const d = this.rt.router.route({ authority: req.authority, path: req.path, method: req.method, headers: req, scheme: this.origin.tls ? 'https' : 'http' } as Parameters<HttpChainRuntime['router']['route']>[0]);
     this.decision = d;
@@ -627,7 +635,7 @@ export class Exchange implements ResponseSink {
         method: this.req.method, path: this.req.path, authority: this.req.authority, status: this.status, flags: this.flags,
         cluster, upstreamHost: this.hostId, routeName, durationMs: this.ctx.clock.now() - this.startedAt,
         requestId: this.requestId || this.req.get('x-request-id') || '', listener: this.origin.listenerName,
-        explanation: this.flags.length ? this.explain(cluster, routeName) : undefined,
+        explanation: this.flags.length || this.authz ? this.explain(cluster, routeName) : undefined,
       });
     }
     if (this.ctx.telemetry) this.report(this.ctx.telemetry);
@@ -665,7 +673,7 @@ export class Exchange implements ResponseSink {
       downstreamLocalAddress: `${this.origin.localAddress}:${this.origin.localPort}`,
       downstreamRemoteAddress: `${this.origin.remoteAddress}:${this.origin.remotePort}`,
       downstreamPeerUriSan: this.origin.peer?.principal,
-      responseCodeDetails: this.responseStarted ? 'via_upstream' : this.flags.length ? this.flags.join(',') : undefined,
+      responseCodeDetails: this.authz ? this.authz.details : this.responseStarted ? 'via_upstream' : this.flags.length ? this.flags.join(',') : undefined,
       req: (n) => n === ':method' ? req.method : n === ':path' ? req.path : n === ':authority' ? req.authority : n === ':scheme' ? req.scheme
         : n === 'x-request-id' ? this.requestId || req.get(n) : req.get(n),
       resp: (n) => resp ? getHeader(resp, n) : undefined,
@@ -680,6 +688,7 @@ export class Exchange implements ResponseSink {
         endpoints: this.summary ?? this.cluster?.summary(), timeoutMs: this.fwd?.timeoutMs,
         retries: this.retry ? { done: this.retry.retriesDone, max: this.retry.retriesDone + this.retry.retriesRemaining } : undefined,
         fault: this.fault ? { delayMs: this.fault.delayMs, abortStatus: this.fault.abort?.status, grpcStatus: this.fault.abort?.grpcStatus } : undefined,
+        authz: this.authz,
       });
     } catch {
       return this.flags.join(',');

@@ -128,6 +128,15 @@ export interface ExplainContext {
   breaker?: { resource: string; limit: number };
   fault?: { delayMs?: number; abortStatus?: number; grpcStatus?: number };
   maxStreamDurationMs?: number;
+  /** The auth filters answered (no response flag): RBAC denial naming the policy, or a JWT failure. */
+  authz?: { kind: 'rbac' | 'jwt_authn'; filter: string; status: number; policy?: string; action?: string; message?: string };
+}
+
+/** Why an auth filter (RBAC / jwt_authn) refused the request, naming the policy. */
+export function explainAuthz(a: NonNullable<ExplainContext['authz']>): string {
+  if (a.kind === 'jwt_authn') return `the request's JWT was rejected by ${a.filter}: ${a.message ?? 'verification failed'} (RequestAuthentication)`;
+  if (a.action === 'DENY') return `denied by RBAC filter ${a.filter}: DENY policy "${a.policy}" matched (AuthorizationPolicy action DENY)`;
+  return `denied by RBAC filter ${a.filter}: no ALLOW policy matched the request${a.policy ? ` (${a.policy})` : ''} (AuthorizationPolicy action ALLOW: only listed sources / operations are let in)`;
 }
 
 function plural(n: number, word: string): string {
@@ -251,6 +260,7 @@ export function explain(flags: ResponseFlags | Iterable<ResponseFlag>, ctx: Expl
   const set = flags instanceof ResponseFlags ? flags : new ResponseFlags(flags);
   const head = [ctx.status !== undefined ? String(ctx.status) : '', set.empty ? '' : set.toString()].filter(Boolean).join(' ');
   if (set.empty) {
+    if (ctx.authz) return `${head}: ${explainAuthz(ctx.authz)}`;
     if (ctx.status !== undefined && ctx.status >= 500) {
       return `${head}: the response came from ${ctx.upstreamHost ? ctx.upstreamHost : 'the upstream'}${ctx.cluster ? ` in ${ctx.cluster}` : ''} itself (no proxy flag was set)`;
     }

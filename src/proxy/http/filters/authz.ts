@@ -1,0 +1,165 @@
+// proxy/http/filters: the auth stage of an HTTP exchange — the listener's jwt_authn and RBAC filters, run first and
+// in their configured order. Answers 401 (bad token) / 403 (denied) itself, or lets the exchange route the request;
+// JWT verification may make it asynchronous (then `next` is called later, unless the exchange ended meanwhile).
+import { realClock } from '../../../common/clock.ts';
+import type { HttpHandlerConfig } from '../../config/types.ts';
+import type { ConnectionOrigin } from '../../listener/origin.ts';
+import type { EngineContext } from '../../listener/runtime.ts';
+import type { IncomingRequest } from '../exchange-types.ts';
+import type { HeaderEdits } from '../route-types.ts';
+import { JWT_METADATA_NAMESPACE, JwtAuthnFilter, type JwtOutcome } from './jwt-authn.ts';
+import { RbacFilter, authzCounters } from './rbac.ts';
+import type { RbacInput } from './rbac-match.ts';
+
+/** Why the auth stage answered: for the access log (response code details) and the explanation. */
+export interface AuthzOutcome {
+  /** The filter's name in the listener (e.g. envoy.filters.http.rbac). */
+  filter: string;
+  kind: 'rbac' | 'jwt_authn';
+  status: number;
+  /** Envoy's response code details, e.g. rbac_access_denied_matched_policy[ns[foo]-policy[deny-admin]-rule[0]]. */
+  details: string;
+  /** RBAC: the matched policy (undefined: an ALLOW filter where no policy matched). */
+  policy?: string;
+  action?: 'ALLOW' | 'DENY' | 'LOG';
+  /** jwt_authn: the verification status (e.g. "Jwt is expired"). */
+  message?: string;
+}
+
+/** What the auth stage needs from an exchange. */
+export interface AuthzExchange {
+  readonly req: IncomingRequest;
+  readonly isFinished: boolean;
+  authz: AuthzOutcome | undefined;
+  localReply(status: number, body: string, edits: HeaderEdits, extra?: string[]): void;
+}
+
+type Step = { kind: 'jwt'; f: JwtAuthnFilter } | { kind: 'rbac'; f: RbacFilter };
+
+const NO_EDITS: HeaderEdits = { add: [], remove: [] };
+export const RBAC_DENIED_BODY = 'RBAC: access denied';
+
+/** Compiled auth steps per handler config object (configs are replaced, never mutated, on updates). */
+const chains = new WeakMap<HttpHandlerConfig, Step[] | null>();
+let lastHandler: HttpHandlerConfig | undefined;
+let lastSteps: Step[] | null = null;
+
+export function authSteps(h: HttpHandlerConfig): Step[] | null {
+  if (h === lastHandler) return lastSteps;
+  let steps = chains.get(h);
+  if (steps === undefined) {
+    const list: Step[] = [];
+    for (const f of h.httpFilters) {
+      if (f.disabled) continue;
+      if (f.type === 'jwt_authn' && f.jwt) list.push({ kind: 'jwt', f: new JwtAuthnFilter(f.name, f.jwt) });
+      else if (f.type === 'rbac' && f.rbac) list.push({ kind: 'rbac', f: new RbacFilter(f.name, f.rbac, `http.${h.statPrefix}.`) });
+    }
+    steps = list.length ? list : null;
+    chains.set(h, steps);
+  }
+  lastHandler = h;
+  lastSteps = steps;
+  return steps;
+}
+
+/** Header lookup for matchers: pseudo headers from the request line, repeated headers joined with ',' (Envoy). */
+function headerView(req: IncomingRequest): { get(name: string): string | undefined } {
+  return {
+    get(name: string): string | undefined {
+      switch (name) {
+        case ':method': return req.method;
+        case ':path': return req.path;
+        case ':authority': return req.authority;
+        case ':scheme': return req.scheme;
+      }
+      const h = req.headers;
+      let out: string | undefined;
+      for (let i = 0; i < h.length; i += 2) if (h[i] === name) out = out === undefined ? h[i + 1] : `${out},${h[i + 1]}`;
+      return out;
+    },
+  };
+}
+
+/** The original client per x-forwarded-for and the HCM's use_remote_address / xff_num_trusted_hops. */
+export function remoteIp(req: { get(n: string): string | undefined }, direct: string, h: Pick<HttpHandlerConfig, 'useRemoteAddress' | 'xffNumTrustedHops'>): string {
+  const xff = req.get('x-forwarded-for');
+  if (!xff) return direct;
+  const list = xff.split(',').map((s) => s.trim()).filter(Boolean);
+  if (h.useRemoteAddress) {
+    if (h.xffNumTrustedHops <= 0) return direct;
+    return list[list.length - h.xffNumTrustedHops] ?? direct;
+  }
+  return list[list.length - 1 - h.xffNumTrustedHops] ?? direct;
+}
+
+/** The connection facts every RBAC check needs (HTTP adds headers, path and metadata). */
+export function connectionInput(origin: ConnectionOrigin): RbacInput {
+  return {
+    directRemoteIp: origin.remoteAddress, remoteIp: origin.remoteAddress,
+    destinationIp: origin.destination.address, destinationPort: origin.destination.port,
+    tls: origin.tls, peer: origin.peer, sni: '',
+  };
+}
+
+/** Wall-clock epoch ms for token lifetimes: Date.now on the real clock; a fake clock's now() is taken as epoch ms. */
+function wallNow(ctx: EngineContext): number {
+  return ctx.clock === realClock ? Date.now() : ctx.clock.now();
+}
+
+/**
+ * Run the handler's auth filters. Returns true when the exchange should continue now; false when the stage answered
+ * (401/403) or will call `next` later (JWT verification in flight).
+ */
+export function authorize(ex: AuthzExchange, ctx: EngineContext, origin: ConnectionOrigin, h: HttpHandlerConfig, next: () => void): boolean {
+  const steps = authSteps(h);
+  if (steps === null) return true;
+  const req = ex.req;
+  const q = req.path.indexOf('?');
+  const input: RbacInput = {
+    ...connectionInput(origin),
+    headers: headerView(req), path: q < 0 ? req.path : req.path.slice(0, q),
+    remoteIp: remoteIp(req, origin.remoteAddress, h),
+  };
+  const stats = authzCounters(ctx.stats);
+  const run = (from: number): boolean => {
+    for (let s = from; s < steps.length; s++) {
+      const step = steps[s];
+      if (step.kind === 'rbac') {
+        const d = step.f.check(input, stats);
+        if (!d.allowed) {
+          ex.authz = { filter: step.f.name, kind: 'rbac', status: 403, details: d.details!, policy: d.policy, action: d.action };
+          ex.localReply(403, RBAC_DENIED_BODY, NO_EDITS);
+          return false;
+        }
+        continue;
+      }
+      const out = step.f.run(req, wallNow(ctx));
+      if (out instanceof Promise) {
+        out.then((o) => {
+          if (ex.isFinished) return;
+          if (jwtDone(ex, step.f, o, input) && run(s + 1) && !ex.isFinished) next();
+        }, (e: unknown) => {
+          if (ex.isFinished) return;
+          ex.authz = { filter: step.f.name, kind: 'jwt_authn', status: 500, details: 'jwt_authn_internal_error', message: String(e) };
+          ex.localReply(500, 'Jwt verification error', NO_EDITS);
+        });
+        return false;
+      }
+      if (!jwtDone(ex, step.f, out, input)) return false;
+    }
+    return true;
+  };
+  return run(0);
+}
+
+function jwtDone(ex: AuthzExchange, f: JwtAuthnFilter, o: JwtOutcome, input: RbacInput): boolean {
+  if (o.metadata) {
+    const md = new Map(input.metadata ?? []);
+    md.set(JWT_METADATA_NAMESPACE, { ...(md.get(JWT_METADATA_NAMESPACE) ?? {}), ...o.metadata });
+    input.metadata = md;
+  }
+  if (o.ok) return true;
+  ex.authz = { filter: f.name, kind: 'jwt_authn', status: o.status, details: `jwt_authn_access_denied{${o.message.replace(/ /g, '_')}}`, message: o.message };
+  ex.localReply(o.status, o.body, NO_EDITS, o.headers);
+  return false;
+}
