@@ -1,8 +1,8 @@
 // proxy/config: decodes Listener (LDS) with its filter chains, HTTP connection manager and TCP proxy into ListenerConfig.
-import { Ctx, type Obj, anyType, arr, downstreamTransportSocket, durationMs, isObj, num, obj, protoValue, str, wrappedBool, wrappedNum } from './decode-common.ts';
+import { Ctx, type Obj, anyType, arr, downstreamTransportSocket, durationMs, fraction, headerMatcher, isObj, num, obj, protoValue, str, wrappedBool, wrappedNum } from './decode-common.ts';
 import { decodeHttpFilter } from './decode-filters.ts';
 import { routeConfigInto } from './decode-route.ts';
-import type { AccessLogConfig, CidrRange, DecodeResult, FilterChainConfig, FilterChainMatch, HttpFilterConfig, HttpHandlerConfig, ListenerConfig, NetworkFilterConfig, TcpHandlerConfig } from './types.ts';
+import type { AccessLogConfig, AccessLogFilterConfig, CidrRange, DecodeResult, FilterChainConfig, FilterChainMatch, HttpFilterConfig, HttpHandlerConfig, ListenerConfig, NetworkFilterConfig, TcpHandlerConfig } from './types.ts';
 
 const T = 'type.googleapis.com/';
 const HCM = `${T}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`;
@@ -111,9 +111,9 @@ function filterChain(v: Obj, ctx: Ctx, field: string): FilterChainConfig | undef
   };
 }
 
-function accessLogs(v: unknown, _ctx: Ctx, _field: string): AccessLogConfig[] {
+function accessLogs(v: unknown, ctx: Ctx, field: string): AccessLogConfig[] {
   const out: AccessLogConfig[] = [];
-  arr(v).forEach((a) => {
+  arr(v).forEach((a, i) => {
     if (!isObj(a)) return;
     const tc = obj(a.typed_config);
     const t = anyType(tc);
@@ -136,10 +136,102 @@ function accessLogs(v: unknown, _ctx: Ctx, _field: string): AccessLogConfig[] {
       // Other loggers (gRPC ALS, OTel, ...) do not change request handling: keep the listener, log nothing.
       out.push({ name, kind: 'other' });
     }
-    // Filters only choose which requests are logged; keep them for the telemetry owner rather than reject the listener.
-    if (isObj(a.filter)) out[out.length - 1]!.filter = a.filter;
+    // A filter chooses which requests are logged. One we cannot evaluate is NACKed: logging everything instead
+    // would silently break what the operator asked for (sampling, errors only...).
+    if (isObj(a.filter)) {
+      const last = out[out.length - 1]!;
+      last.filter = a.filter;
+      last.logFilter = accessLogFilter(a.filter, ctx, `${field}[${i}].filter`);
+    }
   });
   return out;
+}
+
+/** ResponseFlagFilter.flags: the values the proto's validation allows. */
+const LOG_FILTER_FLAGS = new Set(['LH', 'UH', 'UT', 'LR', 'UR', 'UF', 'UC', 'UO', 'NR', 'DI', 'FI', 'RL', 'UAEX', 'RLSE', 'DC', 'URX', 'SI', 'IH', 'DPE', 'UMSDR', 'RFCF', 'NFCF', 'DT', 'UPE', 'NC', 'OM', 'DF', 'DO', 'DR']);
+const GRPC_STATUS = ['OK', 'CANCELED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
+const COMPARE_OPS = ['EQ', 'GE', 'LE'] as const;
+/** Filter kinds that exist in Envoy but that this proxy does not evaluate: NACKed by name. */
+const UNSUPPORTED_LOG_FILTERS = ['extension_filter', 'metadata_filter', 'log_type_filter'];
+
+/** config.accesslog.v3.ComparisonFilter (op + RuntimeUInt32; only its default_value is used). */
+function comparison(v: unknown, ctx: Ctx, field: string): { op: 'EQ' | 'GE' | 'LE'; value: number } | undefined {
+  const c = obj(v);
+  if (!c) { ctx.err(field, 'comparison is required'); return undefined; }
+  const rawOp = c.op ?? 'EQ';
+  const op = typeof rawOp === 'number' ? COMPARE_OPS[rawOp] : COMPARE_OPS.find((o) => o === rawOp);
+  if (!op) { ctx.err(`${field}.op`, `unknown comparison op ${JSON.stringify(rawOp)} (EQ, GE or LE)`); return undefined; }
+  const val = obj(c.value);
+  if (!val) { ctx.err(`${field}.value`, 'value is required'); return undefined; }
+  if (!str(val.runtime_key)) ctx.err(`${field}.value.runtime_key`, 'runtime_key must not be empty');
+  return { op, value: num(val.default_value) ?? 0 };
+}
+
+/** config.accesslog.v3.AccessLogFilter: exactly one filter_specifier; errors name the field. */
+export function accessLogFilter(v: Obj, ctx: Ctx, field: string): AccessLogFilterConfig | undefined {
+  // proto-loader's `oneofs: true` adds a virtual key naming the chosen member; it is not a filter itself.
+  const keys = Object.keys(v).filter((k) => k !== 'filter_specifier' && v[k] !== undefined && v[k] !== null);
+  if (keys.length !== 1) {
+    ctx.err(field, keys.length === 0 ? 'access log filter needs one filter type (filter_specifier is required)' : `access log filter sets several filter types (${keys.join(', ')}); exactly one is allowed`);
+    return undefined;
+  }
+  const k = keys[0]!;
+  const f = `${field}.${k}`;
+  const body = obj(v[k]) ?? {};
+  switch (k) {
+    case 'status_code_filter':
+    case 'duration_filter': {
+      const c = comparison(body.comparison, ctx, `${f}.comparison`);
+      return c ? { kind: k === 'status_code_filter' ? 'status_code' : 'duration', ...c } : undefined;
+    }
+    case 'not_health_check_filter': return { kind: 'not_health_check' };
+    case 'traceable_filter': return { kind: 'traceable' };
+    case 'runtime_filter': {
+      const runtimeKey = str(body.runtime_key) ?? '';
+      if (!runtimeKey) ctx.err(`${f}.runtime_key`, 'runtime_key must not be empty');
+      // Without a runtime layer the key is never set, so percent_sampled (default 0%) decides.
+      const percent = fraction(body.percent_sampled, ctx, `${f}.percent_sampled`) ?? { numerator: 0, denominator: 100 };
+      return { kind: 'runtime', runtimeKey, percent, independentRandomness: body.use_independent_randomness === true };
+    }
+    case 'and_filter':
+    case 'or_filter': {
+      const list = arr(body.filters);
+      if (list.length < 2) ctx.err(`${f}.filters`, `needs at least 2 filters, got ${list.length}`);
+      const filters: AccessLogFilterConfig[] = [];
+      list.forEach((x, j) => {
+        if (!isObj(x)) { ctx.err(`${f}.filters[${j}]`, 'must be an access log filter'); return; }
+        const sub = accessLogFilter(x, ctx, `${f}.filters[${j}]`);
+        if (sub) filters.push(sub);
+      });
+      return { kind: k === 'and_filter' ? 'and' : 'or', filters };
+    }
+    case 'header_filter': {
+      if (!isObj(body.header)) { ctx.err(`${f}.header`, 'header is required'); return undefined; }
+      const header = headerMatcher(body.header, ctx, `${f}.header`);
+      return header ? { kind: 'header', header } : undefined;
+    }
+    case 'response_flag_filter': {
+      const flags: string[] = [];
+      arr(body.flags).forEach((x, j) => {
+        if (typeof x === 'string' && LOG_FILTER_FLAGS.has(x)) flags.push(x);
+        else ctx.err(`${f}.flags[${j}]`, `unknown response flag ${JSON.stringify(x)}`);
+      });
+      return { kind: 'response_flag', flags };
+    }
+    case 'grpc_status_filter': {
+      const statuses: number[] = [];
+      arr(body.statuses).forEach((x, j) => {
+        const code = typeof x === 'number' ? (x >= 0 && x < GRPC_STATUS.length && Number.isInteger(x) ? x : -1) : GRPC_STATUS.indexOf(String(x));
+        if (code < 0) ctx.err(`${f}.statuses[${j}]`, `unknown gRPC status ${JSON.stringify(x)}`);
+        else statuses.push(code);
+      });
+      return { kind: 'grpc_status', statuses, exclude: body.exclude === true };
+    }
+    default:
+      ctx.err(f, UNSUPPORTED_LOG_FILTERS.includes(k) ? `access log filter ${k} is not supported by this proxy` : `unknown access log filter ${k}`);
+      return undefined;
+  }
 }
 
 const FCC = new Set(['SANITIZE', 'FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY']);

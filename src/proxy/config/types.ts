@@ -125,7 +125,25 @@ export interface AccessLogConfig {
   jsonFormat?: Record<string, string>;
   /** Envoy's AccessLogFilter as a canonical object (which requests to log); undefined: log every request. */
   filter?: Record<string, unknown>;
+  /** `filter` decoded (the listener is NACKed when it has a filter type the proxy does not implement). */
+  logFilter?: AccessLogFilterConfig;
 }
+
+/** Envoy's AccessLogFilter (config.accesslog.v3), decoded; runtime keys are not looked up (no runtime layer). */
+export type AccessLogFilterConfig =
+  /** status_code_filter / duration_filter: compare the response code (0 when none) or total duration in ms. */
+  | { kind: 'status_code' | 'duration'; op: 'EQ' | 'GE' | 'LE'; value: number }
+  | { kind: 'not_health_check' }
+  | { kind: 'traceable' }
+  /** runtime_filter: sample percent_sampled, by x-request-id unless use_independent_randomness. */
+  | { kind: 'runtime'; runtimeKey: string; percent: Fraction; independentRandomness: boolean }
+  | { kind: 'and' | 'or'; filters: AccessLogFilterConfig[] }
+  /** header_filter: the request headers match. */
+  | { kind: 'header'; header: HeaderMatcher }
+  /** response_flag_filter: any of `flags` set (empty: any flag at all). */
+  | { kind: 'response_flag'; flags: string[] }
+  /** grpc_status_filter: the gRPC status (numeric codes) is among `statuses`, or not when `exclude`. */
+  | { kind: 'grpc_status'; statuses: number[]; exclude: boolean };
 
 /** HTTP fault injection (envoy.filters.http.fault), used both as filter config and per-route override. */
 export interface FaultConfig {

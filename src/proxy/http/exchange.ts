@@ -674,6 +674,7 @@ export class Exchange implements ResponseSink {
       downstreamRemoteAddress: `${this.origin.remoteAddress}:${this.origin.remotePort}`,
       downstreamPeerUriSan: this.origin.peer?.principal,
       responseCodeDetails: this.authz ? this.authz.details : this.responseStarted ? 'via_upstream' : this.flags.length ? this.flags.join(',') : undefined,
+      grpcStatus: this.grpcStatus,
       req: (n) => n === ':method' ? req.method : n === ':path' ? req.path : n === ':authority' ? req.authority : n === ':scheme' ? req.scheme
         : n === 'x-request-id' ? this.requestId || req.get(n) : req.get(n),
       resp: (n) => resp ? getHeader(resp, n) : undefined,

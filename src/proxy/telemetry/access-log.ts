@@ -3,6 +3,8 @@
 // asynchronously (one write per batch), so logging never blocks the request path.
 import { open, write, close } from 'node:fs';
 import { hostname } from 'node:os';
+import type { AccessLogFilterConfig } from '../config/types.ts';
+import { compileHeaderMatcher } from '../router/match.ts';
 
 /** Everything a command operator can print about one finished request (or TCP connection). */
 export interface AccessLogEntry {
@@ -32,6 +34,10 @@ export interface AccessLogEntry {
   req?: (name: string) => string | undefined;
   resp?: (name: string) => string | undefined;
   trailer?: (name: string) => string | undefined;
+  /** The response's gRPC status (trailers, else headers), as received; undefined when none. */
+  grpcStatus?: string;
+  /** Whether a health-check filter answered the request (this proxy has none yet: never set). */
+  healthCheck?: boolean;
 }
 
 /** Envoy's default format, used when a file logger names none. */
@@ -138,6 +144,89 @@ export function formatterFor(cfg: { textFormat?: string; jsonFormat?: Record<str
   return compileText(t.endsWith('\n') ? t : t + '\n');
 }
 
+// ----- access-log filters (Envoy's AccessLogFilter): which requests a logger writes
+
+/** Which entries a logger writes. */
+export type LogFilter = (e: AccessLogEntry) => boolean;
+
+/** Envoy's HTTP status -> gRPC status mapping, used when a response carries no grpc-status. */
+function httpToGrpc(status: number): number {
+  switch (status) {
+    case 400: return 13; // INTERNAL
+    case 401: return 16; // UNAUTHENTICATED
+    case 403: return 7; // PERMISSION_DENIED
+    case 404: return 12; // UNIMPLEMENTED
+    case 429: case 502: case 503: case 504: return 14; // UNAVAILABLE
+    default: return 2; // UNKNOWN
+  }
+}
+
+/** The gRPC status a grpc_status_filter sees: trailers, then headers, then the HTTP status mapped; UNKNOWN without any. */
+export function entryGrpcStatus(e: AccessLogEntry): number {
+  const raw = e.grpcStatus ?? e.trailer?.('grpc-status') ?? e.resp?.('grpc-status');
+  if (raw !== undefined) {
+    // A value that is not a known code (user-defined or garbage) matches no configured status.
+    return /^\d+$/.test(raw) && Number(raw) <= 16 ? Number(raw) : -1;
+  }
+  return e.status ? httpToGrpc(e.status) : 2;
+}
+
+/** x-request-id as Envoy's UUID extension reads it: the first 8 hex digits as an integer. */
+function requestIdInteger(e: AccessLogEntry): number | undefined {
+  const rid = e.req?.('x-request-id');
+  if (!rid || rid.length < 8 || !/^[0-9a-fA-F]{8}/.test(rid)) return undefined;
+  return parseInt(rid.slice(0, 8), 16);
+}
+
+/**
+ * Forced tracing, the only reason Envoy's traceable_filter accepts: an x-envoy-force-trace request, or an
+ * x-request-id UUID already marked forced (variant nibble 'a' at position 14) by an earlier Envoy hop.
+ */
+function traceForced(e: AccessLogEntry): boolean {
+  if (e.req?.('x-envoy-force-trace') !== undefined) return true;
+  const rid = e.req?.('x-request-id');
+  return rid !== undefined && rid.length === 36 && rid[14] === 'a';
+}
+
+/** Compile a decoded filter once; `random` ([0, 1)) drives runtime_filter sampling when the request id cannot. */
+export function compileLogFilter(f: AccessLogFilterConfig, random: () => number = Math.random): LogFilter {
+  switch (f.kind) {
+    case 'status_code':
+    case 'duration': {
+      const { op, value } = f;
+      const get = f.kind === 'status_code' ? (e: AccessLogEntry) => e.status ?? 0 : (e: AccessLogEntry) => Math.floor(e.durationMs);
+      return op === 'EQ' ? (e) => get(e) === value : op === 'GE' ? (e) => get(e) >= value : (e) => get(e) <= value;
+    }
+    case 'not_health_check': return (e) => e.healthCheck !== true;
+    case 'traceable': return traceForced;
+    case 'runtime': {
+      const { numerator, denominator } = f.percent;
+      if (f.independentRandomness) return () => Math.floor(random() * denominator) < numerator;
+      // Keyed on the request id, so every logger (and every hop) samples the same requests.
+      return (e) => {
+        const n = requestIdInteger(e);
+        return (n !== undefined ? n % denominator : Math.floor(random() * denominator)) < numerator;
+      };
+    }
+    case 'and':
+    case 'or': {
+      const subs = f.filters.map((x) => compileLogFilter(x, random));
+      return f.kind === 'and' ? (e) => subs.every((s) => s(e)) : (e) => subs.some((s) => s(e));
+    }
+    case 'header': return compileHeaderMatcher<AccessLogEntry>(f.header, (e, n) => e.req?.(n));
+    case 'response_flag': {
+      if (f.flags.length === 0) return (e) => e.flags !== '-' && e.flags !== '';
+      const want = new Set(f.flags);
+      return (e) => e.flags !== '-' && e.flags.split(',').some((x) => want.has(x));
+    }
+    case 'grpc_status': {
+      const set = new Set(f.statuses);
+      const exclude = f.exclude;
+      return (e) => set.has(entryGrpcStatus(e)) !== exclude;
+    }
+  }
+}
+
 /** Bytes kept while a write is in flight; beyond it lines are dropped (counted) rather than growing memory. */
 export const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 
@@ -219,13 +308,20 @@ export class LogSink {
 export class AccessLogWriters {
   private readonly sinks = new Map<string, LogSink>();
   private readonly formatters = new WeakMap<object, Formatter>();
-  constructor(private readonly onError?: (e: Error) => void) {}
+  private readonly filters = new WeakMap<object, LogFilter>();
+  /** `random` ([0, 1)) samples runtime filters that use independent randomness or see no request id. */
+  constructor(private readonly onError?: (e: Error) => void, private readonly random: () => number = Math.random) {}
 
-  /** Format and queue one entry for each configured logger. */
-  log(loggers: readonly { kind: string; path?: string; textFormat?: string; jsonFormat?: Record<string, string> }[], e: AccessLogEntry): void {
+  /** Format and queue one entry for each configured logger whose filter (if any) accepts it. */
+  log(loggers: readonly { kind: string; path?: string; textFormat?: string; jsonFormat?: Record<string, string>; logFilter?: AccessLogFilterConfig }[], e: AccessLogEntry): void {
     for (const l of loggers) {
       const target = l.kind === 'stdout' ? '/dev/stdout' : l.kind === 'stderr' ? '/dev/stderr' : l.kind === 'file' && l.path ? l.path : undefined;
       if (!target) continue;
+      if (l.logFilter) {
+        let lf = this.filters.get(l);
+        if (!lf) { lf = compileLogFilter(l.logFilter, this.random); this.filters.set(l, lf); }
+        if (!lf(e)) continue;
+      }
       let f = this.formatters.get(l);
       if (!f) { f = formatterFor(l); this.formatters.set(l, f); }
       this.sink(target).push(f(e));
