@@ -1,6 +1,7 @@
-// proxy/tcp: tcp_proxy — connect the downstream connection to an endpoint of a cluster and pipe bytes both ways.
+// proxy/tcp: tcp_proxy (after network RBAC) — connect the downstream connection to an endpoint of a cluster and pipe bytes both ways.
 import type { Socket } from 'node:net';
-import type { TcpHandlerConfig } from '../config/types.ts';
+import type { NetworkFilterConfig, TcpHandlerConfig } from '../config/types.ts';
+import { checkNetworkRbac } from './network-rbac.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
 import type { EngineContext } from '../listener/runtime.ts';
 import { relay, type SocketIO } from '../io/types.ts';
@@ -15,9 +16,17 @@ export function pickWeighted(list: readonly { name: string; weight: number }[], 
   return list[list.length - 1]?.name;
 }
 
-/** Handle one downstream connection. `initial` are bytes already read (protocol sniffing). */
-export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: ConnectionOrigin, down: Socket, io: SocketIO, initial?: Buffer): void {
+/**
+ * Handle one downstream connection. `initial` are bytes already read (protocol sniffing); `networkFilters` are the
+ * chain's filters before tcp_proxy (network RBAC: a denied connection is closed before any upstream is dialled).
+ */
+export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: ConnectionOrigin, down: Socket, io: SocketIO, initial?: Buffer, networkFilters?: readonly NetworkFilterConfig[]): void {
   ctx.stats.tcp_cx_total++;
+  if (networkFilters !== undefined && networkFilters.length > 0 && !checkNetworkRbac(ctx.stats, networkFilters, origin).allowed) {
+    down.on('error', () => {});
+    down.destroy();
+    return;
+  }
   const name = cfg.cluster ?? (cfg.weightedClusters ? pickWeighted(cfg.weightedClusters, ctx.random()) : undefined);
   const cluster = name !== undefined ? ctx.upstreams.cluster(name) : undefined;
   down.on('error', () => {});

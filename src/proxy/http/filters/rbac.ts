@@ -40,12 +40,12 @@ export class RbacFilter {
   private readonly shadowPrefix: string;
   /**
    * @param statRoot Envoy's root for this filter's stats: "http.<hcm stat_prefix>." for HTTP, the network filter's
-   *   stat_prefix for network RBAC.
+   *   stat_prefix for network RBAC (whose rulesPrefix is then '').
    */
-  constructor(readonly name: string, readonly cfg: RbacConfig, statRoot: string) {
+  constructor(readonly name: string, readonly cfg: RbacConfig, statRoot: string, rulesPrefix = cfg.statPrefix) {
     if (cfg.rules) this.rules = compileRules(cfg.rules);
     if (cfg.shadowRules) this.shadow = compileRules(cfg.shadowRules);
-    this.prefix = `${statRoot}rbac.${cfg.statPrefix}`;
+    this.prefix = `${statRoot}rbac.${rulesPrefix}`;
     this.shadowPrefix = `${statRoot}rbac.${cfg.shadowStatPrefix}`;
   }
 

@@ -1,0 +1,51 @@
+// proxy/tcp: network RBAC (envoy.filters.network.rbac) in front of tcp_proxy — decide once per connection
+// (Envoy's ONE_TIME_ON_FIRST_BYTE) from the peer identity and addresses; a denied connection is closed.
+import { Ctx } from '../config/decode-common.ts';
+import { decodeNetworkRbac } from '../config/decode-rbac.ts';
+import type { RbacConfig } from '../config/authz-types.ts';
+import type { NetworkFilterConfig } from '../config/types.ts';
+import type { ConnectionOrigin } from '../listener/origin.ts';
+import { connectionInput } from '../http/filters/authz.ts';
+import { RbacFilter, authzCounters, type RbacDecision } from '../http/filters/rbac.ts';
+
+export const NETWORK_RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC';
+
+/** Compiled filters per network filter list (configs are replaced, not mutated, on updates). */
+const compiled = new WeakMap<readonly NetworkFilterConfig[], RbacFilter[] | null>();
+
+/** A config that fails to decode denies every connection (fail closed) rather than being skipped. */
+const DENY_ALL: RbacConfig = { statPrefix: '', shadowStatPrefix: '', rules: { action: 'ALLOW', policies: [] } };
+
+function filtersOf(list: readonly NetworkFilterConfig[]): RbacFilter[] | null {
+  let fs = compiled.get(list);
+  if (fs !== undefined) return fs;
+  const out: RbacFilter[] = [];
+  for (const f of list) {
+    if (f.typeUrl !== NETWORK_RBAC_TYPE) continue;
+    let cfg = f.rbac;
+    if (!cfg) {
+      // Decoded here when the listener decoder did not (it validates and NACKs; this is the safety net).
+      const ctx = new Ctx(`network filter ${f.name}`);
+      const d = decodeNetworkRbac(f.config, ctx, 'typed_config');
+      cfg = ctx.errors.length ? { ...DENY_ALL, statPrefix: d.statPrefix } : d;
+    }
+    out.push(new RbacFilter(f.name, cfg, cfg.statPrefix, ''));
+  }
+  fs = out.length ? out : null;
+  compiled.set(list, fs);
+  return fs;
+}
+
+/** Run the chain's network RBAC filters for a new connection; `allowed: false` means close it. */
+export function checkNetworkRbac(statsOwner: object, filters: readonly NetworkFilterConfig[] | undefined, origin: ConnectionOrigin): RbacDecision & { filter?: string } {
+  if (!filters || filters.length === 0) return { allowed: true };
+  const fs = filtersOf(filters);
+  if (!fs) return { allowed: true };
+  const input = connectionInput(origin);
+  const stats = authzCounters(statsOwner);
+  for (const f of fs) {
+    const d = f.check(input, stats);
+    if (!d.allowed) return { ...d, filter: f.name };
+  }
+  return { allowed: true };
+}
