@@ -124,7 +124,7 @@ export class ActiveListener {
 
   private dispatch(socket: Socket, origin: ConnectionOrigin, chain: FilterChainConfig, initial: Buffer | undefined, io: SocketIO): void {
     const h = chain.handler;
-    if (h.kind === 'tcp') { tcpProxy(this.deps.ctx, h, origin, socket, io, initial); return; }
+    if (h.kind === 'tcp') { tcpProxy(this.deps.ctx, h, origin, socket, io, initial, chain.networkFilters); return; }
     const name = this.config.name;
     const rt = (): HttpChainRuntime | undefined => this.deps.httpRuntime(name, chain);
     if (h.codecType === 'HTTP2') { this.deps.h2.attach(socket, origin, rt, initial); return; }
