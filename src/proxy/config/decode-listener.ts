@@ -1,6 +1,7 @@
 // proxy/config: decodes Listener (LDS) with its filter chains, HTTP connection manager and TCP proxy into ListenerConfig.
 import { Ctx, type Obj, anyType, arr, downstreamTransportSocket, durationMs, fraction, headerMatcher, isObj, num, obj, protoValue, str, wrappedBool, wrappedNum } from './decode-common.ts';
 import { decodeHttpFilter } from './decode-filters.ts';
+import { decodeNetworkRbac } from './decode-rbac.ts';
 import { routeConfigInto } from './decode-route.ts';
 import type { AccessLogConfig, AccessLogFilterConfig, CidrRange, DecodeResult, FilterChainConfig, FilterChainMatch, HttpFilterConfig, HttpHandlerConfig, ListenerConfig, NetworkFilterConfig, TcpHandlerConfig } from './types.ts';
 
@@ -93,11 +94,13 @@ function filterChain(v: Obj, ctx: Ctx, field: string): FilterChainConfig | undef
       if (!last) ctx.err(ff, `${str(f.name) ?? t} is a terminal filter and must be last`);
       handler = t === HCM ? hcm(tc!, ctx, `${ff}.typed_config`) : tcpProxy(tc!, ctx, `${ff}.typed_config`);
     } else if (NETWORK_FILTERS.has(t)) {
-      networkFilters.push({ name: str(f.name) ?? '', typeUrl: t, config: tc! });
+      networkFilters.push({ name: str(f.name) ?? '', typeUrl: t, config: tc!, rbac: decodeNetworkRbac(tc!, ctx, `${ff}.typed_config`) });
     } else {
       ctx.err(ff, `unsupported network filter ${JSON.stringify(str(f.name) ?? '')} (${t || 'no typed_config'})`);
     }
   });
+  // Network RBAC is enforced in front of tcp_proxy only; an HTTP chain takes RBAC as an HTTP filter (never skip it).
+  if (handler?.kind === 'http' && networkFilters.length) ctx.err(`${field}.filters`, 'network RBAC on an HTTP filter chain is not supported: use envoy.filters.http.rbac in the connection manager');
   if (!handler) {
     if (!ctx.errors.length) ctx.err(`${field}.filters`, 'filter chain needs a terminal filter (http_connection_manager or tcp_proxy)');
     return undefined;
