@@ -228,10 +228,17 @@ export async function up(opts: UpOptions): Promise<RunningMesh> {
     };
     unwatchPorts = store.watch(() => { try { checkPorts(); } catch (e) { log(`rig up: cannot check service ports: ${(e as Error).message}`); } });
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
-    const admins = [...running.filter((r) => r.adminPort).map((r) => ({ name: r.workload.name, port: r.adminPort! })), ...(ingressAdmin ? [{ name: 'ingress', port: ingressAdmin }] : [])];
-    const results = await Promise.all(admins.map(async (a) => ({ ...a, ok: await waitReady(`http://127.0.0.1:${a.port}/ready`, deadline) })));
+    // Each proxy must have bound the 127.0.0.1 ports this mesh told its app (or the user) about: /ready alone can be
+    // 200 while a listener's bind is still pending or failed, and then the port answers for nothing, or for whatever
+    // else holds it.
+    const ingressPorts = ingressUrl && gatewayListens(snapshot, mesh.ingress!.labels) ? [Number(new URL(ingressUrl).port)] : [];
+    const admins = [
+      ...running.filter((r) => r.adminPort).map((r) => ({ name: `${r.workload.name} sidecar`, port: r.adminPort!, expect: [r.httpProxyPort!, ...r.servicePorts.map((b) => b.localPort)] })),
+      ...(ingressAdmin ? [{ name: 'ingress gateway', port: ingressAdmin, expect: ingressPorts }] : []),
+    ];
+    const results = await Promise.all(admins.map(async (a) => ({ ...a, ok: await waitReady(`http://127.0.0.1:${a.port}/ready`, deadline) && await waitBound(a.port, a.expect, deadline) })));
     const apps = await Promise.all(running.map(async (r) => ({ name: r.workload.name, ok: await waitTcp('127.0.0.1', r.appPort, deadline) })));
-    const notReady = [...results.filter((x) => !x.ok).map((x) => `${x.name} sidecar`), ...apps.filter((x) => !x.ok).map((x) => x.name)];
+    const notReady = [...results.filter((x) => !x.ok).map((x) => `${x.name} (ports ${x.expect.join(', ') || '-'} on 127.0.0.1)`), ...apps.filter((x) => !x.ok).map((x) => x.name)];
     if (notReady.length) throw problem(ErrorCodes.UP_WORKLOAD, `not ready within ${(opts.readyTimeoutMs ?? 30_000) / 1000} s: ${notReady.join(', ')} (see the log lines above)`);
 
     status = () => ({
@@ -254,6 +261,30 @@ export async function up(opts: UpOptions): Promise<RunningMesh> {
     await stop();
     throw e;
   }
+}
+
+/** Does a Gateway of the config select the ingress and serve 8080 or 80 (the ports --ingress-port publishes)? */
+function gatewayListens(snapshot: ReturnType<typeof buildSnapshot>, labels: Record<string, string>): boolean {
+  return snapshot.gateways.some((g) => {
+    const sel = g.spec.selector ?? {};
+    const selects = Object.entries(sel).every(([k, v]) => labels[k] === v);
+    return selects && (g.spec.servers ?? []).some((s) => s.port?.number === 8080 || s.port?.number === 80);
+  });
+}
+
+/** Polls a proxy's /server_info until every port in `ports` is a bound listener (bounded by deadline). */
+async function waitBound(adminPort: number, ports: number[], deadline: number): Promise<boolean> {
+  if (!ports.length) return true;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${adminPort}/server_info`, { signal: AbortSignal.timeout(1000) });
+      const info = (await r.json()) as { listeners?: { port?: number }[] };
+      const bound = new Set((info.listeners ?? []).map((l) => l.port));
+      if (ports.every((p) => bound.has(p))) return true;
+    } catch { /* not yet */ }
+    await new Promise((res) => setTimeout(res, 150));
+  }
+  return false;
 }
 
 function waitTcp(host: string, port: number, deadline: number): Promise<boolean> {

@@ -30,8 +30,14 @@ test('rig up examples/bookinfo: ingress, routing scenarios, clean stop', { timeo
     };
     assert.equal(status.workloads.length, 6);
 
-    // productpage through the ingress gateway (the proxies may still be warming: bounded retry)
-    const page = await poll(async () => { const r = await get(`${ingress}/productpage`); return r.status === 200 ? r : undefined; }, 30_000, 250);
+    // productpage through the ingress gateway. rig up said ready only once every proxy had bound its ports, so this
+    // answers at once; the bounded retry covers a first request meeting a push in flight. A failure names the last
+    // answer (a 404 here once meant another process held the ingress port).
+    const page = await poll(async () => {
+      const r = await get(`${ingress}/productpage`);
+      if (r.status !== 200) throw new Error(`last answer ${r.status}: ${r.text.slice(0, 200)}`);
+      return r;
+    }, 30_000, 250);
     assert.match(page.text, /The Comedy of Errors/);
     assert.match(page.text, /Reviews served by: <b>reviews-v[123]<\/b>/);
     assert.match(page.text, /Book Details/);
