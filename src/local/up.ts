@@ -220,7 +220,7 @@ export async function up(opts: UpOptions): Promise<RunningMesh> {
         const have = new Set(r.servicePorts.map(bindingKey));
         const wanted = new Set(want.map(bindingKey));
         for (const b of want) if (!have.has(bindingKey(b))) now.set(`+${bindingKey(b)}`, `service port ${bindingKey(b)} (${b.protocol}) was added after rig up started: local ports and ${b.envName}_SERVICE_* variables are given at start only; restart rig up to reach it through the sidecars`);
-        for (const b of r.servicePorts) if (!wanted.has(bindingKey(b))) now.set(`-${bindingKey(b)}`, `service port ${bindingKey(b)} is gone: 127.0.0.1:${b.localPort} and the other local ports for it now refuse connections`);
+        for (const b of r.servicePorts) if (!wanted.has(bindingKey(b))) now.set(`-${bindingKey(b)}`, `service port ${bindingKey(b)} is gone: 127.0.0.1:${b.localPort} and the other local ports for it now close every connection`);
       }
       for (const [k, v] of now) if (!portNotes.has(k)) log(`rig up: ${v}`);
       portNotes.clear();
