@@ -172,3 +172,99 @@ test('results for hosts no longer in the set are ignored', () => {
   assert.equal(od.state(gone), undefined);
   assert.equal(od.stats.ejectionsActive, 0);
 });
+
+/** A detector whose Random returns the given values in turn (then the last one). */
+function scripted(n: number, cfg: OutlierConfig, values: number[]) {
+  const clock = new FakeClock(0);
+  const hosts: Host[] = Array.from({ length: n }, (_, i) => makeHost({ address: `10.1.0.${i + 1}`, port: 80 }));
+  let i = 0;
+  const od = new OutlierDetector({ maxEjectionPercent: 100, ...cfg }, clock, () => values[Math.min(i++, values.length - 1)]!);
+  od.setHosts(hosts);
+  od.start();
+  return { clock, hosts, od };
+}
+
+test('the multiplier stops growing at (max + base) / base, so a long-failing host recovers in bounded healthy intervals', () => {
+  const { clock, hosts, od } = setup(2, { intervalMs: 1000, baseEjectionTimeMs: 10_000, maxEjectionTimeMs: 25_000, consecutive5xx: 1 });
+  const h = hosts[0];
+  for (let round = 0; round < 10; round++) {
+    od.reportHttp(h, 500);
+    let guard = 0;
+    while (h.ejected && guard++ < 100) clock.advance(1000);
+    assert.equal(h.ejected, false);
+  }
+  // Grows while 10 s x m < 25 s + 10 s: 1, 2, 3, 4, then stays at 4 (an unbounded count would be 10).
+  assert.equal(od.state(h)!.ejections, 10);
+  assert.equal(od.state(h)!.multiplier, 4);
+  // Four healthy sweeps after its return bring it back to 0: the next ejection is base-long again.
+  clock.advance(4000);
+  assert.equal(od.state(h)!.multiplier, 0);
+  od.reportHttp(h, 500);
+  assert.equal(od.state(h)!.ejectedUntilMs! - clock.now(), 10_000);
+});
+
+test('an ejected host returns at the interval sweep after its time, not at an exact timer; jitter adds to the time', () => {
+  // Sweeps at 7 s, 14 s, 21 s...; ejected at t = 3 s for 10 s (+ jitter 0..4 s from Random 0.5 -> 2 s): eligible at 15 s.
+  const { clock, hosts, od } = scripted(2, { intervalMs: 7000, baseEjectionTimeMs: 10_000, maxEjectionTimeJitterMs: 4000, consecutive5xx: 1 }, [0, 0.5]);
+  clock.advance(3000);
+  od.reportHttp(hosts[0], 500);
+  assert.equal(od.state(hosts[0])!.ejectedUntilMs, 15_000);
+  clock.advance(11_000); // t = 14 s sweep: 11 s < 12 s
+  assert.equal(hosts[0].ejected, true);
+  clock.advance(6999); // t = 20.999 s: time is up, but no sweep yet
+  assert.equal(hosts[0].ejected, true);
+  clock.advance(1); // t = 21 s sweep
+  assert.equal(hosts[0].ejected, false);
+});
+
+test('enforcing_* percentages: detected always counts; the ejection happens only when Random falls under the percentage', () => {
+  // enforcing_consecutive_5xx 30%: Random 0.5 -> not enforced, 0.2 -> enforced.
+  const { hosts, od } = scripted(2, { consecutive5xx: 2, enforcingConsecutive5xx: 30 }, [0.5, 0.2]);
+  for (let i = 0; i < 2; i++) od.reportHttp(hosts[0], 500);
+  assert.equal(hosts[0].ejected, false);
+  assert.equal(od.stats.ejectionsDetected.consecutive_5xx, 1);
+  assert.equal(od.stats.ejectionsEnforcedTotal, 0);
+  assert.equal(od.state(hosts[0])!.consecutive5xx, 0, 'the count restarts after a detection, enforced or not');
+  for (let i = 0; i < 2; i++) od.reportHttp(hosts[0], 500);
+  assert.equal(hosts[0].ejected, true);
+  assert.equal(od.stats.ejectionsDetected.consecutive_5xx, 2);
+  assert.equal(od.stats.ejectionsEnforcedTotal, 1);
+  // enforcing 0 never ejects, 100 always does.
+  const never = scripted(2, { consecutive5xx: 1, enforcingConsecutive5xx: 0 }, [0]);
+  never.od.reportHttp(never.hosts[0], 500);
+  assert.equal(never.hosts[0].ejected, false);
+  const always = scripted(2, { consecutive5xx: 1, enforcingConsecutive5xx: 100 }, [0.999]);
+  always.od.reportHttp(always.hosts[0], 500);
+  assert.equal(always.hosts[0].ejected, true);
+});
+
+test('max_ejection_percent above 100 acts as 100; the percentage counts every host of the cluster', () => {
+  const { hosts, od } = setup(4, { maxEjectionPercent: 250, consecutive5xx: 1 });
+  for (const h of hosts) od.reportHttp(h, 500);
+  assert.equal(hosts.filter((h) => h.ejected).length, 4);
+  assert.equal(od.config.maxEjectionPercent, 100);
+  // 50% of 4 hosts: the third ejection would make 75%.
+  const half = setup(4, { maxEjectionPercent: 50, consecutive5xx: 1 });
+  for (const h of half.hosts) half.od.reportHttp(h, 500);
+  assert.equal(half.hosts.filter((h) => h.ejected).length, 2);
+  assert.equal(half.od.stats.ejectionsOverflow, 2);
+});
+
+test('failure percentage: ejected hosts do not count toward failure_percentage_minimum_hosts', () => {
+  const cfg: OutlierConfig = { consecutive5xx: 1000, consecutiveGatewayFailure: 3, enforcingConsecutiveGatewayFailure: 100, enforcingSuccessRate: 0, enforcingFailurePercentage: 100, failurePercentageRequestVolume: 10, failurePercentageMinimumHosts: 5, intervalMs: 1000, baseEjectionTimeMs: 60_000 };
+  const { clock, hosts, od } = setup(5, cfg);
+  for (let i = 0; i < 3; i++) od.reportHttp(hosts[4], 502); // host 5 ejected by consecutive gateway failures
+  assert.equal(hosts[4].ejected, true);
+  for (const [i, h] of hosts.entries()) for (let k = 0; k < 20; k++) od.reportHttp(h, i === 0 && k % 10 < 9 ? 500 : 200);
+  clock.advance(1000);
+  // Host 1 fails 90%, but only 4 hosts are eligible (host 5 is ejected): no failure-percentage ejection.
+  assert.equal(hosts[0].ejected, false);
+  assert.equal(od.stats.ejectionsDetected.failure_percentage, 0);
+  // Once host 5 is back (and has volume again), five hosts are eligible and host 1 is ejected.
+  clock.advance(60_000);
+  assert.equal(hosts[4].ejected, false);
+  for (const [i, h] of hosts.entries()) for (let k = 0; k < 20; k++) od.reportHttp(h, i === 0 && k % 10 < 9 ? 500 : 200);
+  clock.advance(1000);
+  assert.equal(hosts[0].ejected, true);
+  assert.equal(od.state(hosts[0])!.lastEjectionReason, 'failure_percentage');
+});

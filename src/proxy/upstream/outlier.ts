@@ -2,8 +2,10 @@
 // Consecutive errors eject inline; the interval sweep un-ejects hosts whose time is up, relaxes the
 // ejection multiplier of hosts that stayed healthy, and runs the success-rate / failure-percentage checks.
 // Ejection time = base_ejection_time x (times ejected, decayed while healthy), capped at
-// max(base, max_ejection_time), plus jitter; hosts return to service at the first sweep after that.
-// max_ejection_percent is honoured strictly ((ejected + 1) / total <= max), unless always_eject_one_host.
+// max(base, max_ejection_time), plus jitter; hosts return to service at the first sweep after that (never on a
+// per-host timer). The multiplier stops growing once base x multiplier reaches max + base, so a host that failed
+// for a long time needs only a bounded number of healthy intervals to get back to short ejections.
+// max_ejection_percent (capped at 100) is honoured strictly ((ejected + 1) / total <= max), unless always_eject_one_host.
 import type { Clock, TimerHandle } from '../../common/clock.ts';
 import type { Host, Random } from './lb/types.ts';
 
@@ -105,7 +107,7 @@ export class OutlierDetector {
       baseEjectionTimeMs: base,
       maxEjectionTimeMs: Math.max(base, config.maxEjectionTimeMs ?? 300_000),
       maxEjectionTimeJitterMs: config.maxEjectionTimeJitterMs ?? 0,
-      maxEjectionPercent: config.maxEjectionPercent ?? 10,
+      maxEjectionPercent: Math.min(100, config.maxEjectionPercent ?? 10),
       alwaysEjectOneHost: config.alwaysEjectOneHost ?? false,
       enforcingSuccessRate: config.enforcingSuccessRate ?? 100,
       successRateMinimumHosts: config.successRateMinimumHosts ?? 5,
@@ -228,7 +230,9 @@ export class OutlierDetector {
     const now = this.clock.now();
     m.ejected = true;
     m.ejections++;
-    m.multiplier++;
+    // Envoy grows the multiplier only while base x multiplier < max + base: past that the ejection time is
+    // capped anyway, and a bounded multiplier decays back in a bounded number of healthy intervals.
+    if (m.multiplier * this.cfg.baseEjectionTimeMs < this.cfg.maxEjectionTimeMs + this.cfg.baseEjectionTimeMs) m.multiplier++;
     m.ejectedAtMs = now;
     m.ejectedUntilMs = now + this.ejectionDurationMs(m);
     m.lastEjectionReason = reason;
@@ -270,13 +274,19 @@ export class OutlierDetector {
 
   private successRateSweep(): void {
     const eligible: Array<{ h: Host; m: Monitor; rate: number }> = [];
+    // Ejected hosts take part in neither check (as in Envoy): they neither count toward the minimum hosts nor
+    // pull the mean down.
+    const fpEligible: Array<{ h: Host; m: Monitor }> = [];
+    const shownVolume = Math.min(this.cfg.successRateRequestVolume, this.cfg.failurePercentageRequestVolume);
     for (const h of this.hosts) {
       const m = this.monitors.get(h.id);
       if (!m) continue;
       const volume = m.ok + m.failed;
-      m.successRate = volume >= this.cfg.successRateRequestVolume ? (100 * m.ok) / volume : undefined;
-      if (m.ejected) continue;
-      if (m.successRate !== undefined) eligible.push({ h, m, rate: m.successRate });
+      // The rate shown in /clusters: any host with enough volume for either check.
+      m.successRate = volume > 0 && volume >= shownVolume ? (100 * m.ok) / volume : undefined;
+      if (m.ejected || volume === 0) continue;
+      if (volume >= this.cfg.successRateRequestVolume) eligible.push({ h, m, rate: (100 * m.ok) / volume });
+      if (volume >= this.cfg.failurePercentageRequestVolume) fpEligible.push({ h, m });
     }
     if (eligible.length >= this.cfg.successRateMinimumHosts && eligible.length > 0) {
       const mean = eligible.reduce((a, e) => a + e.rate, 0) / eligible.length;
@@ -285,14 +295,9 @@ export class OutlierDetector {
       for (const e of eligible) if (e.rate < threshold) this.tryEject(e.h, e.m, 'success_rate', this.cfg.enforcingSuccessRate);
     }
     // Failure percentage: absolute threshold per host with enough volume.
-    const fpEligible = this.hosts.filter((h) => {
-      const m = this.monitors.get(h.id);
-      return m && m.ok + m.failed >= this.cfg.failurePercentageRequestVolume;
-    });
     if (fpEligible.length >= this.cfg.failurePercentageMinimumHosts) {
-      for (const h of fpEligible) {
-        const m = this.monitors.get(h.id)!;
-        if (m.ejected) continue;
+      for (const { h, m } of fpEligible) {
+        if (m.ejected) continue; // just ejected by success rate
         if ((100 * m.failed) / (m.ok + m.failed) >= this.cfg.failurePercentageThreshold) {
           this.tryEject(h, m, 'failure_percentage', this.cfg.enforcingFailurePercentage);
         }
