@@ -167,3 +167,24 @@ test('h2 upstream response of unknown length: its trailers reach an h2 client ev
   assert.equal(r.body, 'part1 part2');
   assert.equal(r.trailers['x-digest'], 'len=4');
 });
+
+test('HTTP/1.1 upstream with enable_trailers: a retry (body fully buffered by then) still ends with the trailers', async () => {
+  const seen: Seen[] = [];
+  const be = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ body: Buffer.concat(chunks).toString(), trailers: { ...req.trailers } });
+      res.statusCode = seen.length === 1 ? 503 : 200;
+      res.end(`attempt ${seen.length}`);
+    });
+  });
+  const port = await listen(be);
+  cleanups.push(() => new Promise((r) => { be.closeAllConnections(); be.close(() => r(undefined)); }));
+  const proxy = await engineFor(cluster('c', [{ address: '127.0.0.1', port }], { http1EnableTrailers: true }), true);
+  const r = await requestWithTrailers(h2Client(proxy), '/retry', ['ab', 'cd'], { 'x-checksum': 'e1' }, 'text/plain');
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'attempt 2');
+  assert.equal(seen.length, 2);
+  for (const s of seen) assert.deepEqual(s, { body: 'abcd', trailers: { 'x-checksum': 'e1' } });
+});
