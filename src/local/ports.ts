@@ -53,7 +53,9 @@ export class PortAllocator {
     for (let i = 0; i < size; i++) {
       const p = this.next;
       this.next = p >= this.hi ? this.lo : p + 1;
-      if (this.taken.has(p)) continue;
+      // 15000-15100 are Istio's well-known proxy and control-plane ports (15001, 15006, 15010, 15090, ...): a
+      // `rig proxy` or `rig control-plane` started by hand next to this mesh expects them free
+      if (this.taken.has(p) || (p >= 15000 && p <= 15100)) continue;
       this.taken.add(p);
       if (await this.isFree(p)) return p;
     }

@@ -54,6 +54,9 @@ test('the allocator stays below the ephemeral range, skips busy and reserved por
     assert.ok(p < eLo || eLo <= 12000, `port ${p} is inside the ephemeral range starting at ${eLo}`);
     seen.add(p);
   }
+  // Istio's well-known ports are never chosen
+  const istio = new PortAllocator({ range: [14999, 15101], random: () => 0, isFree: async () => true });
+  assert.deepEqual([await istio.take(), await istio.take()], [14999, 15101]);
   // a small range: a reserved port and a busy one are skipped; then it runs out instead of looping
   await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
   const b = (busy.address() as net.AddressInfo).port;
