@@ -1,6 +1,8 @@
 // local: `rig up DIR` — a whole mesh on this machine: the control plane (in this process), every workload of
 // DIR/rig.yaml with a sidecar, an ingress gateway, and the mesh API for rig apply/delete/get. Each workload gets
 // its own loopback address (127.X.Y.n, like a pod IP), so services keep their real ports (9080) side by side.
+// Apps reach HTTP services through HTTP_PROXY and every other service port through a 127.0.0.1 port of their own
+// sidecar, named in <SERVICE>_SERVICE_* variables (service-ports.ts).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
