@@ -18,7 +18,8 @@ export function securityIssues(s: PushSnapshot): ValidationIssue[] {
     if (actionOf(p) === 'CUSTOM') warn('AuthorizationPolicy', p, 'spec.action', ErrorCodes.XDS_AUTHZ_UNSUPPORTED, 'CUSTOM (ext_authz) is not supported: the requests its rules match are denied');
     (Array.isArray(p.spec.rules) ? p.spec.rules : []).forEach((r, i) => {
       (Array.isArray(r?.when) ? r.when : []).forEach((w, j) => {
-        if (w && typeof w.key === 'string' && !conditionMatcher(w.key, { namespace: p.metadata.namespace, tcp: false, onHttpOnly: 'drop-field' })) {
+        const hasValues = (Array.isArray(w?.values) && w.values.length > 0) || (Array.isArray(w?.notValues) && w.notValues.length > 0);
+        if (w && typeof w.key === 'string' && hasValues && !conditionMatcher(w.key, { namespace: p.metadata.namespace, tcp: false, onHttpOnly: 'drop-field' })) {
           warn('AuthorizationPolicy', p, `spec.rules[${i}].when[${j}].key`, ErrorCodes.XDS_AUTHZ_UNSUPPORTED, `condition ${w.key} is not supported: rule ${i} matches nothing`);
         }
       });
