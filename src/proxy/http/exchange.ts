@@ -627,7 +627,7 @@ export class Exchange implements ResponseSink {
     s.countStatus(this.status || 0);
     if (this.flags.length) s.countFlags(this.flags);
     if (this.flags.includes('URX')) s.upstream_rq_retry_limit_exceeded++;
-    if (this.ctx.onRequestComplete && (this.flags.length > 0 || !this.ctx.completeOnlyFlagged)) {
+    if (this.ctx.onRequestComplete && (this.flags.length > 0 || this.authz !== undefined || !this.ctx.completeOnlyFlagged)) {
       const d = this.decision;
       const cluster = d && d.kind === 'forward' ? d.cluster : '';
       const routeName = d && d.kind !== 'none' ? d.routeName ?? '' : '';
