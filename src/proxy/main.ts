@@ -5,6 +5,7 @@ import { logger } from '../common/logger.ts';
 import { loadBootstrap, type BootstrapFlags, type ProxyBootstrap } from './bootstrap.ts';
 import { XdsClient } from './xds-client/client.ts';
 import { Engine } from './engine.ts';
+import { authzStats } from './http/filters/rbac.ts';
 import { compileRouter } from './router/router.ts';
 import { AdminServer } from './admin/server.ts';
 import type { Stat } from './admin/types.ts';
@@ -92,7 +93,7 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
     portMap: o.portMap,
     completeOnlyFlagged: true,
     onRequestComplete: o.logFlagged === false ? undefined : (r: RequestRecord) => {
-      if (r.flags.length) log.info({ status: r.status, flags: r.flags.join(','), route: r.routeName, cluster: r.cluster, path: r.path, explanation: r.explanation }, 'request flagged');
+      if (r.flags.length || r.explanation) log.info({ status: r.status, flags: r.flags.join(','), route: r.routeName, cluster: r.cluster, path: r.path, explanation: r.explanation }, 'request flagged');
     },
   });
   const xds = new XdsClient({ server: boot.xds, node: boot.node, clock, log: logger('xds-client') });
@@ -114,7 +115,7 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
         text: () => clustersText(engine),
         json: () => ({ cluster_statuses: [...engine.ctx.upstreams.all()].map((c) => ({ name: c.name, host_statuses: c.adminHosts(), summary: c.summary() })) }),
       },
-      stats: () => [...engineStats(engine), ...telemetry.stats()],
+      stats: () => [...engineStats(engine), ...authzStats(engine.stats), ...telemetry.stats()],
       ready: () => engine.listenerStatus().length > 0 || (xds.snapshot()?.listeners.size ?? 0) === 0,
       drainListeners: async () => { await engine.drain(drainMs); },
       quit: () => { void stop(drainMs).then(() => { if (o.handleSignals) process.exit(0); }); },
