@@ -67,7 +67,7 @@ test('action and dry-run', () => {
   const byName = new Map(snap.authorizationPolicies.map((p) => [p.metadata.name, p]));
   assert.equal(actionOf(byName.get('ns-wide')!), 'ALLOW');
   assert.equal(actionOf(byName.get('only-a')!), 'CUSTOM');
-  assert.equal(actionOf({ ...byName.get('mesh')!, spec: { action: 'BOGUS' } }), 'DENY', 'unknown action fails closed');
+  assert.equal(actionOf({ ...byName.get('mesh')!, spec: { action: 'BOGUS' as never } }), 'DENY', 'unknown action fails closed');
   assert.equal(isDryRun(byName.get('ns-wide')!), true);
   assert.equal(isDryRun(byName.get('mesh')!), false);
 });
