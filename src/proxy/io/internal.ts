@@ -7,7 +7,7 @@
 // synchronously, libuv keeps pointing at those bytes, so the buffer is marked locked and the socket gets a fresh
 // one for its next read (the onread buffer generator runs after every read).
 import { connect, Socket, type Server } from 'node:net';
-import { COALESCE_LIMIT, coalesce, headSize, retainScratch, type Encodable, type Reader, type SocketIO } from './types.ts';
+import { COALESCE_LIMIT, coalesce, retainScratch, type Reader, type SocketIO } from './types.ts';
 
 interface StreamWrapBinding {
   WriteWrap: new () => WriteReq;
@@ -123,13 +123,13 @@ export const internalIO: SocketIO = {
     (socket as FastSocket)[READER] = reader;
   },
   write,
-  writeParts(socket: Socket, head: string | Encodable, buf?: Buffer, start = 0, end = buf ? buf.length : 0, tail = ''): boolean {
+  writeParts(socket: Socket, head: string, buf?: Buffer, start = 0, end = buf ? buf.length : 0, tail = ''): boolean {
     const n = buf ? end - start : 0;
-    if (n === 0 && tail === '' && typeof head === 'string') {
+    if (n === 0 && tail === '') {
       const r = direct(socket as FastSocket, head);
       return r === undefined ? socket.write(head, 'latin1') : r;
     }
-    if (headSize(head) + n + tail.length <= COALESCE_LIMIT) {
+    if (head.length + n + tail.length <= COALESCE_LIMIT) {
       const out = coalesce(head, buf, start, end, tail);
       const r = direct(socket as FastSocket, out);
       if (r === true) return true;
@@ -139,8 +139,7 @@ export const internalIO: SocketIO = {
       return ok;
     }
     // Large: head, body slice, tail in order (each falls back to the stream once one is pending).
-    if (typeof head !== 'string') { const hb = head.toBuffer(); write(socket, hb, 0, hb.length); }
-    else if (head) { const r = direct(socket as FastSocket, head); if (r === undefined) socket.write(head, 'latin1'); }
+    if (head) { const r = direct(socket as FastSocket, head); if (r === undefined) socket.write(head, 'latin1'); }
     let ok = buf && n ? write(socket, buf, start, end) : true;
     if (tail) { const r = direct(socket as FastSocket, tail); ok = r === undefined ? socket.write(tail, 'latin1') : r && ok; }
     return ok;
