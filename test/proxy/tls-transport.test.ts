@@ -5,10 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { CertificateAuthority } from '../../src/ca/index.ts';
 import { terminateTls } from '../../src/proxy/tls/stream.ts';
 import { inspectConnection } from '../../src/proxy/tls/downstream.ts';
+import { tlsIO } from '../../src/proxy/tls/io.ts';
 import { documentedIO } from '../../src/proxy/io/documented.ts';
 import { internalIO, probe } from '../../src/proxy/io/internal.ts';
 import type { SocketIO } from '../../src/proxy/io/types.ts';
@@ -94,3 +95,39 @@ for (const [name, io] of ios) {
     }
   });
 }
+
+test('tlsIO: a buffer reused right after each write (a read buffer, the scratch) still sends what it held then', { timeout: 15_000 }, async () => {
+  const ca = await CertificateAuthority.generate();
+  const srv = await ca.issue({ namespace: 'default', serviceAccount: 'server' });
+  const server = createTlsServer({ cert: srv.certChain.join(''), key: srv.privateKeyPem });
+  const received = new Promise<Buffer>((resolve) => server.on('secureConnection', (s) => {
+    const got: Buffer[] = [];
+    s.on('data', (b: Buffer) => got.push(b));
+    s.on('end', () => { resolve(Buffer.concat(got)); s.end(); });
+  }));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const client = tlsConnect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, ca: ca.rootCertPem(), checkServerIdentity: () => undefined });
+  try {
+    await new Promise<void>((r) => client.once('secureConnect', () => r()));
+    // like a plain socket's read buffer: refilled while earlier writes of it may still be queued in the TLS stream
+    const reused = Buffer.alloc(40 * 1024);
+    const expected: Buffer[] = [];
+    for (let i = 0; i < 6; i++) {
+      reused.fill(0x41 + i);
+      if (i % 3 === 2) tlsIO.writeParts(client, `head${i}`, reused, 0, 20 * 1024 + i, `tail${i}`);
+      else tlsIO.write(client, reused, 100, reused.length - i);
+      expected.push(i % 3 === 2 ? Buffer.concat([Buffer.from(`head${i}`), reused.subarray(0, 20 * 1024 + i), Buffer.from(`tail${i}`)]) : Buffer.from(reused.subarray(100, reused.length - i)));
+      // small coalesced messages share one scratch buffer
+      tlsIO.writeParts(client, `h${i}:`, Buffer.from(`body${i}`), 0, 5, '\n');
+      expected.push(Buffer.from(`h${i}:body${i}\n`));
+    }
+    client.end();
+    const all = await received;
+    const want = Buffer.concat(expected);
+    assert.equal(all.length, want.length);
+    assert.ok(all.equals(want), 'every write arrived with the bytes it had when written');
+  } finally {
+    client.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});

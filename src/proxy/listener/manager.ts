@@ -10,8 +10,9 @@ import { H1Downstream } from '../http/h1-downstream.ts';
 import { H2_PREFACE, type H2Downstream } from '../http/h2-downstream.ts';
 import { tcpProxy } from '../tcp/tcp-proxy.ts';
 import type { Logger } from '../../common/logger.ts';
-import { documentedIO, type SocketIO } from '../io/index.ts';
+import type { SocketIO } from '../io/index.ts';
 import { acceptTls, inspectConnection, LISTENER_TLS_INSPECTOR } from '../tls/downstream.ts';
+import { tlsIO } from '../tls/io.ts';
 import type { SecretSource } from '../tls/context.ts';
 
 const NO_SECRETS: SecretSource = { get: () => undefined, generation: 0 };
@@ -115,7 +116,7 @@ export class ActiveListener {
       if (chain.handler.kind === 'http' && tls.alpnProtocol === 'h2') {
         const rt = (): HttpChainRuntime | undefined => this.deps.httpRuntime(this.config.name, chain);
         this.deps.h2.attach(tls as unknown as Socket, o, rt);
-      } else this.dispatch(tls as unknown as Socket, o, chain, undefined, documentedIO); // TLS sockets: stream API
+      } else this.dispatch(tls as unknown as Socket, o, chain, undefined, tlsIO); // TLS sockets: stream API
     }, (e: Error) => {
       this.deps.log?.debug({ listener: this.config.name, err: e.message }, 'downstream TLS handshake failed');
       socket.destroy();

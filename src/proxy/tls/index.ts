@@ -9,5 +9,6 @@ export { terminateTls, originateTls, ReplaySocket, type ByteReader } from './str
 export { peerIdentity, xfccElement, type PeerIdentity } from './peer.ts';
 export { LiveSecrets, type AgentLike } from './live-secrets.ts';
 export { applyXfcc } from './xfcc.ts';
+export { tlsIO, writesThrough } from './io.ts';
 export { tlsDialIO, tlsForEndpoint, relayMixed } from './upstream.ts';
 export { inspectConnection, acceptTls, LISTENER_TLS_INSPECTOR, type Inspected } from './downstream.ts';

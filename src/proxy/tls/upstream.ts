@@ -1,12 +1,12 @@
 // proxy/tls: TLS origination for upstream pools and tcp_proxy — a SocketIO whose dial() returns a TLS socket that
 // reports 'connect' only once the handshake (and the peer SAN check) is done, so callers that wait for 'connect'
 // never send on an unauthenticated connection; a context that cannot be built yet (SDS secret missing) fails the
-// dial like a refused connection. TLS sockets are read and written through the documented stream API.
+// dial like a refused connection. TLS sockets are read and written through the documented stream API (tlsIO).
 import { Socket, connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { ClusterConfig, EndpointConfig, UpstreamTlsConfig } from '../config/types.ts';
 import { endpointTls } from '../config/decode-cluster.ts';
-import { documentedIO } from '../io/documented.ts';
+import { tlsIO } from './io.ts';
 import type { Reader, SocketIO } from '../io/types.ts';
 import { clientTlsOptions, type SecretSource } from './context.ts';
 
@@ -25,8 +25,7 @@ function failedSocket(message: string): Socket {
 /** A SocketIO dialling TLS with `cfg`; secrets are read at each dial (rotations apply to new connections). */
 export function tlsDialIO(cfg: UpstreamTlsConfig, secrets: SecretSource, http2 = false): SocketIO {
   return {
-    ...documentedIO,
-    mode: 'documented',
+    ...tlsIO,
     dial(host: string, port: number): Socket {
       const p = clientTlsOptions(cfg, secrets, http2);
       if ('error' in p) return failedSocket(`upstream TLS: ${p.error}`);
