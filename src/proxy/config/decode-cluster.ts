@@ -117,6 +117,9 @@ export function decodeCluster(raw: Obj, resourceName?: string): DecodeResult<Clu
     }
     const explicit = obj(tv.explicit_http_config);
     if (explicit && isObj(explicit.http2_protocol_options)) out.http2 = true;
+    // Http1ProtocolOptions.enable_trailers: forward request trailers to HTTP/1.1 upstreams (off by default, as in Envoy)
+    const h1 = obj(explicit?.http_protocol_options) ?? obj(obj(tv.use_downstream_protocol_config)?.http_protocol_options);
+    if (h1?.enable_trailers === true) out.http1EnableTrailers = true;
     if (isObj(tv.use_downstream_protocol_config)) out.useDownstreamProtocol = true;
     if (isObj(tv.auto_config)) out.useDownstreamProtocol = true; // ALPN-negotiated: follow the downstream when plaintext
     const common = obj(tv.common_http_protocol_options);
@@ -126,6 +129,7 @@ export function decodeCluster(raw: Obj, resourceName?: string): DecodeResult<Clu
     }
   }
   if (isObj(raw.http2_protocol_options)) out.http2 = true;
+  if (obj(raw.http_protocol_options)?.enable_trailers === true) out.http1EnableTrailers = true;
   if (raw.protocol_selection === 'USE_DOWNSTREAM_PROTOCOL') out.useDownstreamProtocol = true;
   const cho = obj(raw.common_http_protocol_options);
   if (cho) out.idleTimeoutMs = durationMs(cho.idle_timeout) ?? out.idleTimeoutMs;

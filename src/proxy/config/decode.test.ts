@@ -179,6 +179,15 @@ test('cluster: EDS with ring hash, breakers, outlier detection, http2 and transp
   assert.equal(endpointTls(c, { ...ep, metadata: {} }), undefined);
 });
 
+test('cluster: Http1ProtocolOptions.enable_trailers turns on request trailers to HTTP/1.1 upstreams (off by default)', () => {
+  const base = { name: 'c', type: 'STATIC', load_assignment: { cluster_name: 'c', endpoints: [] } };
+  const opts = (h1: Record<string, unknown>) => ({ 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicit_http_config: { http_protocol_options: h1 } } });
+  assert.equal(decode<ClusterConfig>(ResourceType.Cluster, base).value?.http1EnableTrailers, undefined);
+  assert.equal(decode<ClusterConfig>(ResourceType.Cluster, { ...base, typed_extension_protocol_options: opts({}) }).value?.http1EnableTrailers, undefined);
+  assert.equal(decode<ClusterConfig>(ResourceType.Cluster, { ...base, typed_extension_protocol_options: opts({ enable_trailers: true }) }).value?.http1EnableTrailers, true);
+  assert.equal(decode<ClusterConfig>(ResourceType.Cluster, { ...base, http_protocol_options: { enable_trailers: true } }).value?.http1EnableTrailers, true);
+});
+
 test('cluster without type is STATIC (enum zero) and unknown protocol options are rejected', () => {
   const r = decode<ClusterConfig>(ResourceType.Cluster, { name: 'static', load_assignment: { cluster_name: 'static', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 8080 } } } }] }] } });
   assert.equal(r.value?.type, 'STATIC');
