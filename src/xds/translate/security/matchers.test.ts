@@ -44,25 +44,24 @@ test('source principals: principals, namespaces, serviceAccounts, trustDomains',
 
 const md = (key: string, value: object) => ({ metadata: { filter: JWT_FILTER, path: [{ key: 'payload' }, { key }], value } });
 
-test('requestPrincipal: "*" needs iss and sub; exact splits at every "/"', () => {
-  assert.deepEqual(requestPrincipal('*'), { and_ids: { ids: [md('iss', { present_match: true }), md('sub', { present_match: true })] } });
-  assert.deepEqual(requestPrincipal('iss/sub'), { and_ids: { ids: [md('iss', { string_match: { exact: 'iss' } }), md('sub', { string_match: { exact: 'sub' } })] } });
-  const p = requestPrincipal('https://a.io/u') as { or_ids: { ids: { and_ids: { ids: { metadata: { value: { string_match: { exact: string } } } }[] } }[] } };
-  const splits = p.or_ids.ids.map((a) => a.and_ids.ids.map((m) => m.metadata.value.string_match.exact).join(' | '));
-  assert.deepEqual(splits, ['https: | /a.io/u', 'https:/ | a.io/u', 'https://a.io | u']);
-  // no "/" at all: can never equal "iss/sub"
-  assert.deepEqual(requestPrincipal('nosplit'), { not_id: { any: true } });
+const rp = (iss: object, sub: object) => ({ and_ids: { ids: [md('iss', { string_match: iss }), md('sub', { string_match: sub })] } });
+const ANY = { safe_regex: { regex: '.+' } };
+
+test('requestPrincipal: split at the last "/" (issuers are URLs); "*" needs both claims', () => {
+  assert.deepEqual(requestPrincipal('*'), rp(ANY, ANY));
+  assert.deepEqual(requestPrincipal('iss/sub'), rp({ exact: 'iss' }, { exact: 'sub' }));
+  assert.deepEqual(requestPrincipal('https://a.io/path/u'), rp({ exact: 'https://a.io/path' }, { exact: 'u' }));
+  assert.deepEqual(requestPrincipal('nosplit'), rp({ exact: 'nosplit' }, { exact: '' }));
 });
 
 test('requestPrincipal wildcards: prefix and suffix forms', () => {
-  const pre = requestPrincipal('iss/al*') as { or_ids: { ids: unknown[] } };
-  assert.deepEqual(pre.or_ids.ids, [
-    { and_ids: { ids: [md('iss', { string_match: { exact: 'iss' } }), md('sub', { string_match: { prefix: 'al' } })] } },
-    { and_ids: { ids: [md('iss', { string_match: { prefix: 'iss/al' } }), md('sub', { present_match: true })] } },
-  ]);
-  assert.deepEqual(requestPrincipal('*@example.com'), { and_ids: { ids: [md('iss', { present_match: true }), md('sub', { string_match: { suffix: '@example.com' } })] } });
-  const suf = requestPrincipal('*/bob') as { or_ids: { ids: unknown[] } };
-  assert.deepEqual(suf.or_ids.ids[0], { and_ids: { ids: [md('iss', { present_match: true }), md('sub', { string_match: { exact: 'bob' } })] } });
+  assert.deepEqual(requestPrincipal('https://a.io/al*'), rp({ exact: 'https://a.io' }, { prefix: 'al' }));
+  assert.deepEqual(requestPrincipal('https://a.io/*'), rp({ exact: 'https://a.io' }, ANY));
+  assert.deepEqual(requestPrincipal('https://a*'), rp({ exact: 'https:/' }, { prefix: 'a' }));
+  assert.deepEqual(requestPrincipal('iss*'), rp({ prefix: 'iss' }, ANY));
+  assert.deepEqual(requestPrincipal('*.io/bob'), rp({ suffix: '.io' }, { exact: 'bob' }));
+  assert.deepEqual(requestPrincipal('*/bob'), rp(ANY, { exact: 'bob' }));
+  assert.deepEqual(requestPrincipal('*@example.com'), rp(ANY, { suffix: '@example.com' }));
 });
 
 test('claimPrincipal matches a string claim or a list claim', () => {
@@ -77,6 +76,8 @@ test('operation permissions: hosts, methods, paths, ports, destination ip, sni',
   assert.deepEqual(hostPermission('*'), { header: { name: ':authority', present_match: true } });
   assert.deepEqual(methodPermission('GET'), { header: { name: ':method', string_match: { exact: 'GET' } } });
   assert.deepEqual(pathPermission('/api/*'), { url_path: { path: { prefix: '/api/' } } });
+  assert.deepEqual(pathPermission('/u/{*}/p.json'), { url_path: { path: { safe_regex: { regex: '/u/[^/]+/p\\.json' } } } });
+  assert.deepEqual(pathPermission('/files/{**}'), { url_path: { path: { safe_regex: { regex: '/files/.*' } } } });
   assert.deepEqual(portPermission('8080'), { destination_port: 8080 });
   assert.deepEqual(portPermission('http'), { not_rule: { any: true } });
   assert.deepEqual(portPermission('70000'), { not_rule: { any: true } });

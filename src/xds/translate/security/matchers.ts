@@ -119,7 +119,6 @@ export function payloadMatcher(path: string[], value: EnvoyResource): EnvoyResou
 }
 const payload = (path: string[], value: EnvoyResource): Principal => ({ metadata: payloadMatcher(path, value) });
 const str = (m: EnvoyResource): EnvoyResource => ({ string_match: m });
-const present = (key: string): Principal => payload([key], { present_match: true });
 
 /**
  * A claim that may be a string or a list of strings (aud, scope, custom claims): Envoy's string_match only
@@ -131,37 +130,27 @@ export function claimPrincipal(path: string[], value: string): Principal {
 }
 
 /**
- * Istio's request principal "<iss>/<sub>" against the payload's separate iss and sub claims. Both may contain
- * "/", so "iss/sub" == value is the OR, over each "/" of the value, of iss == left and sub == right; the
- * wildcard forms are split the same way (the "*" side may also swallow the whole fixed part).
+ * Istio's request principal "<iss>/<sub>" against the payload's separate iss and sub claims, split at the LAST
+ * "/" as Istio does (issuers are often URLs; subjects rarely hold "/"). "*" = both claims non-empty; a leading
+ * "*" makes the issuer a suffix match (or any, for "*\/sub"), a trailing one the subject a prefix match; without a
+ * "/" the wildcard side is the whole value.
  */
 export function requestPrincipal(value: string): Principal {
-  if (value === '*') return andIds([present('iss'), present('sub')]);
-  const iss = (m: EnvoyResource) => payload(['iss'], str(m));
-  const sub = (m: EnvoyResource) => payload(['sub'], str(m));
-  const slashes = (s: string): number[] => [...s].flatMap((c, i) => (c === '/' ? [i] : []));
-  const alts: Principal[] = [];
-  if (value.endsWith('*')) {
-    const fixed = value.slice(0, -1);
-    for (const i of slashes(fixed)) {
-      const l = fixed.slice(0, i), r = fixed.slice(i + 1);
-      if (l) alts.push(andIds([iss({ exact: l }), r ? sub({ prefix: r }) : present('sub')]));
-    }
-    alts.push(andIds([iss({ prefix: fixed }), present('sub')]));
-  } else if (value.startsWith('*')) {
-    const fixed = value.slice(1);
-    for (const i of slashes(fixed)) {
-      const l = fixed.slice(0, i), r = fixed.slice(i + 1);
-      if (r) alts.push(andIds([l ? iss({ suffix: l }) : present('iss'), sub({ exact: r })]));
-    }
-    alts.push(andIds([present('iss'), sub({ suffix: fixed })]));
-  } else {
-    for (const i of slashes(value)) {
-      const l = value.slice(0, i), r = value.slice(i + 1);
-      if (l && r) alts.push(andIds([iss({ exact: l }), sub({ exact: r })]));
-    }
-  }
-  return orIds(alts);
+  const any: EnvoyResource = { safe_regex: { regex: '.+' } };
+  const idx = value.lastIndexOf('/');
+  const found = idx >= 0;
+  const issPart = found ? value.slice(0, idx) : value;
+  const subPart = found ? value.slice(idx + 1) : '';
+  let iss: EnvoyResource, sub: EnvoyResource;
+  if (value === '*') { iss = any; sub = any; }
+  else if (value.startsWith('*')) {
+    if (found) { iss = issPart === '*' ? any : { suffix: issPart.slice(1) }; sub = { exact: subPart }; }
+    else { iss = any; sub = { suffix: value.slice(1) }; }
+  } else if (value.endsWith('*')) {
+    if (found) { iss = { exact: issPart }; sub = subPart === '*' ? any : { prefix: subPart.slice(0, -1) }; }
+    else { iss = { prefix: value.slice(0, -1) }; sub = any; }
+  } else { iss = { exact: issPart }; sub = { exact: subPart }; }
+  return andIds([payload(['iss'], str(iss)), payload(['sub'], str(sub))]);
 }
 
 // ---- permissions
@@ -173,8 +162,18 @@ export function headerMatcher(name: string, value: string, ignoreCase = false): 
 /** Istio hosts match the :authority header ignoring case. */
 export const hostPermission = (v: string): Permission => ({ header: headerMatcher(':authority', v, true) });
 export const methodPermission = (v: string): Permission => ({ header: headerMatcher(':method', v) });
-/** Paths match the path without the query string (Envoy's url_path). */
-export const pathPermission = (v: string): Permission => ({ url_path: { path: stringMatcher(v) } });
+/** Istio path templates: "{*}" is one path segment, "{**}" any remainder (it must come last). */
+const PATH_TEMPLATE = /\{\*\*?\}/;
+
+/**
+ * Paths match the path without the query string (Envoy's url_path); a template ("/users/{*}/profile") becomes the
+ * equivalent regex, so it can never silently match nothing.
+ */
+export function pathPermission(v: string): Permission {
+  if (!PATH_TEMPLATE.test(v)) return { url_path: { path: stringMatcher(v) } };
+  const regex = v.split(/(\{\*\*?\})/).map((part) => (part === '{*}' ? '[^/]+' : part === '{**}' ? '.*' : quoteRegex(part))).join('');
+  return { url_path: { path: { safe_regex: { regex } } } };
+}
 
 export function portPermission(v: string | number): Permission {
   const n = typeof v === 'number' ? v : /^\d+$/.test(v.trim()) ? Number(v) : NaN;
