@@ -43,6 +43,14 @@ spec:
 ---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
+metadata: {name: templates, namespace: tmpl}
+spec:
+  rules:
+  - to: [{operation: {paths: ["/users/{*}/profile", "/files/{**}"]}}]
+    from: [{source: {requestPrincipals: ["*"]}}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
 metadata: {name: allow-nothing, namespace: locked}
 spec: {}
 ---
@@ -140,4 +148,13 @@ test('TCP: HTTP-only ALLOW rule matches nothing, HTTP-only DENY fields are dropp
   assert.equal(decide(db, { peer: 'cluster.local/ns/legacy/sa/x', port: 3306 }, false).verdict, 'rbac_access_denied_matched_policy[ns[default]-policy[db-deny]-rule[0]]');
   // on HTTP the same DENY needs the path
   assert.equal(decide(db, { peer: 'cluster.local/ns/legacy/sa/x', path: '/x' }, true).verdict, 'allow');
+});
+
+test('path templates and "any request principal"', () => {
+  const p: ProxySpec = { name: 't', namespace: 'tmpl', labels: {} };
+  const jwt = { iss: 'i', sub: 's' };
+  assert.equal(decide(p, { path: '/users/42/profile', jwt }).verdict, 'allow');
+  assert.equal(decide(p, { path: '/files/a/b/c', jwt }).verdict, 'allow');
+  assert.notEqual(decide(p, { path: '/users/4/2/profile', jwt }).verdict, 'allow', '{*} is one segment');
+  assert.notEqual(decide(p, { path: '/users/42/profile' }).verdict, 'allow', 'no token, no request principal');
 });
