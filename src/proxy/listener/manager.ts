@@ -105,6 +105,7 @@ export class ActiveListener {
       transportProtocol: r.transportProtocol, applicationProtocols: r.applicationProtocols, sourceAddress: origin.remoteAddress, sourcePort: origin.remotePort,
     });
     if (!chain || (chain.tls && r.transportProtocol !== 'tls')) { socket.destroy(); return; }
+    if (r.serverName) origin = { ...origin, sni: r.serverName }; // RBAC requested_server_name (Istio connection.sni)
     if (chain.tls) { this.acceptTls(socket, origin, chain, r.initial); return; }
     this.dispatch(socket, origin, chain, r.initial.length ? r.initial : undefined, this.deps.ctx.io);
   }

@@ -17,6 +17,8 @@ export interface ConnectionOrigin {
   readonly tls: boolean;
   /** The downstream peer's identity when it presented a client certificate (mTLS): SPIFFE ID, hash, for XFCC and authz. */
   readonly peer?: import('../tls/peer.ts').PeerIdentity;
+  /** TLS SNI the client sent (read by the tls_inspector), for RBAC's requested_server_name. */
+  readonly sni?: string;
 }
 
 export function originOf(socket: Socket, listenerName: string, tls: boolean, originalDst?: { address: string; port: number }): ConnectionOrigin {
