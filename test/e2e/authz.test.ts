@@ -53,11 +53,14 @@ test('AuthorizationPolicy + RequestAuthentication enforced by the server sidecar
     assert.match(stats, /^http\..*\.rbac\.denied: [1-9]/m, 'the RBAC filter counts denials in /stats');
 
     // DENY on a path wins even for the allowed identity, and the log names the policy.
-    m.writeConfig('deny.yaml', policy('deny-admin', 'DENY', '[{to: [{operation: {paths: ["/admin*"]}}]}]'));
+    // (rule 1: connection.sni is the SNI the client sidecar sends over mTLS, read by the server's tls_inspector)
+    m.writeConfig('deny.yaml', policy('deny-admin', 'DENY', '[{to: [{operation: {paths: ["/admin*"]}}]}, {to: [{operation: {paths: ["/sni"]}}], when: [{key: connection.sni, values: ["outbound_.9080_._.server.default.svc.cluster.local"]}]}]'));
     await poll(async () => ((await m.request('client', `${url}/admin/x`, { timeoutMs: 3000 })).status === 403 ? true : undefined), 20_000, 200);
     assert.equal((await m.request('client', `${url}/ok`)).status, 200);
     const denyLine = await poll(async () => m.flagged('server').find((l) => l.path === '/admin/x'), 5000, 100);
     assert.match(denyLine.explanation ?? '', /DENY policy "ns\[default\]-policy\[deny-admin\]-rule\[0\]"/);
+    assert.equal((await m.request('client', `${url}/sni`)).status, 403, 'connection.sni matched');
+    assert.match((await poll(async () => m.flagged('server').find((l) => l.path === '/sni'), 5000, 100)).explanation ?? '', /deny-admin\]-rule\[1\]/);
 
     // RequestAuthentication + an ALLOW that needs a request principal (live edit replaces the identity rule).
     m.writeConfig('ra.yaml', `apiVersion: security.istio.io/v1

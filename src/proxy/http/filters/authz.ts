@@ -97,7 +97,7 @@ export function connectionInput(origin: ConnectionOrigin): RbacInput {
   return {
     directRemoteIp: origin.remoteAddress, remoteIp: origin.remoteAddress,
     destinationIp: origin.destination.address, destinationPort: origin.destination.port,
-    tls: origin.tls, peer: origin.peer, sni: '',
+    tls: origin.tls, peer: origin.peer, sni: origin.sni ?? '',
   };
 }
 
