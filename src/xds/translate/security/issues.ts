@@ -8,7 +8,8 @@ import { hasTargetRef, actionOf, type AuthzPolicy, type RequestAuthn } from './s
 import { conditionMatcher } from './rule.ts';
 import { jwksFor, jwksSourceOf } from './jwks.ts';
 
-export function securityIssues(s: PushSnapshot): ValidationIssue[] {
+/** Takes a snapshot, or just its security objects (the control plane can report without building one). */
+export function securityIssues(s: Pick<PushSnapshot, 'authorizationPolicies' | 'requestAuthentications' | 'jwks'>): ValidationIssue[] {
   const out: ValidationIssue[] = [];
   const warn = (kind: string, o: { metadata: { namespace: string; name: string } }, path: string, code: string, message: string) =>
     out.push({ severity: 'warning', code, kind, name: `${o.metadata.namespace}/${o.metadata.name}`, path, message });

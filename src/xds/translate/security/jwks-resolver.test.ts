@@ -57,6 +57,10 @@ test('fetches over HTTP (and via OpenID discovery), reports failures naming poli
     assert.equal(r.resolve(objects).size, 0, 'nothing known before the first fetch');
     await r.idle();
     const got = r.resolve(objects);
+    const st = r.status();
+    assert.deepEqual(st.find((x) => x.uri === `${base}/slow`)?.policies, ['ns/slow']);
+    assert.equal(st.find((x) => x.uri === `${base}/slow`)?.state, 'failed');
+    assert.equal(st.find((x) => x.uri === `${base}/jwks`)?.state, 'fetched');
     r.close();
     assert.deepEqual(got.get(`${base}/jwks`), { jwks: JWKS });
     assert.deepEqual(got.get(`oidc:${base}`), { jwks: JWKS });

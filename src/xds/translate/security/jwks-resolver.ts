@@ -107,6 +107,15 @@ export class JwksResolver {
     return out;
   }
 
+  /** Every source in use with its state, for the debug API: the policies using it and the last error, if any. */
+  status(): { uri: string; policies: string[]; state: 'fetched' | 'failed' | 'pending'; error?: string }[] {
+    return [...this.entries].map(([uri, e]) => ({
+      uri, policies: e.policies,
+      state: e.result?.jwks ? 'fetched' as const : e.result?.error ? 'failed' as const : 'pending' as const,
+      ...(e.result?.error ? { error: e.result.error } : {}),
+    }));
+  }
+
   /** Resolves once no fetch is in flight (tests). */
   async idle(): Promise<void> {
     for (let i = 0; i < 100; i++) {

@@ -34,7 +34,7 @@ export function jwksSourceOf(rule: JWTRule): string | undefined {
 
 export interface JwksChoice { jwks: string; source: 'inline' | 'fetched' | 'unavailable'; uri?: string; error?: string }
 
-export function jwksFor(s: PushSnapshot, rule: JWTRule): JwksChoice {
+export function jwksFor(s: Pick<PushSnapshot, 'jwks'>, rule: JWTRule): JwksChoice {
   if (typeof rule.jwks === 'string' && rule.jwks) return { jwks: rule.jwks, source: 'inline' };
   const uri = jwksSourceOf(rule);
   if (!uri) return { jwks: FAKE_JWKS, source: 'unavailable', error: 'the rule has neither jwks, jwksUri nor issuer' };
