@@ -3,9 +3,10 @@
 // identities over mTLS: an ALLOW policy admits only one service account, a DENY policy blocks a path, a request
 // principal requirement gives no token -> 403, bad token -> 401, good token -> 200; live edits take effect.
 import { test } from 'node:test';
+import { connect } from 'node:net';
 import assert from 'node:assert/strict';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { Mesh, serviceEntry } from '../helpers/mesh.ts';
+import { Mesh } from '../helpers/mesh.ts';
 import { startApp, type TestApp } from '../helpers/apps.ts';
 import { poll } from '../helpers/processes.ts';
 
@@ -20,6 +21,32 @@ spec:
   rules: ${rules}
 `;
 
+/** The server's ports: HTTP 9080 and a TCP port 9090 (same app behind both). */
+const SERVER_SE = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: server, namespace: default}
+spec:
+  hosts: [server.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 9080, name: http, protocol: HTTP}, {number: 9090, name: tcp, protocol: TCP}]
+  workloadSelector: {labels: {app: server}}
+---
+`;
+
+/** Plaintext HTTP over a raw TCP connection to host:port: the response text, '' when the proxy closed it unanswered. */
+function rawHttp(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const sock = connect(port, host);
+    let out = '';
+    sock.on('connect', () => sock.write('GET /tcp HTTP/1.1\r\nhost: server\r\nconnection: close\r\n\r\n'));
+    sock.on('data', (d) => { out += d.toString(); });
+    sock.on('error', () => {});
+    sock.on('close', () => resolve(out));
+    sock.setTimeout(5000, () => sock.destroy());
+  });
+}
+
 test('AuthorizationPolicy + RequestAuthentication enforced by the server sidecar', { timeout: 120_000 }, async () => {
   const kp = await generateKeyPair('RS256');
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(kp.publicKey)), kid: 'e2e', alg: 'RS256', use: 'sig' }] });
@@ -30,11 +57,11 @@ test('AuthorizationPolicy + RequestAuthentication enforced by the server sidecar
   let mesh: Mesh | undefined;
   try {
     mesh = await Mesh.start({
-      config: serviceEntry('server') + policy('allow-client', 'ALLOW', '[{from: [{source: {principals: ["cluster.local/ns/default/sa/client-sa"]}}]}]'),
+      config: SERVER_SE + policy('allow-client', 'ALLOW', '[{from: [{source: {principals: ["cluster.local/ns/default/sa/client-sa"]}}]}]'),
       workloads: [
         { name: 'client', labels: { app: 'client' }, serviceAccount: 'client-sa' },
         { name: 'other', labels: { app: 'other' }, serviceAccount: 'other-sa' },
-        { name: 'server', labels: { app: 'server' }, serviceAccount: 'server-sa', app },
+        { name: 'server', labels: { app: 'server' }, serviceAccount: 'server-sa', app, ports: { http: 9080, tcp: 9090 } },
       ],
     });
     const m = mesh;
@@ -72,7 +99,7 @@ spec:
   - issuer: "${ISSUER}"
     jwks: '${jwks}'
 `);
-    m.writeConfig('mesh.yaml', serviceEntry('server') + policy('allow-client', 'ALLOW', `[{from: [{source: {requestPrincipals: ["${ISSUER}/alice"]}}]}]`));
+    m.writeConfig('mesh.yaml', SERVER_SE + policy('allow-client', 'ALLOW', `[{from: [{source: {requestPrincipals: ["${ISSUER}/alice"]}}]}]`));
     const good = await sign('alice');
     const auth = (t: string) => ({ headers: { authorization: `Bearer ${t}` }, timeoutMs: 3000 });
     // bad token -> 401 once jwt_authn is in place
@@ -90,8 +117,16 @@ spec:
 
     // Removing the policies opens the service again.
     m.removeConfig('deny.yaml');
-    m.writeConfig('mesh.yaml', serviceEntry('server'));
+    m.writeConfig('mesh.yaml', SERVER_SE);
     await poll(async () => ((await m.request('other', `${url}/open`, { timeoutMs: 3000 })).status === 200 ? true : undefined), 20_000, 200);
+
+    // TCP port: network RBAC before tcp_proxy. Open now; a DENY on port 9090 closes connections unanswered.
+    const server = m.w('server');
+    assert.match(await rawHttp(server.address, 9090), /^HTTP\/1\.1 200/);
+    m.writeConfig('deny-tcp.yaml', policy('deny-tcp', 'DENY', '[{to: [{operation: {ports: ["9090"]}}]}]'));
+    await poll(async () => ((await rawHttp(server.address, 9090)) === '' ? true : undefined), 20_000, 200);
+    assert.equal((await m.request('client', `${url}/still-http`)).status, 200, 'the HTTP port is not affected');
+    assert.match(await m.admin('server', '/stats'), /^tcp\.rbac\.denied: [1-9]/m);
   } finally {
     await mesh?.stop();
     await app.close();
