@@ -9,6 +9,7 @@ import { Engine } from '../../src/proxy/engine.ts';
 import { decodeObject, ResourceType } from '../../src/proxy/config/decode.ts';
 import type { ListenerConfig } from '../../src/proxy/config/types.ts';
 import type { RequestRecord } from '../../src/proxy/listener/runtime.ts';
+import type { AccessLogEntry } from '../../src/proxy/telemetry/access-log.ts';
 import { authzStats } from '../../src/proxy/http/filters/rbac.ts';
 import { backend, cluster, snapshot, testRouter, type Backend } from './engine-fixtures.ts';
 
@@ -19,6 +20,7 @@ let httpPort: number;
 let key: CryptoKey;
 let foreign: CryptoKey;
 const records: RequestRecord[] = [];
+const logged: AccessLogEntry[] = [];
 const agent = new Agent({ keepAlive: true, maxSockets: 2 });
 
 function decodeListener(raw: Record<string, unknown>): ListenerConfig {
@@ -55,6 +57,7 @@ function httpListener(jwks: string): Record<string, unknown> {
     name: 'inbound-http', address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
     filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
       '@type': `${T}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`, stat_prefix: 'inbound_8080',
+      access_log: [{ name: 'envoy.access_loggers.file', typed_config: { '@type': `${T}envoy.extensions.access_loggers.file.v3.FileAccessLog`, path: '/dev/null' } }],
       route_config: { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' } }] }] },
       http_filters: [jwt, deny, allow, { name: 'envoy.filters.http.router', typed_config: { '@type': `${T}envoy.extensions.filters.http.router.v3.Router` } }],
     } }] }],
@@ -73,16 +76,16 @@ function tcpListener(name: string, allowCidr: string): Record<string, unknown> {
   };
 }
 
-function call(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function call(path: string, headers: Record<string, string> = {}, body?: Buffer): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
-    const r = request({ host: '127.0.0.1', port: httpPort, path, agent, headers }, (res) => {
+    const r = request({ host: '127.0.0.1', port: httpPort, path, agent, headers, method: body ? 'POST' : 'GET' }, (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (c) => { data += c; });
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: data }));
     });
     r.on('error', reject);
-    r.end();
+    r.end(body);
   });
 }
 
@@ -107,8 +110,14 @@ before(async () => {
   key = kp.privateKey;
   foreign = (await generateKeyPair('ES256')).privateKey;
   const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(kp.publicKey)), kid: 'k', alg: 'ES256' }] });
-  be = await backend((req, res) => { res.setHeader('x-saw-auth', String(req.headers.authorization ?? '')); res.end(`ok ${req.url}`); });
+  be = await backend((req, res) => {
+    let n = 0;
+    req.on('data', (c: Buffer) => { n += c.length; });
+    req.on('end', () => { res.setHeader('x-saw-auth', String(req.headers.authorization ?? '')); res.end(`ok ${req.url}${n ? ` ${n}` : ''}`); });
+  });
   engine = new Engine({ compileRouter: testRouter, onRequestComplete: (r) => records.push(r) });
+  // Access-log entries as the telemetry module would get them (the listener has an access_log).
+  engine.ctx.telemetry = { peerHeader: 'test', onHttp: (d) => { if (d.entry) logged.push(d.entry()); } };
   await engine.apply(snapshot(
     [decodeListener(httpListener(jwks)), decodeListener(tcpListener('tcp-allowed', '127.0.0.1')), decodeListener(tcpListener('tcp-denied', '10.0.0.1'))],
     [cluster('c', [{ address: '127.0.0.1', port: be.port }])],
@@ -172,4 +181,19 @@ test('network RBAC: an allowed source is proxied, a denied one is closed without
   const stats = new Map(authzStats(engine.stats).map((s) => [s.name, s.value]));
   assert.equal(stats.get('tcp.rbac.allowed'), 1);
   assert.equal(stats.get('tcp.rbac.denied'), 1);
+});
+
+test('access log response code details name the RBAC policy / JWT status', async () => {
+  await call('/admin/log', { 'x-user': 'good' });
+  await call('/', { authorization: 'Bearer a.b.c' });
+  assert.ok(logged.some((e) => e.path === '/admin/log' && e.status === 403 && e.responseCodeDetails === 'rbac_access_denied_matched_policy[ns[default]-policy[no-admin]-rule[0]]'), JSON.stringify(logged.map((e) => [e.path, e.responseCodeDetails])));
+  assert.ok(logged.some((e) => e.status === 401 && /^jwt_authn_access_denied\{Jwt_/.test(e.responseCodeDetails ?? '')), JSON.stringify(logged.map((e) => [e.path, e.responseCodeDetails])));
+  assert.ok(logged.some((e) => e.status === 403 && e.responseCodeDetails === 'rbac_access_denied_matched_policy[none]'));
+});
+
+test('a request body waits while a fresh token is verified, then reaches the upstream whole', async () => {
+  const body = Buffer.alloc(200_000, 'b');
+  const r = await call('/upload', { authorization: `Bearer ${await token('alice')}`, 'content-length': String(body.length) }, body);
+  assert.equal(r.status, 200);
+  assert.equal(r.body, `ok /upload ${body.length}`);
 });
