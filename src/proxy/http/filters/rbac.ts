@@ -36,8 +36,8 @@ const ALLOWED: RbacDecision = { allowed: true };
 export class RbacFilter {
   private readonly rules?: RbacEngine;
   private readonly shadow?: RbacEngine;
-  private readonly prefix: string;
-  private readonly shadowPrefix: string;
+  /** Counter names, built once (the check runs per request). */
+  private readonly keys: { allowed: string; denied: string; logged: string; notLogged: string; shadowAllowed: string; shadowDenied: string };
   /**
    * @param statRoot Envoy's root for this filter's stats: "http.<hcm stat_prefix>." for HTTP, the network filter's
    *   stat_prefix for network RBAC (whose rulesPrefix is then '').
@@ -45,24 +45,25 @@ export class RbacFilter {
   constructor(readonly name: string, readonly cfg: RbacConfig, statRoot: string, rulesPrefix = cfg.statPrefix) {
     if (cfg.rules) this.rules = compileRules(cfg.rules);
     if (cfg.shadowRules) this.shadow = compileRules(cfg.shadowRules);
-    this.prefix = `${statRoot}rbac.${rulesPrefix}`;
-    this.shadowPrefix = `${statRoot}rbac.${cfg.shadowStatPrefix}`;
+    const p = `${statRoot}rbac.${rulesPrefix}`;
+    const sp = `${statRoot}rbac.${cfg.shadowStatPrefix}`;
+    this.keys = { allowed: `${p}allowed`, denied: `${p}denied`, logged: `${p}logged`, notLogged: `${p}not_logged`, shadowAllowed: `${sp}shadow_allowed`, shadowDenied: `${sp}shadow_denied` };
   }
 
   check(i: RbacInput, stats: Map<string, number>): RbacDecision {
     const sh = this.shadow;
     if (sh) {
       const r = sh.evaluate(i);
-      bump(stats, `${this.shadowPrefix}${r.allowed ? 'shadow_allowed' : 'shadow_denied'}`);
+      bump(stats, r.allowed ? this.keys.shadowAllowed : this.keys.shadowDenied);
     }
     const e = this.rules;
     if (!e) return ALLOWED;
     const r = e.evaluate(i);
     if (e.action === 'LOG') {
-      bump(stats, `${this.prefix}${r.policy !== undefined ? 'logged' : 'not_logged'}`);
+      bump(stats, r.policy !== undefined ? this.keys.logged : this.keys.notLogged);
       return ALLOWED;
     }
-    bump(stats, `${this.prefix}${r.allowed ? 'allowed' : 'denied'}`);
+    bump(stats, r.allowed ? this.keys.allowed : this.keys.denied);
     if (r.allowed) return ALLOWED;
     return { allowed: false, policy: r.policy, action: e.action, details: `rbac_access_denied_matched_policy[${r.policy ?? 'none'}]` };
   }
