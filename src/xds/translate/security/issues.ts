@@ -30,9 +30,11 @@ export function securityIssues(s: Pick<PushSnapshot, 'authorizationPolicies' | '
     if (!p?.spec || typeof p.spec !== 'object') continue;
     if (hasTargetRef(p.spec)) warn('RequestAuthentication', p, p.spec.targetRef ? 'spec.targetRef' : 'spec.targetRefs', ErrorCodes.XDS_AUTHZ_UNSUPPORTED, 'policies attached by targetRef are not applied by Rigging (no waypoint or Gateway API gateway); use a selector');
     (Array.isArray(p.spec.jwtRules) ? p.spec.jwtRules : []).forEach((r, i) => {
-      if (!r || typeof r !== 'object' || !jwksSourceOf(r)) return;
+      if (!r || typeof r !== 'object') return;
       const c = jwksFor(s, r);
-      if (c.source === 'unavailable') {
+      if (c.source === 'unavailable' && !c.uri) {
+        warn('RequestAuthentication', p, `spec.jwtRules[${i}].jwks`, ErrorCodes.XDS_AUTHZ_UNSUPPORTED, `${c.error}; every token of issuer ${r.issuer ?? '(none)'} fails verification`);
+      } else if (c.source === 'unavailable' && jwksSourceOf(r)) {
         warn('RequestAuthentication', p, `spec.jwtRules[${i}].jwksUri`, ErrorCodes.XDS_JWKS_FETCH, `JWKS from ${c.uri}: ${c.error}; every token of issuer ${r.issuer ?? '(none)'} fails verification until it is fetched`);
       }
     });

@@ -10,7 +10,9 @@ import type { Logger } from '../../../common/logger.ts';
 import type { ConfigObject } from '../../../config/types.ts';
 import type { RequestAuthenticationSpec } from '../../../config/types/security.ts';
 import type { JwksResult } from '../../../model/types.ts';
-import { jwksSourceOf } from './jwks.ts';
+import { jwksProblem, jwksSourceOf } from './jwks.ts';
+
+export { jwksProblem } from './jwks.ts';
 
 /** GET `uri` and return the body; reject on a non-2xx answer, a network error or after `timeoutMs`. */
 export type JwksFetch = (uri: string, timeoutMs: number) => Promise<string>;
@@ -47,14 +49,6 @@ export function jwksSources(objects: readonly ConfigObject[]): Map<string, strin
     }
   }
   return out;
-}
-
-/** A JWKS document must be a JSON object with a `keys` array; returns why not, or undefined. */
-export function jwksProblem(text: string): string | undefined {
-  let v: unknown;
-  try { v = JSON.parse(text); } catch (e) { return `not JSON: ${errorMessage(e)}`; }
-  if (!v || typeof v !== 'object' || !Array.isArray((v as { keys?: unknown }).keys)) return 'not a JWKS (no "keys" array)';
-  return undefined;
 }
 
 /** Node's fetch with an abort after timeoutMs (real time: the network is real). */

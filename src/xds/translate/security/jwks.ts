@@ -15,6 +15,14 @@ export const FAKE_JWKS = JSON.stringify({
   }],
 });
 
+/** A JWKS document must be a JSON object with a `keys` array; returns why not, or undefined. */
+export function jwksProblem(text: string): string | undefined {
+  let v: unknown;
+  try { v = JSON.parse(text); } catch (e) { return `not JSON: ${e instanceof Error ? e.message : String(e)}`; }
+  if (!v || typeof v !== 'object' || !Array.isArray((v as { keys?: unknown }).keys)) return 'not a JWKS (no "keys" array)';
+  return undefined;
+}
+
 /** The URI to fetch for a rule: jwksUri (or its older spelling), else undefined. */
 export function jwksUriOf(rule: JWTRule): string | undefined {
   const u = typeof rule.jwksUri === 'string' && rule.jwksUri ? rule.jwksUri : typeof rule.jwks_uri === 'string' && rule.jwks_uri ? rule.jwks_uri : undefined;
@@ -35,7 +43,11 @@ export function jwksSourceOf(rule: JWTRule): string | undefined {
 export interface JwksChoice { jwks: string; source: 'inline' | 'fetched' | 'unavailable'; uri?: string; error?: string }
 
 export function jwksFor(s: Pick<PushSnapshot, 'jwks'>, rule: JWTRule): JwksChoice {
-  if (typeof rule.jwks === 'string' && rule.jwks) return { jwks: rule.jwks, source: 'inline' };
+  if (typeof rule.jwks === 'string' && rule.jwks) {
+    // a proxy rejects the whole listener over a JWKS it cannot parse: fail closed for this issuer only
+    const problem = jwksProblem(rule.jwks);
+    return problem ? { jwks: FAKE_JWKS, source: 'unavailable', error: `inline jwks: ${problem}` } : { jwks: rule.jwks, source: 'inline' };
+  }
   const uri = jwksSourceOf(rule);
   if (!uri) return { jwks: FAKE_JWKS, source: 'unavailable', error: 'the rule has neither jwks, jwksUri nor issuer' };
   const r = s.jwks?.get(uri);

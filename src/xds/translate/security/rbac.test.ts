@@ -105,3 +105,15 @@ test('the unverifiable JWKS is a well-formed RSA JWKS', () => {
   assert.equal(j.keys[0]!.kty, 'RSA');
   assert.ok(Buffer.from(j.keys[0]!.n, 'base64url').length >= 256, '2048-bit modulus');
 });
+
+test('an inline jwks that is not a JWKS fails closed for its issuer only, and is reported', async () => {
+  const { securityIssues } = await import('./issues.ts');
+  const bad = ra({ jwtRules: [{ issuer: 'a', jwks: '{not json' }, { issuer: 'b', jwks: '{"keys":[]}' }] });
+  const snap = buildSnapshot([bad], 'v');
+  const c = cfg(jwtAuthnFilter(snap, [bad])!);
+  assert.equal(c.providers['origins-0'].local_jwks.inline_string, FAKE_JWKS);
+  assert.equal(c.providers['origins-1'].local_jwks.inline_string, '{"keys":[]}');
+  const issues = securityIssues({ authorizationPolicies: [], requestAuthentications: [bad], jwks: undefined });
+  assert.deepEqual(issues.map((i) => [i.path, i.code]), [['spec.jwtRules[0].jwks', 'RIG305']]);
+  assert.match(issues[0]!.message, /inline jwks: not JSON/);
+});
