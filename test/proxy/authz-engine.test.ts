@@ -57,6 +57,7 @@ function httpListener(jwks: string): Record<string, unknown> {
     name: 'inbound-http', address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
     filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
       '@type': `${T}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`, stat_prefix: 'inbound_8080',
+      normalize_path: { value: true }, merge_slashes: true,
       access_log: [{ name: 'envoy.access_loggers.file', typed_config: { '@type': `${T}envoy.extensions.access_loggers.file.v3.FileAccessLog`, path: '/dev/null' } }],
       route_config: { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' } }] }] },
       http_filters: [jwt, deny, allow, { name: 'envoy.filters.http.router', typed_config: { '@type': `${T}envoy.extensions.filters.http.router.v3.Router` } }],
@@ -196,4 +197,14 @@ test('a request body waits while a fresh token is verified, then reaches the ups
   const r = await call('/upload', { authorization: `Bearer ${await token('alice')}`, 'content-length': String(body.length) }, body);
   assert.equal(r.status, 200);
   assert.equal(r.body, `ok /upload ${body.length}`);
+});
+
+test('normalize_path / merge_slashes apply before RBAC: encoded, dotted or doubled paths cannot dodge the DENY', async () => {
+  for (const p of ['/./admin', '//admin', '/%61dmin', '/x/../admin/y', '/%2e%2e/admin']) {
+    const r = await call(p, { 'x-user': 'good' });
+    assert.equal(r.status, 403, p);
+  }
+  const ok = await call('/x/../fine?a=/../', { 'x-user': 'good' });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.body, 'ok /fine?a=/../', 'the upstream gets the normalized path, query untouched');
 });

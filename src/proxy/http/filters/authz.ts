@@ -1,5 +1,5 @@
-// proxy/http/filters: the auth stage of an HTTP exchange — the listener's jwt_authn and RBAC filters, run first and
-// in their configured order. Answers 401 (bad token) / 403 (denied) itself, or lets the exchange route the request;
+// proxy/http/filters: the auth stage of an HTTP exchange — the HCM's path normalization, then the listener's
+// jwt_authn and RBAC filters, run first and in their configured order. Answers 401 (bad token) / 403 (denied) itself, or lets the exchange route the request;
 // JWT verification may make it asynchronous (then `next` is called later, unless the exchange ended meanwhile).
 import { realClock } from '../../../common/clock.ts';
 import type { HttpHandlerConfig } from '../../config/types.ts';
@@ -10,6 +10,7 @@ import type { HeaderEdits } from '../route-types.ts';
 import { JWT_METADATA_NAMESPACE, JwtAuthnFilter, type JwtOutcome } from './jwt-authn.ts';
 import { RbacFilter, authzCounters } from './rbac.ts';
 import type { RbacInput } from './rbac-match.ts';
+import { normalizeRequestPath } from './path-normalize.ts';
 
 /** Why the auth stage answered: for the access log (response code details) and the explanation. */
 export interface AuthzOutcome {
@@ -39,27 +40,37 @@ type Step = { kind: 'jwt'; f: JwtAuthnFilter } | { kind: 'rbac'; f: RbacFilter }
 const NO_EDITS: HeaderEdits = { add: [], remove: [] };
 export const RBAC_DENIED_BODY = 'RBAC: access denied';
 
-/** Compiled auth steps per handler config object (configs are replaced, never mutated, on updates). */
-const chains = new WeakMap<HttpHandlerConfig, Step[] | null>();
-let lastHandler: HttpHandlerConfig | undefined;
-let lastSteps: Step[] | null = null;
+/** What runs before routing for one handler: path normalization (HCM) and the compiled auth steps. */
+interface Prelude { normalize: boolean; steps: Step[] | null }
+const NOTHING: Prelude = { normalize: false, steps: null };
 
-export function authSteps(h: HttpHandlerConfig): Step[] | null {
-  if (h === lastHandler) return lastSteps;
-  let steps = chains.get(h);
-  if (steps === undefined) {
+/** Per handler config object (configs are replaced, never mutated, on updates). */
+const preludes = new WeakMap<HttpHandlerConfig, Prelude>();
+let lastHandler: HttpHandlerConfig | undefined;
+let lastPrelude: Prelude = NOTHING;
+
+function preludeFor(h: HttpHandlerConfig): Prelude {
+  if (h === lastHandler) return lastPrelude;
+  let p = preludes.get(h);
+  if (p === undefined) {
     const list: Step[] = [];
     for (const f of h.httpFilters) {
       if (f.disabled) continue;
       if (f.type === 'jwt_authn' && f.jwt) list.push({ kind: 'jwt', f: new JwtAuthnFilter(f.name, f.jwt) });
       else if (f.type === 'rbac' && f.rbac) list.push({ kind: 'rbac', f: new RbacFilter(f.name, f.rbac, `http.${h.statPrefix}.`) });
     }
-    steps = list.length ? list : null;
-    chains.set(h, steps);
+    const normalize = h.normalizePath || h.mergeSlashes;
+    p = !normalize && list.length === 0 ? NOTHING : { normalize, steps: list.length ? list : null };
+    preludes.set(h, p);
   }
   lastHandler = h;
-  lastSteps = steps;
-  return steps;
+  lastPrelude = p;
+  return p;
+}
+
+/** The handler's compiled auth filters, in chain order (null: none). */
+export function authSteps(h: HttpHandlerConfig): Step[] | null {
+  return preludeFor(h).steps;
 }
 
 /** Header lookup for matchers: pseudo headers from the request line, repeated headers joined with ',' (Envoy). */
@@ -111,9 +122,12 @@ function wallNow(ctx: EngineContext): number {
  * (401/403) or will call `next` later (JWT verification in flight).
  */
 export function authorize(ex: AuthzExchange, ctx: EngineContext, origin: ConnectionOrigin, h: HttpHandlerConfig, next: () => void): boolean {
-  const steps = authSteps(h);
-  if (steps === null) return true;
+  const prelude = preludeFor(h);
+  if (prelude === NOTHING) return true;
   const req = ex.req;
+  if (prelude.normalize) req.path = normalizeRequestPath(req.path, h);
+  const steps = prelude.steps;
+  if (steps === null) return true;
   const q = req.path.indexOf('?');
   const input: RbacInput = {
     ...connectionInput(origin),
