@@ -1,28 +1,31 @@
 // test: golden files for AuthorizationPolicy / RequestAuthentication translation (test/golden/authz-*/): each
-// feature's input through buildSnapshot -> PushContext -> generate() for named proxies. The golden holds the
-// security filters once (HTTP filters before the router, network filters before tcp_proxy) and, per inbound
-// listener and chain, the filter names, so both the content and where it is wired show. Every listener must be
-// lossless protobuf and decode in the proxy. RIG_UPDATE_GOLDEN=1 rewrites the goldens.
+// feature's input through buildSnapshot -> PushContext -> generate() for named proxies. <proxy>.golden.json holds
+// the proxy's inbound listeners (all listeners for a gateway) in the shared { listeners: [...] } golden form, so
+// the proxy's own golden decode tests cover RBAC and jwt_authn too; issues.json what the translation reports.
+// Every chain of a proxy must carry the same security filters; every listener must be lossless protobuf and
+// decode in the proxy. RIG_UPDATE_GOLDEN=1 rewrites the goldens.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadGoldenInput, makeProxy, normalizeConfig, assertGolden, type ProxySpec } from '../helpers/golden.ts';
-import { buildSnapshot } from '../../src/model/snapshot.ts';
-import { PushContext } from '../../src/model/push-context.ts';
-import type { JwksResult } from '../../src/model/types.ts';
-import { generate, missingReferences } from '../../src/xds/translate/generate.ts';
-import { securityIssues } from '../../src/xds/translate/security/index.ts';
-import { assertDecodes } from '../helpers/decodes.ts';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadGoldenInput, makeProxy, normalizeConfig, assertGolden, GOLDEN_ROOT, type ProxySpec } from '../../helpers/golden.ts';
+import { settings } from '../../../src/common/settings.ts';
+import { buildSnapshot } from '../../../src/model/snapshot.ts';
+import { PushContext } from '../../../src/model/push-context.ts';
+import type { JwksResult } from '../../../src/model/types.ts';
+import { generate, missingReferences } from '../../../src/xds/translate/generate.ts';
+import { securityIssues } from '../../../src/xds/translate/security/index.ts';
+import { assertDecodes } from '../../helpers/decodes.ts';
 
 type R = Record<string, any>;
 const HCM = 'envoy.filters.network.http_connection_manager';
 const TCP_PROXY = 'envoy.filters.network.tcp_proxy';
 
-/** The security part of normalized listeners: filters once, and every chain's filter names. */
-function securityView(listeners: R[], inboundOnly: boolean): R {
+/** Checks every chain carries the same security filters; returns each chain's filter names. */
+function checkChains(listeners: R[]): string[] {
   const http = new Set<string>(), tcp = new Set<string>();
   const chains: string[] = [];
   for (const l of listeners) {
-    if (inboundOnly && l.traffic_direction !== 'INBOUND') continue;
     for (const c of l.filter_chains ?? []) {
       const names: string[] = [];
       for (const f of c.filters ?? []) {
@@ -41,10 +44,19 @@ function securityView(listeners: R[], inboundOnly: boolean): R {
   // one set of filters per proxy: every HTTP chain (and every TCP chain) must carry the same
   assert.ok(http.size <= 1, `HTTP chains differ in security filters: ${[...http].join('\n')}`);
   assert.ok(tcp.size <= 1, `TCP chains differ in security filters: ${[...tcp].join('\n')}`);
-  return { http_filters: http.size ? JSON.parse([...http][0]!) : [], network_filters: tcp.size ? JSON.parse([...tcp][0]!) : [], chains };
+  return chains;
 }
 
-interface Case { feature: string; proxies: Record<string, ProxySpec>; jwks?: Record<string, JwksResult>; inboundOnly?: boolean }
+/** issues.json is not an xDS golden (the proxy's golden tests read every *.golden.json as resources). */
+function assertIssues(feature: string, name: string, actual: unknown): void {
+  const file = join(GOLDEN_ROOT, feature, `${name}.json`);
+  const text = JSON.stringify(actual, null, 2) + '\n';
+  if (settings.updateGolden) { writeFileSync(file, text); return; }
+  assert.ok(existsSync(file), `${file} is missing; run with RIG_UPDATE_GOLDEN=1 to create it`);
+  assert.deepEqual(actual, JSON.parse(readFileSync(file, 'utf8')), `${file} differs; rerun with RIG_UPDATE_GOLDEN=1 and review the diff`);
+}
+
+interface Case { feature: string; proxies: Record<string, ProxySpec>; jwks?: Record<string, JwksResult>; router?: boolean }
 
 const FETCHED_JWKS = '{"keys":[{"kty":"EC","crv":"P-256","kid":"fetched","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}';
 
@@ -70,7 +82,7 @@ const cases: Case[] = [
     },
   },
   {
-    feature: 'authz-gateway', inboundOnly: false, proxies: {
+    feature: 'authz-gateway', router: true, proxies: {
       ingress: { type: 'router', name: 'ingress-1', namespace: 'istio-system', ip: '10.9.0.1', labels: { istio: 'ingressgateway' } },
     },
   },
@@ -84,13 +96,13 @@ for (const c of cases) {
     for (const [name, spec] of Object.entries(c.proxies)) {
       const cfg = generate(ctx, makeProxy(spec));
       assert.deepEqual(missingReferences(cfg), { routes: [], endpoints: [] }, `${name}: config refers to resources it does not carry`);
-      const n = normalizeConfig({ listeners: cfg.listeners }); // lossless check included
-      const view = securityView((n.listeners ?? []) as R[], c.inboundOnly ?? true);
-      assert.ok(view.chains.length > 0, `${name}: no chains`);
-      assertGolden(c.feature, name, view);
+      const inbound = c.router ? cfg.listeners : cfg.listeners.filter((l) => l.traffic_direction === 'INBOUND');
+      const n = normalizeConfig({ listeners: inbound }); // lossless check included
+      assert.ok(checkChains((n.listeners ?? []) as R[]).length > 0, `${name}: no chains`);
+      assertGolden(c.feature, name, n);
       // the data plane's decoders must accept it (a proxy NACKs what it cannot decode)
       assertDecodes(name, cfg);
     }
-    assertGolden(c.feature, c.jwks ? 'issues-jwks-fetched' : 'issues', securityIssues(snap));
+    assertIssues(c.feature, c.jwks ? 'issues-jwks-fetched' : 'issues', securityIssues(snap));
   });
 }

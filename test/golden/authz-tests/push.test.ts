@@ -3,13 +3,13 @@
 // the RBAC filter and leaves the other proxy's listeners alone; deleting it pushes them back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startControlPlane } from '../../src/control-plane/control-plane.ts';
-import { MemoryStore } from '../../src/config/store/memory.ts';
-import { RawAdsClient, makeNode } from '../../src/xds/server/ads-client.ts';
-import { TypeUrl, unpack } from '../../src/envoy/protos.ts';
-import { logger } from '../../src/common/logger.ts';
-import { parseValidConfig } from '../helpers/golden.ts';
-import type { DiscoveryResponse } from '../../src/xds/server/ads-service.ts';
+import { startControlPlane } from '../../../src/control-plane/control-plane.ts';
+import { MemoryStore } from '../../../src/config/store/memory.ts';
+import { RawAdsClient, makeNode } from '../../../src/xds/server/ads-client.ts';
+import { TypeUrl, unpack } from '../../../src/envoy/protos.ts';
+import { logger } from '../../../src/common/logger.ts';
+import { parseValidConfig } from '../../helpers/golden.ts';
+import type { DiscoveryResponse } from '../../../src/xds/server/ads-service.ts';
 
 const MESH = parseValidConfig(`
 apiVersion: networking.istio.io/v1

@@ -3,12 +3,12 @@
 // partly validated store could hold) must still give listeners that encode losslessly, and issues.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadGoldenInput, contextFor, makeProxy, normalizeConfig, type ProxySpec } from '../helpers/golden.ts';
-import { generateListeners } from '../../src/xds/translate/generate.ts';
-import { securityIssues } from '../../src/xds/translate/security/index.ts';
-import { jwksSources } from '../../src/xds/translate/security/jwks-resolver.ts';
-import type { ConfigObject } from '../../src/config/types.ts';
-import { seededRandom } from '../../src/proxy/upstream/lb/random.ts';
+import { loadGoldenInput, contextFor, makeProxy, normalizeConfig, type ProxySpec } from '../../helpers/golden.ts';
+import { generateListeners } from '../../../src/xds/translate/generate.ts';
+import { securityIssues } from '../../../src/xds/translate/security/index.ts';
+import { jwksSources } from '../../../src/xds/translate/security/jwks-resolver.ts';
+import type { ConfigObject } from '../../../src/config/types.ts';
+import { seededRandom } from '../../../src/proxy/upstream/lb/random.ts';
 
 const ODD: unknown[] = [undefined, null, 0, -1, 70000, '', 'x', '*', '**', '/', 'a/b/*', '*/', [], {}, [{}], [null], ['*'], true, { key: 1 }];
 

@@ -4,15 +4,15 @@
 // allow-nothing, dry-run, requestPrincipals against the JWT payload, TCP handling of HTTP-only fields.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseValidConfig, makeProxy, type ProxySpec } from '../helpers/golden.ts';
-import { buildSnapshot } from '../../src/model/snapshot.ts';
-import { PushContext } from '../../src/model/push-context.ts';
-import { securityHttpFilters, securityNetworkFilters } from '../../src/xds/translate/security/index.ts';
-import { normalize, TypeUrl } from '../../src/envoy/protos.ts';
-import { Ctx } from '../../src/proxy/config/decode-common.ts';
-import { decodeHttpRbac, decodeNetworkRbac } from '../../src/proxy/config/decode-rbac.ts';
-import { RbacFilter } from '../../src/proxy/http/filters/rbac.ts';
-import type { RbacInput } from '../../src/proxy/http/filters/rbac-match.ts';
+import { parseValidConfig, makeProxy, type ProxySpec } from '../../helpers/golden.ts';
+import { buildSnapshot } from '../../../src/model/snapshot.ts';
+import { PushContext } from '../../../src/model/push-context.ts';
+import { securityHttpFilters, securityNetworkFilters } from '../../../src/xds/translate/security/index.ts';
+import { normalize, TypeUrl } from '../../../src/envoy/protos.ts';
+import { Ctx } from '../../../src/proxy/config/decode-common.ts';
+import { decodeHttpRbac, decodeNetworkRbac } from '../../../src/proxy/config/decode-rbac.ts';
+import { RbacFilter } from '../../../src/proxy/http/filters/rbac.ts';
+import type { RbacInput } from '../../../src/proxy/http/filters/rbac-match.ts';
 
 const POLICIES = `
 apiVersion: security.istio.io/v1
