@@ -149,14 +149,18 @@ export function authorize(ex: AuthzExchange, ctx: EngineContext, origin: Connect
       }
       const out = step.f.run(req, wallNow(ctx));
       if (out instanceof Promise) {
-        out.then((o) => {
-          if (ex.isFinished) return;
-          if (jwtDone(ex, step.f, o, input) && run(s + 1) && !ex.isFinished) next();
-        }, (e: unknown) => {
+        const fail = (e: unknown): void => {
           if (ex.isFinished) return;
           ex.authz = { filter: step.f.name, kind: 'jwt_authn', status: 500, details: 'jwt_authn_internal_error', message: String(e) };
           ex.localReply(500, 'Jwt verification error', NO_EDITS);
-        });
+        };
+        out.then((o) => {
+          if (ex.isFinished) return;
+          // Nothing may escape from here: an exception would be an unhandled rejection, not a reply.
+          try {
+            if (jwtDone(ex, step.f, o, input) && run(s + 1) && !ex.isFinished) next();
+          } catch (e) { fail(e); }
+        }, fail);
         return false;
       }
       if (!jwtDone(ex, step.f, out, input)) return false;
