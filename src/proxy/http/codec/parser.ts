@@ -7,20 +7,41 @@ import {
 } from './head.ts';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** Up to this many bytes, findHeadEnd scans in JS. */
+const JS_SCAN_MAX = 2048;
 
 /**
  * Locate the end of a head in buf[start, end): index just past CRLFCRLF, -1 if not yet complete,
  * or -2 when the head can never be valid (bare LF seen, or it already exceeds the limit).
  */
 function findHeadEnd(buf: Buffer, start: number, end: number, limit: number): number {
-  const i = buf.indexOf(CRLFCRLF, start);
-  if (i !== -1 && i + 4 <= end) {
-    if (i + 4 - start > limit) return -3;
-    return i + 4;
+  // The first bytes are scanned in JS for the LF of CRLFCRLF (nearly every head ends there, and Buffer#indexOf's
+  // native call costs more than the scan); the rest of a long input (a slow client's growing head) natively.
+  const jsEnd = Math.min(end, start + JS_SCAN_MAX);
+  for (let i = start + 3; i < jsEnd; i++) {
+    if (buf[i] === LF && buf[i - 1] === CR && buf[i - 2] === LF && buf[i - 3] === CR) return i + 1 - start > limit ? -3 : i + 1;
+  }
+  if (end > jsEnd) {
+    const i = buf.indexOf(CRLFCRLF, Math.max(start, jsEnd - 3));
+    if (i !== -1 && i + 4 <= end) return i + 4 - start > limit ? -3 : i + 4;
   }
   if (end - start > limit) return -3;
   if (hasBareLf(buf, start, end)) return -2;
   return -1;
+}
+
+/** The interned method for buf[s, e) when it is a common one (no string allocated), else undefined. */
+function knownMethod(buf: Buffer, s: number, e: number): string | undefined {
+  const n = e - s;
+  const c = buf[s];
+  if (n === 3) {
+    if (c === 0x47 && buf[s + 1] === 0x45 && buf[s + 2] === 0x54) return 'GET';
+    if (c === 0x50 && buf[s + 1] === 0x55 && buf[s + 2] === 0x54) return 'PUT';
+  } else if (n === 4) {
+    if (c === 0x50 && buf[s + 1] === 0x4f && buf[s + 2] === 0x53 && buf[s + 3] === 0x54) return 'POST';
+    if (c === 0x48 && buf[s + 1] === 0x45 && buf[s + 2] === 0x41 && buf[s + 3] === 0x44) return 'HEAD';
+  }
+  return undefined;
 }
 
 /** "HTTP/1.0" or "HTTP/1.1" at buf[i] -> minor version; -1 other well-formed version; -2 malformed. */
@@ -46,11 +67,13 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   let i = start;
   while (TOKEN[buf[i]] === 1) i++;
   if (i === start || buf[i] !== SP) return parseError(400, 'invalid method');
-  const method = buf.toString('latin1', start, i);
+  // The whole head decoded once; every string below is a substring of it (cut in JS, no native call each).
+  const str = buf.toString('latin1', start, headEnd - 2);
+  const method = knownMethod(buf, start, i) ?? str.slice(0, i - start);
   const ts = ++i;
   while (TARGET[buf[i]] === 1) i++;
   if (i === ts || buf[i] !== SP) return parseError(400, 'invalid request-target');
-  const target = buf.toString('latin1', ts, i);
+  const target = str.slice(ts - start, i - start);
   i++;
   const minor = parseVersion(buf, i);
   if (minor === -2) return parseError(400, 'invalid HTTP version');
@@ -60,7 +83,7 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   i += 2;
 
   const headers: string[] = [];
-  const err = parseFieldLines(buf, i, headEnd - 2, headers, limits.maxHeaders);
+  const err = parseFieldLines(buf, i, headEnd - 2, headers, limits.maxHeaders, str, start);
   if (err) return parseError(err === 'too many headers' ? 431 : 400, err);
 
   // Framing and routing headers, gathered in one pass.
@@ -156,6 +179,8 @@ export function parseResponseHead(
   if (headEnd === -2) return parseError(502, 'bare LF in upstream response');
   const minor = parseVersion(buf, start);
   if (minor < 0) return parseError(502, 'invalid upstream HTTP version');
+  // The whole head decoded once; reason and fields are substrings of it.
+  const str = buf.toString('latin1', start, headEnd - 2);
   let i = start + 8;
   if (buf[i] !== SP) return parseError(502, 'invalid upstream status line');
   i++;
@@ -167,12 +192,12 @@ export function parseResponseHead(
   if (buf[i] === SP) {
     const rs = ++i;
     while (i < headEnd && buf[i] !== CR && buf[i] !== LF && (buf[i] >= 0x20 || buf[i] === 0x09) && buf[i] !== 0x7f) i++;
-    reason = buf.toString('latin1', rs, i);
+    reason = i - rs === 2 && buf[rs] === 0x4f && buf[rs + 1] === 0x4b ? 'OK' : str.slice(rs - start, i - start);
   }
   if (buf[i] !== CR || buf[i + 1] !== LF) return parseError(502, 'invalid upstream status line');
   i += 2;
   const headers: string[] = [];
-  const err = parseFieldLines(buf, i, headEnd - 2, headers, limits.maxHeaders);
+  const err = parseFieldLines(buf, i, headEnd - 2, headers, limits.maxHeaders, str, start);
   if (err) return parseError(502, `upstream: ${err}`);
 
   let cl: string[] | undefined;
