@@ -45,6 +45,7 @@ export const TypeUrl = {
   FileAccessLog: 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
   PreviousHostsPredicate: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
   PreviousPrioritiesConfig: 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
+  ZipkinConfig: 'type.googleapis.com/envoy.config.trace.v3.ZipkinConfig',
 } as const;
 
 /** Short names used by CLIs and debug APIs, in xDS order. */
@@ -85,6 +86,7 @@ const dataPlaneFiles = [
   'envoy/extensions/access_loggers/file/v3/file.proto',
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
   'envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto',
+  'envoy/config/trace/v3/zipkin.proto',
 ];
 // What only the control plane and tools use (service definitions, bootstrap): loaded on first need.
 const restFiles = [

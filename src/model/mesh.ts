@@ -100,6 +100,9 @@ export function parseMeshConfig(text: string, file?: string): { mesh: MeshConfig
     if (tracing && typeof tracing === 'object') {
       mesh.defaultConfig.tracing = { ...mesh.defaultConfig.tracing };
       if (typeof tracing.sampling === 'number') mesh.defaultConfig.tracing.sampling = tracing.sampling;
+      const zipkin = tracing.zipkin as Record<string, unknown> | undefined;
+      if (zipkin && typeof zipkin === 'object' && typeof zipkin.address === 'string') mesh.defaultConfig.tracing.zipkin = { address: zipkin.address };
+      if (typeof tracing.maxPathTagLength === 'number') mesh.defaultConfig.tracing.maxPathTagLength = tracing.maxPathTagLength;
     }
     const pm = d.proxyMetadata;
     if (pm && typeof pm === 'object' && !Array.isArray(pm)) {
@@ -107,5 +110,12 @@ export function parseMeshConfig(text: string, file?: string): { mesh: MeshConfig
     }
   }
   if (Array.isArray(m.extensionProviders)) mesh.extensionProviders = m.extensionProviders;
+  const dp = m.defaultProviders;
+  if (dp && typeof dp === 'object' && !Array.isArray(dp)) {
+    const names = (v: unknown) => Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined;
+    const d = dp as Record<string, unknown>;
+    mesh.defaultProviders = {};
+    for (const k of ['tracing', 'metrics', 'accessLogging'] as const) { const n = names(d[k]); if (n) mesh.defaultProviders[k] = n; }
+  }
   return { mesh, issues };
 }

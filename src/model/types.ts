@@ -63,13 +63,19 @@ export interface MeshConfig {
   accessLogFile?: string; // "" = off, "/dev/stdout" = on
   accessLogEncoding?: 'TEXT' | 'JSON';
   enableTracing: boolean;
-  defaultConfig: { tracing?: { sampling?: number }; proxyMetadata?: Record<string, string> };
+  defaultConfig: {
+    /** sampling: percent of new traces sampled; zipkin.address: the legacy collector "host:port"; maxPathTagLength: http.url tag cap. */
+    tracing?: { sampling?: number; zipkin?: { address?: string }; maxPathTagLength?: number };
+    proxyMetadata?: Record<string, string>;
+  };
   rootNamespace: string; // default "istio-system"
   connectTimeout: string; // default "10s"
   protocolDetectionTimeout?: string;
   ingressService?: string;
   ingressSelector?: string;
   extensionProviders?: unknown[];
+  /** Providers used when no Telemetry names one (Istio's MeshConfig.defaultProviders); only the first tracing one is used. */
+  defaultProviders?: { tracing?: string[]; metrics?: string[]; accessLogging?: string[] };
 }
 
 export type ProxyType = 'sidecar' | 'router';

@@ -13,6 +13,7 @@ import { inboundPorts } from './clusters/inbound.ts';
 import { buildLoadAssignments, scopeLoadAssignments } from './endpoints/index.ts';
 import { buildListeners, referencedRouteNames, localMode } from './listeners/index.ts';
 import { buildRouteConfiguration } from './routes/index.ts';
+import { applyTracing, collectorClusters } from './telemetry/index.ts';
 
 /** Anything shaped like PushContext (tests may hand-build one). */
 export type Ctx = PushContext | TranslateContext;
@@ -25,18 +26,24 @@ function byName(resources: EnvoyResource[], names: readonly string[] | undefined
 
 /** LDS. `names` narrows the result (proxyless gRPC clients ask for "host:port" names, expanded as Istio does). */
 export function generateListeners(ctx: Ctx, proxy: Proxy, names?: readonly string[]): EnvoyResource[] {
-  return buildListeners(ctx as TranslateContext, proxy, names);
+  // tracing (Telemetry / MeshConfig providers) is per proxy, applied after the per-scope listener memo
+  return applyTracing(ctx as TranslateContext, proxy, buildListeners(ctx as TranslateContext, proxy, names));
 }
 
 /** CDS: outbound clusters for visible services and subsets, fixed clusters, and the workload's inbound clusters. */
 export function generateClusters(ctx: Ctx, proxy: Proxy, names?: readonly string[]): EnvoyResource[] {
+  const base = scopedClusters(ctx, proxy);
+  return byName([...base, ...collectorClusters(ctx as TranslateContext, proxy, base)], names);
+}
+
+function scopedClusters(ctx: Ctx, proxy: Proxy): EnvoyResource[] {
   const c = ctx as TranslateContext;
   const out = [...outboundClusters(c, proxy)];
   if (proxy.type === 'sidecar' && !isGrpcProxy(proxy)) {
     for (const p of inboundPorts(c, proxy)) out.push(inboundStaticCluster(c, p.endpointPort, p.appPort, isHttp2(p.protocol)));
     if (!localMode(proxy)) out.push(inboundPassthroughCluster(c));
   }
-  return byName(out, names);
+  return out;
 }
 
 /** Names of the EDS clusters among `clusters` (each needs a ClusterLoadAssignment). */
@@ -70,10 +77,15 @@ export function generateRoutes(ctx: Ctx, proxy: Proxy, names?: readonly string[]
 export function generate(ctx: Ctx, proxy: Proxy): GeneratedConfig {
   const c = ctx as TranslateContext;
   const listeners = generateListeners(c, proxy);
-  const clusters = generateClusters(c, proxy);
+  const base = scopedClusters(c, proxy);
+  // the tracing collector (outside the scope memo: it depends on the proxy's Telemetry, not only its scope)
+  const extra = collectorClusters(c, proxy, base);
+  const clusters = [...base, ...extra];
   const routes = generateRoutes(c, proxy, referencedRouteNames(listeners));
   // EDS clusters are all outbound, so the scope-wide memo applies (inbound clusters are STATIC)
-  const endpoints = scopeLoadAssignments(c, proxy, edsClusterNames(clusters));
+  const scoped = scopeLoadAssignments(c, proxy, edsClusterNames(base));
+  // the scoped list is a shared memo: never push into it
+  const endpoints = extra.length ? [...scoped, ...buildLoadAssignments(c, proxy, edsClusterNames(extra))] : scoped;
   return { listeners, routes, clusters, endpoints, secrets: [] };
 }
 

@@ -1,0 +1,107 @@
+// xds/translate/telemetry: applies tracing (Telemetry API / MeshConfig providers) to a proxy's generated config —
+// each HTTP connection manager gets the tracing block of its side (inbound = SERVER, outbound/gateway = CLIENT),
+// and the collector's outbound cluster is added to CDS even when a Sidecar scope hides the service.
+// Runs after listener generation (which memoizes per scope) so per-proxy Telemetry never leaks into shared objects.
+import type { Proxy } from '../../../model/types.ts';
+import type { EnvoyResource } from '../types.ts';
+import type { TranslateContext } from '../clusters/context.ts';
+import { memo } from '../clusters/context.ts';
+import { serviceClusters, isGrpcProxy } from '../clusters/index.ts';
+import { HCM_FILTER } from '../listeners/hcm.ts';
+import { legacyProvider } from './providers.ts';
+import { hcmTracing, legacyHcmTracing, tracingPlan, type TracingPlan } from './tracing.ts';
+
+export { tracingPlan, applicableTelemetries, hcmTracing } from './tracing.ts';
+export type { TracingPlan, TracingSpec } from './tracing.ts';
+export type { ZipkinProvider } from './providers.ts';
+
+/** The proxy's tracing plan (memoized per push, namespace and labels: the only proxy inputs scoping reads). */
+export function proxyTracingPlan(ctx: TranslateContext, proxy: Proxy): TracingPlan | undefined {
+  const labels = Object.keys(proxy.labels).sort().map((k) => `${k}=${proxy.labels[k]}`).join(',');
+  return memo(ctx, `tracing-plan|${proxy.namespace}|${labels}`, () => tracingPlan(ctx.snapshot, proxy, (h) => ctx.serviceByHost(h)));
+}
+
+type Side = 'client' | 'server';
+/** What each side's HCMs get: a tracing block, none (undefined), or whatever hcm.ts emitted ('unchanged'). */
+type Want = Record<Side, EnvoyResource | undefined | 'unchanged'>;
+
+function wanted(ctx: TranslateContext, proxy: Proxy): Want {
+  const plan = proxyTracingPlan(ctx, proxy);
+  const mesh = ctx.snapshot.mesh;
+  if (!plan) {
+    const legacy = legacyHcmTracing(mesh, proxy, (h) => ctx.serviceByHost(h), ctx.snapshot.domainSuffix ?? 'cluster.local');
+    return { client: legacy, server: legacy };
+  }
+  return { client: hcmTracing(plan.client, mesh, proxy), server: hcmTracing(plan.server, mesh, proxy) };
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Returns the HCM filter with `tracing` set as wanted, or the same object when nothing changes. */
+function withTracing(f: EnvoyResource, want: Want): EnvoyResource {
+  const tc = f.typed_config;
+  if (f.name !== HCM_FILTER || !isObj(tc)) return f;
+  const side: Side = String(tc.stat_prefix ?? '').startsWith('inbound_') ? 'server' : 'client';
+  const w = want[side];
+  if (w === 'unchanged') return f;
+  if (w === undefined && tc.tracing === undefined) return f;
+  const next: Record<string, unknown> = { ...tc };
+  if (w === undefined) delete next.tracing; else next.tracing = w;
+  return { ...f, typed_config: next };
+}
+
+/** The proxy's listeners with tracing applied; untouched listeners are returned as they are (shared memo objects). */
+export function applyTracing(ctx: TranslateContext, proxy: Proxy, listeners: EnvoyResource[]): EnvoyResource[] {
+  // proxyless gRPC (grpc-js-xds) does not trace; api_listeners are skipped for the same reason
+  if (isGrpcProxy(proxy)) return listeners;
+  const want = wanted(ctx, proxy);
+  if (want.client === 'unchanged' && want.server === 'unchanged') return listeners;
+  return listeners.map((l) => {
+    if (!Array.isArray(l.filter_chains)) return l;
+    let changed = false;
+    const chains = (l.filter_chains as EnvoyResource[]).map((c) => {
+      if (!Array.isArray(c.filters)) return c;
+      const filters = (c.filters as EnvoyResource[]).map((f) => withTracing(f, want));
+      if (filters.every((f, i) => f === (c.filters as EnvoyResource[])[i])) return c;
+      changed = true;
+      return { ...c, filters };
+    });
+    return changed ? { ...l, filter_chains: chains } : l;
+  });
+}
+
+/** Collector clusters (outbound|port||host) the proxy's tracing reports to. */
+export function collectorClusterNames(ctx: TranslateContext, proxy: Proxy): string[] {
+  if (isGrpcProxy(proxy)) return [];
+  const plan = proxyTracingPlan(ctx, proxy);
+  const out = new Set<string>();
+  if (plan) {
+    for (const s of [plan.client, plan.server]) if (s.provider && !s.disableSpanReporting) out.add(s.provider.cluster);
+  } else {
+    const p = legacyProvider(ctx.snapshot.mesh, (h) => ctx.serviceByHost(h), ctx.snapshot.domainSuffix ?? 'cluster.local');
+    if (p) out.add(p.cluster);
+  }
+  return [...out];
+}
+
+/**
+ * Clusters for the collectors that `have` lacks: the collector must be reachable even when a Sidecar's egress
+ * hosts hide its service (Istio adds it the same way). Only the collector's port is added.
+ */
+export function collectorClusters(ctx: TranslateContext, proxy: Proxy, have: readonly EnvoyResource[]): EnvoyResource[] {
+  const names = collectorClusterNames(ctx, proxy);
+  if (!names.length) return [];
+  const present = new Set(have.map((c) => String(c.name)));
+  const out: EnvoyResource[] = [];
+  for (const n of names) {
+    if (present.has(n)) continue;
+    const host = n.slice(n.lastIndexOf('|') + 1);
+    const svc = ctx.serviceByHost(host);
+    if (!svc) continue;
+    const c = serviceClusters(ctx, proxy, svc).find((x) => x.name === n);
+    if (c) { out.push(c); present.add(n); }
+  }
+  return out;
+}
