@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, Agent } from 'node:http';
 import { connect } from 'node:net';
+import { connect as h2connect } from 'node:http2';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { Engine } from '../../src/proxy/engine.ts';
 import { decodeObject, ResourceType } from '../../src/proxy/config/decode.ts';
@@ -207,4 +208,22 @@ test('normalize_path / merge_slashes apply before RBAC: encoded, dotted or doubl
   const ok = await call('/x/../fine?a=/../', { 'x-user': 'good' });
   assert.equal(ok.status, 200);
   assert.equal(ok.body, 'ok /fine?a=/../', 'the upstream gets the normalized path, query untouched');
+});
+
+test('a denied gRPC request (HTTP/2) gets a trailers-only PERMISSION_DENIED, as from Envoy', async () => {
+  const session = h2connect(`http://127.0.0.1:${httpPort}`);
+  try {
+    const head = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const st = session.request({ ':method': 'POST', ':path': '/pkg.Svc/Call', 'content-type': 'application/grpc', te: 'trailers', 'x-user': 'bad' });
+      st.on('response', (h) => resolve(h as Record<string, unknown>));
+      st.on('error', reject);
+      st.resume();
+      st.end(Buffer.from([0, 0, 0, 0, 0]));
+    });
+    assert.equal(head[':status'], 200);
+    assert.equal(head['grpc-status'], '7');
+    assert.equal(head['grpc-message'], 'RBAC: access denied');
+  } finally {
+    session.close();
+  }
 });

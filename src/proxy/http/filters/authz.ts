@@ -142,7 +142,7 @@ export function authorize(ex: AuthzExchange, ctx: EngineContext, origin: Connect
         const d = step.f.check(input, stats);
         if (!d.allowed) {
           ex.authz = { filter: step.f.name, kind: 'rbac', status: 403, details: d.details!, policy: d.policy, action: d.action };
-          ex.localReply(403, RBAC_DENIED_BODY, NO_EDITS);
+          deny(ex, 403, RBAC_DENIED_BODY, []);
           return false;
         }
         continue;
@@ -178,6 +178,19 @@ function jwtDone(ex: AuthzExchange, f: JwtAuthnFilter, o: JwtOutcome, input: Rba
   }
   if (o.ok) return true;
   ex.authz = { filter: f.name, kind: 'jwt_authn', status: o.status, details: `jwt_authn_access_denied{${o.message.replace(/ /g, '_')}}`, message: o.message };
-  ex.localReply(o.status, o.body, NO_EDITS, o.headers);
+  deny(ex, o.status, o.body, o.headers);
   return false;
+}
+
+/**
+ * The local reply for a denial. A gRPC request gets what Envoy sends it: a trailers-only response (HTTP 200,
+ * grpc-status PERMISSION_DENIED / UNAUTHENTICATED, grpc-message with the body text).
+ */
+function deny(ex: AuthzExchange, status: number, body: string, headers: string[]): void {
+  if ((ex.req.get('content-type') ?? '').startsWith('application/grpc')) {
+    const code = status === 401 ? '16' : '7';
+    ex.localReply(200, '', NO_EDITS, ['content-type', 'application/grpc', 'grpc-status', code, 'grpc-message', body, ...headers]);
+    return;
+  }
+  ex.localReply(status, body, NO_EDITS, headers);
 }
