@@ -58,3 +58,127 @@ export class FakeClock implements Clock {
     this.t = end;
   }
 }
+
+/** What a TimeoutQueue calls when an entry's deadline passes (an object, so no closure per entry). */
+export interface DeadlineTarget { onDeadline(): void }
+
+/** One pending TimeoutQueue entry: pass it to cancel(). */
+export interface Deadline { readonly at: number }
+
+class QEntry implements Deadline {
+  prev: QEntry | null = null;
+  next: QEntry | null = null;
+  constructor(readonly at: number, public target: DeadlineTarget | null, readonly list: QList) {}
+}
+
+class QList {
+  head: QEntry | null = null;
+  tail: QEntry | null = null;
+}
+
+/**
+ * Many timeouts drawn from a few distinct durations (route timeouts), on ONE timer of the given clock instead of
+ * one each: a per-request timer costs a closure, a Node Timeout and map bookkeeping, and nearly all of them are
+ * cancelled. Entries of one duration are kept in insertion order, which is deadline order because clock time never
+ * goes back; add and cancel are O(1). The clock timer is armed for the earliest head and fires entries exactly at
+ * their deadline (so FakeClock tests see the same times); it is cleared when the queue empties.
+ */
+export class TimeoutQueue {
+  private readonly lists = new Map<number, QList>();
+  private lastMs = -1;
+  private lastList: QList | undefined;
+  private size = 0;
+  private timer: TimerHandle | undefined;
+  private armedAt = Infinity;
+  private firing = false;
+  private readonly fire = (): void => this.onTimer();
+
+  constructor(private readonly clock: Clock) {}
+
+  /** Call target.onDeadline() at now + ms (`now`: the caller's current clock reading, saves reading it again). */
+  add(ms: number, target: DeadlineTarget, now = this.clock.now()): Deadline {
+    let list: QList | undefined;
+    if (ms === this.lastMs) list = this.lastList;
+    else {
+      list = this.lists.get(ms);
+      if (list === undefined) { list = new QList(); this.lists.set(ms, list); }
+      this.lastMs = ms;
+      this.lastList = list;
+    }
+    const l = list!;
+    const e = new QEntry(now + Math.max(0, ms), target, l);
+    if (l.tail === null) { l.head = l.tail = e; } else { e.prev = l.tail; l.tail.next = e; l.tail = e; }
+    this.size++;
+    if (e.at < this.armedAt && !this.firing) this.arm(e.at);
+    return e;
+  }
+
+  cancel(d: Deadline | undefined): void {
+    if (d === undefined) return;
+    const e = d as QEntry;
+    if (e.target === null) return;
+    e.target = null;
+    this.unlink(e);
+    if (this.size === 0 && this.timer !== undefined && !this.firing) {
+      this.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+      this.armedAt = Infinity;
+    }
+  }
+
+  /** Entries not yet fired or cancelled. */
+  get pending(): number { return this.size; }
+
+  private unlink(e: QEntry): void {
+    const l = e.list;
+    if (e.prev !== null) e.prev.next = e.next; else l.head = e.next;
+    if (e.next !== null) e.next.prev = e.prev; else l.tail = e.prev;
+    e.prev = e.next = null;
+    this.size--;
+  }
+
+  /** (Re)arm the clock timer for `at` (rare under load: only a new earliest entry does it). */
+  private arm(at: number): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.armedAt = at;
+    this.timer = this.clock.setTimeout(this.fire, Math.max(0, Math.ceil(at - this.clock.now())));
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    this.firing = true;
+    try {
+      // Fire due entries earliest first (a callback may add or cancel entries); bounded by the entries present.
+      for (let guard = this.size; guard >= 0; guard--) {
+        const now = this.clock.now();
+        let first: QEntry | null = null;
+        for (const l of this.lists.values()) if (l.head !== null && (first === null || l.head.at < first.at)) first = l.head;
+        if (first === null || first.at > now) break;
+        const t = first.target!;
+        first.target = null;
+        this.unlink(first);
+        t.onDeadline();
+      }
+    } finally {
+      this.firing = false;
+    }
+    let next = Infinity;
+    for (const l of this.lists.values()) if (l.head !== null && l.head.at < next) next = l.head.at;
+    if (next !== Infinity) this.arm(next);
+  }
+}
+
+const queues = new WeakMap<Clock, TimeoutQueue>();
+let lastClock: Clock | undefined;
+let lastQueue: TimeoutQueue | undefined;
+
+/** The TimeoutQueue shared by everything on this clock (one per clock: FakeClock tests get their own). */
+export function timeoutQueueFor(clock: Clock): TimeoutQueue {
+  if (clock === lastClock) return lastQueue!;
+  let q = queues.get(clock);
+  if (q === undefined) { q = new TimeoutQueue(clock); queues.set(clock, q); }
+  lastClock = clock;
+  lastQueue = q;
+  return q;
+}

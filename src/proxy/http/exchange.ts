@@ -6,7 +6,7 @@
 // lookup NC, breaker UO, host pick UH, attempt + retries URX, timeouts UT, resets UF/UC/UR).
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { TimerHandle } from '../../common/clock.ts';
+import { timeoutQueueFor, type Deadline, type DeadlineTarget, type TimerHandle } from '../../common/clock.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
 import type { EngineContext, HttpChainRuntime } from '../listener/runtime.ts';
 import type { HeaderEdits, RouteDecision } from './route-types.ts';
@@ -48,7 +48,7 @@ const FAILURE_KIND: Record<UpstreamFailure, AttemptFailure> = {
   timeout: 'per-try-timeout',
 };
 
-export class Exchange implements ResponseSink {
+export class Exchange implements ResponseSink, DeadlineTarget {
   flags: ResponseFlag[] = [];
   status = 0;
   requestId = '';
@@ -61,7 +61,10 @@ export class Exchange implements ResponseSink {
   private releaseHost: (() => void) | undefined;
   private releaseRequest: (() => void) | undefined;
   private out: OutgoingRequest | undefined;
+  /** The fault filter's delay. */
   private timer: TimerHandle | undefined;
+  /** The route's (global) timeout, on the clock's shared TimeoutQueue: no timer per request. */
+  private deadline: Deadline | undefined;
   private tryTimer: TimerHandle | undefined;
   private readonly startedAt: number;
   private sentAt = 0;
@@ -207,7 +210,8 @@ export class Exchange implements ResponseSink {
       this.mirrorBytes = this.bodyBytes;
       if (this.reqEnded) this.flushMirrors();
     }
-    if (d.timeoutMs > 0 && !req.upgrade) this.timer = this.ctx.clock.setTimeout(() => this.onGlobalTimeout(), d.timeoutMs);
+    // Without a fault delay this runs in the tick the exchange started in: its start time is the clock's now.
+    if (d.timeoutMs > 0 && !req.upgrade) this.deadline = timeoutQueueFor(this.ctx.clock).add(d.timeoutMs, this, this.fault?.delayMs ? undefined : this.startedAt);
     this.attempt();
   }
 
@@ -439,8 +443,7 @@ export class Exchange implements ResponseSink {
       if (dec.action === 'give-up') { this.flags.push(dec.flag); this.detail = dec.reason; }
     }
     this.responseStarted = true;
-    this.ctx.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelDeadline();
     this.status = status;
     const h: string[] = [];
     forwardHeaders(headers, h);
@@ -485,7 +488,7 @@ export class Exchange implements ResponseSink {
 
   onUpgrade(status: number, headers: string[], tunnel: Socket, head: Buffer | undefined): void {
     if (this.finished || !this.down.tunnel) { tunnel.destroy(); return; }
-    this.ctx.clock.clearTimeout(this.timer);
+    this.cancelDeadline();
     this.status = status;
     const h: string[] = [];
     forwardHeaders(headers, h, true);
@@ -565,8 +568,15 @@ export class Exchange implements ResponseSink {
     this.onError('timeout', `per-try timeout ${this.retry?.perTryTimeoutMs} ms`);
   }
 
-  private onGlobalTimeout(): void {
-    this.timer = undefined;
+  private cancelDeadline(): void {
+    if (this.deadline === undefined) return;
+    timeoutQueueFor(this.ctx.clock).cancel(this.deadline);
+    this.deadline = undefined;
+  }
+
+  /** The route timeout passed (TimeoutQueue callback). */
+  onDeadline(): void {
+    this.deadline = undefined;
     if (this.finished) return;
     this.dropPending();
     this.ctx.stats.upstream_rq_timeout++;
@@ -615,8 +625,9 @@ export class Exchange implements ResponseSink {
     if (this.finished) return;
     this.finished = true;
     this.dropPending();
-    this.ctx.clock.clearTimeout(this.timer);
-    this.ctx.clock.clearTimeout(this.tryTimer);
+    this.cancelDeadline();
+    if (this.timer !== undefined) this.ctx.clock.clearTimeout(this.timer);
+    if (this.tryTimer !== undefined) this.ctx.clock.clearTimeout(this.tryTimer);
     this.timer = this.tryTimer = undefined;
     this.releaseHost?.();
     this.releaseRequest?.();
