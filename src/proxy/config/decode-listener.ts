@@ -3,6 +3,7 @@ import { Ctx, type Obj, anyType, arr, downstreamTransportSocket, durationMs, fra
 import { decodeHttpFilter } from './decode-filters.ts';
 import { decodeNetworkRbac } from './decode-rbac.ts';
 import { routeConfigInto } from './decode-route.ts';
+import { decodeTracing } from './decode-tracing.ts';
 import type { AccessLogConfig, AccessLogFilterConfig, CidrRange, DecodeResult, FilterChainConfig, FilterChainMatch, HttpFilterConfig, HttpHandlerConfig, ListenerConfig, NetworkFilterConfig, TcpHandlerConfig } from './types.ts';
 
 const T = 'type.googleapis.com/';
@@ -259,11 +260,8 @@ function hcm(v: Obj, ctx: Ctx, field: string): HttpHandlerConfig | undefined {
     serverName: str(v.server_name),
     forwardClientCertDetails: str(v.forward_client_cert_details) ?? 'SANITIZE',
   };
-  // Tracing: Envoy's HCM random_sampling (a Percent, default 100) picks which new traces are sampled.
-  if (isObj(v.tracing)) {
-    const rs = num(obj(v.tracing.random_sampling)?.value);
-    out.tracing = { randomSamplingPercent: rs === undefined ? 100 : Math.min(100, Math.max(0, rs)) };
-  }
+  // Tracing: sampling of new traces, tags, and the zipkin reporter (decode-tracing.ts).
+  if (isObj(v.tracing)) out.tracing = decodeTracing(v.tracing, ctx, `${field}.tracing`);
   if (v.strip_any_host_port === true) out.stripHostPort = 'any';
   else if (v.strip_matching_host_port === true) out.stripHostPort = 'matching';
   if (!FCC.has(out.forwardClientCertDetails)) ctx.err(`${field}.forward_client_cert_details`, `unknown value ${out.forwardClientCertDetails}`);

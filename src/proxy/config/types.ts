@@ -223,8 +223,27 @@ export interface HttpHandlerConfig {
   serverName?: string;
   forwardClientCertDetails: string;
   /** HCM tracing: present when the listener traces (trace headers started / advanced); sampling of new traces, 0-100 %. */
-  tracing?: { randomSamplingPercent: number };
+  tracing?: TracingConfig;
 }
+
+/** HCM tracing (decode-tracing.ts). Without `zipkin` headers are propagated but no span is reported. */
+export interface TracingConfig {
+  randomSamplingPercent: number;
+  /** Cap on the http.url tag and the span name's path (Envoy's max_path_tag_length, default 256). */
+  maxPathTagLength?: number;
+  customTags?: CustomTagConfig[];
+  zipkin?: ZipkinTracerConfig;
+}
+/** envoy.tracers.zipkin: spans as Zipkin v2 JSON POSTed to collectorEndpoint on an endpoint of collectorCluster. */
+export interface ZipkinTracerConfig {
+  collectorCluster: string;
+  collectorEndpoint: string;
+  /** Host header of the POST (Envoy's default: the cluster name). */
+  collectorHostname: string;
+}
+export type CustomTagConfig =
+  | { tag: string; kind: 'literal'; value: string }
+  | { tag: string; kind: 'environment' | 'header'; name: string; defaultValue?: string };
 
 export interface TcpHandlerConfig {
   kind: 'tcp';
