@@ -73,7 +73,8 @@ function tcpListener(name: string, allowCidr: string): Record<string, unknown> {
       { name: 'envoy.filters.network.rbac', typed_config: { '@type': `${T}envoy.extensions.filters.network.rbac.v3.RBAC`, stat_prefix: 'tcp.', rules: { action: 'ALLOW', policies: {
         p: { permissions: [{ any: true }], principals: [{ direct_remote_ip: { address_prefix: allowCidr, prefix_len: { value: 32 } } }] },
       } } } },
-      { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': `${T}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`, stat_prefix: 't', cluster: 'c' } },
+      { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': `${T}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`, stat_prefix: 't', cluster: 'c',
+        access_log: [{ name: 'envoy.access_loggers.file', typed_config: { '@type': `${T}envoy.extensions.access_loggers.file.v3.FileAccessLog`, path: '/dev/null' } }] } },
     ] }],
   };
 }
@@ -119,7 +120,10 @@ before(async () => {
   });
   engine = new Engine({ compileRouter: testRouter, onRequestComplete: (r) => records.push(r) });
   // Access-log entries as the telemetry module would get them (the listener has an access_log).
-  engine.ctx.telemetry = { peerHeader: 'test', onHttp: (d) => { if (d.entry) logged.push(d.entry()); } };
+  engine.ctx.telemetry = {
+    peerHeader: 'test', onHttp: (d) => { if (d.entry) logged.push(d.entry()); },
+    onTcpOpen: () => (_sent, _received, entry) => { if (entry) logged.push(entry()); },
+  };
   await engine.apply(snapshot(
     [decodeListener(httpListener(jwks)), decodeListener(tcpListener('tcp-allowed', '127.0.0.1')), decodeListener(tcpListener('tcp-denied', '10.0.0.1'))],
     [cluster('c', [{ address: '127.0.0.1', port: be.port }])],
@@ -183,6 +187,7 @@ test('network RBAC: an allowed source is proxied, a denied one is closed without
   const stats = new Map(authzStats(engine.stats).map((s) => [s.name, s.value]));
   assert.equal(stats.get('tcp.rbac.allowed'), 1);
   assert.equal(stats.get('tcp.rbac.denied'), 1);
+  assert.ok(logged.some((e) => e.connectionTerminationDetails === 'rbac_access_denied_matched_policy[none]' && e.bytesSent === 0), 'the denied connection is logged with the reason');
 });
 
 test('access log response code details name the RBAC policy / JWT status', async () => {

@@ -22,12 +22,11 @@ export function pickWeighted(list: readonly { name: string; weight: number }[], 
  */
 export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: ConnectionOrigin, down: Socket, io: SocketIO, initial?: Buffer, networkFilters?: readonly NetworkFilterConfig[]): void {
   ctx.stats.tcp_cx_total++;
-  if (networkFilters !== undefined && networkFilters.length > 0 && !checkNetworkRbac(ctx.stats, networkFilters, origin).allowed) {
-    down.on('error', () => {});
-    down.destroy();
-    return;
-  }
   const name = cfg.cluster ?? (cfg.weightedClusters ? pickWeighted(cfg.weightedClusters, ctx.random()) : undefined);
+  if (networkFilters !== undefined && networkFilters.length > 0) {
+    const d = checkNetworkRbac(ctx.stats, networkFilters, origin);
+    if (!d.allowed) { rbacDenied(ctx, cfg, origin, down, name ?? '', d.details ?? 'rbac_access_denied'); return; }
+  }
   const cluster = name !== undefined ? ctx.upstreams.cluster(name) : undefined;
   down.on('error', () => {});
   if (!cluster) { down.destroy(); return; }
@@ -88,6 +87,18 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
     });
   };
   tryConnect();
+}
+
+/** Network RBAC said no: close the connection unanswered; metrics and the access log still see it (with the reason). */
+function rbacDenied(ctx: EngineContext, cfg: TcpHandlerConfig, origin: ConnectionOrigin, down: Socket, cluster: string, details: string): void {
+  down.on('error', () => {});
+  const tel = ctx.telemetry?.onTcpOpen?.({ inbound: cluster.startsWith('inbound|'), cluster, peerPrincipal: origin.peer?.principal });
+  tel?.(0, 0, () => ({
+    startMs: Date.now(), flags: '-', bytesReceived: 0, bytesSent: 0, durationMs: 0, upstreamCluster: cluster,
+    downstreamLocalAddress: `${origin.localAddress}:${origin.localPort}`, downstreamRemoteAddress: `${origin.remoteAddress}:${origin.remotePort}`,
+    downstreamPeerUriSan: origin.peer?.principal, connectionTerminationDetails: details,
+  }), cfg.accessLog);
+  down.destroy();
 }
 
 /** Close both sides after no bytes in either direction for `ms` (one clock timer, re-armed lazily). */
