@@ -51,6 +51,22 @@ function serverTransport(socket: Socket, initial: Buffer | undefined, io: ByteRe
 }
 
 /**
+ * Whether the client's certificate is unacceptable, and why. Node verifies the chain during the handshake but,
+ * outside a tls.Server, never acts on the result: a certificate from any other CA would pass. As Envoy does, a
+ * presented certificate must chain to our trust bundle; no certificate is refused only when one is required.
+ * Sets `authorized` (which tls.Server would have set) for what follows.
+ */
+function clientCertProblem(tls: TLSSocket, required: boolean): string | undefined {
+  const peer = tls.getPeerCertificate();
+  const presented = !!peer && Object.keys(peer).length > 0;
+  const err = (tls as unknown as { _handle?: { verifyError?(): Error & { code?: string } | null } })._handle?.verifyError?.();
+  tls.authorized = presented && !err;
+  if (presented && err) return `client certificate not trusted (${err.code ?? err.message})`;
+  if (!presented && required) return 'client certificate required';
+  return undefined;
+}
+
+/**
  * Server-side TLS on an accepted socket. `initial`: bytes already read (the ClientHello the inspector saw).
  * Resolves with the TLS socket after the handshake (client cert verified when required, SANs checked).
  */
@@ -75,6 +91,8 @@ export function terminateTls(socket: Socket, initial: Buffer | undefined, option
       // bytes already buffered. The handshake is done: say so.
       (tls as unknown as { secureConnecting: boolean }).secureConnecting = false;
       tls.on('error', () => socket.destroy());
+      const refused = options.requestCert ? clientCertProblem(tls, options.rejectUnauthorized === true) : undefined;
+      if (refused) { fail(new Error(refused)); return; }
       if (options.requestCert && sans.length && !sanAllowed(sans, tls.getPeerCertificate())) { fail(new Error('client SAN not allowed')); return; }
       resolve(tls);
     });
