@@ -92,7 +92,13 @@ type Cached = { gen: number; ctx: SecureContext | undefined; r: ResolvedTls };
 /** Per TLS config object and secret source: rebuilt when the source's generation moves. */
 const ctxCache = new WeakMap<object, WeakMap<SecretSource, Cached>>();
 
-function secureContext(t: CommonTlsConfig, secrets: SecretSource): { ctx?: SecureContext; r: ResolvedTls } {
+/**
+ * Server contexts carry a session id context: without one OpenSSL fails the handshake of any client that offers
+ * to resume a session (as Envoy's upstream TLS does by default) instead of falling back to a full handshake.
+ */
+const SESSION_ID_CONTEXT = 'rigging';
+
+function secureContext(t: CommonTlsConfig, secrets: SecretSource, server = false): { ctx?: SecureContext; r: ResolvedTls } {
   let bySource = ctxCache.get(t);
   if (!bySource) { bySource = new WeakMap(); ctxCache.set(t, bySource); }
   const hit = bySource.get(secrets);
@@ -102,7 +108,7 @@ function secureContext(t: CommonTlsConfig, secrets: SecretSource): { ctx?: Secur
   let ctx: SecureContext | undefined;
   if (!r.missing) {
     try {
-      ctx = createSecureContext({ cert: r.cert, key: r.key, ca: r.ca, minVersion: tlsVersion(t.minVersion), maxVersion: tlsVersion(t.maxVersion) });
+      ctx = createSecureContext({ cert: r.cert, key: r.key, ca: r.ca, minVersion: tlsVersion(t.minVersion), maxVersion: tlsVersion(t.maxVersion), ...(server ? { sessionIdContext: SESSION_ID_CONTEXT } : {}) });
     } catch (e) {
       r.missing = `bad TLS material: ${(e as Error).message}`;
     }
@@ -145,7 +151,7 @@ export function clientTlsOptions(t: UpstreamTlsConfig, secrets: SecretSource, ht
  * mesh client sends are accepted too (listed after them, so a client offering h2 gets h2).
  */
 export function serverTlsOptions(t: DownstreamTlsConfig, secrets: SecretSource): Prepared<TlsOptions> {
-  const { ctx, r } = secureContext(t, secrets);
+  const { ctx, r } = secureContext(t, secrets, true);
   if (!ctx) return { error: r.missing ?? 'no TLS context' };
   const offered = alpn(t.alpnProtocols, ['h2', 'http/1.1']);
   const extra = ['istio-peer-exchange', 'istio'].filter((p) => !offered.includes(p));

@@ -22,6 +22,19 @@ function failedSocket(message: string): Socket {
   return s;
 }
 
+/**
+ * The newest TLS session per upstream TLS config and address, offered when dialling it again: a resumed handshake
+ * skips signing and verifying certificates on both sides (a pool growing under load, reconnects). Keyed by the
+ * config object (a config update starts afresh) and dropped when the secrets change (a rotated certificate).
+ */
+const sessions = new WeakMap<UpstreamTlsConfig, Map<string, { gen: number; session: Buffer }>>();
+
+function sessionsFor(cfg: UpstreamTlsConfig): Map<string, { gen: number; session: Buffer }> {
+  let m = sessions.get(cfg);
+  if (!m) { m = new Map(); sessions.set(cfg, m); }
+  return m;
+}
+
 /** A SocketIO dialling TLS with `cfg`; secrets are read at each dial (rotations apply to new connections). */
 export function tlsDialIO(cfg: UpstreamTlsConfig, secrets: SecretSource, http2 = false): SocketIO {
   return {
@@ -32,7 +45,12 @@ export function tlsDialIO(cfg: UpstreamTlsConfig, secrets: SecretSource, http2 =
       // TLS over a plain connection we dial; 'connect' is reported once the handshake (and the SAN check)
       // succeeded, so callers waiting for it never send on an unauthenticated connection
       const raw = netConnect({ host, port, noDelay: true });
-      const t: TLSSocket = tlsConnect({ ...p.options, socket: raw });
+      const cache = sessionsFor(cfg);
+      const key = host + ':' + port;
+      const gen = secrets.generation;
+      const hit = cache.get(key);
+      const t: TLSSocket = tlsConnect({ ...p.options, socket: raw, ...(hit && hit.gen === gen ? { session: hit.session } : {}) });
+      t.on('session', (session: Buffer) => { cache.set(key, { gen, session }); });
       raw.on('error', (e) => t.destroy(e));
       // The TLS socket re-emits the TCP 'connect' of the wrapped socket, and starts its handshake from its own
       // listener for it. Run that listener straight from the wrapped socket's event, and show callers 'connect'
