@@ -30,7 +30,8 @@ import { explain } from '../telemetry/response-flags.ts';
 import { applyXfcc } from '../tls/xfcc.ts';
 import type { ResponseFlag } from '../telemetry/response-flags.ts';
 import { PEER_HEADER } from '../telemetry/labels.ts';
-import { propagateTrace } from '../telemetry/trace.ts';
+import { propagateTrace, type TraceDecision } from '../telemetry/trace.ts';
+import type { SpanInput } from '../telemetry/tracer-span.ts';
 import { removeHeader } from './exchange-util.ts';
 
 const LOCAL_BODY_TYPE = 'text/plain';
@@ -106,6 +107,8 @@ export class Exchange implements ResponseSink, DeadlineTarget {
   private peerMeta: string | undefined;
   private grpcStatus: string | undefined;
   private respHeaders: string[] | undefined;
+  /** The trace context this hop decided (tracing listeners only); a sampled one becomes a span (telemetry/tracer.ts). */
+  private trace: TraceDecision | undefined;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -242,7 +245,7 @@ export class Exchange implements ResponseSink, DeadlineTarget {
       else setHeader(h, PEER_HEADER, tel.peerHeader);
     }
     const tr = this.rt.handler.tracing;
-    if (tr) propagateTrace(h, tr.randomSamplingPercent, this.ctx.random);
+    if (tr) this.trace = propagateTrace(h, tr.randomSamplingPercent, this.ctx.random);
     applyHeaderEdits(h, d.request);
     return { method: req.method, path: d.path, authority: d.authority, scheme: this.origin.tls ? 'https' : 'http', headers: h, bodyLength: req.bodyLength, upgrade: req.upgrade };
   }
@@ -665,7 +668,21 @@ export class Exchange implements ResponseSink, DeadlineTarget {
       durationMs: this.ctx.clock.now() - this.startedAt, requestBytes: this.reqBodyBytes, responseBytes: this.respBodyBytes,
       peerPrincipal: this.origin.peer?.principal, peerMeta: this.peerMeta, accessLog,
       entry: accessLog.length ? () => this.logEntry(cluster, d && d.kind !== 'none' ? d.routeName ?? '' : '') : undefined,
+      span: this.trace?.sampled && this.rt.handler.tracing?.zipkin ? this.spanInput(this.trace) : undefined,
     });
+  }
+
+  /** What the tracer needs for this request's span; built only for a sampled request with a zipkin provider. */
+  private spanInput(trace: TraceDecision): SpanInput {
+    const req = this.req;
+    const upstreams = this.ctx.upstreams;
+    return {
+      trace, tracing: this.rt.handler.tracing!, method: req.method, scheme: this.origin.tls ? 'https' : 'http', path: req.path,
+      protocol: this.down.protocol, requestId: this.requestId || req.get('x-request-id') || '', upstreamHost: this.hostId,
+      downstreamRemote: `${this.origin.remoteAddress}:${this.origin.remotePort}`, header: (n) => req.get(n),
+      // the collector's endpoint, picked by the proxy's own balancer over the collector cluster's EDS hosts
+      collector: (c) => { const r = upstreams.cluster(c)?.pick(); return r?.host ? { address: r.host.address, port: r.host.port } : undefined; },
+    };
   }
 
   private logEntry(cluster: string, routeName: string): import('../telemetry/access-log.ts').AccessLogEntry {

@@ -2,6 +2,7 @@
 // context holds one RequestTelemetry, and exchanges call it once per request).
 import type { AccessLogConfig } from '../config/types.ts';
 import type { AccessLogEntry } from './access-log.ts';
+import type { SpanInput } from './tracer-span.ts';
 
 export interface HttpDone {
   inbound: boolean;
@@ -20,6 +21,8 @@ export interface HttpDone {
   accessLog: readonly AccessLogConfig[];
   /** Built only when accessLog is non-empty. */
   entry?: () => AccessLogEntry;
+  /** Set only for a sampled request on a listener with a zipkin tracer (tracer.ts reports its span). */
+  span?: SpanInput;
 }
 
 export interface RequestTelemetry {
