@@ -10,6 +10,8 @@ import { createDebugServer, type DebugServer } from '../xds/server/debug.ts';
 import type { Pipeline } from './pipeline.ts';
 import { CertificateAuthority, certificateServiceHandlers, istioCertificateService } from '../ca/index.ts';
 import { meshConfigFrom } from '../model/mesh.ts';
+import { JwksResolver } from '../xds/translate/security/jwks-resolver.ts';
+import { securityIssues } from '../xds/translate/security/index.ts';
 
 export interface ControlPlaneOptions {
   /** A directory of Istio YAML to watch (a FileStore is opened on it), or... */
@@ -78,6 +80,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let version = '';
   let reported = new Set<string>();
   let lastIssues: ValidationIssue[] = [];
+  // jwksUri values are fetched outside translation; a result arriving or changing rebuilds (and pushes) again
+  let rebuildSoon: () => void = () => {};
+  const jwks = new JwksResolver({ clock, logger: log.child({ module: 'jwks' }), onChange: () => rebuildSoon() });
 
   const reportIssues = () => {
     lastIssues = store!.issues();
@@ -98,7 +103,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const v = `${new Date().toISOString()}/${++seq}`;
     try {
       const objects = store!.list();
-      const gen = pipeline.build(objects, v);
+      const gen = pipeline.build(objects, v, { jwks: jwks.resolve(objects) });
       version = v;
       xds.update(v, gen);
       log.info({ version: v, objects: objects.length, issues: lastIssues.length }, 'config version built');
@@ -107,6 +112,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
   };
 
+  rebuildSoon = () => rebuild();
   rebuild();
   const unwatchConfig = store.watch(() => rebuild());
   // A file that turns invalid changes no object (the last good ones keep serving), so there is no config
@@ -124,10 +130,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         version,
         objects: store!.list().map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: o.spec, source: o.source })),
         issues: store!.issues(),
+        // what translation could not do as written (CUSTOM, targetRef, JWKS fetch failures naming policy and URI)
+        securityIssues: (() => {
+          const objects = store!.list();
+          const of = (k: string) => objects.filter((o) => o.kind === k);
+          return securityIssues({ authorizationPolicies: of('AuthorizationPolicy'), requestAuthentications: of('RequestAuthentication'), jwks: jwks.resolve(objects) });
+        })(),
+        jwks: jwks.status(),
       }),
     });
   } catch (e) {
     unwatch();
+    jwks.close();
     await xds.close();
     if (ownStore) await store.close();
     throw e;
@@ -137,6 +151,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     debugPort = await debug.listen(opts.debugPort ?? 15014, host);
   } catch (e) {
     unwatch();
+    jwks.close();
     await xds.close();
     if (ownStore) await store.close();
     throw e;
@@ -148,6 +163,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     rebuild,
     async close() {
       unwatch();
+      jwks.close();
       await Promise.all([xds.close(), debug.close()]);
       if (ownStore) await s.close();
     },

@@ -7,15 +7,22 @@ import { PushContext } from '../model/push-context.ts';
 import { generate, generateListeners, generateRoutes } from '../xds/translate/generate.ts';
 import { referencedRouteNames } from '../xds/translate/listeners/index.ts';
 import type { ProxyGenerator } from '../xds/server/server.ts';
+import type { JwksResult } from '../model/types.ts';
+
+/** Inputs resolved outside translation (network fetches), handed to the snapshot. */
+export interface PipelineExtras {
+  /** JWKS fetched for RequestAuthentication jwksUri values (xds/translate/security/jwks-resolver.ts). */
+  jwks?: ReadonlyMap<string, JwksResult>;
+}
 
 export interface Pipeline {
   /** Build everything one push needs from the objects in force; the closure is called per proxy. */
-  build(objects: ConfigObject[], version: string): ProxyGenerator;
+  build(objects: ConfigObject[], version: string, extras?: PipelineExtras): ProxyGenerator;
 }
 
 export const defaultPipeline: Pipeline = {
-  build(objects, version) {
-    const ctx = new PushContext(buildSnapshot(objects, version));
+  build(objects, version, extras) {
+    const ctx = new PushContext(buildSnapshot(objects, version, { jwks: extras?.jwks }));
     return (proxy, watched) => {
       const all = generate(ctx, proxy);
       if (proxy.generator !== 'grpc' || !watched.listeners.length) return all;
