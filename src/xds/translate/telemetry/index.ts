@@ -58,18 +58,31 @@ export function applyTracing(ctx: TranslateContext, proxy: Proxy, listeners: Env
   if (isGrpcProxy(proxy)) return listeners;
   const want = wanted(ctx, proxy);
   if (want.client === 'unchanged' && want.server === 'unchanged') return listeners;
+  // proxies of one scope share listener objects (memo) and, mostly, their tracing: share the traced copies too
+  const key = JSON.stringify(want);
   return listeners.map((l) => {
-    if (!Array.isArray(l.filter_chains)) return l;
-    let changed = false;
-    const chains = (l.filter_chains as EnvoyResource[]).map((c) => {
-      if (!Array.isArray(c.filters)) return c;
-      const filters = (c.filters as EnvoyResource[]).map((f) => withTracing(f, want));
-      if (filters.every((f, i) => f === (c.filters as EnvoyResource[])[i])) return c;
-      changed = true;
-      return { ...c, filters };
-    });
-    return changed ? { ...l, filter_chains: chains } : l;
+    let byWant = traced.get(l);
+    if (!byWant) traced.set(l, byWant = new Map());
+    let out = byWant.get(key);
+    if (!out) byWant.set(key, out = traceListener(l, want));
+    return out;
   });
+}
+
+/** Traced copies of generated listeners by tracing wanted; dies with the push's listener objects. */
+const traced = new WeakMap<EnvoyResource, Map<string, EnvoyResource>>();
+
+function traceListener(l: EnvoyResource, want: Want): EnvoyResource {
+  if (!Array.isArray(l.filter_chains)) return l;
+  let changed = false;
+  const chains = (l.filter_chains as EnvoyResource[]).map((c) => {
+    if (!Array.isArray(c.filters)) return c;
+    const filters = (c.filters as EnvoyResource[]).map((f) => withTracing(f, want));
+    if (filters.every((f, i) => f === (c.filters as EnvoyResource[])[i])) return c;
+    changed = true;
+    return { ...c, filters };
+  });
+  return changed ? { ...l, filter_chains: chains } : l;
 }
 
 /** Collector clusters (outbound|port||host) the proxy's tracing reports to. */
