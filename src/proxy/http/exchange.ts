@@ -226,12 +226,9 @@ export class Exchange implements ResponseSink, DeadlineTarget {
 
   private buildOutgoing(d: Forward): OutgoingRequest {
     const req = this.req;
+    // Host goes first; the request's own Host and Expect are not copied (Envoy answers 100 Continue itself).
     const h: string[] = ['host', d.authority];
-    forwardHeaders(req.headers, h, req.upgrade !== '');
-    for (let i = 2; i < h.length; i += 2) {
-      // Host goes first (set above); Expect is answered here (Envoy sends 100 Continue itself).
-      if (h[i] === 'host' || h[i] === 'expect') { h.splice(i, 2); i -= 2; }
-    }
+    forwardHeaders(req.headers, h, req.upgrade !== '', true);
     if (getHeader(h, 'x-forwarded-proto') === undefined) h.push('x-forwarded-proto', this.origin.tls ? 'https' : 'http');
     applyXfcc(h, this.rt.handler.forwardClientCertDetails, this.origin.peer);
     let rid = getHeader(h, 'x-request-id');
@@ -661,6 +658,9 @@ export class Exchange implements ResponseSink, DeadlineTarget {
     const d = this.decision;
     const cluster = d && d.kind === 'forward' ? d.cluster : '';
     const accessLog = this.rt.handler.accessLog;
+    // a local reply (NR, FI, a 403 ...) never reached buildOutgoing: decide its trace now so it is reported too
+    const tr = this.rt.handler.tracing;
+    if (tr?.zipkin && !this.trace) this.trace = propagateTrace([...this.req.headers], tr.randomSamplingPercent, this.ctx.random);
     tel.onHttp({
       inbound: cluster.startsWith('inbound|') || (cluster === '' && this.origin.peer !== undefined),
       cluster, authority: this.req.authority, status: this.status, flags: this.flags, grpcStatus: this.grpcStatus,

@@ -157,3 +157,20 @@ test('response framing: CL, chunked, close-delimited, bodiless', () => {
   assert.equal(res('HTTP/1.1 20 OK\r\n\r\n').kind, 'error');
   assert.equal(res('HTTP/1.1 200 OK\nX: y\r\n\r\n').kind, 'error');
 });
+
+test('findHeadEnd agrees with a plain search for CRLFCRLF over CR/LF-heavy random input, short and long', async () => {
+  const { findHeadEnd } = await import('./parser.ts');
+  let seed = 12345;
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  for (let t = 0; t < 5000; t++) {
+    const n = t % 50 === 0 ? 2000 + Math.floor(rnd() * 3000) : Math.floor(rnd() * 80);
+    const bytes: number[] = [];
+    for (let i = 0; i < n; i++) { const r = rnd(); bytes.push(r < 0.25 ? 13 : r < 0.45 ? 10 : 97); }
+    const buf = Buffer.from(bytes);
+    const off = Math.floor(rnd() * 3);
+    const i = buf.indexOf('\r\n\r\n', off);
+    const got = findHeadEnd(buf, off, buf.length, 1_000_000);
+    if (i !== -1) assert.equal(got, i + 4, `input ${JSON.stringify(buf.toString('latin1'))} from ${off}`);
+    else assert.ok(got < 0, `no head end expected, got ${got}`);
+  }
+});

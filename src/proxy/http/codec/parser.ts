@@ -14,12 +14,17 @@ const JS_SCAN_MAX = 2048;
  * Locate the end of a head in buf[start, end): index just past CRLFCRLF, -1 if not yet complete,
  * or -2 when the head can never be valid (bare LF seen, or it already exceeds the limit).
  */
-function findHeadEnd(buf: Buffer, start: number, end: number, limit: number): number {
+export function findHeadEnd(buf: Buffer, start: number, end: number, limit: number): number {
   // The first bytes are scanned in JS for the LF of CRLFCRLF (nearly every head ends there, and Buffer#indexOf's
   // native call costs more than the scan); the rest of a long input (a slow client's growing head) natively.
+  // A byte other than CR / LF cannot be inside a match, so the scan jumps past it (most bytes of a head).
   const jsEnd = Math.min(end, start + JS_SCAN_MAX);
-  for (let i = start + 3; i < jsEnd; i++) {
-    if (buf[i] === LF && buf[i - 1] === CR && buf[i - 2] === LF && buf[i - 3] === CR) return i + 1 - start > limit ? -3 : i + 1;
+  for (let i = start + 3; i < jsEnd;) {
+    const c = buf[i];
+    if (c === LF) {
+      if (buf[i - 1] === CR && buf[i - 2] === LF && buf[i - 3] === CR) return i + 1 - start > limit ? -3 : i + 1;
+      i += 2; // an LF can only be byte 2 or 4 of a match
+    } else i += c === CR ? 1 : 4;
   }
   if (end > jsEnd) {
     const i = buf.indexOf(CRLFCRLF, Math.max(start, jsEnd - 3));

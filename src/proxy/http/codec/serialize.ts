@@ -20,8 +20,9 @@ export function isHopByHop(n: string): boolean {
  * Copy end-to-end headers from `src` into `out`, dropping hop-by-hop ones and those named by Connection.
  * Content-Length and Transfer-Encoding are dropped too: the caller re-adds framing for the outgoing side.
  * `keepUpgrade` keeps Upgrade (+ Connection: upgrade is re-added by the caller) for upgrade requests.
+ * `request` also drops Host (the caller sets the outgoing authority first) and Expect (answered by the proxy).
  */
-export function forwardHeaders(src: string[], out: string[], keepUpgrade = false): void {
+export function forwardHeaders(src: string[], out: string[], keepUpgrade = false, request = false): void {
   let named: string[] | undefined;
   for (let i = 0; i < src.length; i += 2) {
     if (src[i] === 'connection') (named ??= []).push(...listTokens([src[i + 1]]));
@@ -31,6 +32,7 @@ export function forwardHeaders(src: string[], out: string[], keepUpgrade = false
     if (isHopByHop(n)) {
       if (!(keepUpgrade && n === 'upgrade')) continue;
     } else if (named !== undefined && named.includes(n)) continue;
+    else if (request && (n === 'host' || n === 'expect')) continue;
     out.push(n, src[i + 1]);
   }
 }
