@@ -35,6 +35,8 @@ function binding(): StreamWrapBinding {
 }
 
 let sw: StreamWrapBinding | undefined;
+/** A request object of a finished synchronous write, free for the next one. */
+let spare: WriteReq | undefined;
 
 function onDirectComplete(this: WriteReq, status: number): void {
   const s = this.socket as FastSocket;
@@ -49,7 +51,10 @@ function onDirectComplete(this: WriteReq, status: number): void {
 function direct(socket: FastSocket, data: Buffer | string): boolean | undefined {
   const h = socket._handle;
   if (!h || !sw || socket.destroyed || socket.connecting || socket.writableLength > 0 || socket.writableCorked || socket.writableEnded || (socket[PENDING] ?? 0) > 0) return undefined;
-  const req = new sw.WriteWrap();
+  // A write that completes synchronously never binds its request object to a native WriteWrap (libuv's try-write
+  // took all bytes), so that object is reused for the next write; an async one keeps its own.
+  const req = spare ?? new sw.WriteWrap();
+  spare = undefined;
   req.handle = h;
   req.oncomplete = onDirectComplete;
   req.async = false;
@@ -63,10 +68,12 @@ function direct(socket: FastSocket, data: Buffer | string): boolean | undefined 
     socket[PENDING] = (socket[PENDING] ?? 0) + 1;
     return false;
   }
+  req.handle = null;
+  spare = req;
   return true;
 }
 
-function readerFor(socket: () => FastSocket): { buffer: () => Buffer; callback: (n: number, b: Buffer) => boolean } {
+export function readerFor(socket: () => FastSocket): { buffer: () => Buffer; callback: (n: number, b: Buffer) => boolean } {
   let cur = Buffer.allocUnsafe(READ_BUFFER_SIZE);
   return {
     buffer: () => {
