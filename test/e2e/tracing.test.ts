@@ -1,7 +1,7 @@
 // e2e (tracing): a control plane, three sidecars (client -> frontend -> backend) as real processes, a frontend app
 // that propagates trace headers, and a tiny Zipkin collector (an HTTP server in this test, registered as a
 // ServiceEntry). Telemetry at 100 %: one request gives four spans in one trace (client CLIENT -> frontend SERVER ->
-// frontend CLIENT -> backend SERVER) with parent links and Envoy/Istio tags. A live edit to 0 % stops spans; an
+// frontend CLIENT -> backend SERVER) with parent links and Envoy/Istio tags; a fault abort is a failed span. A live edit to 0 % stops spans; an
 // edit back with a custom tag brings them back carrying it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -82,7 +82,18 @@ spec:
   ports: [{number: 9411, name: http, protocol: HTTP}]
   endpoints: [{address: 127.0.0.1, ports: {http: ${collectorPort}}}]
 ---
-` + serviceEntry('frontend') + serviceEntry('backend');
+` + serviceEntry('frontend') + serviceEntry('backend') + `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: frontend, namespace: default}
+spec:
+  hosts: [frontend]
+  http:
+  - match: [{headers: {x-test: {exact: abort}}}]
+    fault: {abort: {percentage: {value: 100}, httpStatus: 503}}
+    route: [{destination: {host: frontend}}]
+  - route: [{destination: {host: frontend}}]
+---
+`;
 }
 
 function telemetry(percent: number, tags = ''): string {
@@ -162,6 +173,16 @@ test('spans from every sidecar reach Zipkin in one trace; 0 % reports none; live
   assert.equal(c.name, 'frontend:9080/checkout?item=1');
   // a server span lies within its client span
   assert.ok(fs.timestamp + 5_000 >= c.timestamp && fs.duration <= c.duration + 5_000);
+
+  // A local reply (fault abort) is traced too: a failed CLIENT span with Envoy's response flag.
+  const ab = await m.request('client', 'http://frontend:9080/abort', { headers: { 'x-test': 'abort', 'x-request-id': 'abort-rid-1' } });
+  assert.equal(ab.status, 503);
+  const fault = await poll(() => collector.spans.find((x) => x.tags['guid:x-request-id'] === 'abort-rid-1'), 10_000, 100);
+  assert.equal(fault.kind, 'CLIENT');
+  assert.equal(fault.localEndpoint.serviceName, 'client.default');
+  assert.equal(fault.tags['http.status_code'], '503');
+  assert.equal(fault.tags.response_flags, 'FI');
+  assert.equal(fault.tags.error, 'true');
 
   // Live edit: 0 % -> new traces unsampled, nothing reported.
   m.writeConfig('mesh.yaml', config(collector.port) + telemetry(0));
