@@ -103,3 +103,28 @@ test('TCP connections: opened/closed and bytes per series', () => {
   assert.equal(counters(st, 'istio_tcp_received_bytes_total')[0]!.value, 40);
   assert.equal(counters(st, 'istio_tcp_sent_bytes_total')[0]!.labels.destination_service_name, 'db');
 });
+
+test('series are found by value: equal peer strings from new objects, many peers per cluster, gRPC and flagged responses apart', () => {
+  const m = new IstioMetrics(server);
+  const peers = Array.from({ length: 20 }, (_, i) => encodePeer({ ...client, workload: `web-${i}` }));
+  // Each round builds fresh strings (as a parsed header would be), so matching cannot rely on identity.
+  for (let round = 0; round < 3; round++) {
+    for (const p of peers) m.recordHttp(call({ inbound: true, cluster: 'inbound|9080||', authority: 'reviews.shop.svc.cluster.local:9080', peerMeta: p.split('').join('') }));
+  }
+  m.recordHttp(call({ inbound: true, cluster: 'inbound|9080||', authority: 'reviews.shop.svc.cluster.local:9080', peerMeta: peers[0], protocol: 'grpc', grpcStatus: '14' }));
+  m.recordHttp(call({ inbound: true, cluster: 'inbound|9080||', authority: 'reviews.shop.svc.cluster.local:9080', peerMeta: peers[0], status: 503, flags: 'UO' }));
+  m.recordHttp(call({ inbound: true, cluster: 'inbound|9080||', authority: 'reviews.shop.svc.cluster.local:9080', peerMeta: peers[0], grpcStatus: '' }));
+  const rq = counters(m.stats(), 'istio_requests_total');
+  assert.equal(rq.length, 22);
+  for (let i = 0; i < 20; i++) {
+    const r = rq.filter((x) => x.labels.source_workload === `web-${i}` && x.labels.response_code === '200' && x.labels.request_protocol === 'http');
+    assert.equal(r.length, 1, `web-${i}`);
+    assert.equal(r[0]!.value, i === 0 ? 4 : 3, `web-${i}`);
+  }
+  const grpc = rq.find((x) => x.labels.request_protocol === 'grpc')!;
+  assert.equal(grpc.labels.grpc_response_status, '14');
+  assert.equal(grpc.value, 1);
+  const uo = rq.find((x) => x.labels.response_flags === 'UO')!;
+  assert.equal(uo.labels.response_code, '503');
+  assert.equal(uo.labels.source_workload, 'web-0');
+});

@@ -1,10 +1,12 @@
 // proxy/telemetry: Istio's standard metrics (istio_requests_total, istio_request_duration_milliseconds,
 // istio_request_bytes, istio_response_bytes, istio_tcp_*) with Istio's label names, as admin Stats.
 //
-// Cost per request: two Map lookups (a label base per cluster + peer, then a series per status / flags / gRPC
-// status) and four observations. Label objects are built once per series. The number of series is bounded:
-// past MAX_SERIES new label sets fold into one overflow series per reporter, so hostile authorities or peers
-// cannot grow memory.
+// Cost per request (this runs on every request of both sidecars): one Map lookup by the cluster name (a string the
+// route config holds, whose hash V8 keeps), a short scan comparing the peer's metadata / principal / authority
+// with ===, an array index by status code, and four observations — no key strings are built, so nothing is
+// concatenated, flattened or hashed per request. Label objects are built once per series. The number of series is
+// bounded: past MAX_SERIES new label sets fold into one overflow series per reporter, so hostile authorities or
+// peers cannot grow memory.
 import type { Stat } from '../admin/types.ts';
 import { BYTES_BUCKETS, DURATION_BUCKETS_MS, Histogram } from './histogram.ts';
 import { UNKNOWN, decodePeer, hostService, parseClusterName, spiffeNamespace, type Workload } from './labels.ts';
@@ -61,6 +63,30 @@ export interface TcpSeries {
 
 type Base = Omit<Record<string, string>, 'response_code' | 'grpc_response_status' | 'response_flags' | 'request_protocol'>;
 
+/** One direction + cluster: its series grouped by who the peer is. */
+interface ClusterSlot {
+  /** Peers seen on this cluster, scanned in order (usually one or two: the mesh's callers or callees). */
+  readonly peers: PeerSlot[];
+  /** Past SCAN_PEERS peers: by a joined key (hostile authorities / peers are bounded by MAX_SERIES anyway). */
+  more?: Map<string, PeerSlot>;
+}
+
+/** The response-independent part of a series (source_*, destination_*, ...), and its series by response. */
+interface PeerSlot {
+  readonly peerMeta: string | undefined;
+  readonly principal: string | undefined;
+  /** Inbound only (destination_service may come from it); undefined outbound. */
+  readonly authority: string | undefined;
+  readonly base: Base;
+  /** The common case, plain HTTP without response flags or gRPC status: indexed by status code. */
+  readonly plain: (HttpSeries | undefined)[];
+  /** Everything else, by status|flags|grpc|protocol. */
+  other?: Map<string, HttpSeries>;
+}
+
+/** Peers compared one by one before a cluster switches to a keyed map. */
+const SCAN_PEERS = 8;
+
 /** Istio's label order, so lines read like Istio's. */
 function ordered(b: Base, proto: string, code: string, grpc: string, flags: string): Record<string, string> {
   return {
@@ -79,7 +105,10 @@ function ordered(b: Base, proto: string, code: string, grpc: string, flags: stri
 }
 
 export class IstioMetrics {
-  private readonly http = new Map<string, Map<string, HttpSeries>>();
+  /** By cluster name, one map per direction (the cluster string comes from config, so its hash is cached). */
+  private readonly inboundHttp = new Map<string, ClusterSlot>();
+  private readonly outboundHttp = new Map<string, ClusterSlot>();
+  private readonly overflow: { i?: HttpSeries; o?: HttpSeries } = {};
   private readonly tcp = new Map<string, TcpSeries>();
   private series = 0;
   /** Label sets folded into the overflow series because MAX_SERIES was reached. */
@@ -88,48 +117,87 @@ export class IstioMetrics {
   constructor(private readonly self: Workload, private readonly maxSeries = MAX_SERIES) {}
 
   recordHttp(c: HttpCall): void {
-    const baseKey = (c.inbound ? 'i' : 'o') + c.cluster + '\x01' + (c.peerMeta ?? '') + '\x01' + (c.peerPrincipal ?? '') + (c.inbound ? '\x01' + (c.authority ?? '') : '');
-    const grpc = c.grpcStatus ?? '';
-    const key = c.status + '|' + c.flags + '|' + grpc + '|' + c.protocol;
-    let byCode = this.http.get(baseKey);
-    let s = byCode?.get(key);
-    if (s === undefined) s = this.newHttpSeries(c, baseKey, key, grpc, byCode);
-    s.requests++;
-    s.duration.observe(c.durationMs);
-    s.reqBytes.observe(c.requestBytes);
-    s.respBytes.observe(c.responseBytes);
+    this.record(c.inbound, c.cluster, c.authority, c.status, c.flags, c.grpcStatus, c.protocol, c.durationMs, c.requestBytes, c.responseBytes, c.peerPrincipal, c.peerMeta);
   }
 
-  private newHttpSeries(c: HttpCall, baseKey: string, key: string, grpc: string, byCode: Map<string, HttpSeries> | undefined): HttpSeries {
-    if (this.series >= this.maxSeries) {
-      this.overflowed++;
-      return this.overflowSeries(c.inbound);
+  /** recordHttp without the call object (the per-request path: ProxyTelemetry.onHttp). `flags` is "-" when none. */
+  record(inbound: boolean, cluster: string, authority: string | undefined, status: number, flags: string, grpcStatus: string | undefined,
+    protocol: 'http' | 'grpc', durationMs: number, requestBytes: number, responseBytes: number, peerPrincipal: string | undefined, peerMeta: string | undefined): void {
+    // Outbound series do not depend on the authority: leave it out of the peer match.
+    const auth = inbound ? authority : undefined;
+    const clusters = inbound ? this.inboundHttp : this.outboundHttp;
+    let slot = clusters.get(cluster);
+    let peer: PeerSlot | undefined;
+    if (slot !== undefined) {
+      const ps = slot.peers;
+      for (let i = 0; i < ps.length; i++) {
+        const p = ps[i]!;
+        if (p.peerMeta === peerMeta && p.principal === peerPrincipal && p.authority === auth) { peer = p; break; }
+      }
+      if (peer === undefined && slot.more !== undefined) peer = slot.more.get(peerKey(peerMeta, peerPrincipal, auth));
     }
-    const base = this.base(c.inbound, c.cluster, c.peerMeta, c.peerPrincipal, c.authority);
-    const s: HttpSeries = {
-      labels: ordered(base, c.protocol, String(c.status), grpc, c.flags),
+    // An empty grpc-status labels like none (grpc_response_status=""), so it shares the plain series.
+    const plain = flags === '-' && (grpcStatus === undefined || grpcStatus === '') && protocol === 'http' && status >= 0 && status < 1000 && status === (status | 0);
+    let s = peer === undefined ? undefined : plain ? peer.plain[status] : peer.other?.get(seriesKey(status, flags, grpcStatus, protocol));
+    if (s === undefined) {
+      if (this.series >= this.maxSeries) {
+        this.overflowed++;
+        s = this.overflowSeries(inbound);
+      } else {
+        if (slot === undefined) { slot = { peers: [] }; clusters.set(cluster, slot); }
+        if (peer === undefined) peer = this.newPeer(slot, inbound, cluster, peerMeta, peerPrincipal, auth);
+        s = this.newHttpSeries(peer.base, protocol, status, grpcStatus ?? '', flags);
+        if (plain) peer.plain[status] = s;
+        else (peer.other ??= new Map()).set(seriesKey(status, flags, grpcStatus, protocol), s);
+      }
+    }
+    s.requests++;
+    s.duration.observe(durationMs);
+    s.reqBytes.observe(requestBytes);
+    s.respBytes.observe(responseBytes);
+  }
+
+  private newPeer(slot: ClusterSlot, inbound: boolean, cluster: string, peerMeta: string | undefined, principal: string | undefined, authority: string | undefined): PeerSlot {
+    const p: PeerSlot = { peerMeta, principal, authority, base: this.base(inbound, cluster, peerMeta, principal, authority), plain: [] };
+    if (slot.peers.length < SCAN_PEERS) slot.peers.push(p);
+    else (slot.more ??= new Map()).set(peerKey(peerMeta, principal, authority), p);
+    return p;
+  }
+
+  private newHttpSeries(base: Base, protocol: string, status: number, grpc: string, flags: string): HttpSeries {
+    this.series++;
+    return {
+      labels: ordered(base, protocol, String(status), grpc, flags),
       requests: 0,
       duration: new Histogram(DURATION_BUCKETS_MS), reqBytes: new Histogram(BYTES_BUCKETS), respBytes: new Histogram(BYTES_BUCKETS),
     };
-    if (!byCode) { byCode = new Map(); this.http.set(baseKey, byCode); }
-    byCode.set(key, s);
-    this.series++;
-    return s;
   }
 
   private overflowSeries(inbound: boolean): HttpSeries {
-    const k = inbound ? '\x00overflow-i' : '\x00overflow-o';
-    let m = this.http.get(k);
-    if (!m) { m = new Map(); this.http.set(k, m); }
-    let s = m.get('');
+    const k = inbound ? 'i' : 'o';
+    let s = this.overflow[k];
     if (!s) {
       const all: Base = {};
       for (const n of BASE_LABELS) all[n] = UNKNOWN;
       all.reporter = inbound ? 'destination' : 'source';
       s = { labels: ordered(all, UNKNOWN, UNKNOWN, '', UNKNOWN), requests: 0, duration: new Histogram(DURATION_BUCKETS_MS), reqBytes: new Histogram(BYTES_BUCKETS), respBytes: new Histogram(BYTES_BUCKETS) };
-      m.set('', s);
+      this.overflow[k] = s;
     }
     return s;
+  }
+
+  /** Every HTTP series: per cluster, per peer, plain ones by status then the others; the overflow series last. */
+  private *httpSeries(): Iterable<HttpSeries> {
+    for (const clusters of [this.outboundHttp, this.inboundHttp]) {
+      for (const slot of clusters.values()) {
+        for (const p of slot.more ? [...slot.peers, ...slot.more.values()] : slot.peers) {
+          for (const s of p.plain) if (s !== undefined) yield s;
+          if (p.other) yield* p.other.values();
+        }
+      }
+    }
+    if (this.overflow.o) yield this.overflow.o;
+    if (this.overflow.i) yield this.overflow.i;
   }
 
   /** The labels that do not depend on the response: reporter, source_*, destination_*, security policy. */
@@ -198,13 +266,11 @@ export class IstioMetrics {
   stats(): Stat[] {
     const out: Stat[] = [];
     const dur: Stat[] = [], reqB: Stat[] = [], respB: Stat[] = [];
-    for (const m of this.http.values()) {
-      for (const s of m.values()) {
-        out.push({ type: 'counter', name: 'istio_requests_total', labels: s.labels, value: s.requests, help: 'Requests by source, destination and response (Istio standard metric)' });
-        dur.push({ type: 'histogram', name: 'istio_request_duration_milliseconds', labels: s.labels, buckets: s.duration.cumulative(), sum: s.duration.sum, count: s.duration.count });
-        reqB.push({ type: 'histogram', name: 'istio_request_bytes', labels: s.labels, buckets: s.reqBytes.cumulative(), sum: s.reqBytes.sum, count: s.reqBytes.count });
-        respB.push({ type: 'histogram', name: 'istio_response_bytes', labels: s.labels, buckets: s.respBytes.cumulative(), sum: s.respBytes.sum, count: s.respBytes.count });
-      }
+    for (const s of this.httpSeries()) {
+      out.push({ type: 'counter', name: 'istio_requests_total', labels: s.labels, value: s.requests, help: 'Requests by source, destination and response (Istio standard metric)' });
+      dur.push({ type: 'histogram', name: 'istio_request_duration_milliseconds', labels: s.labels, buckets: s.duration.cumulative(), sum: s.duration.sum, count: s.duration.count });
+      reqB.push({ type: 'histogram', name: 'istio_request_bytes', labels: s.labels, buckets: s.reqBytes.cumulative(), sum: s.reqBytes.sum, count: s.reqBytes.count });
+      respB.push({ type: 'histogram', name: 'istio_response_bytes', labels: s.labels, buckets: s.respBytes.cumulative(), sum: s.respBytes.sum, count: s.respBytes.count });
     }
     out.push(...dur, ...reqB, ...respB);
     for (const s of this.tcp.values()) {
@@ -215,6 +281,14 @@ export class IstioMetrics {
     }
     return out;
   }
+}
+
+function peerKey(peerMeta: string | undefined, principal: string | undefined, authority: string | undefined): string {
+  return (peerMeta ?? '\x02') + '\x01' + (principal ?? '\x02') + '\x01' + (authority ?? '\x02');
+}
+
+function seriesKey(status: number, flags: string, grpc: string | undefined, protocol: string): string {
+  return status + '|' + flags + '|' + (grpc ?? '') + '|' + protocol;
 }
 
 /** Host of an authority without its port; IP literals say nothing about a service. */
