@@ -48,3 +48,28 @@ test('invalid traceparent values are ignored (a new trace starts); x-envoy-force
   assert.notEqual(d.traceId, 'garbage');
   assert.equal(d.sampled, true);
 });
+
+test('rewritten in place: other headers keep their order; a repeated trace header is collapsed to one', () => {
+  const h = ['host', 'a', 'x-b3-traceid', '463ac35c9f6413ad', 'accept', '*/*', 'x-b3-spanid', 'a2fb4a1d1a96d312', 'x-b3-parentspanid', 'ffffffffffffffff', 'x-b3-sampled', '1'];
+  const d = propagateTrace(h, 0, () => 0.99);
+  assert.deepEqual(h.filter((_, i) => i % 2 === 0), ['host', 'x-b3-traceid', 'accept', 'x-b3-spanid', 'x-b3-parentspanid', 'x-b3-sampled', 'traceparent']);
+  assert.equal(getHeader(h, 'x-b3-spanid'), d.spanId);
+  assert.equal(getHeader(h, 'x-b3-parentspanid'), 'a2fb4a1d1a96d312');
+  assert.equal(d.sampled, true);
+  const r = ['x-b3-traceid', '463ac35c9f6413ad', 'x-b3-traceid', '0000000000000001', 'x-b3-spanid', 'a2fb4a1d1a96d312'];
+  const e = propagateTrace(r, 0, () => 0.99);
+  assert.equal(e.traceId, '463ac35c9f6413ad');
+  assert.equal(r.filter((x) => x === 'x-b3-traceid').length, 1);
+  assert.equal(getHeader(r, 'x-b3-traceid'), '463ac35c9f6413ad');
+});
+
+test('ids from the pool: hex of the right length, different each time, across pool refills', () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 1000; i++) {
+    const d = propagateTrace([], 100, () => 0);
+    assert.match(d.traceId, /^[0-9a-f]{32}$/);
+    assert.match(d.spanId, /^[0-9a-f]{16}$/);
+    seen.add(d.traceId);
+  }
+  assert.equal(seen.size, 1000);
+});

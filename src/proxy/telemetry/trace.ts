@@ -5,12 +5,16 @@
 import { randomFillSync } from 'node:crypto';
 import { setHeader } from '../http/header-edits.ts';
 
-/** Random ids drawn from a pooled buffer: one randomFillSync per 256 ids, not one per request. */
+/**
+ * Random ids drawn from a pool: one randomFillSync and one hex encoding per 4 KB (~340 ids), then each id is a
+ * substring of the pool's hex — no call into C++ per id (Buffer#toString is an API call per use).
+ */
 const POOL = Buffer.alloc(4096);
+let poolHex = '';
 let poolAt = POOL.length;
 function randomHex(bytes: number): string {
-  if (poolAt + bytes > POOL.length) { randomFillSync(POOL); poolAt = 0; }
-  const s = POOL.toString('hex', poolAt, poolAt + bytes);
+  if (poolAt + bytes > POOL.length) { randomFillSync(POOL); poolHex = POOL.toString('hex'); poolAt = 0; }
+  const s = poolHex.slice(poolAt * 2, (poolAt + bytes) * 2);
   poolAt += bytes;
   return s;
 }
@@ -52,18 +56,21 @@ export interface TraceDecision {
  * new traces that are sampled (0-100); `random` returns [0, 1). Returns what was decided.
  */
 export function propagateTrace(h: string[], samplingPercent: number, random: () => number): TraceDecision {
-  // One pass over the headers (this runs on every request of a traced listener); names are lower-case.
+  // One pass over the headers (this runs on every request of a traced listener); names are lower-case. It also
+  // notes where the headers we rewrite are, so they are replaced in place instead of searched for again.
   let b3Trace: string | undefined, b3Span: string | undefined, b3Sampled: string | undefined, b3Flags: string | undefined;
   let single: string | undefined, tpRaw: string | undefined, force = false;
+  let iTrace = -1, iSpan = -1, iSampled = -1, iTp = -1, iParent = -1, repeated = false;
   for (let i = 0; i < h.length; i += 2) {
     const n = h[i]!;
     if (n.charCodeAt(0) === 120 /* x */) {
-      if (n === 'x-b3-traceid') b3Trace = h[i + 1];
-      else if (n === 'x-b3-spanid') b3Span = h[i + 1];
-      else if (n === 'x-b3-sampled') b3Sampled = h[i + 1];
+      if (n === 'x-b3-traceid') { if (iTrace >= 0) repeated = true; else { iTrace = i; b3Trace = h[i + 1]; } }
+      else if (n === 'x-b3-spanid') { if (iSpan >= 0) repeated = true; else { iSpan = i; b3Span = h[i + 1]; } }
+      else if (n === 'x-b3-sampled') { if (iSampled >= 0) repeated = true; else { iSampled = i; b3Sampled = h[i + 1]; } }
+      else if (n === 'x-b3-parentspanid') { if (iParent >= 0) repeated = true; else iParent = i; }
       else if (n === 'x-b3-flags') b3Flags = h[i + 1];
       else if (n === 'x-envoy-force-trace') force = true;
-    } else if (n === 'traceparent') tpRaw = h[i + 1];
+    } else if (n === 'traceparent') { if (iTp >= 0) repeated = true; else { iTp = i; tpRaw = h[i + 1]; } }
     else if (n === 'b3') single = h[i + 1];
   }
   const spanId = newSpanId();
@@ -90,15 +97,25 @@ export function propagateTrace(h: string[], samplingPercent: number, random: () 
   const s = sampled ? '1' : '0';
   // traceparent needs a 128-bit trace id: left-pad a 64-bit B3 id, as B3/W3C bridges do.
   const tpOut = `00-${traceId.length === 32 ? traceId : traceId.padStart(32, '0')}-${spanId}-0${s}`;
-  if (b3Trace === undefined && b3Span === undefined && b3Sampled === undefined && tpRaw === undefined) {
-    // The common case (a new trace): append, no searching.
-    h.push('x-b3-traceid', traceId, 'x-b3-spanid', spanId, 'x-b3-sampled', s, 'traceparent', tpOut);
-  } else {
+  if (repeated) {
+    // A header we rewrite came more than once: setHeader keeps the first and drops the others.
     setHeader(h, 'x-b3-traceid', traceId);
     setHeader(h, 'x-b3-spanid', spanId);
     setHeader(h, 'x-b3-sampled', s);
     setHeader(h, 'traceparent', tpOut);
+    if (parent) setHeader(h, 'x-b3-parentspanid', parent);
+  } else {
+    // Replace where found, else append (a new trace: all four appended).
+    put(h, iTrace, 'x-b3-traceid', traceId);
+    put(h, iSpan, 'x-b3-spanid', spanId);
+    put(h, iSampled, 'x-b3-sampled', s);
+    put(h, iTp, 'traceparent', tpOut);
+    if (parent) put(h, iParent, 'x-b3-parentspanid', parent);
   }
-  if (parent) setHeader(h, 'x-b3-parentspanid', parent);
   return { traceId, spanId, parentSpanId: parent, sampled };
+}
+
+function put(h: string[], at: number, name: string, value: string): void {
+  if (at >= 0) h[at + 1] = value;
+  else h.push(name, value);
 }
