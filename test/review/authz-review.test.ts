@@ -1,0 +1,213 @@
+// test/review: security review R1 of AuthorizationPolicy / RequestAuthentication enforcement — each test is either a
+// reproduction of a real bug (fails until fixed) or a subtle case that holds and is worth keeping.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import { parseValidConfig, makeProxy, contextFor } from '../helpers/golden.ts';
+import { generateListeners } from '../../src/xds/translate/generate.ts';
+import { decodeObject, ResourceType } from '../../src/proxy/config/decode.ts';
+import type { HttpHandlerConfig, ListenerConfig } from '../../src/proxy/config/types.ts';
+import { parseRequestHead } from '../../src/proxy/http/codec/index.ts';
+import { authorize, type AuthzExchange } from '../../src/proxy/http/filters/authz.ts';
+import { JwtAuthnFilter, type JwtRequest } from '../../src/proxy/http/filters/jwt-authn.ts';
+import { DEFAULT_JWT_LOCATIONS } from '../../src/proxy/config/decode-jwt.ts';
+import type { JwtProviderConfig, JwtRequirement } from '../../src/proxy/config/authz-types.ts';
+import { RbacFilter } from '../../src/proxy/http/filters/rbac.ts';
+import { Ctx } from '../../src/proxy/config/decode-common.ts';
+import { decodeHttpRbac } from '../../src/proxy/config/decode-rbac.ts';
+import { httpRbacFilters } from '../../src/xds/translate/security/rbac.ts';
+import { realClock } from '../../src/common/clock.ts';
+import type { EngineContext } from '../../src/proxy/listener/runtime.ts';
+import type { ConnectionOrigin } from '../../src/proxy/listener/origin.ts';
+import type { IncomingRequest } from '../../src/proxy/http/exchange-types.ts';
+import type { RbacInput } from '../../src/proxy/http/filters/rbac-match.ts';
+import type { AuthzPolicy } from '../../src/xds/translate/security/select.ts';
+
+// ---------------------------------------------------------------- helpers
+
+const ORIGIN: ConnectionOrigin = {
+  kind: 'original-dst', listenerName: 'virtualInbound', localAddress: '10.0.0.5', localPort: 15006,
+  remoteAddress: '10.0.0.9', remotePort: 40000, destination: { address: '10.0.0.5', port: 9080 }, tls: false,
+};
+const CTX = { clock: realClock, stats: {} } as unknown as EngineContext;
+
+/** Run the proxy's auth stage on one raw HTTP/1.1 request head; resolves with the local reply status or 0 (passed on). */
+function runAuth(h: HttpHandlerConfig, raw: string): Promise<number> {
+  const buf = Buffer.from(raw, 'latin1');
+  const r = parseRequestHead(buf, 0, buf.length);
+  assert.equal(r.kind, 'ok', `request head should parse: ${JSON.stringify(r)}`);
+  const req = (r as { head: IncomingRequest }).head;
+  return new Promise((resolve) => {
+    let finished = false;
+    const ex: AuthzExchange = {
+      req, authz: undefined,
+      get isFinished() { return finished; },
+      localReply(status) { finished = true; resolve(status); },
+    };
+    if (authorize(ex, CTX, ORIGIN, h, () => resolve(0))) resolve(0);
+  });
+}
+
+/** The HTTP handler of the emitted virtualInbound chain for port 9080, decoded by the proxy's own decoder. */
+function inboundHandler(yaml: string): HttpHandlerConfig {
+  const ctx = contextFor(parseValidConfig(yaml, 'review.yaml'));
+  const proxy = makeProxy({ name: 'reviews-1', ip: '10.0.0.5', labels: { app: 'reviews' } });
+  const raw = generateListeners(ctx, proxy).find((l) => l.name === 'virtualInbound');
+  assert.ok(raw, 'virtualInbound emitted');
+  const d = decodeObject(ResourceType.Listener, raw);
+  assert.equal(d.errors, undefined, JSON.stringify(d.errors));
+  const l = d.value as ListenerConfig;
+  const chain = l.filterChains.find((c) => c.handler.kind === 'http' && c.match.destinationPort === 9080);
+  assert.ok(chain, 'an HTTP chain for 9080');
+  return chain.handler as HttpHandlerConfig;
+}
+
+const MESH = `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 9080, name: http, protocol: HTTP}]
+  workloadSelector: {labels: {app: reviews}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: reviews-1, namespace: default}
+spec: {address: 10.0.0.5, labels: {app: reviews}}
+`;
+
+// ---------------------------------------------------------------- F1: path normalization (control plane)
+
+test('F1 BUG: a DENY on /admin* holds for dot-segment and percent-encoded spellings (Istio default pathNormalization BASE)', async () => {
+  const h = inboundHandler(`${MESH}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-admin, namespace: default}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  action: DENY
+  rules: [{to: [{operation: {paths: ["/admin*"]}}]}]
+`);
+  assert.equal(await runAuth(h, 'GET /admin HTTP/1.1\r\nhost: reviews\r\n\r\n'), 403, 'the plain spelling is denied');
+  assert.equal(await runAuth(h, 'GET /public HTTP/1.1\r\nhost: reviews\r\n\r\n'), 0, 'other paths pass');
+  // Istio's default (BASE) sets normalize_path on every HCM: these reach the app as /admin and must be denied.
+  for (const p of ['/./admin', '/public/../admin', '/%61dmin', '/%2e/admin']) {
+    assert.equal(await runAuth(h, `GET ${p} HTTP/1.1\r\nhost: reviews\r\n\r\n`), 403, `${p} must be denied like /admin`);
+  }
+});
+
+// ---------------------------------------------------------------- F2: JWT extraction (proxy)
+
+let key: CryptoKey;
+let forgedKey: CryptoKey;
+let jwks: string;
+const ISS = 'https://issuer.example';
+
+before(async () => {
+  const kp = await generateKeyPair('ES256');
+  key = kp.privateKey;
+  forgedKey = (await generateKeyPair('ES256')).privateKey;
+  jwks = JSON.stringify({ keys: [{ ...(await exportJWK(kp.publicKey)), kid: 'k1', alg: 'ES256' }] });
+});
+
+const sign = (claims: Record<string, unknown>, k: CryptoKey = key, alg = 'ES256'): Promise<string> =>
+  new SignJWT(claims).setProtectedHeader({ alg, kid: 'k1' }).setIssuedAt().setExpirationTime('10m').sign(k);
+
+/** Istio's jwt_authn: one provider with the default locations, requires_any [provider, allow_missing]. */
+function istioJwt(): JwtAuthnFilter {
+  const p: JwtProviderConfig = {
+    name: 'origins-0', issuer: ISS, audiences: [], requireExpiration: false, jwks,
+    locations: DEFAULT_JWT_LOCATIONS.map((l) => ({ ...l })), forward: false, padForwardPayloadHeader: false,
+    payloadInMetadata: 'payload', clockSkewSeconds: 60, claimToHeaders: [], spaceDelimitedClaims: [],
+  };
+  const requires: JwtRequirement = { kind: 'any', requirements: [{ kind: 'provider', provider: 'origins-0' }, { kind: 'allow_missing' }] };
+  return new JwtAuthnFilter('envoy.filters.http.jwt_authn', {
+    providers: { 'origins-0': p },
+    rules: [{ match: { path: { kind: 'prefix', value: '/' }, caseSensitive: true, headers: [], queryParams: [], grpc: false }, requires }],
+    bypassCorsPreflight: true, stripFailureResponse: false,
+  });
+}
+
+function jwtReq(path: string, headers: Array<[string, string]>): JwtRequest {
+  const h = headers.flatMap(([k, v]) => [k, v]);
+  return { method: 'GET', path, authority: 'svc', scheme: 'http', headers: h, get: (n) => { for (let i = 0; i < h.length; i += 2) if (h[i] === n) return h[i + 1]; return undefined; } };
+}
+
+test('F2 BUG: a forged token in ?access_token is not waved through beside a valid Authorization token (Envoy verifies every token)', async () => {
+  const good = await sign({ iss: ISS, sub: 'alice' });
+  const forged = await sign({ iss: ISS, sub: 'admin' }, forgedKey);
+  const alone = await istioJwt().run(jwtReq(`/x?access_token=${forged}`, []), Date.now());
+  assert.equal(alone.ok, false, 'the forged token alone is refused');
+  const both = await istioJwt().run(jwtReq(`/x?access_token=${forged}`, [['authorization', `Bearer ${good}`]]), Date.now());
+  assert.equal(both.ok, false, 'the app would receive the forged, unverified access_token: Envoy answers 401');
+});
+
+test('F2b BUG: a forged Bearer token in a second Authorization header (after a Basic one) is verified, not ignored', async () => {
+  const forged = await sign({ iss: ISS, sub: 'admin' }, forgedKey);
+  // Envoy joins repeated headers and looks for "Bearer " anywhere in the value.
+  const o = await istioJwt().run(jwtReq('/x', [['authorization', 'Basic dXNlcjpwdw=='], ['authorization', `Bearer ${forged}`]]), Date.now());
+  assert.equal(o.ok, false, 'the forged Bearer token reaches the app as if verified');
+});
+
+// ---------------------------------------------------------------- subtle cases that hold
+
+test('holds: alg confusion — "none" and HS256 keyed with the RSA/EC public JWKS are refused', async () => {
+  const pub = JSON.parse(jwks).keys[0];
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const none = `${b64({ alg: 'none', kid: 'k1' })}.${b64({ iss: ISS, sub: 'admin', exp: Math.floor(Date.now() / 1000) + 600 })}.`;
+  const hs = await new SignJWT({ iss: ISS, sub: 'admin' }).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setExpirationTime('10m')
+    .sign(new TextEncoder().encode(JSON.stringify(pub)));
+  for (const t of [none, hs]) {
+    const o = await istioJwt().run(jwtReq('/x', [['authorization', `Bearer ${t}`]]), Date.now());
+    assert.equal(o.ok, false);
+  }
+});
+
+test('holds: a cached verified token is refused once it expires (cache does not outlive exp + skew)', async () => {
+  const f = istioJwt();
+  const t = await new SignJWT({ iss: ISS, sub: 'a' }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setExpirationTime(Math.floor(Date.now() / 1000) + 5).sign(key);
+  assert.equal((await f.run(jwtReq('/', [['authorization', `Bearer ${t}`]]), Date.now())).ok, true);
+  const later = await f.run(jwtReq('/', [['authorization', `Bearer ${t}`]]), Date.now() + 5_000 + 61_000);
+  assert.equal(later.ok, false);
+});
+
+function rbac(policies: string): RbacFilter {
+  const objs = parseValidConfig(policies, 'p.yaml') as AuthzPolicy[];
+  const f = httpRbacFilters(objs)[0]!;
+  const ctx = new Ctx('t');
+  const { '@type': _t, ...cfg } = f.typed_config as Record<string, unknown>;
+  const c = decodeHttpRbac(cfg, ctx, 'rbac');
+  assert.deepEqual(ctx.errors, []);
+  return new RbacFilter('rbac', c, 'http.t.');
+}
+
+function peerInput(spiffe: string): RbacInput {
+  return {
+    headers: { get: (n: string) => (n === ':method' ? 'GET' : n === ':path' ? '/' : undefined) }, path: '/',
+    directRemoteIp: '10.0.0.9', remoteIp: '10.0.0.9', destinationIp: '10.0.0.5', destinationPort: 9080,
+    tls: true, peer: { uris: [spiffe], dns: [] }, sni: '',
+  };
+}
+
+test('holds: namespaces ["foo"] does not match ns/foobar; principals exact does not match a longer SA; regex metacharacters are literal', () => {
+  const f = rbac(`
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: a, namespace: default}
+spec:
+  rules:
+  - from: [{source: {namespaces: ["foo"]}}]
+  - from: [{source: {principals: ["cluster.local/ns/bar/sa/web"]}}]
+  - from: [{source: {namespaces: ["a.c"]}}]
+`);
+  const s = new Map<string, number>();
+  assert.equal(f.check(peerInput('spiffe://cluster.local/ns/foo/sa/x'), s).allowed, true);
+  assert.equal(f.check(peerInput('spiffe://cluster.local/ns/foobar/sa/x'), s).allowed, false);
+  assert.equal(f.check(peerInput('spiffe://cluster.local/ns/bar/sa/web'), s).allowed, true);
+  assert.equal(f.check(peerInput('spiffe://cluster.local/ns/bar/sa/webadmin'), s).allowed, false);
+  assert.equal(f.check(peerInput('spiffe://cluster.local/ns/abc/sa/x'), s).allowed, false, '"." in a namespace is not a regex wildcard');
+});
