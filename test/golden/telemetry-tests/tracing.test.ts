@@ -3,11 +3,11 @@
 // RIG_UPDATE_GOLDEN=1 rewrites the goldens.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadGoldenInput, contextFor, makeProxy, normalizeConfig, assertGolden, parseValidConfig } from '../helpers/golden.ts';
-import { generate, generateClusters, generateEndpoints, missingReferences } from '../../src/xds/translate/generate.ts';
-import { assertDecodes } from '../helpers/decodes.ts';
-import { tracingPlan } from '../../src/xds/translate/telemetry/index.ts';
-import type { EnvoyResource, GeneratedConfig } from '../../src/xds/translate/types.ts';
+import { loadGoldenInput, contextFor, makeProxy, normalizeConfig, assertGolden, parseValidConfig } from '../../helpers/golden.ts';
+import { generate, generateClusters, generateEndpoints, missingReferences } from '../../../src/xds/translate/generate.ts';
+import { assertDecodes } from '../../helpers/decodes.ts';
+import { tracingPlan } from '../../../src/xds/translate/telemetry/index.ts';
+import type { EnvoyResource, GeneratedConfig } from '../../../src/xds/translate/types.ts';
 
 const ZIPKIN = 'outbound|9411||zipkin.istio-system.svc.cluster.local';
 const cart = { name: 'cart-1', namespace: 'shop', ip: '10.5.0.1', labels: { app: 'cart' } };
