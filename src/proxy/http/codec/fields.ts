@@ -11,19 +11,21 @@ import { TOKEN, FIELD_VALUE, CR, LF, SP, HTAB, COLON } from './chars.ts';
  * decode the whole head once; that was the largest share of per-request parsing cost).
  */
 export function parseFieldLines(buf: Buffer, pos: number, end: number, out: string[], maxHeaders: number, str?: string, base = 0): string {
+  // Local copies of the imported tables: the loops below index them per byte.
+  const TOKEN_ = TOKEN, VALUE_ = FIELD_VALUE;
   let count = 0;
   while (pos < end) {
     const c0 = buf[pos];
     if (c0 === SP || c0 === HTAB) return 'obsolete line folding';
     let i = pos;
-    while (i < end && TOKEN[buf[i]] === 1) i++;
+    while (i < end && TOKEN_[buf[i]] === 1) i++;
     if (i === pos) return 'invalid header name';
     if (buf[i] !== COLON) return 'invalid character in header name';
     const name = knownName(buf, pos, i) ?? (str !== undefined ? str.slice(pos - base, i - base) : buf.toString('latin1', pos, i)).toLowerCase();
     i++;
     while (i < end && (buf[i] === SP || buf[i] === HTAB)) i++;
     const vs = i;
-    while (i < end && FIELD_VALUE[buf[i]] === 1) i++;
+    while (i < end && VALUE_[buf[i]] === 1) i++;
     if (buf[i] !== CR || buf[i + 1] !== LF) return buf[i] === LF ? 'bare LF in header line' : 'invalid character in header value';
     let ve = i;
     while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
@@ -113,17 +115,19 @@ export function listTokens(values: string[]): string[] {
   return out;
 }
 
+/** Bytes allowed in an authority: unreserved, sub-delims, ':', '[', ']', '%' (a table: one load per char). */
+const AUTHORITY = new Uint8Array(256);
+for (let c = 0x30; c <= 0x39; c++) AUTHORITY[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) AUTHORITY[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) AUTHORITY[c] = 1;
+for (const ch of "-._~:[]%!$&'()*+,;=") AUTHORITY[ch.charCodeAt(0)] = 1;
+
 /** Host / authority: reg-name, IPv4 or [IPv6] with optional port; no userinfo, path or whitespace. */
 export function validAuthority(a: string): boolean {
   if (a.length === 0 || a.length > 255 + 6) return false;
   for (let i = 0; i < a.length; i++) {
     const c = a.charCodeAt(i);
-    const ok =
-      (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
-      c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e || c === 0x3a || c === 0x5b || c === 0x5d ||
-      c === 0x25 || c === 0x21 || c === 0x24 || c === 0x26 || c === 0x27 || c === 0x28 || c === 0x29 ||
-      c === 0x2a || c === 0x2b || c === 0x2c || c === 0x3b || c === 0x3d;
-    if (!ok) return false;
+    if (c > 0xff || AUTHORITY[c] !== 1) return false;
   }
   return true;
 }

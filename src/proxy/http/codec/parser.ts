@@ -137,7 +137,7 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   if (hostCount > 1) return parseError(400, 'multiple Host headers');
   if (hostCount === 0 && minor === 1 && scheme === '' && method !== 'CONNECT') return parseError(400, 'missing Host header');
   if (host !== undefined && !(scheme !== '' && host === '') && !validAuthority(host)) return parseError(400, 'invalid Host header');
-  if (method !== 'CONNECT' && scheme === '' && !validAuthority(authority) && minor === 1) return parseError(400, 'invalid Host header');
+  if (method !== 'CONNECT' && scheme === '' && authority !== host && !validAuthority(authority) && minor === 1) return parseError(400, 'invalid Host header');
 
   // Body framing (RFC 9112 6.1-6.3): TE+CL together on a request is a smuggling signal; reject it.
   let bodyKind: BodyKind = 'none';
