@@ -1,6 +1,7 @@
 // test/review: security review R1 of AuthorizationPolicy / RequestAuthentication enforcement — each test is either a
 // reproduction of a real bug (fails until fixed) or a subtle case that holds and is worth keeping.
 import { test, before } from 'node:test';
+import { connect as h2connect } from 'node:http2';
 import assert from 'node:assert/strict';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { parseValidConfig, makeProxy, contextFor } from '../helpers/golden.ts';
@@ -22,6 +23,8 @@ import type { ConnectionOrigin } from '../../src/proxy/listener/origin.ts';
 import type { IncomingRequest } from '../../src/proxy/http/exchange-types.ts';
 import type { RbacInput } from '../../src/proxy/http/filters/rbac-match.ts';
 import type { AuthzPolicy } from '../../src/xds/translate/security/select.ts';
+import { Engine } from '../../src/proxy/engine.ts';
+import { backend, cluster, snapshot, testRouter } from '../proxy/engine-fixtures.ts';
 
 // ---------------------------------------------------------------- helpers
 
@@ -210,4 +213,52 @@ spec:
   assert.equal(f.check(peerInput('spiffe://cluster.local/ns/bar/sa/web'), s).allowed, true);
   assert.equal(f.check(peerInput('spiffe://cluster.local/ns/bar/sa/webadmin'), s).allowed, false);
   assert.equal(f.check(peerInput('spiffe://cluster.local/ns/abc/sa/x'), s).allowed, false, '"." in a namespace is not a regex wildcard');
+});
+
+// ---------------------------------------------------------------- F3: HTTP/2 :path with a fragment (proxy)
+
+const T = 'type.googleapis.com/';
+
+test('F3 BUG: an HTTP/2 :path "/admin#x" does not dodge a DENY on exact /admin (Envoy rejects fragments; backends drop them)', async () => {
+  const seen: string[] = [];
+  const be = await backend((req, res) => { seen.push(req.url ?? ''); res.end('ok'); });
+  const engine = new Engine({ compileRouter: testRouter });
+  try {
+    const raw = {
+      name: 'inbound-h2', address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+      filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
+        '@type': `${T}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`, stat_prefix: 'in',
+        normalize_path: { value: true },
+        route_config: { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' } }] }] },
+        http_filters: [
+          { name: 'envoy.filters.http.rbac', typed_config: { '@type': `${T}envoy.extensions.filters.http.rbac.v3.RBAC`, rules: { action: 'DENY', policies: {
+            'ns[default]-policy[deny-admin]-rule[0]': { permissions: [{ url_path: { path: { exact: '/admin' } } }], principals: [{ any: true }] },
+          } } } },
+          { name: 'envoy.filters.http.router', typed_config: { '@type': `${T}envoy.extensions.filters.http.router.v3.Router` } },
+        ],
+      } }] }],
+    };
+    const d = decodeObject(ResourceType.Listener, raw);
+    assert.equal(d.errors, undefined, JSON.stringify(d.errors));
+    await engine.apply(snapshot([d.value as ListenerConfig], [cluster('c', [{ address: '127.0.0.1', port: be.port }])]));
+    const session = h2connect(`http://127.0.0.1:${engine.portOf('inbound-h2')}`);
+    const get = (path: string): Promise<number> => new Promise((resolve, reject) => {
+      const st = session.request({ ':path': path });
+      st.on('response', (h) => resolve(Number(h[':status'])));
+      st.on('error', reject);
+      st.resume();
+      st.end();
+    });
+    try {
+      assert.equal(await get('/admin'), 403);
+      const st = await get('/admin#x');
+      const reached = seen.filter((u) => new URL(u, 'http://app').pathname === '/admin');
+      assert.deepEqual(reached, [], `the app served /admin (status ${st}, upstream saw ${JSON.stringify(seen)})`);
+    } finally {
+      session.close();
+    }
+  } finally {
+    engine.close();
+    await be.close();
+  }
 });
