@@ -262,3 +262,40 @@ test('F3 BUG: an HTTP/2 :path "/admin#x" does not dodge a DENY on exact /admin (
     await be.close();
   }
 });
+
+// ---------------------------------------------------------------- F4 / F5: translation deviations from Istio (control plane)
+
+test('F4 BUG (low): AUDIT runs before DENY as in Istio (AUDIT, DENY, ALLOW), so denied requests are still audited', async () => {
+  const h = inboundHandler(`${MESH}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: audit-admin, namespace: default}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  action: AUDIT
+  rules: [{to: [{operation: {paths: ["/admin*"]}}]}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-admin, namespace: default}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  action: DENY
+  rules: [{to: [{operation: {paths: ["/admin*"]}}]}]
+`);
+  const actions = h.httpFilters.filter((f) => f.type === 'rbac').map((f) => f.rbac?.rules?.action);
+  assert.deepEqual(actions, ['LOG', 'DENY'], 'Istio emits the AUDIT (LOG) filter first: an attempt the DENY refuses is still audited');
+});
+
+test('F5 BUG (low): "*admin*" is not a contains match — Istio reads it as suffix "admin*", so an ALLOW is not widened', () => {
+  const f = rbac(`
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: a, namespace: default}
+spec:
+  rules: [{from: [{source: {principals: ["*admin*"]}}]}]
+`);
+  const s = new Map<string, number>();
+  assert.equal(f.check(peerInput('spiffe://cluster.local/ns/x/sa/notadmin-evil'), s).allowed, false);
+});
