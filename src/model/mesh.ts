@@ -117,5 +117,14 @@ export function parseMeshConfig(text: string, file?: string): { mesh: MeshConfig
     mesh.defaultProviders = {};
     for (const k of ['tracing', 'metrics', 'accessLogging'] as const) { const n = names(d[k]); if (n) mesh.defaultProviders[k] = n; }
   }
+  // pathNormalization.normalization: DEFAULT and an absent field both mean BASE (Istio's default)
+  const pn = m.pathNormalization;
+  if (pn !== undefined && pn !== null) {
+    const n = typeof pn === 'object' && !Array.isArray(pn) ? (pn as Record<string, unknown>).normalization : undefined;
+    if (typeof pn !== 'object' || Array.isArray(pn)) warn('pathNormalization', 'must be an object with a normalization field');
+    else if (n === undefined || n === null || n === 'DEFAULT' || n === 'BASE') mesh.pathNormalization = { normalization: 'BASE' };
+    else if (n === 'NONE' || n === 'MERGE_SLASHES' || n === 'DECODE_AND_MERGE_SLASHES') mesh.pathNormalization = { normalization: n };
+    else warn('pathNormalization.normalization', 'must be DEFAULT, NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES');
+  }
   return { mesh, issues };
 }

@@ -76,7 +76,12 @@ export interface MeshConfig {
   extensionProviders?: unknown[];
   /** Providers used when no Telemetry names one (Istio's MeshConfig.defaultProviders); only the first tracing one is used. */
   defaultProviders?: { tracing?: string[]; metrics?: string[]; accessLogging?: string[] };
+  /** How every sidecar/gateway HCM normalizes request paths (Istio's pathNormalization); undefined: BASE. */
+  pathNormalization?: { normalization: PathNormalization };
 }
+
+/** Istio's MeshConfig.ProxyPathNormalization.NormalizationType (DEFAULT is read as BASE). */
+export type PathNormalization = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
 
 export type ProxyType = 'sidecar' | 'router';
 

@@ -74,6 +74,7 @@ export function hcmConfig(o: HcmOptions): EnvoyResource {
     h.forward_client_cert_details = 'APPEND_FORWARD';
     h.set_current_client_cert_details = { subject: { value: true }, dns: true, uri: true };
   }
+  Object.assign(h, pathNormalization(o.mesh));
   h.upgrade_configs = [{ upgrade_type: 'websocket' }];
   if (o.mesh.enableTracing) {
     const sampling = o.mesh.defaultConfig?.tracing?.sampling ?? 1;
@@ -82,6 +83,20 @@ export function hcmConfig(o: HcmOptions): EnvoyResource {
   const al = accessLog(o.mesh);
   if (al) h.access_log = al;
   return h;
+}
+
+/**
+ * MeshConfig pathNormalization as HCM fields, Istio's mapping (every sidecar inbound/outbound and gateway HCM; not
+ * proxyless gRPC): NONE turns normalize_path off; BASE (the default) normalizes dot segments and %-encoded unreserved
+ * characters; MERGE_SLASHES adds merge_slashes; DECODE_AND_MERGE_SLASHES also unescapes %2F / %5C and forwards.
+ * Without it an AuthorizationPolicy on /admin is dodged by //admin, /./admin or /x/../admin.
+ */
+export function pathNormalization(mesh: MeshConfig): Record<string, unknown> {
+  const n = mesh.pathNormalization?.normalization ?? 'BASE';
+  const out: Record<string, unknown> = { normalize_path: { value: n !== 'NONE' } };
+  if (n === 'MERGE_SLASHES' || n === 'DECODE_AND_MERGE_SLASHES') out.merge_slashes = true;
+  out.path_with_escaped_slashes_action = n === 'DECODE_AND_MERGE_SLASHES' ? 'UNESCAPE_AND_FORWARD' : 'KEEP_UNCHANGED';
+  return out;
 }
 
 export function hcmFilter(o: HcmOptions): EnvoyResource {
