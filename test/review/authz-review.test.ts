@@ -14,6 +14,7 @@ import { JwtAuthnFilter, type JwtRequest } from '../../src/proxy/http/filters/jw
 import { DEFAULT_JWT_LOCATIONS } from '../../src/proxy/config/decode-jwt.ts';
 import type { JwtProviderConfig, JwtRequirement } from '../../src/proxy/config/authz-types.ts';
 import { RbacFilter } from '../../src/proxy/http/filters/rbac.ts';
+import { normalizeRequestPath } from '../../src/proxy/http/filters/path-normalize.ts';
 import { Ctx } from '../../src/proxy/config/decode-common.ts';
 import { decodeHttpRbac } from '../../src/proxy/config/decode-rbac.ts';
 import { httpRbacFilters } from '../../src/xds/translate/security/rbac.ts';
@@ -298,4 +299,14 @@ spec:
 `);
   const s = new Map<string, number>();
   assert.equal(f.check(peerInput('spiffe://cluster.local/ns/x/sa/notadmin-evil'), s).allowed, false);
+});
+
+// ---------------------------------------------------------------- F6: normalize_path is narrower than Envoy's (proxy)
+
+test('F6 BUG: normalize_path turns backslashes into slashes (Envoy / Istio BASE), so "/public\\..\\admin" cannot dodge /admin*', async () => {
+  const opts = { normalizePath: true, mergeSlashes: false };
+  const raw = '/public\\..\\admin';
+  // WHATWG URL parsing in the app (new URL(req.url, base)) resolves this to /admin.
+  assert.equal(new URL(raw, 'http://app').pathname, '/admin');
+  assert.equal(normalizeRequestPath(raw, opts), '/admin');
 });
