@@ -1,5 +1,5 @@
 // test/review: security review R1 of AuthorizationPolicy / RequestAuthentication enforcement — each test is either a
-// reproduction of a real bug (fails until fixed) or a subtle case that holds and is worth keeping.
+// reproduction of a real bug (fails until fixed; kept as a regression guard once fixed) or a subtle case that holds.
 import { test, before } from 'node:test';
 import { connect as h2connect } from 'node:http2';
 import assert from 'node:assert/strict';
@@ -85,7 +85,7 @@ spec: {address: 10.0.0.5, labels: {app: reviews}}
 
 // ---------------------------------------------------------------- F1: path normalization (control plane)
 
-test('F1 BUG: a DENY on /admin* holds for dot-segment and percent-encoded spellings (Istio default pathNormalization BASE)', async () => {
+test('F1 (fixed by bf24194, regression guard): a DENY on /admin* holds for dot-segment and percent-encoded spellings (Istio default pathNormalization BASE)', async () => {
   const h = inboundHandler(`${MESH}
 ---
 apiVersion: security.istio.io/v1
@@ -220,7 +220,7 @@ spec:
 
 const T = 'type.googleapis.com/';
 
-test('F3 BUG: an HTTP/2 :path "/admin#x" does not dodge a DENY on exact /admin (Envoy rejects fragments; backends drop them)', async () => {
+test('F3 (regression guard; fix pending in P8 path-normalize): an HTTP/2 :path "/admin#x" does not dodge a DENY on exact /admin (Envoy rejects fragments; backends drop them)', async () => {
   const seen: string[] = [];
   const be = await backend((req, res) => { seen.push(req.url ?? ''); res.end('ok'); });
   const engine = new Engine({ compileRouter: testRouter });
@@ -303,7 +303,7 @@ spec:
 
 // ---------------------------------------------------------------- F6: normalize_path is narrower than Envoy's (proxy)
 
-test('F6 BUG: normalize_path turns backslashes into slashes (Envoy / Istio BASE), so "/public\\..\\admin" cannot dodge /admin*', async () => {
+test('F6 (regression guard; fix pending in P8 path-normalize): normalize_path turns backslashes into slashes (Envoy / Istio BASE), so "/public\\..\\admin" cannot dodge /admin*', async () => {
   const opts = { normalizePath: true, mergeSlashes: false };
   const raw = '/public\\..\\admin';
   // WHATWG URL parsing in the app (new URL(req.url, base)) resolves this to /admin.
