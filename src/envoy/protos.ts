@@ -102,6 +102,12 @@ let loaded: 'none' | 'data-plane' | 'all' = 'none';
 
 function baseRoot(): protobuf.Root {
   if (rootCache) return rootCache;
+  rootCache = resolvingRoot();
+  return rootCache;
+}
+
+/** An empty root that finds imports in the Envoy API dirs and google/protobuf in protobufjs. */
+function resolvingRoot(): protobuf.Root {
   const root = new protobuf.Root();
   root.resolvePath = (_origin: string, target: string): string => {
     if (target.startsWith('google/protobuf/')) {
@@ -114,7 +120,6 @@ function baseRoot(): protobuf.Root {
     }
     return target;
   };
-  rootCache = root;
   return root;
 }
 
@@ -136,7 +141,29 @@ export function envoyRoot(): protobuf.Root {
 
 /** The root with at least the data plane's types (resources and the typed_configs the proxy decodes). */
 export function dataPlaneRoot(): protobuf.Root {
-  return loadTier('data-plane');
+  return installedDataPlaneRoot ?? loadTier('data-plane');
+}
+
+/** The files of the data-plane tier (a pre-built descriptor of them is checked against this list). */
+export const dataPlaneProtoFiles: readonly string[] = dataPlaneFiles;
+
+/** A fresh root with `files` parsed (keepCase, resolved), separate from envoyRoot(): for build-time descriptors. */
+export function loadProtoFiles(files: readonly string[]): protobuf.Root {
+  const root = resolvingRoot();
+  root.loadSync([...files], { keepCase: true });
+  root.resolveAll();
+  return root;
+}
+
+let installedDataPlaneRoot: protobuf.Root | undefined;
+/**
+ * Serve dataPlaneRoot() (and so lookupType/unpack of data-plane types) from `root` instead of parsing the data-plane
+ * files: the proxy installs a root built from a pre-built JSON descriptor (less heap, no .proto parse). It must hold
+ * every type of the data-plane files. Types it lacks still come from envoyRoot(). `undefined` uninstalls.
+ */
+export function installDataPlaneRoot(root: protobuf.Root | undefined): void {
+  installedDataPlaneRoot = root;
+  typeCache.clear();
 }
 
 export function typeNameOf(url: string): string {

@@ -1,9 +1,11 @@
 // proxy: `rig proxy` composition root — bootstrap -> xDS client -> engine -> admin server; SIGTERM drains.
 // No logic of its own beyond wiring and turning engine state into admin providers.
+import { getHeapSpaceStatistics } from 'node:v8';
 import { realClock, type Clock } from '../common/clock.ts';
 import { logger } from '../common/logger.ts';
 import { loadBootstrap, type BootstrapFlags, type ProxyBootstrap } from './bootstrap.ts';
 import { XdsClient } from './xds-client/client.ts';
+import { useProxyDescriptor } from './xds-client/descriptor.ts';
 import { Engine } from './engine.ts';
 import { authzStats } from './http/filters/rbac.ts';
 import { compileRouter } from './router/router.ts';
@@ -81,6 +83,9 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
   const log = logger('proxy');
   const boot = loadBootstrap(o);
   const clock = o.clock ?? realClock;
+  // Envoy types from the pre-built descriptor (dist/, scripts/build.mjs) when fresh: no .proto parsing, less heap.
+  const types = useProxyDescriptor();
+  if (!('root' in types)) log.debug({ path: types.path, reason: types.reason }, 'no pre-built proto descriptor; parsing the .proto files');
   const io = installFastPath(o.io ?? 'auto');
   const telemetry = new ProxyTelemetry({ node: boot.node, onLogError: (e) => log.warn({ err: e.message }, 'access log write failed') });
   const engine = new Engine({
@@ -98,8 +103,12 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
   });
   const xds = new XdsClient({ server: boot.xds, node: boot.node, clock, log: logger('xds-client') });
   const identity = startIdentity(o, boot, engine, clock);
+  let configured = false;
   xds.on('update', (s) => {
-    engine.apply(s).catch((e: Error) => log.error({ err: e.message }, 'applying config failed'));
+    engine.apply(s).then(() => {
+      // bin/rig.js lets V8's young generation grow (up to its cap) only after start-up's long decoding runs.
+      if (!configured) { configured = true; (process as NodeJS.EventEmitter).emit('rig:proxy-configured'); }
+    }, (e: Error) => log.error({ err: e.message }, 'applying config failed'));
   });
   xds.on('nack', (n) => log.warn({ type: n.typeUrl, errors: n.errors.length }, 'config rejected (NACK)'));
 
@@ -120,7 +129,7 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
       drainListeners: async () => { await engine.drain(drainMs); },
       quit: () => { void stop(drainMs).then(() => { if (o.handleSignals) process.exit(0); }); },
       bootstrap: () => ({ node: boot.node, xds: boot.xds, admin: boot.admin, source: boot.source }),
-      serverInfo: () => ({ io: io.mode, io_fallback_reason: io.reason, listeners: engine.listenerStatus(), memory: process.memoryUsage() }),
+      serverInfo: () => ({ io: io.mode, io_fallback_reason: io.reason, listeners: engine.listenerStatus(), memory: process.memoryUsage(), heap_spaces: heapSpaces(), proto_descriptor: 'root' in types ? types.path : `none (${types.reason})` }),
     },
   });
   const adminPort = await admin.start();
@@ -149,6 +158,11 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
     process.once('SIGINT', () => onSignal('SIGINT'));
   }
   return { bootstrap: boot, engine, xds, admin, adminPort, metricsPort, telemetry, ioMode: io.mode, stop };
+}
+
+/** V8 heap space sizes (bytes committed) for /server_info: new_space shows whether the young generation grew. */
+function heapSpaces(): Record<string, number> {
+  return Object.fromEntries(getHeapSpaceStatistics().filter((s) => s.space_size > 0).map((s) => [s.space_name, s.space_size]));
 }
 
 /** The scrape port: never fatal — a taken port falls back to a free one, and a failure leaves metrics on admin only. */

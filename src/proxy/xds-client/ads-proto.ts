@@ -1,13 +1,15 @@
-// proxy/xds-client: loads the ADS gRPC service definition (proto-loader, Envoy's snake_case names) for the proxy's xDS stream.
-import * as protoLoader from '@grpc/proto-loader';
+// proxy/xds-client: the ADS gRPC service for the proxy's xDS stream — grpc-js method definitions whose (de)serializers are
+// protobufjs types (Envoy's snake_case names), without @grpc/proto-loader: the messages come from the proxy's pre-built
+// descriptor when it is in use (descriptor.ts), else from a small root parsing discovery.proto alone.
 import * as grpc from '@grpc/grpc-js';
-import { protoIncludeDirs, type AnyMessage } from '../../envoy/protos.ts';
+import protobuf from 'protobufjs';
+import { loadProtoFiles, type AnyMessage } from '../../envoy/protos.ts';
+import { ADS_PROTO_FILE, proxyDescriptorRoot } from './descriptor.ts';
 
-export const adsLoaderOptions: protoLoader.Options = {
-  keepCase: true, longs: String, enums: String, defaults: false, oneofs: true, includeDirs: protoIncludeDirs,
-};
+/** How messages become objects: as @grpc/proto-loader did for this client (keepCase, longs/enums as strings, Any kept packed). */
+export const adsObjectOptions: protobuf.IConversionOptions = { longs: String, enums: String, defaults: false, oneofs: true };
 
-/** google.protobuf.Value as proto-loader encodes it: its bundled struct.proto uses camelCase names. */
+/** google.protobuf.Value as protobufjs encodes it: its bundled struct.proto uses camelCase names. */
 export interface WireValue {
   nullValue?: 'NULL_VALUE'; numberValue?: number; stringValue?: string; boolValue?: boolean;
   structValue?: WireStruct; listValue?: { values: WireValue[] };
@@ -64,14 +66,39 @@ export interface AdsClient extends grpc.Client {
   DeltaAggregatedResources(): DeltaAdsStream;
 }
 
+const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService/';
+
+function method(name: string, req: protobuf.Type, res: protobuf.Type): grpc.MethodDefinition<object, object> {
+  const serialize = (t: protobuf.Type) => (o: object): Buffer => {
+    const b = t.encode(t.fromObject(o)).finish();
+    return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  };
+  const deserialize = (t: protobuf.Type) => (b: Buffer): object => t.toObject(t.decode(b), adsObjectOptions);
+  return {
+    path: SERVICE + name, requestStream: true, responseStream: true, originalName: name,
+    requestSerialize: serialize(req), requestDeserialize: deserialize(req), responseSerialize: serialize(res), responseDeserialize: deserialize(res),
+  };
+}
+
+let definition: grpc.ServiceDefinition | undefined;
+
+/** The AggregatedDiscoveryService's two bidi methods (StreamAggregatedResources, DeltaAggregatedResources). */
+export function adsServiceDefinition(): grpc.ServiceDefinition {
+  if (definition) return definition;
+  const root = proxyDescriptorRoot() ?? loadProtoFiles([ADS_PROTO_FILE]);
+  const t = (n: string): protobuf.Type => root.lookupType(`envoy.service.discovery.v3.${n}`);
+  definition = {
+    StreamAggregatedResources: method('StreamAggregatedResources', t('DiscoveryRequest'), t('DiscoveryResponse')),
+    DeltaAggregatedResources: method('DeltaAggregatedResources', t('DeltaDiscoveryRequest'), t('DeltaDiscoveryResponse')),
+  };
+  return definition;
+}
+
 let ctor: grpc.ServiceClientConstructor | undefined;
 
 /** The AggregatedDiscoveryService client constructor (its `.service` serves tests' fake servers too). */
 export function adsServiceClient(): grpc.ServiceClientConstructor {
-  if (ctor) return ctor;
-  const def = protoLoader.loadSync('envoy/service/discovery/v3/ads.proto', adsLoaderOptions);
-  const pkg = grpc.loadPackageDefinition(def) as unknown as { envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: grpc.ServiceClientConstructor } } } } };
-  ctor = pkg.envoy.service.discovery.v3.AggregatedDiscoveryService;
+  ctor ??= grpc.makeGenericClientConstructor(adsServiceDefinition(), 'AggregatedDiscoveryService');
   return ctor;
 }
 
