@@ -3,9 +3,12 @@
 // when it exists and is newer than every source file: no tsx loader thread, ~35 MB less RSS per proxy. Everything
 // else, and a missing or stale bundle, loads the TypeScript sources through tsx (no build step).
 // RIG_NO_BUNDLE=1 forces tsx; RIG_BUNDLE=FILE uses another bundle (tests), still only while it is fresh.
-import { statSync, readdirSync } from 'node:fs';
+// `rig proxy` also caps V8's young generation itself (capYoungGeneration), so every launcher gets it.
+import { statSync, readdirSync, realpathSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
+import v8 from 'node:v8';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bundle = process.env.RIG_BUNDLE || join(root, 'dist', 'rig-proxy.mjs');
@@ -31,17 +34,76 @@ function bundleUsable() {
   return newestSource(join(root, 'src'), built) <= built && statSync(join(root, 'package.json')).mtimeMs <= built;
 }
 
-const useBundle = process.argv[2] === 'proxy' && bundleUsable();
-// Benchmarks and tests ask which path ran.
-if (process.env.RIG_LOG_RUNTIME === '1') process.stderr.write(`rig: runtime ${useBundle ? 'bundle' : 'tsx'}\n`);
-if (useBundle) {
-  process.env.RIG_RUNTIME = 'bundle';
-  const { main } = await import(pathToFileURL(bundle).href);
-  await main(process.argv);
-} else {
-  process.env.RIG_RUNTIME = 'tsx';
-  const { register } = await import('tsx/esm/api');
-  register();
-  const { main } = await import('../src/cli/main.ts');
-  await main(process.argv);
+/**
+ * Keep V8's young generation at most `semiMb` MB per semi-space, as `node --max-semi-space-size=N` would, from inside
+ * the process. That flag is only read when the heap is created (setting it later does nothing), but the growth
+ * factor is read on every growth: 1 (no growth) while starting, then, checked after each scavenge, 2 (V8's default)
+ * while the young generation is below the cap and 1 once it reaches it. Unbounded, a busy proxy's young generation
+ * grows to 2 x 16 MB and stays there (~20 MB more RSS than at 4 MB). Growth waits until the proxy has applied its
+ * first config (it emits 'rig:proxy-configured' on `process`) or `graceMs`: start-up decodes protos and config in long
+ * synchronous runs that scavenge many times before any check can run (and so grew the young generation to 16 MB in
+ * one start of two); under load the checks keep up. Returns a function that stops it.
+ */
+export function capYoungGeneration(semiMb, graceMs = 30_000) {
+  const cap = semiMb * 2 * 1048576; // new_space's size counts both semi-spaces
+  let growing = true;
+  const setGrowth = (grow) => {
+    if (grow === growing) return;
+    growing = grow;
+    v8.setFlagsFromString(`--semi-space-growth-factor=${grow ? 2 : 1}`);
+  };
+  const check = () => {
+    const ns = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    setGrowth(!ns || ns.space_size < cap);
+  };
+  const obs = new PerformanceObserver((list) => {
+    if (list.getEntries().some((e) => e.detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR)) check();
+  });
+  setGrowth(false);
+  let started = false;
+  const start = () => {
+    if (started) return;
+    started = true;
+    clearTimeout(timer);
+    process.removeListener('rig:proxy-configured', start);
+    obs.observe({ entryTypes: ['gc'] });
+    check();
+  };
+  const timer = graceMs > 0 ? setTimeout(start, graceMs).unref() : undefined;
+  if (graceMs > 0) process.once('rig:proxy-configured', start); else start();
+  return () => { started = true; clearTimeout(timer); process.removeListener('rig:proxy-configured', start); obs.disconnect(); };
+}
+
+/** The cap for `rig proxy`: RIG_PROXY_SEMI_SPACE_MB (default 4, 0 = V8's default); an explicit V8 flag wins. */
+function proxySemiSpaceMb() {
+  const flags = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
+  if (/semi[-_]space/.test(flags)) return 0;
+  const mb = Number(process.env.RIG_PROXY_SEMI_SPACE_MB ?? 4);
+  return Number.isFinite(mb) && mb > 0 ? mb : 0;
+}
+
+function isEntry() {
+  try { return realpathSync(process.argv[1]) === fileURLToPath(import.meta.url); } catch { return false; }
+}
+
+// Imported (tests use capYoungGeneration), this file runs nothing.
+if (isEntry()) await run();
+
+async function run() {
+  const proxy = process.argv[2] === 'proxy';
+  if (proxy && proxySemiSpaceMb() > 0) capYoungGeneration(proxySemiSpaceMb());
+  const useBundle = proxy && bundleUsable();
+  // Benchmarks and tests ask which path ran.
+  if (process.env.RIG_LOG_RUNTIME === '1') process.stderr.write(`rig: runtime ${useBundle ? 'bundle' : 'tsx'}\n`);
+  if (useBundle) {
+    process.env.RIG_RUNTIME = 'bundle';
+    const { main } = await import(pathToFileURL(bundle).href);
+    await main(process.argv);
+  } else {
+    process.env.RIG_RUNTIME = 'tsx';
+    const { register } = await import('tsx/esm/api');
+    register();
+    const { main } = await import('../src/cli/main.ts');
+    await main(process.argv);
+  }
 }
