@@ -12,6 +12,7 @@ import { serverTlsOptions, mapSecrets } from '../../src/proxy/tls/context.ts';
 import { tlsDialIO } from '../../src/proxy/tls/upstream.ts';
 import { peerIdentity } from '../../src/proxy/tls/peer.ts';
 import { documentedIO } from '../../src/proxy/io/documented.ts';
+import { probe } from '../../src/proxy/io/internal.ts';
 import type { DownstreamTlsConfig, SecretConfig, UpstreamTlsConfig } from '../../src/proxy/config/types.ts';
 
 const spiffe = (sa: string) => `spiffe://cluster.local/ns/default/sa/${sa}`;
@@ -36,7 +37,7 @@ const upstream = (sans: string[]): UpstreamTlsConfig => ({
 type Outcome = { ok: true; principal?: string; reused: boolean; authorized: boolean } | { ok: false; error: string };
 
 /** A listener terminating TLS with `cfg`; each accepted connection's outcome is pushed to `seen`. */
-async function inbound(cfg: DownstreamTlsConfig, secrets: Map<string, SecretConfig>, seen: Outcome[]): Promise<{ server: Server; port: number; socks: Set<Socket> }> {
+async function inbound(cfg: DownstreamTlsConfig, secrets: Map<string, SecretConfig>, seen: Outcome[], reply: Buffer | string = 'hi'): Promise<{ server: Server; port: number; socks: Set<Socket> }> {
   const so = serverTlsOptions(cfg, mapSecrets(secrets));
   assert.ok('options' in so, 'server options');
   const socks = new Set<Socket>();
@@ -45,7 +46,7 @@ async function inbound(cfg: DownstreamTlsConfig, secrets: Map<string, SecretConf
     terminateTls(s, undefined, so.options, so.sans, documentedIO, 5000).then((t: TLSSocket) => {
       seen.push({ ok: true, principal: peerIdentity(t).principal, reused: t.isSessionReused(), authorized: t.authorized });
       t.on('data', () => {});
-      t.end('hi');
+      t.end(reply);
     }, (e: Error) => seen.push({ ok: false, error: e.message }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -99,28 +100,39 @@ test('inbound TLS refuses a client certificate from another CA, and no certifica
   }
 });
 
-test('tlsDialIO resumes the TLS session on the next dial; the server still knows the client', { timeout: 15_000 }, async () => {
-  const ca = await CertificateAuthority.generate();
-  const seen: Outcome[] = [];
-  const x = await inbound(downstream(true), await workload(ca, 'server'), seen);
-  const io = tlsDialIO(upstream([spiffe('server')]), mapSecrets(await workload(ca, 'client')));
-  try {
-    const clientReused: boolean[] = [];
-    for (let i = 0; i < 3; i++) {
-      const s = io.dial('127.0.0.1', x.port) as TLSSocket;
-      await new Promise<void>((resolve, reject) => {
-        s.once('connect', () => clientReused.push(s.isSessionReused()));
-        s.on('data', () => {});
-        s.on('error', reject);
-        // the session ticket arrives after the handshake: wait for the server's close so it has been seen
-        s.on('close', () => resolve());
-      });
+const PAYLOAD = Buffer.alloc(200 * 1024 + 77);
+for (let i = 0; i < PAYLOAD.length; i++) PAYLOAD[i] = (i * 7 + (i >> 12)) & 0xff;
+
+for (const reuseReads of [false, true]) {
+  test(`tlsDialIO (reuseReads ${reuseReads}) resumes the TLS session on the next dial; the server still knows the client`, { timeout: 15_000 }, async () => {
+    const ca = await CertificateAuthority.generate();
+    const seen: Outcome[] = [];
+    const x = await inbound(downstream(true), await workload(ca, 'server'), seen, PAYLOAD);
+    const io = tlsDialIO(upstream([spiffe('server')]), mapSecrets(await workload(ca, 'client')), false, reuseReads && !probe());
+    try {
+      const clientReused: boolean[] = [];
+      for (let i = 0; i < 3; i++) {
+        const s = io.dial('127.0.0.1', x.port) as TLSSocket;
+        const got: Buffer[] = [];
+        await new Promise<void>((resolve, reject) => {
+          s.once('connect', () => {
+            clientReused.push(s.isSessionReused());
+            // bytes are valid only during the reader call (reused buffers): copy
+            io.read(s, (b, st, e) => { got.push(Buffer.from(b.subarray(st, e))); });
+            s.resume();
+          });
+          s.on('error', reject);
+          // the session ticket arrives after the handshake: wait for the server's close so it has been seen
+          s.on('close', () => resolve());
+        });
+        assert.ok(Buffer.concat(got).equals(PAYLOAD), `response ${i} intact (${Buffer.concat(got).length} bytes)`);
+      }
+      await until(seen, 3);
+      assert.deepEqual(clientReused, [false, true, true]);
+      assert.deepEqual(seen.map((o) => o.ok && o.reused), [false, true, true]);
+      for (const o of seen) assert.deepEqual(o.ok && [o.principal, o.authorized], [spiffe('client'), true]);
+    } finally {
+      await close(x);
     }
-    await until(seen, 3);
-    assert.deepEqual(clientReused, [false, true, true]);
-    assert.deepEqual(seen.map((o) => o.ok && o.reused), [false, true, true]);
-    for (const o of seen) assert.deepEqual(o.ok && [o.principal, o.authorized], [spiffe('client'), true]);
-  } finally {
-    await close(x);
-  }
-});
+  });
+}

@@ -240,6 +240,16 @@ export function accessLogFilter(v: Obj, ctx: Ctx, field: string): AccessLogFilte
 
 const FCC = new Set(['SANITIZE', 'FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY']);
 
+// Envoy's enum order; IMPLEMENTATION_SPECIFIC_DEFAULT (0) is Envoy's KEEP_UNCHANGED.
+const ESCAPED_SLASHES = ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED', 'REJECT_REQUEST', 'UNESCAPE_AND_REDIRECT', 'UNESCAPE_AND_FORWARD'] as const;
+
+function escapedSlashesAction(v: unknown, ctx: Ctx, field: string): HttpHandlerConfig['pathWithEscapedSlashesAction'] {
+  if (v === undefined || v === null) return undefined;
+  const name = typeof v === 'number' ? ESCAPED_SLASHES[v] : ESCAPED_SLASHES.find((x) => x === v);
+  if (name === undefined) { ctx.err(field, `unknown value ${JSON.stringify(v)}`); return undefined; }
+  return name === 'IMPLEMENTATION_SPECIFIC_DEFAULT' ? undefined : name;
+}
+
 function hcm(v: Obj, ctx: Ctx, field: string): HttpHandlerConfig | undefined {
   const out: HttpHandlerConfig = {
     kind: 'http',
@@ -262,6 +272,8 @@ function hcm(v: Obj, ctx: Ctx, field: string): HttpHandlerConfig | undefined {
   };
   // Tracing: sampling of new traces, tags, and the zipkin reporter (decode-tracing.ts).
   if (isObj(v.tracing)) out.tracing = decodeTracing(v.tracing, ctx, `${field}.tracing`);
+  const esc = escapedSlashesAction(v.path_with_escaped_slashes_action, ctx, `${field}.path_with_escaped_slashes_action`);
+  if (esc) out.pathWithEscapedSlashesAction = esc;
   if (v.strip_any_host_port === true) out.stripHostPort = 'any';
   else if (v.strip_matching_host_port === true) out.stripHostPort = 'matching';
   if (!FCC.has(out.forwardClientCertDetails)) ctx.err(`${field}.forward_client_cert_details`, `unknown value ${out.forwardClientCertDetails}`);

@@ -217,6 +217,8 @@ export interface HttpHandlerConfig {
   upgradeTypes: string[];
   normalizePath: boolean;
   mergeSlashes: boolean;
+  /** Envoy's path_with_escaped_slashes_action for %2F / %5C in the path; undefined: KEEP_UNCHANGED. */
+  pathWithEscapedSlashesAction?: 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_REDIRECT' | 'UNESCAPE_AND_FORWARD';
   /** Strip the port from Host before routing (and forwarding): Envoy's strip_any_host_port / strip_matching_host_port (listener port only). */
   stripHostPort?: 'any' | 'matching';
   /** Value of the server header; undefined: 'envoy' (Envoy's default). */

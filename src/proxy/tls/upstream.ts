@@ -3,10 +3,11 @@
 // never send on an unauthenticated connection; a context that cannot be built yet (SDS secret missing) fails the
 // dial like a refused connection. TLS sockets are read and written through the documented stream API (tlsIO).
 import { Socket, connect as netConnect } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { ClusterConfig, EndpointConfig, UpstreamTlsConfig } from '../config/types.ts';
 import { endpointTls } from '../config/decode-cluster.ts';
 import { tlsIO } from './io.ts';
+import { internalIO, readerFor } from '../io/internal.ts';
 import type { Reader, SocketIO } from '../io/types.ts';
 import { clientTlsOptions, type SecretSource } from './context.ts';
 
@@ -35,33 +36,59 @@ function sessionsFor(cfg: UpstreamTlsConfig): Map<string, { gen: number; session
   return m;
 }
 
-/** A SocketIO dialling TLS with `cfg`; secrets are read at each dial (rotations apply to new connections). */
-export function tlsDialIO(cfg: UpstreamTlsConfig, secrets: SecretSource, http2 = false): SocketIO {
+/**
+ * Show callers 'connect' only once the handshake (and the SAN check) succeeded, so that callers waiting for it
+ * never send on an unauthenticated connection. The TLS socket's own listeners for the TCP 'connect' (which start
+ * the handshake) run from `tcpConnect` (the wrapped socket's event) or, without one, from the TCP 'connect' itself.
+ */
+function connectWhenSecure(t: TLSSocket, tcp?: Socket): void {
+  const internal = t.rawListeners('connect') as ((this: unknown) => void)[];
+  t.removeAllListeners('connect');
+  const emit = t.emit.bind(t) as (ev: string | symbol, ...a: unknown[]) => boolean;
+  let secure = false;
+  if (tcp) tcp.once('connect', () => { for (const l of internal) l.call(t); });
+  (t as unknown as { emit: typeof emit }).emit = (ev, ...a) => {
+    if (ev !== 'connect' || secure) return emit(ev, ...a);
+    if (!tcp) for (const l of internal) l.call(t);
+    return false;
+  };
+  t.once('secureConnect', () => { secure = true; emit('connect'); });
+}
+
+/**
+ * A SocketIO dialling TLS with `cfg`; secrets are read at each dial (rotations apply to new connections).
+ * `reuseReads` (HTTP/1.1 and TCP over the internal I/O path): the TLS socket decrypts into per-socket reusable
+ * buffers handed to the reader (net's onread, shared with the internal path's buffer locking) instead of a new
+ * Buffer and a 'data' event per read. HTTP/2 keeps the stream API (node:http2 reads the socket itself).
+ */
+export function tlsDialIO(cfg: UpstreamTlsConfig, secrets: SecretSource, http2 = false, reuseReads = false): SocketIO {
+  const direct = reuseReads && !http2;
   return {
     ...tlsIO,
+    ...(direct ? { read: internalIO.read } : {}),
     dial(host: string, port: number): Socket {
       const p = clientTlsOptions(cfg, secrets, http2);
       if ('error' in p) return failedSocket(`upstream TLS: ${p.error}`);
-      // TLS over a plain connection we dial; 'connect' is reported once the handshake (and the SAN check)
-      // succeeded, so callers waiting for it never send on an unauthenticated connection
-      const raw = netConnect({ host, port, noDelay: true });
       const cache = sessionsFor(cfg);
       const key = host + ':' + port;
       const gen = secrets.generation;
       const hit = cache.get(key);
-      const t: TLSSocket = tlsConnect({ ...p.options, socket: raw, ...(hit && hit.gen === gen ? { session: hit.session } : {}) });
-      t.on('session', (session: Buffer) => { cache.set(key, { gen, session }); });
-      raw.on('error', (e) => t.destroy(e));
-      // The TLS socket re-emits the TCP 'connect' of the wrapped socket, and starts its handshake from its own
-      // listener for it. Run that listener straight from the wrapped socket's event, and show callers 'connect'
-      // only once the handshake is done.
-      const internal = t.rawListeners('connect') as ((this: unknown) => void)[];
-      t.removeAllListeners('connect');
-      raw.once('connect', () => { for (const l of internal) l.call(t); });
-      const emit = t.emit.bind(t) as (ev: string | symbol, ...a: unknown[]) => boolean;
-      let secure = false;
-      (t as unknown as { emit: typeof emit }).emit = (ev, ...a) => (ev === 'connect' && !secure ? false : emit(ev, ...a));
-      t.once('secureConnect', () => { secure = true; emit('connect'); });
+      const session = hit && hit.gen === gen ? { session: hit.session } : {};
+      let t: TLSSocket;
+      if (direct) {
+        // TLS dials its own TCP connection (net's onread is only honoured then)
+        const onread = readerFor(() => t as never);
+        t = tlsConnect({ ...p.options, host, port, onread, ...session } as unknown as ConnectionOptions);
+        t.setNoDelay(true);
+        connectWhenSecure(t);
+      } else {
+        // TLS over a plain connection we dial
+        const raw = netConnect({ host, port, noDelay: true });
+        t = tlsConnect({ ...p.options, socket: raw, ...session });
+        raw.on('error', (e) => t.destroy(e));
+        connectWhenSecure(t, raw);
+      }
+      t.on('session', (s: Buffer) => { cache.set(key, { gen, session: s }); });
       return t;
     },
   };

@@ -92,7 +92,7 @@ export class UpstreamManager {
    */
   dialIO(cluster: ClusterState, address: string, port: number, http2 = cluster.config.http2): SocketIO {
     const tls = this.tlsFor(cluster, address, port);
-    return tls ? tlsDialIO(tls, this.opts.secrets ?? NO_SECRETS, http2) : this.opts.io;
+    return tls ? tlsDialIO(tls, this.opts.secrets ?? NO_SECRETS, http2, this.opts.io.mode === 'internal') : this.opts.io;
   }
 
   pool(cluster: ClusterState, address: string, port: number): H1Pool {
@@ -121,7 +121,7 @@ export class UpstreamManager {
         idleTimeoutMs: c.idleTimeoutMs,
         maxRequestsPerConnection: c.maxRequestsPerConnection ?? 0,
         breaker: () => cluster.breakers.forPriority('DEFAULT'),
-        io: tls ? tlsDialIO(tls, this.opts.secrets ?? NO_SECRETS, false) : this.opts.io,
+        io: tls ? tlsDialIO(tls, this.opts.secrets ?? NO_SECRETS, false, this.opts.io.mode === 'internal') : this.opts.io,
       };
       p = new H1Pool(address, port, o);
       this.pools.set(key, p);

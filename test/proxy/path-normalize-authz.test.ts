@@ -1,0 +1,148 @@
+// test/proxy: path normalization end to end — the control plane's emitted inbound HCM (MeshConfig pathNormalization
+// + an AuthorizationPolicy DENY on /admin) decoded and served by a proxy Engine on 127.0.0.1; requests spelled
+// //admin, /./admin, /x/../admin, /%2Fadmin must be denied like /admin, over real sockets.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseValidConfig, makeProxy, contextFor } from '../helpers/golden.ts';
+import { generateListeners } from '../../src/xds/translate/generate.ts';
+import { decodeObject, ResourceType } from '../../src/proxy/config/decode.ts';
+import type { ListenerConfig } from '../../src/proxy/config/types.ts';
+import { Engine } from '../../src/proxy/engine.ts';
+import type { EnvoyResource } from '../../src/xds/translate/types.ts';
+import { backend, cluster, snapshot, testRouter, rawExchange } from './engine-fixtures.ts';
+
+const MESH = `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 9080, name: http, protocol: HTTP}]
+  workloadSelector: {labels: {app: reviews}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: reviews-1, namespace: default}
+spec: {address: 10.0.0.5, labels: {app: reviews}}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-admin, namespace: default}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  action: DENY
+  rules: [{to: [{operation: {paths: ["/admin"]}}]}]
+`;
+
+function meshConfigMap(normalization?: string): string {
+  if (!normalization) return '';
+  return `
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    pathNormalization: {normalization: ${normalization}}
+`;
+}
+
+/** The emitted inbound HCM for port 9080, re-homed on a plain 127.0.0.1:0 listener routing to cluster "app". */
+function emittedListener(normalization?: string): { raw: EnvoyResource; hcm: Record<string, unknown> } {
+  const ctx = contextFor(parseValidConfig(MESH + meshConfigMap(normalization), 'path-normalize.yaml'));
+  const proxy = makeProxy({ name: 'reviews-1', ip: '10.0.0.5', labels: { app: 'reviews' } });
+  const inbound = generateListeners(ctx, proxy).find((l) => l.name === 'virtualInbound') as Record<string, any> | undefined;
+  assert.ok(inbound, 'virtualInbound emitted');
+  const chain = (inbound.filter_chains as any[]).find((c) => c.filter_chain_match?.destination_port?.value === 9080
+    && c.filters?.[0]?.name === 'envoy.filters.network.http_connection_manager' && !c.transport_socket);
+  assert.ok(chain, 'a plaintext HTTP chain for 9080');
+  const hcm = { ...chain.filters[0].typed_config };
+  // keep every emitted HCM field (normalization, auth filters); only the route points at the test backend
+  delete hcm.rds;
+  hcm.route_config = { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }] };
+  const raw = {
+    name: 'in', address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+    filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
+  };
+  return { raw, hcm };
+}
+
+async function withProxy(normalization: string | undefined, run: (get: (path: string) => Promise<number>, seen: string[]) => Promise<void>): Promise<void> {
+  const seen: string[] = [];
+  const be = await backend((req, res) => { seen.push(req.url ?? ''); res.end('ok'); });
+  const engine = new Engine({ compileRouter: testRouter });
+  try {
+    const d = decodeObject(ResourceType.Listener, emittedListener(normalization).raw);
+    assert.equal(d.errors, undefined, JSON.stringify(d.errors));
+    await engine.apply(snapshot([d.value as ListenerConfig], [cluster('app', [{ address: '127.0.0.1', port: be.port }])]));
+    const port = engine.portOf('in');
+    const get = async (path: string): Promise<number> => {
+      const text = await rawExchange(port, `GET ${path} HTTP/1.1\r\nhost: reviews\r\nconnection: close\r\n\r\n`, (t) => /\r\n\r\n/.test(t) && /content-length: \d+/i.test(t) ? t.length > t.indexOf('\r\n\r\n') + 4 + Number(/content-length: (\d+)/i.exec(t)![1]) - 1 : false);
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+      assert.ok(m, `a response to ${path}: ${JSON.stringify(text)}`);
+      return Number(m[1]);
+    };
+    await run(get, seen);
+  } finally {
+    engine.close();
+    await be.close();
+  }
+}
+
+test('emitted HCMs carry Istio\'s mapping of pathNormalization', () => {
+  const pick = (n?: string) => {
+    const { hcm } = emittedListener(n);
+    return { np: hcm.normalize_path, ms: hcm.merge_slashes, esc: hcm.path_with_escaped_slashes_action };
+  };
+  assert.deepEqual(pick(), { np: { value: true }, ms: undefined, esc: 'KEEP_UNCHANGED' });
+  assert.deepEqual(pick('NONE'), { np: { value: false }, ms: undefined, esc: 'KEEP_UNCHANGED' });
+  assert.deepEqual(pick('MERGE_SLASHES'), { np: { value: true }, ms: true, esc: 'KEEP_UNCHANGED' });
+  assert.deepEqual(pick('DECODE_AND_MERGE_SLASHES'), { np: { value: true }, ms: true, esc: 'UNESCAPE_AND_FORWARD' });
+});
+
+test('MERGE_SLASHES: a DENY on /admin also denies //admin, /./admin, /x/../admin; the app sees normalized paths', async () => {
+  await withProxy('MERGE_SLASHES', async (get, seen) => {
+    assert.equal(await get('/admin'), 403);
+    for (const p of ['//admin', '/./admin', '/x/../admin', '/%61dmin', '/x\\..\\admin', '//x/../admin']) assert.equal(await get(p), 403, p);
+    assert.equal(await get('/x//y/./z'), 200);
+    assert.equal(await get('/%2Fadmin'), 200, 'an escaped slash is kept as data without DECODE_AND_MERGE_SLASHES');
+    assert.deepEqual(seen, ['/x/y/z', '/%2Fadmin']);
+  });
+});
+
+test('DECODE_AND_MERGE_SLASHES: /%2Fadmin and /x%2F..%2Fadmin are denied too', async () => {
+  await withProxy('DECODE_AND_MERGE_SLASHES', async (get, seen) => {
+    for (const p of ['/admin', '/%2Fadmin', '/%2fadmin', '/x%2F..%2Fadmin', '/%5Cadmin', '//admin']) assert.equal(await get(p), 403, p);
+    assert.equal(await get('/a%2Fb'), 200);
+    assert.deepEqual(seen, ['/a/b']);
+  });
+});
+
+test('BASE (the default): dot segments are removed but //admin is a different path, as in Istio', async () => {
+  await withProxy(undefined, async (get, seen) => {
+    for (const p of ['/admin', '/./admin', '/x/../admin']) assert.equal(await get(p), 403, p);
+    assert.equal(await get('//admin'), 200);
+    assert.deepEqual(seen, ['//admin']);
+  });
+});
+
+test('NONE: no normalization, so only the exact spelling is denied', async () => {
+  await withProxy('NONE', async (get, seen) => {
+    assert.equal(await get('/admin'), 403);
+    assert.equal(await get('/./admin'), 200);
+    assert.deepEqual(seen, ['/./admin']);
+  });
+});
+
+test('the proxy decodes path_with_escaped_slashes_action and NACKs an unknown value by field path', () => {
+  const { raw, hcm } = emittedListener('DECODE_AND_MERGE_SLASHES');
+  const ok = decodeObject(ResourceType.Listener, raw);
+  assert.equal(ok.errors, undefined);
+  const h = (ok.value as ListenerConfig).filterChains[0]!.handler as { pathWithEscapedSlashesAction?: string };
+  assert.equal(h.pathWithEscapedSlashesAction, 'UNESCAPE_AND_FORWARD');
+  hcm.path_with_escaped_slashes_action = 'SOMETIMES';
+  const bad = decodeObject(ResourceType.Listener, { ...raw, filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }] });
+  assert.ok(bad.errors?.some((e) => /path_with_escaped_slashes_action/.test(JSON.stringify(e))), JSON.stringify(bad.errors));
+});
