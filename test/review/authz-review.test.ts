@@ -310,3 +310,24 @@ test('F6 (regression guard; fix pending in P8 path-normalize): normalize_path tu
   assert.equal(new URL(raw, 'http://app').pathname, '/admin');
   assert.equal(normalizeRequestPath(raw, opts), '/admin');
 });
+
+// ---------------------------------------------------------------- F7: claim_to_headers header injection (proxy)
+
+test('F7 BUG: a signed claim holding CR/LF is not copied into a forwarded header (claim_to_headers -> request smuggling upstream)', async () => {
+  const p: JwtProviderConfig = {
+    name: 'origins-0', issuer: ISS, audiences: [], requireExpiration: false, jwks,
+    locations: DEFAULT_JWT_LOCATIONS.map((l) => ({ ...l })), forward: false, padForwardPayloadHeader: false,
+    payloadInMetadata: 'payload', clockSkewSeconds: 60, claimToHeaders: [{ header: 'x-user-name', claim: 'name' }], spaceDelimitedClaims: [],
+  };
+  const f = new JwtAuthnFilter('envoy.filters.http.jwt_authn', {
+    providers: { 'origins-0': p },
+    rules: [{ match: { path: { kind: 'prefix', value: '/' }, caseSensitive: true, headers: [], queryParams: [], grpc: false }, requires: { kind: 'provider', provider: 'origins-0' } }],
+    bypassCorsPreflight: false, stripFailureResponse: false,
+  });
+  // A user-editable profile field at the IdP ends up in a validly signed token.
+  const t = await sign({ iss: ISS, sub: 'bob', name: 'bob\r\ncontent-length: 0\r\n\r\nGET /admin HTTP/1.1\r\nhost: app' });
+  const r = jwtReq('/', [['authorization', `Bearer ${t}`]]);
+  const o = await f.run(r, Date.now());
+  const values = r.headers.filter((_v, i) => i % 2 === 1);
+  assert.ok(!o.ok || values.every((v) => !/[\r\n\0]/.test(v)), `a forwarded header carries CR/LF: ${JSON.stringify(r.headers)}`);
+});
