@@ -331,3 +331,29 @@ test('F7 BUG: a signed claim holding CR/LF is not copied into a forwarded header
   const values = r.headers.filter((_v, i) => i % 2 === 1);
   assert.ok(!o.ok || values.every((v) => !/[\r\n\0]/.test(v)), `a forwarded header carries CR/LF: ${JSON.stringify(r.headers)}`);
 });
+
+// ---------------------------------------------------------------- F8: a disabled RBAC filter enabled per route (proxy)
+
+test('F8 BUG (low): an RBAC filter with disabled: true that a route enables (FilterConfig) is enforced or NACKed, not skipped', async () => {
+  const raw = {
+    name: 'l', address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+    filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
+      '@type': `${T}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`, stat_prefix: 'in',
+      route_config: { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{
+        match: { prefix: '/' }, route: { cluster: 'c' },
+        // Envoy: this route turns the (default-disabled) RBAC filter on.
+        typed_per_filter_config: { 'envoy.filters.http.rbac': { '@type': `${T}envoy.config.route.v3.FilterConfig`, disabled: false } },
+      }] }] },
+      http_filters: [
+        { name: 'envoy.filters.http.rbac', disabled: true, typed_config: { '@type': `${T}envoy.extensions.filters.http.rbac.v3.RBAC`, rules: { action: 'DENY', policies: {
+          all: { permissions: [{ any: true }], principals: [{ any: true }] },
+        } } } },
+        { name: 'envoy.filters.http.router', typed_config: { '@type': `${T}envoy.extensions.filters.http.router.v3.Router` } },
+      ],
+    } }] }],
+  };
+  const d = decodeObject(ResourceType.Listener, raw);
+  if (d.errors !== undefined) return; // NACKed: acceptable
+  const h = (d.value as ListenerConfig).filterChains[0]!.handler as HttpHandlerConfig;
+  assert.equal(await runAuth(h, 'GET / HTTP/1.1\r\nhost: x\r\n\r\n'), 403, 'the route enables a DENY-all RBAC, yet the request passes');
+});
