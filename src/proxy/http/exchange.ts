@@ -68,6 +68,10 @@ export class Exchange implements ResponseSink, DeadlineTarget {
   private deadline: Deadline | undefined;
   private tryTimer: TimerHandle | undefined;
   private readonly startedAt: number;
+  /** When finish() ran (0 before): durations and the downstream's last-activity time use it. */
+  endedAt = 0;
+  /** startedAt while start() runs synchronously (no time passed), else -1: attach() then needs no clock read. */
+  private syncNow = -1;
   private sentAt = 0;
   private responseStarted = false;
   private finished = false;
@@ -116,15 +120,22 @@ export class Exchange implements ResponseSink, DeadlineTarget {
     private readonly rt: HttpChainRuntime,
     readonly req: IncomingRequest,
     private readonly down: DownstreamResponder,
+    /** The clock's reading, when the caller has just taken one (saves reading it again per request). */
+    now = ctx.clock.now(),
   ) {
-    this.startedAt = ctx.clock.now();
+    this.startedAt = now;
     ctx.stats.downstream_rq_total++;
     ctx.stats.downstream_rq_active++;
   }
 
   start(): void {
-    // Auth filters (jwt_authn, RBAC) run first, as in the listener's filter list; they answer 401/403 themselves.
-    if (authorize(this, this.ctx, this.origin, this.rt.handler, () => this.routeRequest())) this.routeRequest();
+    this.syncNow = this.startedAt;
+    try {
+      // Auth filters (jwt_authn, RBAC) run first, as in the listener's filter list; they answer 401/403 themselves.
+      if (authorize(this, this.ctx, this.origin, this.rt.handler, () => this.routeRequest())) this.routeRequest();
+    } finally {
+      this.syncNow = -1;
+    }
   }
 
   private routeRequest(): void {
@@ -354,7 +365,7 @@ export class Exchange implements ResponseSink, DeadlineTarget {
 
   private attach(u: UpstreamRequest): void {
     this.upstream = u;
-    this.sentAt = this.ctx.clock.now();
+    this.sentAt = this.syncNow >= 0 ? this.syncNow : this.ctx.clock.now();
     if (!this.reqEnded) this.down.resumeRequest();
   }
 
@@ -624,6 +635,7 @@ export class Exchange implements ResponseSink, DeadlineTarget {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    const now = this.endedAt = this.ctx.clock.now();
     this.dropPending();
     this.cancelDeadline();
     if (this.timer !== undefined) this.ctx.clock.clearTimeout(this.timer);
@@ -644,7 +656,7 @@ export class Exchange implements ResponseSink, DeadlineTarget {
       const routeName = d && d.kind !== 'none' ? d.routeName ?? '' : '';
       this.ctx.onRequestComplete({
         method: this.req.method, path: this.req.path, authority: this.req.authority, status: this.status, flags: this.flags,
-        cluster, upstreamHost: this.hostId, routeName, durationMs: this.ctx.clock.now() - this.startedAt,
+        cluster, upstreamHost: this.hostId, routeName, durationMs: now - this.startedAt,
         requestId: this.requestId || this.req.get('x-request-id') || '', listener: this.origin.listenerName,
         explanation: this.flags.length || this.authz ? this.explain(cluster, routeName) : undefined,
       });
@@ -665,7 +677,7 @@ export class Exchange implements ResponseSink, DeadlineTarget {
       inbound: cluster.startsWith('inbound|') || (cluster === '' && this.origin.peer !== undefined),
       cluster, authority: this.req.authority, status: this.status, flags: this.flags, grpcStatus: this.grpcStatus,
       grpc: (this.req.get('content-type') ?? '').startsWith('application/grpc'),
-      durationMs: this.ctx.clock.now() - this.startedAt, requestBytes: this.reqBodyBytes, responseBytes: this.respBodyBytes,
+      durationMs: this.endedAt - this.startedAt, requestBytes: this.reqBodyBytes, responseBytes: this.respBodyBytes,
       peerPrincipal: this.origin.peer?.principal, peerMeta: this.peerMeta, accessLog,
       entry: accessLog.length ? () => this.logEntry(cluster, d && d.kind !== 'none' ? d.routeName ?? '' : '') : undefined,
       span: this.trace?.sampled && this.rt.handler.tracing?.zipkin ? this.spanInput(this.trace) : undefined,

@@ -61,6 +61,8 @@ export class H1Downstream implements DownstreamResponder {
 
   /** Last time bytes arrived or a response finished (for idle / stream-idle timeouts). */
   private lastActivity = 0;
+  /** The clock's reading while a read is being processed (-1 otherwise): a request begun by it starts then. */
+  private readAt = -1;
 
   /**
    * Timeouts, checked by a periodic sweep (no timer per request): a keep-alive connection idle for the HCM's
@@ -112,7 +114,15 @@ export class H1Downstream implements DownstreamResponder {
   /** buf[start, end) is only valid during the call (the fast path reuses read buffers): copies are kept. */
   private onData(buf: Buffer, start: number, end: number): void {
     if (this.st === St.Closed || this.st === St.Tunnel) return;
-    this.lastActivity = this.ctx.clock.now();
+    this.lastActivity = this.readAt = this.ctx.clock.now();
+    try {
+      this.onRead(buf, start, end);
+    } finally {
+      this.readAt = -1;
+    }
+  }
+
+  private onRead(buf: Buffer, start: number, end: number): void {
     if (this.pending !== null) {
       this.pending = Buffer.concat([this.pending, buf.subarray(start, end)]);
       if (this.processing) return;
@@ -179,7 +189,7 @@ export class H1Downstream implements DownstreamResponder {
     else this.st = St.Wait;
     if (!rt) { this.protocolError(404, 'listener has no HTTP route configuration'); return; }
     if (h.method === 'CONNECT') { this.keepAlive = false; }
-    const ex = new Exchange(this.ctx, this.origin, rt, incoming(h), this);
+    const ex = new Exchange(this.ctx, this.origin, rt, incoming(h), this, this.readAt >= 0 ? this.readAt : this.ctx.clock.now());
     this.ex = ex;
     // Until the upstream is ready, request body bytes are buffered by the exchange (bounded).
     ex.start();
@@ -268,7 +278,7 @@ export class H1Downstream implements DownstreamResponder {
   done(ex: Exchange): void {
     if (this.ex !== ex) return;
     this.ex = null;
-    this.lastActivity = this.ctx.clock.now();
+    this.lastActivity = ex.endedAt;
     this.drainCb = NOOP; // a finished exchange's back-pressure callback must not fire for the next one
     if (this.st === St.Tunnel || this.st === St.Closed) return;
     if (this.resClose || !this.keepAlive) {

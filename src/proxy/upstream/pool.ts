@@ -77,10 +77,8 @@ export class H1Pool implements ConnOwner {
   private takeIdle(): H1UpstreamConn | undefined {
     while (this.idleList.length > 0) {
       const c = this.idleList.pop()!;
-      if (!c.closed && c.idle && !c.socket.destroyed) {
-        c.lastUsed = this.opts.clock.now();
-        return c;
-      }
+      // lastUsed matters only while idle (the sweep reads it); released() sets it when the connection comes back.
+      if (!c.closed && c.idle && !c.socket.destroyed) return c;
       this.all.delete(c);
     }
     return undefined;
