@@ -8,6 +8,9 @@ import type { Pipeline } from './pipeline.ts';
 import { RawAdsClient, makeNode, namesOf } from '../xds/server/ads-client.ts';
 import { TypeUrl } from '../envoy/protos.ts';
 import { logger } from '../common/logger.ts';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { objectsFromYaml } from '../model/test-helpers.ts';
 
 class TestStore implements ConfigStore {
   objects: ConfigObject[] = [];
@@ -69,6 +72,59 @@ test('store changes reach clients; debug API reports them', async () => {
     assert.match(metrics, /^pilot_xds_pushes\{type="clusters"\} 2$/m);
   } finally {
     c.close();
+    await cp.close();
+  }
+});
+
+test('unusable tracing providers show in /debug/configz and are logged once per change, naming the Telemetry', async () => {
+  const lines: Array<{ level: number; msg: string }> = [];
+  const sink = new Writable({ write(chunk, _enc, cb) { for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l)); cb(); } });
+  const log = pino({ level: 'info' }, sink);
+  const store = new TestStore();
+  const base = objectsFromYaml(`
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    extensionProviders:
+    - name: zipkin
+      zipkin: {service: zipkin.istio-system.svc.cluster.local, port: 9411}
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: mesh-default, namespace: istio-system}
+spec:
+  tracing: [{providers: [{name: zipkin}]}]
+`, 'mesh.yaml');
+  const collector = objectsFromYaml(`
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: zipkin, namespace: istio-system}
+spec:
+  hosts: [zipkin.istio-system.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 9411, name: http-zipkin, protocol: HTTP}]
+  endpoints: [{address: 10.6.0.9}]
+`, 'zipkin.yaml');
+  store.objects = base;
+  const cp = await startControlPlane({ store, xdsPort: 0, debugPort: 0, debounceMs: 1, debounceMaxMs: 5, logger: log });
+  const configz = async () => (await (await fetch(`http://127.0.0.1:${cp.debugPort}/debug/configz`)).json()) as { tracingIssues: ValidationIssue[] };
+  const warned = () => lines.filter((l) => l.level === 40 && l.msg.startsWith('translation issue:'));
+  try {
+    const z1 = await configz();
+    assert.equal(z1.tracingIssues.length, 1);
+    assert.deepEqual([z1.tracingIssues[0]!.kind, z1.tracingIssues[0]!.name, z1.tracingIssues[0]!.path], ['Telemetry', 'istio-system/mesh-default', 'spec.tracing[0].providers[0].name']);
+    assert.match(z1.tracingIssues[0]!.message, /could not find service zipkin\.istio-system\.svc\.cluster\.local/);
+    assert.equal(warned().length, 1);
+    assert.match(warned()[0]!.msg, /RIG307.*Telemetry istio-system\/mesh-default spec\.tracing\[0\]\.providers\[0\]\.name/);
+    store.set([...base]); // same problem again: not logged again
+    assert.equal(warned().length, 1);
+    store.set([...base, ...collector]); // the service appears: resolved
+    assert.deepEqual((await configz()).tracingIssues, []);
+    assert.equal(lines.filter((l) => l.msg.startsWith('translation issue resolved:')).length, 1);
+  } finally {
     await cp.close();
   }
 });

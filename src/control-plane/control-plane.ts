@@ -80,6 +80,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let version = '';
   let reported = new Set<string>();
   let lastIssues: ValidationIssue[] = [];
+  // what translation could not do as written (security policies, tracing providers): logged once per change
+  let tracing: ValidationIssue[] = [];
+  let reportedTranslation = new Set<string>();
   // jwksUri values are fetched outside translation; a result arriving or changing rebuilds (and pushes) again
   let rebuildSoon: () => void = () => {};
   const jwks = new JwksResolver({ clock, logger: log.child({ module: 'jwks' }), onChange: () => rebuildSoon() });
@@ -98,6 +101,23 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     reported = now;
   };
 
+  const securityNow = (): ValidationIssue[] => {
+    const objects = store!.list();
+    const of = (k: string) => objects.filter((o) => o.kind === k);
+    return securityIssues({ authorizationPolicies: of('AuthorizationPolicy'), requestAuthentications: of('RequestAuthentication'), jwks: jwks.resolve(objects) });
+  };
+
+  const reportTranslationIssues = (issues: ValidationIssue[]) => {
+    const now = new Set<string>();
+    for (const i of issues) {
+      const line = issueLine(i);
+      now.add(line);
+      if (!reportedTranslation.has(line)) log.warn({ kind: i.kind, name: i.name, path: i.path, code: i.code }, `translation issue: ${line}`);
+    }
+    for (const r of reportedTranslation) if (!now.has(r)) log.info(`translation issue resolved: ${r}`);
+    reportedTranslation = now;
+  };
+
   const rebuild = () => {
     reportIssues();
     const v = `${new Date().toISOString()}/${++seq}`;
@@ -106,6 +126,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       const gen = pipeline.build(objects, v, { jwks: jwks.resolve(objects) });
       version = v;
       xds.update(v, gen);
+      try {
+        tracing = gen.issues?.() ?? [];
+      } catch (e) {
+        log.error({ version: v, err: errorMessage(e) }, 'listing tracing issues failed');
+        tracing = [];
+      }
+      reportTranslationIssues([...securityNow(), ...tracing]);
       log.info({ version: v, objects: objects.length, issues: lastIssues.length }, 'config version built');
     } catch (e) {
       log.error({ version: v, err: errorMessage(e), stack: e instanceof Error ? e.stack : undefined }, 'building the config snapshot failed; the previous config keeps serving');
@@ -131,11 +158,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         objects: store!.list().map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata, spec: o.spec, source: o.source })),
         issues: store!.issues(),
         // what translation could not do as written (CUSTOM, targetRef, JWKS fetch failures naming policy and URI)
-        securityIssues: (() => {
-          const objects = store!.list();
-          const of = (k: string) => objects.filter((o) => o.kind === k);
-          return securityIssues({ authorizationPolicies: of('AuthorizationPolicy'), requestAuthentications: of('RequestAuthentication'), jwks: jwks.resolve(objects) });
-        })(),
+        securityIssues: securityNow(),
+        // tracing providers a Telemetry / MeshConfig names that cannot be used (unknown, not zipkin, no such service)
+        tracingIssues: tracing,
         jwks: jwks.status(),
       }),
     });

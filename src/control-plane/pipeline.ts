@@ -1,11 +1,12 @@
 // control-plane (composition): the default pipeline — config objects -> immutable snapshot -> PushContext
 // -> a per-proxy generator closure for the xDS server. No logic of its own: it only wires stages.
-import type { ConfigObject, ConfigStore } from '../config/types.ts';
+import type { ConfigObject, ConfigStore, ValidationIssue } from '../config/types.ts';
 import type { Clock } from '../common/clock.ts';
 import { buildSnapshot } from '../model/snapshot.ts';
 import { PushContext } from '../model/push-context.ts';
 import { generate, generateListeners, generateRoutes } from '../xds/translate/generate.ts';
 import { referencedRouteNames } from '../xds/translate/listeners/index.ts';
+import { tracingIssues } from '../xds/translate/telemetry/index.ts';
 import type { ProxyGenerator } from '../xds/server/server.ts';
 import type { JwksResult } from '../model/types.ts';
 
@@ -15,15 +16,21 @@ export interface PipelineExtras {
   jwks?: ReadonlyMap<string, JwksResult>;
 }
 
+/** A built push: the per-proxy generator, and (optionally) what translation could not do as configured. */
+export type BuiltGenerator = ProxyGenerator & {
+  /** Unusable tracing providers and the like, naming the object and field; computed on first call. */
+  issues?: () => ValidationIssue[];
+};
+
 export interface Pipeline {
   /** Build everything one push needs from the objects in force; the closure is called per proxy. */
-  build(objects: ConfigObject[], version: string, extras?: PipelineExtras): ProxyGenerator;
+  build(objects: ConfigObject[], version: string, extras?: PipelineExtras): BuiltGenerator;
 }
 
 export const defaultPipeline: Pipeline = {
   build(objects, version, extras) {
     const ctx = new PushContext(buildSnapshot(objects, version, { jwks: extras?.jwks }));
-    return (proxy, watched) => {
+    const gen: ProxyGenerator = (proxy, watched) => {
       const all = generate(ctx, proxy);
       if (proxy.generator !== 'grpc' || !watched.listeners.length) return all;
       // Proxyless gRPC clients ask for listeners by name — "host:port", short names, xDS server
@@ -38,6 +45,8 @@ export const defaultPipeline: Pipeline = {
       const routes = missing.length ? generateRoutes(ctx, proxy, missing) : []; // no names would mean all
       return { ...all, listeners: [...all.listeners, ...extra], routes: [...all.routes, ...routes] };
     };
+    let issues: ValidationIssue[] | undefined;
+    return Object.assign(gen, { issues: () => (issues ??= tracingIssues(ctx.snapshot, (h) => ctx.serviceByHost(h))) });
   },
 };
 

@@ -14,6 +14,7 @@ import { hcmTracing, legacyHcmTracing, tracingPlan, type TracingPlan } from './t
 export { tracingPlan, applicableTelemetries, hcmTracing } from './tracing.ts';
 export type { TracingPlan, TracingSpec } from './tracing.ts';
 export type { ZipkinProvider } from './providers.ts';
+export { tracingIssues } from './issues.ts';
 
 /** The proxy's tracing plan (memoized per push, namespace and labels: the only proxy inputs scoping reads). */
 export function proxyTracingPlan(ctx: TranslateContext, proxy: Proxy): TracingPlan | undefined {

@@ -75,14 +75,19 @@ export function resolveProvider(mesh: MeshConfig, name: string, lookup: Lookup, 
  * a service in the registry (its outbound cluster collects). Undefined when not set or not found.
  */
 export function legacyProvider(mesh: MeshConfig, lookup: Lookup, domainSuffix: string): ZipkinProvider | undefined {
+  const r = legacyProviderResult(mesh, lookup, domainSuffix);
+  return typeof r === 'string' ? undefined : r;
+}
+
+/** Why the legacy zipkin.address cannot be used (a message), or the provider; undefined when not configured. */
+export function legacyProviderResult(mesh: MeshConfig, lookup: Lookup, domainSuffix: string): ZipkinProvider | string | undefined {
   const addr = mesh.defaultConfig?.tracing?.zipkin?.address;
   if (!mesh.enableTracing || typeof addr !== 'string' || !addr) return undefined;
   const colon = addr.lastIndexOf(':');
-  if (colon <= 0) return undefined;
-  const port = Number(addr.slice(colon + 1));
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) return undefined;
+  const port = colon > 0 ? Number(addr.slice(colon + 1)) : NaN;
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) return `zipkin address ${addr} is not host:port`;
   const svc = findService(lookup, addr.slice(0, colon), domainSuffix);
-  if (!svc) return undefined;
+  if (!svc) return `zipkin address ${addr}: could not find service ${addr.slice(0, colon)}`;
   const mtl = mesh.defaultConfig.tracing?.maxPathTagLength;
   return {
     kind: 'zipkin', name: '', host: svc.hostname, port, cluster: outboundCluster(svc.hostname, port),
