@@ -63,6 +63,11 @@ export interface ProxyOptions extends BootstrapFlags {
    * (bindAddress / portMap set, many sidecars on one machine); if the port is taken a free one is used instead.
    */
   metricsPort?: number;
+  /**
+   * The pre-built Envoy type descriptor (scripts/build.mjs): a file path, or 'none' to parse the .proto files.
+   * Default: $RIG_PROTO_DESCRIPTOR, else dist/envoy-proxy-types.json when present and fresh.
+   */
+  protoDescriptor?: string;
 }
 
 export interface RunningProxy {
@@ -84,7 +89,8 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
   const boot = loadBootstrap(o);
   const clock = o.clock ?? realClock;
   // Envoy types from the pre-built descriptor (dist/, scripts/build.mjs) when fresh: no .proto parsing, less heap.
-  const types = useProxyDescriptor();
+  const wanted = o.protoDescriptor ?? process.env.RIG_PROTO_DESCRIPTOR;
+  const types = wanted === 'none' ? { path: '', reason: 'off (RIG_PROTO_DESCRIPTOR=none)' } : useProxyDescriptor(wanted || undefined);
   if (!('root' in types)) log.debug({ path: types.path, reason: types.reason }, 'no pre-built proto descriptor; parsing the .proto files');
   const io = installFastPath(o.io ?? 'auto');
   const telemetry = new ProxyTelemetry({ node: boot.node, onLogError: (e) => log.warn({ err: e.message }, 'access log write failed') });
