@@ -78,8 +78,15 @@ async function withProxy(normalization: string | undefined, run: (get: (path: st
     assert.equal(d.errors, undefined, JSON.stringify(d.errors));
     await engine.apply(snapshot([d.value as ListenerConfig], [cluster('app', [{ address: '127.0.0.1', port: be.port }])]));
     const port = engine.portOf('in');
+    assert.ok(port, 'listener bound');
+    /** The head is complete and the body has content-length bytes. */
+    const complete = (t: string): boolean => {
+      const end = t.indexOf('\r\n\r\n');
+      const len = /content-length: (\d+)/i.exec(t);
+      return end >= 0 && !!len && t.length >= end + 4 + Number(len[1]);
+    };
     const get = async (path: string): Promise<number> => {
-      const text = await rawExchange(port, `GET ${path} HTTP/1.1\r\nhost: reviews\r\nconnection: close\r\n\r\n`, (t) => /\r\n\r\n/.test(t) && /content-length: \d+/i.test(t) ? t.length > t.indexOf('\r\n\r\n') + 4 + Number(/content-length: (\d+)/i.exec(t)![1]) - 1 : false);
+      const text = await rawExchange(port, `GET ${path} HTTP/1.1\r\nhost: reviews\r\nconnection: close\r\n\r\n`, complete);
       const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
       assert.ok(m, `a response to ${path}: ${JSON.stringify(text)}`);
       return Number(m[1]);
