@@ -8,6 +8,7 @@ import { generateListeners } from '../../src/xds/translate/generate.ts';
 import { decodeObject, ResourceType } from '../../src/proxy/config/decode.ts';
 import type { ListenerConfig } from '../../src/proxy/config/types.ts';
 import { Engine } from '../../src/proxy/engine.ts';
+import { parseMeshConfig } from '../../src/model/mesh.ts';
 import type { EnvoyResource } from '../../src/xds/translate/types.ts';
 import { backend, cluster, snapshot, testRouter, rawExchange } from './engine-fixtures.ts';
 
@@ -152,4 +153,13 @@ test('the proxy decodes path_with_escaped_slashes_action and NACKs an unknown va
   hcm.path_with_escaped_slashes_action = 'SOMETIMES';
   const bad = decodeObject(ResourceType.Listener, { ...raw, filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }] });
   assert.ok(bad.errors?.some((e) => /path_with_escaped_slashes_action/.test(JSON.stringify(e))), JSON.stringify(bad.errors));
+});
+
+test('MeshConfig pathNormalization: DEFAULT reads as BASE; a bad value warns with its field path and keeps BASE', () => {
+  assert.deepEqual(parseMeshConfig('pathNormalization: {normalization: DEFAULT}').mesh.pathNormalization, { normalization: 'BASE' });
+  assert.deepEqual(parseMeshConfig('pathNormalization: {normalization: MERGE_SLASHES}').mesh.pathNormalization, { normalization: 'MERGE_SLASHES' });
+  const bad = parseMeshConfig('pathNormalization: {normalization: SOMETIMES}');
+  assert.equal(bad.mesh.pathNormalization, undefined);
+  assert.deepEqual(bad.issues.map((i) => i.path), ['data.mesh.pathNormalization.normalization']);
+  assert.deepEqual(parseMeshConfig('pathNormalization: NONE').issues.map((i) => i.path), ['data.mesh.pathNormalization']);
 });
