@@ -52,11 +52,16 @@ function unescapeSlashes(p: string): string {
   return p.replace(/%(2f|5c)/gi, (_m, h: string) => (h === '2f' || h === '2F' ? '/' : '\\'));
 }
 
-/** Whether a path (without query) could change: a cheap test for the common case. */
-function mayChange(p: string, o: PathNormalizeOptions): boolean {
-  if (o.normalizePath && (p.indexOf('%') >= 0 || p.indexOf('/.') >= 0 || p.indexOf('\\') >= 0)) return true;
-  if (o.mergeSlashes && p.indexOf('//') >= 0) return true;
-  return o.pathWithEscapedSlashesAction !== undefined && o.pathWithEscapedSlashesAction !== 'KEEP_UNCHANGED' && p.indexOf('%') >= 0;
+/** Whether p[0, end) (the path without query) could change: a cheap test for the common case, no allocation. */
+function mayChange(p: string, end: number, o: PathNormalizeOptions): boolean {
+  if (o.normalizePath && (has(p, '%', end) || has(p, '/.', end) || has(p, '\\', end))) return true;
+  if (o.mergeSlashes && has(p, '//', end)) return true;
+  return o.pathWithEscapedSlashesAction !== undefined && o.pathWithEscapedSlashesAction !== 'KEEP_UNCHANGED' && has(p, '%', end);
+}
+
+function has(p: string, s: string, end: number): boolean {
+  const i = p.indexOf(s);
+  return i >= 0 && i < end;
 }
 
 /**
@@ -70,7 +75,7 @@ export function normalizePathAction(pathWithQuery: string, o: PathNormalizeOptio
   const full = hash < 0 ? pathWithQuery : pathWithQuery.slice(0, hash);
   const q = full.indexOf('?');
   const path = q < 0 ? full : full.slice(0, q);
-  if (!mayChange(path, o)) return { action: 'continue', path: full };
+  if (!mayChange(path, path.length, o)) return { action: 'continue', path: full };
   let p = path;
   let redirect = false;
   const esc = o.pathWithEscapedSlashesAction ?? 'KEEP_UNCHANGED';
@@ -91,6 +96,11 @@ export function normalizePathAction(pathWithQuery: string, o: PathNormalizeOptio
  * path that filters check is always the path that is forwarded.
  */
 export function normalizeRequestPath(pathWithQuery: string, o: PathNormalizeOptions): string {
+  // the common case (every request of a normalizing HCM): nothing to do, and no result object allocated
+  if (pathWithQuery.indexOf('#') < 0) {
+    const q = pathWithQuery.indexOf('?');
+    if (!mayChange(pathWithQuery, q < 0 ? pathWithQuery.length : q, o)) return pathWithQuery;
+  }
   const r = normalizePathAction(pathWithQuery, o);
   if (r.action !== 'reject') return r.path;
   const fwd = normalizePathAction(pathWithQuery, { ...o, pathWithEscapedSlashesAction: 'UNESCAPE_AND_FORWARD' });
