@@ -18,6 +18,7 @@ import { applyHeaderEdits, setHeader, getHeader } from './header-edits.ts';
 import { computeRequestHash } from '../upstream/lb/hash-policy.ts';
 import type { Host } from '../upstream/lb/types.ts';
 import type { ClusterState, EndpointsSummary } from '../upstream/cluster-state.ts';
+import type { PriorityBreaker } from '../upstream/circuit-breaker.ts';
 import { RetryState, type AttemptFailure } from './retry.ts';
 import type { RetryPolicyConfig } from '../config/types.ts';
 import { effectiveFaultConfig, type FaultPlan } from './filters/fault.ts';
@@ -59,8 +60,10 @@ export class Exchange implements ResponseSink, DeadlineTarget {
   private cluster: ClusterState | undefined;
   private host: Host | undefined;
   private hostId = '';
-  private releaseHost: (() => void) | undefined;
-  private releaseRequest: (() => void) | undefined;
+  /** The host whose active-request count this exchange holds (least-request balancing), until released. */
+  private activeHost: Host | undefined;
+  /** The breaker whose max_requests slot this exchange holds, until finish. */
+  private requestSlot: PriorityBreaker | undefined;
   private out: OutgoingRequest | undefined;
   /** The fault filter's delay. */
   private timer: TimerHandle | undefined;
@@ -192,16 +195,17 @@ export class Exchange implements ResponseSink, DeadlineTarget {
       return;
     }
     const cluster = this.cluster!;
-    const br = cluster.breakers.tryAcquire('requests');
-    if (!br.ok) {
+    const pb = cluster.breakers.forPriority('DEFAULT');
+    if (!pb.tryTake('requests')) {
+      const limit = pb.limit('requests');
       this.ctx.stats.upstream_rq_pending_overflow++;
       this.flags.push('UO');
-      this.detail = `max_requests ${br.limit} reached`;
-      this.breaker = { resource: 'max_requests', limit: br.limit };
+      this.detail = `max_requests ${limit} reached`;
+      this.breaker = { resource: 'max_requests', limit };
       this.localReply(503, 'upstream connect error or disconnect/reset before headers. reset reason: overflow', NO_EDITS);
       return;
     }
-    this.releaseRequest = br.release;
+    this.requestSlot = pb;
     const req = this.req;
     if (d.hashPolicy.length > 0) {
       const rh = computeRequestHash(d.hashPolicy.filter(notFilterState), { headers: req, path: req.path, authority: req.authority, method: req.method, sourceIp: this.origin.remoteAddress, localAddress: this.origin.localAddress });
@@ -291,7 +295,8 @@ export class Exchange implements ResponseSink, DeadlineTarget {
         return;
       }
       this.host = r.host;
-      this.releaseHost = cluster.startRequest(r.host);
+      cluster.beginRequest(r.host);
+      this.activeHost = r.host;
       rs?.recordHost(r.host);
       address = r.host.address;
       port = r.host.port;
@@ -315,6 +320,9 @@ export class Exchange implements ResponseSink, DeadlineTarget {
       return;
     }
     const pool = this.ctx.upstreams.pool(cluster, address, port);
+    // An idle pooled connection (the steady state): use it now, no callback.
+    const idle = pool.idleConnection();
+    if (idle !== undefined) { this.onConnection(idle, ''); return; }
     let called = false;
     const cancel = pool.acquire((conn, err, overflow) => {
       called = true;
@@ -324,6 +332,13 @@ export class Exchange implements ResponseSink, DeadlineTarget {
     });
     // Only a request still waiting (callback not yet called) can be cancelled.
     if (!called) this.cancelPending = cancel;
+  }
+
+  private releaseHost(): void {
+    const h = this.activeHost;
+    if (h === undefined) return;
+    this.activeHost = undefined;
+    this.cluster!.endRequest(h);
   }
 
   private dropPending(): void {
@@ -558,8 +573,7 @@ export class Exchange implements ResponseSink, DeadlineTarget {
     const u = this.upstream;
     this.upstream = null;
     u?.abort();
-    this.releaseHost?.();
-    this.releaseHost = undefined;
+    this.releaseHost();
     const seq = ++this.attemptSeq;
     this.ctx.clock.setTimeout(() => {
       if (this.finished || seq !== this.attemptSeq) return;
@@ -641,8 +655,8 @@ export class Exchange implements ResponseSink, DeadlineTarget {
     if (this.timer !== undefined) this.ctx.clock.clearTimeout(this.timer);
     if (this.tryTimer !== undefined) this.ctx.clock.clearTimeout(this.tryTimer);
     this.timer = this.tryTimer = undefined;
-    this.releaseHost?.();
-    this.releaseRequest?.();
+    this.releaseHost();
+    if (this.requestSlot !== undefined) { this.requestSlot.give('requests'); this.requestSlot = undefined; }
     this.fault?.release();
     this.retry?.dispose();
     const s = this.ctx.stats;

@@ -59,6 +59,22 @@ export class PriorityBreaker {
     return this.stats.active[resource] >= this.limit(resource);
   }
 
+  /**
+   * tryAcquire without the result object and release closure (the per-request path): true when taken; the holder
+   * calls give(resource) exactly once. An overflow is counted as in tryAcquire.
+   */
+  tryTake(resource: BreakerResource): boolean {
+    if (this.stats.active[resource] >= this.limit(resource)) {
+      this.stats.overflow[resource]++;
+      return false;
+    }
+    this.stats.active[resource]++;
+    return true;
+  }
+
+  /** Return what tryTake took. */
+  give(resource: BreakerResource): void { this.stats.active[resource]--; }
+
   tryAcquire(resource: BreakerResource): AcquireResult {
     const limit = this.limit(resource);
     if (this.stats.active[resource] >= limit) {

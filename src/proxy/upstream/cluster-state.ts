@@ -187,6 +187,10 @@ export class ClusterState {
   }
 
   /** Count a request as active on the host (least request reads this); call the result when it ends. */
+  /** startRequest without a release closure: the caller calls endRequest(host) exactly once. */
+  beginRequest(host: Host): void { host.activeRequests++; }
+  endRequest(host: Host): void { host.activeRequests--; }
+
   startRequest(host: Host): () => void {
     host.activeRequests++;
     let done = false;
