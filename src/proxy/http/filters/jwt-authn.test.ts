@@ -161,3 +161,42 @@ test('rules: a path outside every rule needs no token; an invalid JWKS fails eve
   const o = await run(broken, request('/', { authorization: `Bearer ${tok}` }));
   assert.equal(o.ok, false);
 });
+
+// ---- every token is extracted and must verify (security review F2 / F7)
+
+test('every token must verify: a forged second Bearer (same or repeated header) or a repeated access_token fails the request', async () => {
+  const good = await sign({ iss: 'https://issuer.example', sub: 'a' });
+  const forged = await sign({ iss: 'https://issuer.example', sub: 'admin' }, otherKey);
+  const f = filter(istio);
+  const twoHeaders: JwtRequest = request('/', {});
+  twoHeaders.headers.push('authorization', `Bearer ${good}`, 'authorization', `Bearer ${forged}`);
+  assert.deepEqual(await run(f, twoHeaders).then((o) => (o.ok ? 'ok' : o.message)), JwtStatus.failed);
+  const twoParams = await run(f, request(`/?access_token=${good}&access_token=${forged}`));
+  assert.equal(twoParams.ok, false, 'a repeated access_token is verified too');
+  const both = request(`/?access_token=${good}`, { authorization: `Bearer ${good}` });
+  assert.equal((await run(f, both)).ok, true, 'the same valid token in two places passes');
+});
+
+test('unknown issuer is reported before the signature; allow_missing alone still refuses a present bad token', async () => {
+  const other = await sign({ iss: 'https://elsewhere', sub: 'x' }, otherKey);
+  const o = await run(filter(istio), request('/', { authorization: `Bearer ${other}` }));
+  assert.deepEqual(o.ok ? 'ok' : o.message, JwtStatus.badIssuer);
+  const forged = await sign({ iss: 'https://issuer.example', sub: 'a' }, otherKey);
+  const alone = filter({ kind: 'allow_missing' });
+  assert.equal((await run(alone, request('/'))).ok, true);
+  assert.equal((await run(alone, request('/', { authorization: `Bearer ${forged}` }))).ok, false);
+});
+
+test('claim_to_headers: client copies are removed first; CR/LF/NUL claims are skipped; lists become base64 JSON (Envoy)', async () => {
+  const f = filter(istio, [provider({ claimToHeaders: [{ header: 'x-name', claim: 'name' }, { header: 'x-groups', claim: 'groups' }, { header: 'x-n', claim: 'n' }] })]);
+  const spoof = request('/', { 'x-name': 'root', 'x-groups': 'admins' });
+  assert.equal((await run(f, spoof)).ok, true, 'no token: allow_missing');
+  assert.equal(spoof.get('x-name'), undefined, 'a client-supplied claim header never reaches the app');
+  assert.equal(spoof.get('x-groups'), undefined);
+  const tok = await sign({ iss: 'https://issuer.example', sub: 'b', name: 'bob\r\nx-admin: 1', groups: ['a', 'b'], n: 42 });
+  const r = request('/', { authorization: `Bearer ${tok}` });
+  assert.equal((await run(f, r)).ok, true);
+  assert.equal(r.get('x-name'), undefined, 'a claim with CR/LF is not copied');
+  assert.equal(Buffer.from(r.get('x-groups')!, 'base64').toString(), '["a","b"]');
+  assert.equal(r.get('x-n'), '42');
+});

@@ -1,6 +1,7 @@
-// proxy/http/filters: Envoy's jwt_authn filter — find tokens (headers / query / cookies), verify them with the
+// proxy/http/filters: Envoy's jwt_authn filter — find every token (headers / query / cookies), verify each with the
 // provider's inline JWKS (jose), check issuer / audiences / subjects / lifetime on the injected wall clock, evaluate
-// the matching rule's requirement, and on success write the payload to dynamic metadata and edit headers.
+// the matching rule's requirement tree (every extracted token must verify), and on success write the payload to
+// dynamic metadata and edit headers.
 // Verified tokens are cached per provider by token string until they expire (the hot path then stays synchronous).
 import type { JWTPayload } from 'jose';
 import type { JwtAuthnConfig, JwtLocation, JwtProviderConfig, JwtRequirement } from '../../config/authz-types.ts';
@@ -50,7 +51,6 @@ export type JwtOutcome =
   | { ok: false; status: 401 | 403; message: string; body: string; missing: boolean; headers: string[]; metadata?: Record<string, unknown> };
 
 interface Verified { payload: JWTPayload; header: Record<string, unknown>; expMs?: number; payloadSegment: string }
-type Result = { token: string; v?: Verified; error?: string };
 
 class Provider {
   private keys: ReturnType<typeof import('jose').createLocalJWKSet> | undefined;
@@ -61,20 +61,9 @@ class Provider {
     if (cfg.subjects) this.subjects = compileStringMatch(cfg.subjects);
   }
 
-  /** The first token in this provider's locations, with where it was found. */
-  extract(req: JwtRequest, query: () => Map<string, string>): { token: string; loc: JwtLocation } | undefined {
-    for (const loc of this.cfg.locations) {
-      let t: string | undefined;
-      if (loc.kind === 'header') {
-        const v = req.get(loc.name);
-        if (v === undefined) continue;
-        if (!loc.prefix) t = v.trim();
-        else if (v.startsWith(loc.prefix) || v.toLowerCase().startsWith(loc.prefix.toLowerCase())) t = v.slice(loc.prefix.length).trim();
-      } else if (loc.kind === 'param') t = query().get(loc.name);
-      else t = cookie(req.get('cookie'), loc.name);
-      if (t) return { token: t, loc };
-    }
-    return undefined;
+  /** The cached outcome for a token (a verified one still needs the time check). */
+  cached(token: string): Verified | string | undefined {
+    return this.cache.get(token);
   }
 
   /** Signature (and exp / nbf) via jose; synchronous when the token is cached. */
@@ -144,12 +133,147 @@ function stripScheme(a: string): string {
   return a.replace(/^https?:\/\//, '').replace(/\/$/, '');
 }
 
-function cookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+// ---- extraction (Envoy's Extractor): every token in every configured location, with the issuers allowed there
+
+/** The issuers of the providers that configured a location (Envoy: a token from another issuer is "unknown issuer"). */
+class Issuers {
+  private any = false;
+  private readonly set = new Set<string>();
+  add(issuer: string): void { if (issuer) this.set.add(issuer); else this.any = true; }
+  allows(iss: unknown): boolean { return this.any || (typeof iss === 'string' && this.set.has(iss)); }
+}
+
+interface Found { token: string; loc: JwtLocation; issuers: Issuers }
+
+/** JWT characters (base64url + '.'), as Envoy reads a token out of a header value after its prefix. */
+function isJwtChar(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95 || c === 46;
+}
+
+/**
+ * The token after `at`: leading non-token characters skipped, up to the first non-token character. When no token
+ * character follows, the rest of the value as is (Envoy; it then fails as malformed).
+ */
+function tokenAt(v: string, at: number): string {
+  let s = at;
+  while (s < v.length && !isJwtChar(v.charCodeAt(s))) s++;
+  if (s === v.length) return v.slice(at);
+  let e = s;
+  while (e < v.length && isJwtChar(v.charCodeAt(e))) e++;
+  return v.slice(s, e);
+}
+
+/**
+ * One provider's locations, or all providers' merged (allow_missing / allow_missing_or_failed). Envoy reads every
+ * location: repeated headers joined with ',', the value prefix searched anywhere in the value. Stricter than Envoy
+ * (so a second, unverified token can never ride along to the app): every occurrence of the prefix, every value of
+ * a repeated query parameter and every matching cookie is a token that must verify. The prefix is searched
+ * case-sensitively first, then ignoring case.
+ */
+class Extractor {
+  private readonly headers = new Map<string, { name: string; prefix: string; issuers: Issuers }>();
+  private readonly params = new Map<string, Issuers>();
+  private readonly cookies = new Map<string, Issuers>();
+  /** Headers the providers write (forward_payload_header, claim_to_headers): a client's own copies are removed first. */
+  readonly sanitize: string[] = [];
+
+  constructor(providers: readonly JwtProviderConfig[]) {
+    for (const p of providers) {
+      for (const loc of p.locations) {
+        if (loc.kind === 'header') {
+          const key = `${loc.name}\n${loc.prefix}`;
+          let e = this.headers.get(key);
+          if (!e) this.headers.set(key, e = { name: loc.name, prefix: loc.prefix, issuers: new Issuers() });
+          e.issuers.add(p.issuer);
+        } else {
+          const m = loc.kind === 'param' ? this.params : this.cookies;
+          let e = m.get(loc.name);
+          if (!e) m.set(loc.name, e = new Issuers());
+          e.add(p.issuer);
+        }
+      }
+      if (p.forwardPayloadHeader) this.sanitize.push(p.forwardPayloadHeader);
+      for (const c of p.claimToHeaders) this.sanitize.push(c.header);
+    }
   }
+
+  extract(req: JwtRequest): Found[] {
+    const out: Found[] = [];
+    const h = req.headers;
+    for (const e of this.headers.values()) {
+      let v: string | undefined;
+      for (let i = 0; i < h.length; i += 2) if (h[i] === e.name) v = v === undefined ? h[i + 1] : `${v},${h[i + 1]}`;
+      if (v === undefined) continue;
+      const loc: JwtLocation = { kind: 'header', name: e.name, prefix: e.prefix };
+      if (!e.prefix) { out.push({ token: v.trim(), loc, issuers: e.issuers }); continue; }
+      let hay = v;
+      let at = hay.indexOf(e.prefix);
+      if (at < 0) { hay = v.toLowerCase(); at = hay.indexOf(e.prefix.toLowerCase()); }
+      while (at >= 0) {
+        out.push({ token: tokenAt(v, at + e.prefix.length), loc, issuers: e.issuers });
+        at = hay.indexOf(hay === v ? e.prefix : e.prefix.toLowerCase(), at + e.prefix.length);
+      }
+    }
+    if (this.params.size) {
+      const q = req.path.indexOf('?');
+      if (q >= 0) {
+        for (const part of req.path.slice(q + 1).split('&')) {
+          const eq = part.indexOf('=');
+          const issuers = this.params.get(decode(eq < 0 ? part : part.slice(0, eq)));
+          if (issuers) out.push({ token: eq < 0 ? '' : decode(part.slice(eq + 1)), loc: PARAM, issuers });
+        }
+      }
+    }
+    if (this.cookies.size) {
+      for (let i = 0; i < h.length; i += 2) {
+        if (h[i] !== 'cookie') continue;
+        for (const c of h[i + 1].split(';')) {
+          const eq = c.indexOf('=');
+          if (eq <= 0) continue;
+          const name = c.slice(0, eq).trim();
+          const issuers = this.cookies.get(name);
+          if (issuers) out.push({ token: c.slice(eq + 1).trim(), loc: { kind: 'cookie', name }, issuers });
+        }
+      }
+    }
+    return out;
+  }
+}
+
+const PARAM: JwtLocation = { kind: 'param', name: '' };
+
+function decode(s: string): string {
+  const t = s.replace(/\+/g, ' ');
+  try { return decodeURIComponent(t); } catch { return t; }
+}
+
+/** The `iss` claim of a token before verification (undefined: none); null when it is not a JWT at all (Envoy parses first). */
+function peekIssuer(token: string): string | undefined | null {
+  const a = token.indexOf('.');
+  const b = token.indexOf('.', a + 1);
+  if (a < 0 || b < 0 || token.indexOf('.', b + 1) >= 0) return null;
+  try {
+    const p = JSON.parse(Buffer.from(token.slice(a + 1, b), 'base64url').toString('utf8')) as { iss?: unknown } | null;
+    if (p === null || typeof p !== 'object') return null;
+    return typeof p.iss === 'string' ? p.iss : undefined;
+  } catch { return null; }
+}
+
+/** A header value Envoy's header map would refuse: CR, LF or NUL (header injection / request smuggling upstream). */
+export function unsafeHeaderValue(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 13 || c === 10 || c === 0) return true;
+  }
+  return false;
+}
+
+/** Envoy's claim_to_headers rendering: strings as is, integers without a fraction, lists and objects as base64 JSON. */
+function claimValue(val: unknown): string | undefined {
+  if (typeof val === 'string') return val;
+  if (typeof val === 'boolean') return val ? 'true' : 'false';
+  if (typeof val === 'number') return Number.isInteger(val) && val >= 0 ? String(val) : val.toFixed(6);
+  if (val !== null && typeof val === 'object') return Buffer.from(JSON.stringify(val)).toString('base64');
   return undefined;
 }
 
@@ -180,29 +304,90 @@ function compileRuleMatch(m: RouteMatch): (req: JwtRequest, query: () => Map<str
   };
 }
 
-function providersOf(r: JwtRequirement, out: Set<string>): Set<string> {
-  if (r.kind === 'provider') out.add(r.provider);
-  else if (r.kind === 'any' || r.kind === 'all') for (const c of r.requirements) providersOf(c, out);
-  return out;
-}
 
-function needsAll(r: JwtRequirement): boolean {
-  if (r.kind === 'allow_missing' || r.kind === 'allow_missing_or_failed') return true;
-  return (r.kind === 'any' || r.kind === 'all') && r.requirements.some(needsAll);
+/** A rule's requirement compiled into Envoy's verifier tree. */
+type Node =
+  | { kind: 'provider'; p: Provider; audiences?: readonly string[]; ex: Extractor }
+  | { kind: 'any'; children: Node[]; allowMissing: boolean; allowFailed: boolean }
+  | { kind: 'all'; children: Node[] }
+  | { kind: 'allow_missing' | 'allow_missing_or_failed'; ex: Extractor };
+
+/** A token that verified, with the provider that verified it and where it was found (for the header edits). */
+interface Ok { p: Provider; v: Verified; loc: JwtLocation }
+interface Eval { err?: string; ok: Ok[] }
+
+/** One request's extraction and verification results (each extractor runs once, each (provider, token) verifies once). */
+interface RunState {
+  req: JwtRequest;
+  nowMs: number;
+  extracted: Map<Extractor, Found[]>;
+  results: Map<Provider, Map<string, Verified | string>>;
+  pending: Promise<void>[];
 }
 
 /** A compiled jwt_authn filter; one per decoded config object. */
 export class JwtAuthnFilter {
   private readonly providers = new Map<string, Provider>();
-  private readonly rules: Array<{ test: ReturnType<typeof compileRuleMatch>; requires?: JwtRequirement; providers: string[] }>;
+  private readonly extractors = new Map<string, Extractor>();
+  private allExtractor: Extractor | undefined;
+  private readonly rules: Array<{ test: ReturnType<typeof compileRuleMatch>; node?: Node; sanitize: string[] }>;
   constructor(readonly name: string, private readonly cfg: JwtAuthnConfig) {
     for (const [n, p] of Object.entries(cfg.providers)) this.providers.set(n, new Provider(p));
-    const all = [...this.providers.keys()];
-    this.rules = cfg.rules.map((r) => ({
-      test: compileRuleMatch(r.match), requires: r.requires,
-      // allow_missing* look at every provider's locations (a token anywhere is "not missing").
-      providers: r.requires ? (needsAll(r.requires) ? all : [...providersOf(r.requires, new Set())]) : [],
-    }));
+    this.rules = cfg.rules.map((r) => {
+      const node = r.requires ? this.compile(r.requires) : undefined;
+      const sanitize = new Set<string>();
+      if (node) this.extractorsOf(node, (ex) => { for (const h of ex.sanitize) sanitize.add(h); });
+      return { test: compileRuleMatch(r.match), node, sanitize: [...sanitize] };
+    });
+  }
+
+  private compile(r: JwtRequirement): Node | undefined {
+    switch (r.kind) {
+      case 'provider': {
+        const p = this.providers.get(r.provider);
+        if (!p) return undefined; // the decoder NACKs unknown providers
+        let ex = this.extractors.get(r.provider);
+        if (!ex) this.extractors.set(r.provider, ex = new Extractor([p.cfg]));
+        return { kind: 'provider', p, audiences: r.audiences, ex };
+      }
+      case 'any': {
+        const children: Node[] = [];
+        let allowMissing = false;
+        let allowFailed = false;
+        for (const c of r.requirements) {
+          if (c.kind === 'allow_missing') allowMissing = true;
+          else if (c.kind === 'allow_missing_or_failed') allowFailed = true;
+          else { const n = this.compile(c); if (n) children.push(n); }
+        }
+        // Envoy: allow_missing* inside requires_any are flags on the group, unless they are all it holds.
+        if (!children.length && (allowMissing || allowFailed)) return { kind: allowFailed ? 'allow_missing_or_failed' : 'allow_missing', ex: this.all() };
+        return { kind: 'any', children, allowMissing, allowFailed };
+      }
+      case 'all':
+        return { kind: 'all', children: r.requirements.map((c) => this.compile(c)).filter((n): n is Node => !!n) };
+      case 'allow_missing':
+      case 'allow_missing_or_failed':
+        return { kind: r.kind, ex: this.all() };
+    }
+  }
+
+  private all(): Extractor {
+    return this.allExtractor ??= new Extractor([...this.providers.values()].map((p) => p.cfg));
+  }
+
+  private extractorsOf(n: Node, f: (ex: Extractor) => void): void {
+    if (n.kind === 'any' || n.kind === 'all') for (const c of n.children) this.extractorsOf(c, f);
+    else f(n.ex);
+  }
+
+  /** allow_missing*: the provider for a token is the first whose issuer is the token's, else the first without an issuer. */
+  private byIssuer(iss: string | undefined): Provider | undefined {
+    let fallback: Provider | undefined;
+    for (const p of this.providers.values()) {
+      if (p.cfg.issuer && p.cfg.issuer === iss) return p;
+      if (!p.cfg.issuer) fallback ??= p;
+    }
+    return fallback;
   }
 
   /** Synchronous when every token found is already cached; otherwise a promise. `nowMs`: wall clock (epoch ms). */
@@ -214,60 +399,118 @@ export class JwtAuthnFilter {
       return params;
     };
     const rule = this.rules.find((r) => r.test(req, query));
-    if (!rule || !rule.requires) return { ok: true };
-    const found = new Map<string, { token: string; loc: JwtLocation }>();
-    for (const n of rule.providers) {
-      const t = this.providers.get(n)?.extract(req, query);
-      if (t) found.set(n, t);
-    }
-    const results = new Map<string, Verified | string>();
-    const pending: Promise<void>[] = [];
-    for (const [n, t] of found) {
-      const r = this.providers.get(n)!.verify(t.token, nowMs);
-      if (r instanceof Promise) pending.push(r.then((x) => { results.set(n, x); }));
-      else results.set(n, r);
-    }
-    const finish = (): JwtOutcome => this.decide(req, rule.requires!, found, results, nowMs);
-    return pending.length ? Promise.all(pending).then(finish) : finish();
+    if (!rule || !rule.node) return { ok: true };
+    // Headers this filter writes are never taken from the client (Envoy sanitizes them before extracting).
+    for (const h of rule.sanitize) removeAll(req.headers, h);
+    const st: RunState = { req, nowMs, extracted: new Map(), results: new Map(), pending: [] };
+    this.collect(rule.node, st);
+    const node = rule.node;
+    const finish = (): JwtOutcome => this.decide(req, this.evaluate(node, st));
+    return st.pending.length ? Promise.all(st.pending).then(finish) : finish();
   }
 
-  private decide(req: JwtRequest, requires: JwtRequirement, found: Map<string, { token: string; loc: JwtLocation }>, results: Map<string, Verified | string>, nowMs: number): JwtOutcome {
-    const okProviders = new Set<string>();
-    const evalReq = (r: JwtRequirement): string | undefined => {
-      switch (r.kind) {
-        case 'provider': {
-          const res = results.get(r.provider);
-          if (res === undefined) return JwtStatus.missing;
-          if (typeof res === 'string') return res;
-          const p = this.providers.get(r.provider)!;
-          const err = p.claims(res, r.audiences ?? p.cfg.audiences, nowMs);
-          if (!err) okProviders.add(r.provider);
-          return err;
+  private found(ex: Extractor, st: RunState): Found[] {
+    let f = st.extracted.get(ex);
+    if (!f) st.extracted.set(ex, f = ex.extract(st.req));
+    return f;
+  }
+
+  /**
+   * What Envoy checks before the signature: the token parses, and its issuer configured this location (a token of
+   * another provider is "unknown issuer" here, not a bad signature). Returns the error, or undefined: verify it.
+   */
+  private precheck(p: Provider | undefined, f: Found): string | undefined {
+    if (!p) return JwtStatus.badIssuer;
+    const hit = p.cached(f.token);
+    const iss = hit !== undefined && typeof hit !== 'string' ? hit.payload.iss : peekIssuer(f.token);
+    if (iss === null) return JwtStatus.badForm;
+    return f.issuers.allows(iss) ? undefined : JwtStatus.badIssuer;
+  }
+
+  private standaloneProvider(f: Found): Provider | undefined {
+    const iss = peekIssuer(f.token);
+    return this.byIssuer(typeof iss === 'string' ? iss : undefined);
+  }
+
+  /** Start every verification the tree may need (all of them: the decision is then synchronous). */
+  private collect(n: Node, st: RunState): void {
+    if (n.kind === 'any' || n.kind === 'all') { for (const c of n.children) this.collect(c, st); return; }
+    for (const f of this.found(n.ex, st)) {
+      const p = n.kind === 'provider' ? n.p : this.standaloneProvider(f);
+      if (p && this.precheck(p, f) === undefined) this.verify(p, f.token, st);
+    }
+  }
+
+  private verify(p: Provider, token: string, st: RunState): void {
+    let m = st.results.get(p);
+    if (!m) st.results.set(p, m = new Map());
+    if (m.has(token)) return;
+    const r = p.verify(token, st.nowMs);
+    if (r instanceof Promise) { m.set(token, JwtStatus.failed); st.pending.push(r.then((x) => { m.set(token, x); })); }
+    else m.set(token, r);
+  }
+
+  /** One token against one provider: the precheck, the signature / lifetime result, then the claims. */
+  private check(p: Provider | undefined, f: Found, audiences: readonly string[] | undefined, st: RunState): string | Ok {
+    const pre = this.precheck(p, f);
+    if (pre !== undefined || !p) return pre ?? JwtStatus.badIssuer;
+    const res = st.results.get(p)?.get(f.token) ?? JwtStatus.failed;
+    if (typeof res === 'string') return res;
+    return p.claims(res, audiences ?? p.cfg.audiences, st.nowMs) ?? { p, v: res, loc: f.loc };
+  }
+
+  /** Envoy's verifier tree. Every token a verifier extracts must verify (a valid token cannot carry a forged one along). */
+  private evaluate(n: Node, st: RunState): Eval {
+    switch (n.kind) {
+      case 'provider': {
+        const found = this.found(n.ex, st);
+        if (!found.length) return { err: JwtStatus.missing, ok: [] };
+        const ok: Ok[] = [];
+        for (const f of found) {
+          const r = this.check(n.p, f, n.audiences, st);
+          if (typeof r === 'string') return { err: r, ok: [] };
+          ok.push(r);
         }
-        case 'any': {
-          let worst: string | undefined;
-          for (const c of r.requirements) {
-            const e = evalReq(c);
-            if (e === undefined) return undefined;
-            if (worst === undefined || worst === JwtStatus.missing) worst = e;
-          }
-          return worst;
-        }
-        case 'all': {
-          for (const c of r.requirements) { const e = evalReq(c); if (e !== undefined) return e; }
-          return undefined;
-        }
-        case 'allow_missing':
-          // Passes only when no token was presented at all; a present token must verify through a provider.
-          return found.size === 0 ? undefined : JwtStatus.missing;
-        case 'allow_missing_or_failed':
-          for (const n of found.keys()) evalReq({ kind: 'provider', provider: n });
-          return undefined;
+        return { ok };
       }
-    };
-    const error = evalReq(requires);
+      case 'any': {
+        // The first child that passes wins; otherwise the most telling error (not "missing", not "unknown issuer").
+        let final: string = JwtStatus.missing;
+        for (const c of n.children) {
+          const r = this.evaluate(c, st);
+          if (r.err === undefined) return r;
+          if ((r.err !== JwtStatus.missing && r.err !== JwtStatus.badIssuer) || final === JwtStatus.missing) final = r.err;
+        }
+        if (n.allowFailed || (n.allowMissing && final === JwtStatus.missing)) return { ok: [] };
+        return { err: final, ok: [] };
+      }
+      case 'all': {
+        const ok: Ok[] = [];
+        for (const c of n.children) {
+          const r = this.evaluate(c, st);
+          if (r.err !== undefined) return r;
+          ok.push(...r.ok);
+        }
+        return { ok };
+      }
+      case 'allow_missing':
+      case 'allow_missing_or_failed': {
+        // allow_missing: no token passes, a present token must verify (Envoy's documented semantics); _or_failed: always passes.
+        const ok: Ok[] = [];
+        for (const f of this.found(n.ex, st)) {
+          const r = this.check(this.standaloneProvider(f), f, undefined, st);
+          if (typeof r !== 'string') ok.push(r);
+          else if (n.kind === 'allow_missing') return { err: r, ok: [] };
+        }
+        return { ok };
+      }
+    }
+  }
+
+  private decide(req: JwtRequest, r: Eval): JwtOutcome {
+    const error = r.err;
     const meta: Record<string, unknown> = {};
-    for (const n of okProviders) this.onVerified(req, this.providers.get(n)!, results.get(n) as Verified, found.get(n)!.loc, meta);
+    if (error === undefined) for (const o of r.ok) this.onVerified(req, o.p, o.v, o.loc, meta);
     if (error === undefined) return { ok: true, metadata: Object.keys(meta).length ? meta : undefined };
     for (const p of this.providers.values()) if (p.cfg.failedStatusInMetadata) meta[p.cfg.failedStatusInMetadata] = { code: 16, message: error };
     const missing = error === JwtStatus.missing;
@@ -296,13 +539,15 @@ export class JwtAuthnFilter {
     if (c.forwardPayloadHeader) {
       let seg = v.payloadSegment;
       if (c.padForwardPayloadHeader) while (seg.length % 4) seg += '=';
-      setOne(h, c.forwardPayloadHeader, seg);
+      if (!unsafeHeaderValue(seg)) setOne(h, c.forwardPayloadHeader, seg);
     }
+    // A claim is attacker-influenced text (a user-editable profile field ends up signed): a value holding CR, LF or
+    // NUL is skipped, as Envoy's header map refuses it, so it can never split the request forwarded upstream.
     for (const { header, claim } of c.claimToHeaders) {
       let val: unknown = v.payload;
-      for (const k of claim.split('.')) val = val !== null && typeof val === 'object' ? (val as Record<string, unknown>)[k] : undefined;
-      if (typeof val === 'string' || typeof val === 'number' || typeof val === 'boolean') setOne(h, header, String(val));
-      else if (Array.isArray(val)) setOne(h, header, val.map(String).join(','));
+      for (const k of claim.split('.')) val = val !== null && typeof val === 'object' && !Array.isArray(val) ? (val as Record<string, unknown>)[k] : undefined;
+      const s = claimValue(val);
+      if (s !== undefined && s !== '' && !unsafeHeaderValue(s)) setOne(h, header, s);
     }
   }
 }
