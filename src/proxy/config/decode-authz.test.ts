@@ -175,3 +175,15 @@ test('network RBAC decodes on a TCP chain and is rejected on an HTTP chain', () 
   const noPrefix = decode({ name: 'l', address: { socket_address: { address: '0.0.0.0', port_value: 1 } }, filter_chains: [{ filters: [{ ...net, typed_config: { '@type': NET_RBAC, rules: { policies: {} } } }, tcp] }] });
   assert.ok((noPrefix.errors ?? []).some((e) => e.field === 'filter_chains[0].filters[0].typed_config.stat_prefix'), JSON.stringify(noPrefix.errors));
 });
+
+test('a disabled rbac or jwt_authn filter (enabled per route in Envoy) is NACKed at its disabled field, not skipped (review F8)', () => {
+  const rbac = { name: 'envoy.filters.http.rbac', disabled: true, typed_config: { '@type': RBAC, rules: { action: 'DENY', policies: { all: { permissions: [{ any: true }], principals: [{ any: true }] } } } } };
+  const r = decode(hcm([rbac]));
+  assert.equal(r.value, undefined);
+  assert.ok(r.errors?.some((e) => e.field.endsWith('http_filters[0].disabled')), JSON.stringify(r.errors));
+  const jwt = { name: 'envoy.filters.http.jwt_authn', disabled: true, typed_config: { '@type': JWT, providers: { p: { issuer: 'i', local_jwks: { inline_string: '{"keys":[]}' } } } } };
+  const j = decode(hcm([jwt]));
+  assert.ok(j.errors?.some((e) => e.field.endsWith('http_filters[0].disabled')), JSON.stringify(j.errors));
+  const enabled = decode(hcm([{ ...rbac, disabled: false }]));
+  assert.equal(enabled.errors, undefined, 'the same filter enabled decodes');
+});

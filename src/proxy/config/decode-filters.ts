@@ -119,6 +119,9 @@ export function decodeHttpFilter(v: unknown, ctx: Ctx, field: string): HttpFilte
     case FilterTypes.jwt: {
       // An auth filter whose config we cannot read must not turn into "no policy": reject it.
       if (!tc || anyUnresolved(tc)) { ctx.err(`${field}.typed_config`, `filter ${name}: missing or undecodable ${type}`); return undefined; }
+      // Envoy runs a disabled filter where a route's FilterConfig enables it; auth runs before route selection here,
+      // so skipping it would silently drop a policy some routes need: refuse the config instead.
+      if (disabled) { ctx.err(`${field}.disabled`, `filter ${name}: a disabled ${type === FilterTypes.rbac ? 'rbac' : 'jwt_authn'} filter (enabled per route) is not supported; auth filters run before route selection`); return undefined; }
       return type === FilterTypes.rbac
         ? { name, type: 'rbac', disabled, config: cfg, rbac: decodeHttpRbac(cfg, ctx, `${field}.typed_config`) }
         : { name, type: 'jwt_authn', disabled, config: cfg, jwt: decodeJwtAuthn(cfg, ctx, `${field}.typed_config`) };
