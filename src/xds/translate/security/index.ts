@@ -1,5 +1,5 @@
-// xds/translate/security: what listener translation asks for — the authn/authz HTTP filters (jwt_authn, then RBAC
-// DENY, ALLOW, AUDIT) that go before the router in a workload's inbound (or a gateway's) HCM, and the network
+// xds/translate/security: what listener translation asks for — the authn/authz HTTP filters (Istio's order: the
+// CUSTOM deny RBAC, jwt_authn, then RBAC AUDIT, DENY, ALLOW) that go before the router in a workload's inbound (or a gateway's) HCM, and the network
 // RBAC filters that go before tcp_proxy on its TCP chains. Memoized per push by what selection reads (namespace
 // and labels), so proxies of one deployment share the work.
 import type { Proxy } from '../../../model/types.ts';
@@ -7,7 +7,7 @@ import type { EnvoyResource } from '../types.ts';
 import type { TranslateContext } from '../clusters/context.ts';
 import { memo } from '../clusters/context.ts';
 import { authorizationPoliciesFor, requestAuthenticationsFor } from './select.ts';
-import { httpRbacFilters, networkRbacFilters } from './rbac.ts';
+import { httpCustomRbacFilters, httpRbacFilters, networkRbacFilters } from './rbac.ts';
 import { jwtAuthnFilter } from './jwt.ts';
 
 export { HTTP_RBAC_FILTER, NETWORK_RBAC_FILTER, rbacPolicyName } from './rbac.ts';
@@ -26,10 +26,11 @@ export function securityHttpFilters(ctx: TranslateContext, proxy: Who): EnvoyRes
   const s = ctx.snapshot;
   if (!s.authorizationPolicies.length && !s.requestAuthentications.length) return [];
   return memo(ctx, `sec-http|${proxy.namespace}|${labelsKey(proxy.labels)}`, () => {
-    const out: EnvoyResource[] = [];
+    const policies = authorizationPoliciesFor(s, proxy);
+    const out: EnvoyResource[] = httpCustomRbacFilters(policies);
     const jwt = jwtAuthnFilter(s, requestAuthenticationsFor(s, proxy));
     if (jwt) out.push(jwt);
-    out.push(...httpRbacFilters(authorizationPoliciesFor(s, proxy)));
+    out.push(...httpRbacFilters(policies));
     return out;
   });
 }

@@ -16,7 +16,7 @@ export function securityIssues(s: Pick<PushSnapshot, 'authorizationPolicies' | '
   for (const p of s.authorizationPolicies as AuthzPolicy[]) {
     if (!p?.spec || typeof p.spec !== 'object') continue;
     if (hasTargetRef(p.spec)) warn('AuthorizationPolicy', p, p.spec.targetRef ? 'spec.targetRef' : 'spec.targetRefs', ErrorCodes.XDS_AUTHZ_UNSUPPORTED, 'policies attached by targetRef are not applied by Rigging (no waypoint or Gateway API gateway); use a selector');
-    if (actionOf(p) === 'CUSTOM') warn('AuthorizationPolicy', p, 'spec.action', ErrorCodes.XDS_AUTHZ_UNSUPPORTED, 'CUSTOM (ext_authz) is not supported: the requests its rules match are denied');
+    if (actionOf(p) === 'CUSTOM') warn('AuthorizationPolicy', p, 'spec.action', ErrorCodes.XDS_AUTHZ_UNSUPPORTED, 'CUSTOM (ext_authz) is not supported: as Istio does for an unusable provider, the requests its rules match are denied');
     (Array.isArray(p.spec.rules) ? p.spec.rules : []).forEach((r, i) => {
       (Array.isArray(r?.when) ? r.when : []).forEach((w, j) => {
         const hasValues = (Array.isArray(w?.values) && w.values.length > 0) || (Array.isArray(w?.notValues) && w.notValues.length > 0);

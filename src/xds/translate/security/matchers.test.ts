@@ -8,15 +8,18 @@ import {
 } from './matchers.ts';
 import { normalize, TypeUrl } from '../../../envoy/protos.ts';
 
-test('stringMatcher: exact, prefix, suffix, contains, presence, ignore_case, prefix option', () => {
+test('stringMatcher: exact, prefix, suffix, presence, ignore_case, prefix option; only one leading or trailing "*" is a wildcard (Istio)', () => {
   assert.deepEqual(stringMatcher('/a'), { exact: '/a' });
   assert.deepEqual(stringMatcher('/a*'), { prefix: '/a' });
   assert.deepEqual(stringMatcher('*.json'), { suffix: '.json' });
-  assert.deepEqual(stringMatcher('*mid*'), { contains: 'mid' });
+  assert.deepEqual(stringMatcher('*mid*'), { suffix: 'mid*' }, 'Istio: suffix with a literal star, not contains (review F5)');
+  assert.deepEqual(stringMatcher('a*b'), { exact: 'a*b' }, 'an inner star is literal');
   assert.deepEqual(stringMatcher('*'), { safe_regex: { regex: '.+' } });
   assert.deepEqual(stringMatcher('Host', { ignoreCase: true }), { exact: 'Host', ignore_case: true });
   assert.deepEqual(stringMatcher('td/ns/a/*', { prefix: 'spiffe://' }), { prefix: 'spiffe://td/ns/a/' });
-  assert.deepEqual(stringMatcher('*/sa/x', { prefix: 'spiffe://' }), { suffix: '/sa/x' });
+  assert.deepEqual(stringMatcher('*/sa/x', { prefix: 'spiffe://' }), { safe_regex: { regex: 'spiffe://.*/sa/x' } });
+  assert.deepEqual(stringMatcher('*admin*', { prefix: 'spiffe://' }), { safe_regex: { regex: 'spiffe://.*admin\\*' } }, 'the rest is literal');
+  assert.deepEqual(stringMatcher('*.local', { prefix: 'spiffe://' }), { safe_regex: { regex: 'spiffe://.*\\.local' } });
 });
 
 test('cidrRange: addresses, prefixes, IPv6 and rejects', () => {

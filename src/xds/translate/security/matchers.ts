@@ -20,15 +20,17 @@ export interface StringMatchOptions {
 }
 
 /**
- * Istio's value syntax: "*" = any non-empty value, "x*" = prefix, "*x" = suffix, "*x*" = contains, else exact. Envoy rejects an
- * empty prefix/suffix, hence the regex for "*".
+ * Istio's value syntax: "*" = any non-empty value, a leading "*" = suffix, else a trailing "*" = prefix, else exact.
+ * Only that one "*" is a wildcard: "*x*" is the suffix "x*" with a literal star (Istio's matcher), never "contains".
+ * With a `prefix` (principals: "spiffe://") a suffix cannot keep it, so it becomes the regex prefix + ".*" + the
+ * literal rest (Istio's form, with the rest quoted so "." stays a dot). Envoy rejects an empty prefix/suffix, hence
+ * the regex for "*".
  */
 export function stringMatcher(value: string, o: StringMatchOptions = {}): EnvoyResource {
   const pre = o.prefix ?? '';
   let m: EnvoyResource;
   if (value === '*') m = { safe_regex: { regex: '.+' } };
-  else if (value.length > 2 && value.startsWith('*') && value.endsWith('*')) m = { contains: value.slice(1, -1) };
-  else if (value.startsWith('*')) m = { suffix: value.slice(1) };
+  else if (value.startsWith('*')) m = pre ? { safe_regex: { regex: `${quoteRegex(pre)}.*${quoteRegex(value.slice(1))}` } } : { suffix: value.slice(1) };
   else if (value.endsWith('*')) m = { prefix: pre + value.slice(0, -1) };
   else m = { exact: pre + value };
   if (o.ignoreCase && !('safe_regex' in m)) m.ignore_case = true;

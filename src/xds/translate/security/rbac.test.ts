@@ -6,7 +6,7 @@ import type { AuthorizationPolicySpec, RequestAuthenticationSpec } from '../../.
 import type { ConfigObject } from '../../../config/types.ts';
 import { buildSnapshot } from '../../../model/snapshot.ts';
 import { normalize, TypeUrl } from '../../../envoy/protos.ts';
-import { httpRbacFilters, networkRbacFilters } from './rbac.ts';
+import { httpCustomRbacFilters, httpRbacFilters, networkRbacFilters } from './rbac.ts';
 import { jwtAuthnFilter } from './jwt.ts';
 import { FAKE_JWKS } from './jwks.ts';
 
@@ -16,12 +16,12 @@ function ap(spec: AuthorizationPolicySpec, annotations?: Record<string, string>)
 }
 const cfg = (f: Record<string, unknown>) => f.typed_config as Record<string, any>;
 
-test('one filter per action, DENY then ALLOW then AUDIT (LOG), rules named Istio\'s way', () => {
+test('one filter per action, Istio\'s order AUDIT (LOG) then DENY then ALLOW, rules named Istio\'s way', () => {
   n = 0;
   const fs = httpRbacFilters([ap({ action: 'AUDIT', rules: [{}] }), ap({ rules: [{}, {}] }), ap({ action: 'DENY', rules: [{}] })]);
   assert.deepEqual(fs.map((f) => f.name), ['envoy.filters.http.rbac', 'envoy.filters.http.rbac', 'envoy.filters.http.rbac']);
-  assert.deepEqual(fs.map((f) => cfg(f).rules.action), ['DENY', 'ALLOW', 'LOG']);
-  assert.deepEqual(Object.keys(cfg(fs[1]!).rules.policies), ['ns[ns]-policy[p1]-rule[0]', 'ns[ns]-policy[p1]-rule[1]']);
+  assert.deepEqual(fs.map((f) => cfg(f).rules.action), ['LOG', 'DENY', 'ALLOW']);
+  assert.deepEqual(Object.keys(cfg(fs[2]!).rules.policies), ['ns[ns]-policy[p1]-rule[0]', 'ns[ns]-policy[p1]-rule[1]']);
   for (const f of fs) normalize(TypeUrl.HttpRbac, cfg(f));
 });
 
@@ -49,12 +49,26 @@ test('dry-run policies go to shadow_rules only; enforced ones of the same action
   assert.deepEqual(cfg(allowDry[0]!).shadow_rules, { action: 'ALLOW', policies: {} });
 });
 
-test('CUSTOM is enforced as DENY of the requests its rules match', () => {
+test('CUSTOM (no usable provider): Istio\'s deny filter per provider with only its rules, separate from DENY; dry-run and rule-less ones deny nothing', () => {
   n = 0;
-  const fs = httpRbacFilters([ap({ action: 'CUSTOM', provider: { name: 'ext' }, rules: [{ to: [{ operation: { paths: ['/x'] } }] }] })]);
-  assert.equal(fs.length, 1);
-  assert.equal(cfg(fs[0]!).rules.action, 'DENY');
-  assert.deepEqual(cfg(fs[0]!).rules.policies['ns[ns]-policy[p0]-rule[0]'].permissions, [{ url_path: { path: { exact: '/x' } } }]);
+  const custom = ap({ action: 'CUSTOM', provider: { name: 'ext' }, rules: [{ to: [{ operation: { paths: ['/x'] } }] }] });
+  const other = ap({ action: 'CUSTOM', provider: { name: 'another' }, rules: [{}] });
+  const none = ap({ action: 'CUSTOM', provider: { name: 'ext' } });
+  const dry = ap({ action: 'CUSTOM', provider: { name: 'dry' }, rules: [{}] }, { 'istio.io/dry-run': 'true' });
+  const deny = ap({ action: 'DENY', rules: [{}] });
+  const all = [custom, other, none, dry, deny];
+  assert.deepEqual(httpRbacFilters(all).map((f) => Object.keys(cfg(f).rules.policies)), [['ns[ns]-policy[p4]-rule[0]']], 'CUSTOM rules are not in the DENY filter');
+  const fs = httpCustomRbacFilters(all);
+  assert.deepEqual(fs.map((f) => cfg(f).rules.action), ['DENY', 'DENY']);
+  assert.deepEqual(fs.map((f) => Object.keys(cfg(f).rules.policies)), [
+    ['istio-ext-authz-another-ns[ns]-policy[p1]-rule[0]-deny-due-to-bad-CUSTOM-action'],
+    ['istio-ext-authz-ext-ns[ns]-policy[p0]-rule[0]-deny-due-to-bad-CUSTOM-action'],
+  ]);
+  assert.deepEqual(cfg(fs[1]!).rules.policies['istio-ext-authz-ext-ns[ns]-policy[p0]-rule[0]-deny-due-to-bad-CUSTOM-action'].permissions, [{ url_path: { path: { exact: '/x' } } }]);
+  // on TCP the CUSTOM deny comes first, HTTP-only fields dropped (a broader deny, as for DENY)
+  const tcp = networkRbacFilters([custom, deny]);
+  assert.deepEqual(tcp.map((f) => Object.keys(cfg(f).rules.policies)[0]), ['istio-ext-authz-ext-ns[ns]-policy[p0]-rule[0]-deny-due-to-bad-CUSTOM-action', 'ns[ns]-policy[p4]-rule[0]']);
+  for (const f of [...fs, ...tcp]) normalize(f === fs[0] || f === fs[1] ? TypeUrl.HttpRbac : TypeUrl.NetworkRbac, cfg(f));
 });
 
 test('network RBAC: stat_prefix, HTTP-only ALLOW rules dropped (so an all-HTTP ALLOW denies every connection)', () => {

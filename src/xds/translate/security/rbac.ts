@@ -1,8 +1,10 @@
 // xds/translate/security: the AuthorizationPolicies applying to a proxy -> Envoy RBAC filters (HTTP and network),
-// one per action in the order DENY, ALLOW, AUDIT (Envoy RBAC action LOG). Rules are named Istio's way,
-// "ns[<ns>]-policy[<name>]-rule[<i>]". Dry-run policies (annotation istio.io/dry-run: "true") go to shadow_rules
-// only. CUSTOM (ext_authz) is not supported: like Istio when the provider is unknown, its rules are enforced as
-// DENY, so the requests it would have sent for an external check are refused (fail closed).
+// one per action in Istio's order AUDIT (Envoy RBAC action LOG), DENY, ALLOW — so a denied request is still
+// audited. Rules are named Istio's way, "ns[<ns>]-policy[<name>]-rule[<i>]". Dry-run policies (annotation
+// istio.io/dry-run: "true") go to shadow_rules only. CUSTOM (ext_authz) has no provider here: Istio, for a provider
+// it cannot use, emits one DENY RBAC filter per provider holding the CUSTOM rules (renamed
+// "istio-ext-authz-<provider>-ns[..]-policy[..]-rule[i]-deny-due-to-bad-CUSTOM-action"), placed before every other
+// auth filter: the requests those rules select are refused (a rule-less CUSTOM policy selects nothing).
 import { TypeUrl } from '../../../envoy/protos.ts';
 import type { EnvoyResource } from '../types.ts';
 import { actionOf, isDryRun, type AuthzPolicy } from './select.ts';
@@ -13,6 +15,8 @@ export const NETWORK_RBAC_FILTER = 'envoy.filters.network.rbac';
 export const TCP_RBAC_STAT_PREFIX = 'tcp.';
 
 type Group = 'DENY' | 'ALLOW' | 'AUDIT';
+/** Istio's filter order for the non-CUSTOM actions. */
+const ORDER: readonly Group[] = ['AUDIT', 'DENY', 'ALLOW'];
 const ENVOY_ACTION: Record<Group, string> = { DENY: 'DENY', ALLOW: 'ALLOW', AUDIT: 'LOG' };
 const DRY_RUN_PREFIX: Record<Group, string> = { DENY: 'istio_dry_run_deny_', ALLOW: 'istio_dry_run_allow_', AUDIT: 'istio_dry_run_audit_' };
 
@@ -27,7 +31,8 @@ function collect(policies: readonly AuthzPolicy[], tcp: boolean): Map<Group, Col
   const out = new Map<Group, Collected>();
   for (const p of policies) {
     const action = actionOf(p);
-    const group: Group = action === 'CUSTOM' ? 'DENY' : action;
+    if (action === 'CUSTOM') continue;
+    const group: Group = action;
     let c = out.get(group);
     if (!c) { c = { enforced: false, shadow: false, rules: {}, shadowRules: {} }; out.set(group, c); }
     const dry = isDryRun(p);
@@ -49,7 +54,7 @@ function collect(policies: readonly AuthzPolicy[], tcp: boolean): Map<Group, Col
 function rbacConfigs(policies: readonly AuthzPolicy[], tcp: boolean): { group: Group; config: EnvoyResource }[] {
   const groups = collect(policies, tcp);
   const out: { group: Group; config: EnvoyResource }[] = [];
-  for (const group of ['DENY', 'ALLOW', 'AUDIT'] as const) {
+  for (const group of ORDER) {
     const c = groups.get(group);
     if (!c) continue;
     const body: EnvoyResource = {};
@@ -64,12 +69,50 @@ function rbacConfigs(policies: readonly AuthzPolicy[], tcp: boolean): { group: G
   return out;
 }
 
+export const BAD_CUSTOM_SUFFIX = '-deny-due-to-bad-CUSTOM-action';
+
+/** The CUSTOM provider's name as written (Istio keys the deny rules by it). */
+function providerOf(p: AuthzPolicy): string {
+  const n = (p.spec as { provider?: { name?: unknown } }).provider?.name;
+  return typeof n === 'string' ? n : '';
+}
+
+/**
+ * CUSTOM policies, one DENY config per provider (sorted by name). Only enforced policies count (Istio drops dry-run
+ * ones when the provider is unusable); a provider left with no rules gets no filter (it would deny nothing).
+ */
+function customConfigs(policies: readonly AuthzPolicy[], tcp: boolean): EnvoyResource[] {
+  const byProvider = new Map<string, Record<string, EnvoyResource>>();
+  for (const p of policies) {
+    if (actionOf(p) !== 'CUSTOM' || isDryRun(p)) continue;
+    const provider = providerOf(p);
+    let rules = byProvider.get(provider);
+    if (!rules) byProvider.set(provider, rules = {});
+    const list = Array.isArray(p.spec.rules) ? p.spec.rules : [];
+    list.forEach((rule, i) => {
+      const r = translateRule(rule, { namespace: p.metadata.namespace, tcp, onHttpOnly: 'drop-field' });
+      const prefix = provider ? `istio-ext-authz-${provider}-` : 'istio-ext-authz-';
+      if (r.policy) rules[`${prefix}${rbacPolicyName(p, i)}${BAD_CUSTOM_SUFFIX}`] = r.policy;
+    });
+  }
+  return [...byProvider.keys()].sort().flatMap((k) => {
+    const policies = byProvider.get(k)!;
+    return Object.keys(policies).length ? [{ rules: { action: 'DENY', policies } }] : [];
+  });
+}
+
+/** The CUSTOM deny filters: Istio puts them first in the HCM, before jwt_authn. */
+export function httpCustomRbacFilters(policies: readonly AuthzPolicy[]): EnvoyResource[] {
+  return customConfigs(policies, false).map((config) => ({ name: HTTP_RBAC_FILTER, typed_config: { '@type': TypeUrl.HttpRbac, ...config } }));
+}
+
 export function httpRbacFilters(policies: readonly AuthzPolicy[]): EnvoyResource[] {
   return rbacConfigs(policies, false).map(({ config }) => ({ name: HTTP_RBAC_FILTER, typed_config: { '@type': TypeUrl.HttpRbac, ...config } }));
 }
 
+/** Network RBAC filters: the CUSTOM deny filters first (Istio), then AUDIT, DENY, ALLOW. */
 export function networkRbacFilters(policies: readonly AuthzPolicy[]): EnvoyResource[] {
-  return rbacConfigs(policies, true).map(({ config }) => ({
+  return [...customConfigs(policies, true), ...rbacConfigs(policies, true).map(({ config }) => config)].map((config) => ({
     name: NETWORK_RBAC_FILTER,
     typed_config: { '@type': TypeUrl.NetworkRbac, stat_prefix: TCP_RBAC_STAT_PREFIX, ...config },
   }));
