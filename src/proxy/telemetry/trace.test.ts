@@ -73,3 +73,17 @@ test('ids from the pool: hex of the right length, different each time, across po
   }
   assert.equal(seen.size, 1000);
 });
+
+test('B3 ids in upper case are accepted and lower-cased; all-zero or wrong-length ids start a new trace', () => {
+  const h = ['x-b3-traceid', '463AC35C9F6413AD', 'x-b3-spanid', 'A2FB4A1D1A96D312', 'x-b3-sampled', '1'];
+  const d = propagateTrace(h, 0, () => 0.99);
+  assert.equal(d.traceId, '463ac35c9f6413ad');
+  assert.equal(d.parentSpanId, 'a2fb4a1d1a96d312');
+  assert.equal(getHeader(h, 'x-b3-traceid'), '463ac35c9f6413ad');
+  for (const bad of ['0000000000000000', '463ac35c9f6413a', '463ac35c9f6413ag']) {
+    const e = propagateTrace(['x-b3-traceid', bad, 'x-b3-sampled', '1'], 100, () => 0);
+    assert.notEqual(e.traceId, bad);
+    assert.equal(e.traceId.length, 32);
+    assert.equal(e.parentSpanId, undefined);
+  }
+});

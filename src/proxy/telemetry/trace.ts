@@ -22,16 +22,34 @@ function randomHex(bytes: number): string {
 export function newTraceId(): string { return randomHex(16); }
 export function newSpanId(): string { return randomHex(8); }
 
-/** Lower-case hex of the given length (no regex: this runs on every hop of a traced request). */
-function isHex(v: string, ...lengths: number[]): boolean {
-  if (!lengths.includes(v.length)) return false;
-  let nonZero = false;
-  for (let i = 0; i < v.length; i++) {
+const INVALID = 0, LOWER = 1, MIXED = 2;
+
+/**
+ * Is v hex of length a or b, not all zeros? LOWER: lower-case hex; MIXED: valid once lower-cased; INVALID.
+ * No regex, no rest arguments, and no toLowerCase unless needed: this runs on every hop of a traced request.
+ */
+function hexKind(v: string, a: number, b: number): number {
+  const n = v.length;
+  if (n !== a && n !== b) return INVALID;
+  let nonZero = false, upper = false;
+  for (let i = 0; i < n; i++) {
     const c = v.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
-    if (c !== 48) nonZero = true;
+    if (c >= 48 && c <= 57) { if (c !== 48) nonZero = true; }
+    else if (c >= 97 && c <= 102) nonZero = true;
+    else if (c >= 65 && c <= 70) { nonZero = true; upper = true; }
+    else return INVALID;
   }
-  return nonZero;
+  return nonZero ? (upper ? MIXED : LOWER) : INVALID;
+}
+
+/** Lower-case hex of length a (or b), not all zeros. */
+function isHex(v: string, a: number, b = a): boolean { return hexKind(v, a, b) === LOWER; }
+
+/** v lower-cased when it is (any-case) hex of length a or b, else undefined. */
+function lowerHex(v: string | undefined, a: number, b: number): string | undefined {
+  if (v === undefined) return undefined;
+  const k = hexKind(v, a, b);
+  return k === LOWER ? v : k === MIXED ? v.toLowerCase() : undefined;
 }
 
 /** A parsed W3C traceparent (version 00), or undefined when invalid. */
@@ -75,13 +93,13 @@ export function propagateTrace(h: string[], samplingPercent: number, random: () 
   }
   const spanId = newSpanId();
   let traceId: string, parent: string | undefined, sampled: boolean;
-  const b3 = b3Trace?.toLowerCase();
+  // The B3 trace id when valid (any case), lower-cased.
+  const b3 = lowerHex(b3Trace, 16, 32);
   // B3 wins when valid (Envoy's Zipkin tracer reads it); traceparent is parsed only without it.
-  const tp = tpRaw === undefined || (b3 !== undefined && isHex(b3, 16, 32) && b3Sampled !== undefined) ? undefined : parseTraceparent(tpRaw);
-  if (b3 !== undefined && isHex(b3, 16, 32)) {
+  const tp = tpRaw === undefined || (b3 !== undefined && b3Sampled !== undefined) ? undefined : parseTraceparent(tpRaw);
+  if (b3 !== undefined) {
     traceId = b3;
-    const sp = b3Span?.toLowerCase();
-    parent = sp !== undefined && isHex(sp, 16) ? sp : undefined;
+    parent = lowerHex(b3Span, 16, 16);
     sampled = b3Sampled !== undefined ? b3Sampled === '1' || b3Sampled === 'true' : b3Flags === '1' || (tp?.sampled ?? true);
   } else if (tp) {
     traceId = tp.traceId; parent = tp.parentId; sampled = tp.sampled;
