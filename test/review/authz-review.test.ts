@@ -141,7 +141,7 @@ function jwtReq(path: string, headers: Array<[string, string]>): JwtRequest {
   return { method: 'GET', path, authority: 'svc', scheme: 'http', headers: h, get: (n) => { for (let i = 0; i < h.length; i += 2) if (h[i] === n) return h[i + 1]; return undefined; } };
 }
 
-test('F2 BUG: a forged token in ?access_token is not waved through beside a valid Authorization token (Envoy verifies every token)', async () => {
+test('F2 (fixed, regression guard): a forged token in ?access_token is not waved through beside a valid Authorization token (Envoy verifies every token)', async () => {
   const good = await sign({ iss: ISS, sub: 'alice' });
   const forged = await sign({ iss: ISS, sub: 'admin' }, forgedKey);
   const alone = await istioJwt().run(jwtReq(`/x?access_token=${forged}`, []), Date.now());
@@ -150,7 +150,7 @@ test('F2 BUG: a forged token in ?access_token is not waved through beside a vali
   assert.equal(both.ok, false, 'the app would receive the forged, unverified access_token: Envoy answers 401');
 });
 
-test('F2b BUG: a forged Bearer token in a second Authorization header (after a Basic one) is verified, not ignored', async () => {
+test('F2b (fixed, regression guard): a forged Bearer token in a second Authorization header (after a Basic one) is verified, not ignored', async () => {
   const forged = await sign({ iss: ISS, sub: 'admin' }, forgedKey);
   // Envoy joins repeated headers and looks for "Bearer " anywhere in the value.
   const o = await istioJwt().run(jwtReq('/x', [['authorization', 'Basic dXNlcjpwdw=='], ['authorization', `Bearer ${forged}`]]), Date.now());
@@ -220,7 +220,7 @@ spec:
 
 const T = 'type.googleapis.com/';
 
-test('F3 (regression guard; fix pending in P8 path-normalize): an HTTP/2 :path "/admin#x" does not dodge a DENY on exact /admin (Envoy rejects fragments; backends drop them)', async () => {
+test('F3 (regression guard): an HTTP/2 :path "/admin#x" does not dodge a DENY on exact /admin (Envoy rejects fragments; backends drop them)', async () => {
   const seen: string[] = [];
   const be = await backend((req, res) => { seen.push(req.url ?? ''); res.end('ok'); });
   const engine = new Engine({ compileRouter: testRouter });
@@ -266,7 +266,7 @@ test('F3 (regression guard; fix pending in P8 path-normalize): an HTTP/2 :path "
 
 // ---------------------------------------------------------------- F4 / F5: translation deviations from Istio (control plane)
 
-test('F4 BUG (low): AUDIT runs before DENY as in Istio (AUDIT, DENY, ALLOW), so denied requests are still audited', async () => {
+test('F4 (fixed, regression guard): AUDIT runs before DENY as in Istio (AUDIT, DENY, ALLOW), so denied requests are still audited', async () => {
   const h = inboundHandler(`${MESH}
 ---
 apiVersion: security.istio.io/v1
@@ -289,7 +289,7 @@ spec:
   assert.deepEqual(actions, ['LOG', 'DENY'], 'Istio emits the AUDIT (LOG) filter first: an attempt the DENY refuses is still audited');
 });
 
-test('F5 BUG (low): "*admin*" is not a contains match — Istio reads it as suffix "admin*", so an ALLOW is not widened', () => {
+test('F5 (fixed, regression guard): "*admin*" is not a contains match — Istio reads it as suffix "admin*", so an ALLOW is not widened', () => {
   const f = rbac(`
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -303,7 +303,7 @@ spec:
 
 // ---------------------------------------------------------------- F6: normalize_path is narrower than Envoy's (proxy)
 
-test('F6 (regression guard; fix pending in P8 path-normalize): normalize_path turns backslashes into slashes (Envoy / Istio BASE), so "/public\\..\\admin" cannot dodge /admin*', async () => {
+test('F6 (regression guard): normalize_path turns backslashes into slashes (Envoy / Istio BASE), so "/public\\..\\admin" cannot dodge /admin*', async () => {
   const opts = { normalizePath: true, mergeSlashes: false };
   const raw = '/public\\..\\admin';
   // WHATWG URL parsing in the app (new URL(req.url, base)) resolves this to /admin.
@@ -313,7 +313,7 @@ test('F6 (regression guard; fix pending in P8 path-normalize): normalize_path tu
 
 // ---------------------------------------------------------------- F7: claim_to_headers header injection (proxy)
 
-test('F7 BUG: a signed claim holding CR/LF is not copied into a forwarded header (claim_to_headers -> request smuggling upstream)', async () => {
+test('F7 (fixed, regression guard): a signed claim holding CR/LF is not copied into a forwarded header (claim_to_headers -> request smuggling upstream)', async () => {
   const p: JwtProviderConfig = {
     name: 'origins-0', issuer: ISS, audiences: [], requireExpiration: false, jwks,
     locations: DEFAULT_JWT_LOCATIONS.map((l) => ({ ...l })), forward: false, padForwardPayloadHeader: false,
@@ -334,7 +334,7 @@ test('F7 BUG: a signed claim holding CR/LF is not copied into a forwarded header
 
 // ---------------------------------------------------------------- F8: a disabled RBAC filter enabled per route (proxy)
 
-test('F8 BUG (low): an RBAC filter with disabled: true that a route enables (FilterConfig) is enforced or NACKed, not skipped', async () => {
+test('F8 (fixed by a NACK, regression guard): an RBAC filter with disabled: true that a route enables (FilterConfig) is enforced or NACKed, not skipped', async () => {
   const raw = {
     name: 'l', address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
     filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
@@ -356,4 +356,47 @@ test('F8 BUG (low): an RBAC filter with disabled: true that a route enables (Fil
   if (d.errors !== undefined) return; // NACKed: acceptable
   const h = (d.value as ListenerConfig).filterChains[0]!.handler as HttpHandlerConfig;
   assert.equal(await runAuth(h, 'GET / HTTP/1.1\r\nhost: x\r\n\r\n'), 403, 'the route enables a DENY-all RBAC, yet the request passes');
+});
+
+// ---------------------------------------------------------------- F9: request normalization Istio documents as 400 (proxy)
+
+test('F9 (regression guard): an encoded NUL in the path and a method that is not upper case get 400 (Istio normalization docs / Envoy)', () => {
+  const status = (line: string): number => {
+    const buf = Buffer.from(`${line}\r\nhost: reviews\r\n\r\n`, 'latin1');
+    const r = parseRequestHead(buf, 0, buf.length);
+    return r.kind === 'error' ? r.status : r.kind === 'ok' ? 0 : -1;
+  };
+  assert.equal(status('GET /admin%00.png HTTP/1.1'), 400, '%00 would let "/admin\\0.png" reach a C backend as /admin');
+  assert.equal(status('GET /a?x=%00 HTTP/1.1'), 400);
+  assert.equal(status('get /admin HTTP/1.1'), 400, 'a DENY on method GET cannot be dodged with "get"');
+  assert.equal(status('Post /admin HTTP/1.1'), 400);
+  assert.equal(status('GET /admin HTTP/1.1'), 0);
+  assert.equal(status('PROPFIND /dav HTTP/1.1'), 0, 'upper-case extension methods still parse');
+});
+
+// ---------------------------------------------------------------- CUSTOM without an ext_authz provider (control plane)
+
+test('CUSTOM (as Istio for an unusable provider): a separate DENY filter first, before jwt_authn, denying only what its rules select', async () => {
+  const h = inboundHandler(`${MESH}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ext, namespace: default}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  action: CUSTOM
+  provider: {name: opa}
+  rules: [{to: [{operation: {paths: ["/ext/*"]}}]}]
+---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: default}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  jwtRules: [{issuer: "${ISS}", jwks: '${jwks}'}]
+`);
+  const kinds = h.httpFilters.filter((f) => f.type === 'rbac' || f.type === 'jwt_authn').map((f) => (f.type === 'rbac' ? f.rbac?.rules?.policies[0]?.name : f.type));
+  assert.deepEqual(kinds, ['istio-ext-authz-opa-ns[default]-policy[ext]-rule[0]-deny-due-to-bad-CUSTOM-action', 'jwt_authn']);
+  assert.equal(await runAuth(h, 'GET /ext/x HTTP/1.1\r\nhost: reviews\r\n\r\n'), 403);
+  assert.equal(await runAuth(h, 'GET /other HTTP/1.1\r\nhost: reviews\r\n\r\n'), 0, 'Istio does not deny what the CUSTOM rules do not select');
 });

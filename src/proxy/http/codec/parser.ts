@@ -74,11 +74,19 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   if (i === start || buf[i] !== SP) return parseError(400, 'invalid method');
   // The whole head decoded once; every string below is a substring of it (cut in JS, no native call each).
   const str = buf.toString('latin1', start, headEnd - 2);
-  const method = knownMethod(buf, start, i) ?? str.slice(0, i - start);
+  let method = knownMethod(buf, start, i);
+  if (method === undefined) {
+    // Envoy refuses a method that is not upper case (Istio's normalization docs: 400), so "get" cannot dodge a
+    // policy on GET in a backend that reads it case-insensitively. The interned common methods skip the scan.
+    for (let k = start; k < i; k++) if (buf[k] >= 0x61 && buf[k] <= 0x7a) return parseError(400, 'method not upper case');
+    method = str.slice(0, i - start);
+  }
   const ts = ++i;
   while (TARGET[buf[i]] === 1) i++;
   if (i === ts || buf[i] !== SP) return parseError(400, 'invalid request-target');
   const target = str.slice(ts - start, i - start);
+  // Envoy always refuses an encoded NUL in the path (Istio's normalization docs: %00 -> 400).
+  if (target.indexOf('%00') !== -1) return parseError(400, 'encoded NUL (%00) in the request-target');
   i++;
   const minor = parseVersion(buf, i);
   if (minor === -2) return parseError(400, 'invalid HTTP version');
