@@ -42,6 +42,14 @@ const NO_EDITS: HeaderEdits = { add: [], remove: [] };
 
 type Forward = Extract<RouteDecision, { kind: 'forward' }>;
 
+/** String(ms) for route timeouts: nearly every request repeats the previous value. */
+let lastMs = -1;
+let lastMsString = '';
+function msString(ms: number): string {
+  if (ms !== lastMs) { lastMs = ms; lastMsString = String(ms); }
+  return lastMsString;
+}
+
 const FAILURE_KIND: Record<UpstreamFailure, AttemptFailure> = {
   'connect-failure': 'connect-failure',
   'reset-before-response': 'reset-before-response',
@@ -249,7 +257,7 @@ export class Exchange implements ResponseSink, DeadlineTarget {
     let rid = getHeader(h, 'x-request-id');
     if (rid === undefined && this.rt.handler.generateRequestId) { rid = randomUUID(); h.push('x-request-id', rid); }
     this.requestId = rid ?? '';
-    if (d.timeoutMs > 0) h.push('x-envoy-expected-rq-timeout-ms', String(d.timeoutMs));
+    if (d.timeoutMs > 0) h.push('x-envoy-expected-rq-timeout-ms', msString(d.timeoutMs));
     const tel = this.ctx.telemetry;
     if (tel) {
       // Peer metadata exchange: the caller's sidecar names itself; the callee's sidecar reads and strips it.
@@ -286,6 +294,7 @@ export class Exchange implements ResponseSink, DeadlineTarget {
       address = dst.address;
       port = dst.port;
       this.host = undefined;
+      this.hostId = address + ':' + port;
     } else {
       const r = cluster.pick(rs ? { hash: this.hash, rejectHost: rs.rejectHost, hostSelectionRetryMaxAttempts: rs.hostSelectionRetryMaxAttempts } : { hash: this.hash });
       if (!r.host) {
@@ -300,8 +309,8 @@ export class Exchange implements ResponseSink, DeadlineTarget {
       rs?.recordHost(r.host);
       address = r.host.address;
       port = r.host.port;
+      this.hostId = r.host.id; // "address:port", built once per host
     }
-    this.hostId = address + ':' + port;
     const out = this.out!;
     // Envoy sends the count on every attempt when the virtual host asks, "1" included (not only on retries).
     if (this.fwd?.virtualHost?.includeAttemptCountInRequest) setHeader(out.headers, 'x-envoy-attempt-count', rs ? rs.attemptCountHeader() : '1');

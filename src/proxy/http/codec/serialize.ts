@@ -25,7 +25,11 @@ export function isHopByHop(n: string): boolean {
 export function forwardHeaders(src: string[], out: string[], keepUpgrade = false, request = false): void {
   let named: string[] | undefined;
   for (let i = 0; i < src.length; i += 2) {
-    if (src[i] === 'connection') (named ??= []).push(...listTokens([src[i + 1]]));
+    if (src[i] !== 'connection') continue;
+    // The usual value names only a hop-by-hop header (dropped anyway): no token list to build.
+    const v = src[i + 1];
+    if (v === 'keep-alive' || v === 'Keep-Alive') continue;
+    (named ??= []).push(...listTokens([v]));
   }
   for (let i = 0; i < src.length; i += 2) {
     const n = src[i];
