@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBootstrap, resolveBootstrap } from './bootstrap.ts';
+import { loadBootstrap, parseBootstrapText, resolveBootstrap } from './bootstrap.ts';
 import { isRigError } from '../common/errors.ts';
 
 const yamlDoc = `
@@ -80,4 +80,12 @@ test('every problem is reported with its field', () => {
 test('loadBootstrap throws a RigError with code PROXY_BOOTSTRAP naming the file and field', () => {
   assert.throws(() => loadBootstrap({ nodeId: 'n', xdsAddress: 'x:0' }), (e: unknown) => isRigError(e) && e.code === 'RIG403' && /--xds-address/.test(e.message));
   assert.throws(() => loadBootstrap({ bootstrap: '/nonexistent/b.yaml' }), (e: unknown) => isRigError(e) && /cannot read/.test(e.message));
+});
+
+test('bootstrap text: JSON (what rig up writes) and YAML parse to the same document; bad text is an error, not a throw', () => {
+  const json = parseBootstrapText('{"node": {"id": "a~1.2.3.4~b.c~c.svc.cluster.local", "cluster": "b"}, "admin": {"address": {"socket_address": {"port_value": 15000}}}}');
+  const yaml = parseBootstrapText('node: {id: a~1.2.3.4~b.c~c.svc.cluster.local, cluster: b}\nadmin:\n  address: {socket_address: {port_value: 15000}}\n');
+  assert.deepEqual(json.doc, yaml.doc);
+  assert.equal((json.doc as { node: { cluster: string } }).node.cluster, 'b');
+  assert.match(parseBootstrapText('node: [unclosed').error ?? '', /./);
 });

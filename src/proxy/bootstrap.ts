@@ -4,7 +4,7 @@
 // -> its first endpoint address, and admin.address. Flags override the file. Problems are collected with the field
 // they concern; loadBootstrap() turns them into one RigError for the CLI.
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { ErrorCodes, RigError } from '../common/errors.ts';
 import type { NodeInfo } from './xds-client/client.ts';
 
@@ -173,10 +173,17 @@ export function resolveBootstrap(doc: unknown, flags: BootstrapFlags = {}, sourc
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-/** Parse bootstrap text (YAML is a superset of JSON). */
+// The yaml package (~1 MB of heap with its sources) loads only for a bootstrap that is not JSON: rig up writes JSON.
+const requireLazy = createRequire(import.meta.url);
+
+/** Parse bootstrap text (YAML is a superset of JSON: JSON is tried first). */
 export function parseBootstrapText(text: string): { doc?: unknown; error?: string } {
   try {
-    return { doc: parseYaml(text) };
+    return { doc: JSON.parse(text) };
+  } catch { /* not JSON: YAML */ }
+  try {
+    const { parse } = requireLazy('yaml') as typeof import('yaml');
+    return { doc: parse(text) };
   } catch (e) {
     return { error: (e as Error).message };
   }
