@@ -48,3 +48,33 @@ test('listTokens: single tokens come back trimmed and lower-cased; lists are spl
   assert.deepEqual(listTokens(['Upgrade, HTTP2-Settings']), ['upgrade', 'http2-settings']);
   assert.deepEqual(listTokens(['gzip', 'Chunked']), ['gzip', 'chunked']);
 });
+
+test('knownPrefix matches a well-known name of either case only when exactly followed by a colon', async () => {
+  const { knownPrefix } = await import('./fields.ts');
+  const b = (s: string) => Buffer.from(s, 'latin1');
+  const at = (s: string) => knownPrefix(b(s), 0, s.length);
+  assert.equal(at('Content-Length: 5'), 'content-length');
+  assert.equal(at('HOST:x'), 'host');
+  assert.equal(at('X-B3-TraceId: 1'), 'x-b3-traceid');
+  assert.equal(at('x-b3-spanid'), undefined, 'no colon');
+  assert.equal(knownPrefix(b('x-b3-spanid: 1'), 0, 11), undefined, 'the colon must lie before end');
+  assert.equal(at('host :x'), undefined, 'space before the colon is not a match');
+  assert.equal(at('hostx: y'), undefined);
+  // Bytes that fold to '-' or a digit under | 0x20 are not those characters.
+  assert.equal(at('keep\ralive: 1'), undefined);
+  assert.equal(at('x-b\x13-traceid: 1'), undefined);
+  assert.equal(at('Keep_Alive: 1'), undefined);
+  assert.equal(at('\x08ost: 1'), undefined);
+});
+
+test('parseFieldLines gives the same names through knownPrefix and the token path', () => {
+  const raw = 'Host: a\r\nX-Custom: b\r\nkeep-ALIVE: c\r\nX-B3-Sampled: 1\r\n';
+  const buf = Buffer.from(raw, 'latin1');
+  const out: string[] = [];
+  assert.equal(parseFieldLines(buf, 0, buf.length, out, 100, raw, 0), '');
+  assert.deepEqual(out, ['host', 'a', 'x-custom', 'b', 'keep-alive', 'c', 'x-b3-sampled', '1']);
+  for (const bad of ['keep\ralive: 1\r\n', 'ho\x00st: 1\r\n']) {
+    const bb = Buffer.from(bad, 'latin1');
+    assert.notEqual(parseFieldLines(bb, 0, bb.length, [], 100), '', JSON.stringify(bad));
+  }
+});

@@ -17,11 +17,17 @@ export function parseFieldLines(buf: Buffer, pos: number, end: number, out: stri
   while (pos < end) {
     const c0 = buf[pos];
     if (c0 === SP || c0 === HTAB) return 'obsolete line folding';
-    let i = pos;
-    while (i < end && TOKEN_[buf[i]] === 1) i++;
-    if (i === pos) return 'invalid header name';
-    if (buf[i] !== COLON) return 'invalid character in header name';
-    const name = knownName(buf, pos, i) ?? (str !== undefined ? str.slice(pos - base, i - base) : buf.toString('latin1', pos, i)).toLowerCase();
+    // A well-known name followed by ':' is matched (and so validated) in one pass over its bytes.
+    let name = knownPrefix(buf, pos, end);
+    let i: number;
+    if (name !== undefined) i = pos + name.length;
+    else {
+      i = pos;
+      while (i < end && TOKEN_[buf[i]] === 1) i++;
+      if (i === pos) return 'invalid header name';
+      if (buf[i] !== COLON) return 'invalid character in header name';
+      name = knownName(buf, pos, i) ?? (str !== undefined ? str.slice(pos - base, i - base) : buf.toString('latin1', pos, i)).toLowerCase();
+    }
     i++;
     while (i < end && (buf[i] === SP || buf[i] === HTAB)) i++;
     const vs = i;
@@ -49,6 +55,32 @@ for (const n of [
   'x-envoy-upstream-service-time', 'x-envoy-attempt-count', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-sampled', 'etag',
   'last-modified', 'location', 'vary', 'via', 'te', 'origin', 'referer', 'set-cookie', 'x-envoy-decorator-operation',
 ]) (KNOWN_BY_LENGTH[n.length] ??= []).push(n);
+
+/** The same names by their first letter, for knownPrefix. */
+const KNOWN_BY_FIRST: string[][] = [];
+for (const list of KNOWN_BY_LENGTH) if (list) for (const n of list) (KNOWN_BY_FIRST[n.charCodeAt(0)] ??= []).push(n);
+
+/**
+ * The interned lower-case name when buf[start..] begins with a well-known header name (either case) followed by
+ * ':' before `end`, else undefined. Byte by byte exact: a letter matches itself or its upper case, any other
+ * character ('-', digits) only itself, so the match also proves the name is a token.
+ */
+export function knownPrefix(buf: Uint8Array, start: number, end: number): string | undefined {
+  const cands = KNOWN_BY_FIRST[buf[start] | 0x20];
+  if (cands === undefined) return undefined;
+  outer: for (let c = 0; c < cands.length; c++) {
+    const n = cands[c];
+    const e = start + n.length;
+    if (e >= end || buf[e] !== COLON) continue;
+    for (let k = 0; k < n.length; k++) {
+      const b = buf[start + k];
+      const want = n.charCodeAt(k);
+      if (b !== want && !(want >= 97 && b === want - 32)) continue outer;
+    }
+    return n;
+  }
+  return undefined;
+}
 
 /** The interned lower-case name for buf[start, end) when it is a well-known header, else undefined. */
 export function knownName(buf: Uint8Array, start: number, end: number): string | undefined {
