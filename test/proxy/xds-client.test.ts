@@ -307,6 +307,10 @@ test('the admin config dump of a live client shows applied resources and the NAC
     const dump = await (await fetch(`http://127.0.0.1:${port}/config_dump`)).json() as { configs: Record<string, any>[] };
     const clusters = dump.configs.find((c) => c['@type'].endsWith('ClustersConfigDump'))!;
     assert.equal(clusters.dynamic_active_clusters[0].cluster.name, 's');
+    // Held packed, decoded for the dump: the canonical object with its @type.
+    assert.equal(clusters.dynamic_active_clusters[0].cluster['@type'], TypeUrl.Cluster);
+    assert.equal(clusters.dynamic_active_clusters[0].cluster.type, 'STATIC');
+    assert.equal(clusters.dynamic_active_clusters[0].cluster.load_assignment.cluster_name, 's');
     const st = dump.configs.find((c) => c['@type'] === 'rigging.admin.XdsStatus')!;
     const lds = st.types.find((t: { type_url: string }) => t.type_url === TypeUrl.Listener);
     assert.equal(lds.last_nack.version_info, 'l1');
@@ -315,6 +319,12 @@ test('the admin config dump of a live client shows applied resources and the NAC
     assert.match(stats, /^listener_manager\.lds\.update_rejected: 1$/m);
     assert.match(stats, /^cluster_manager\.cds\.update_success: 1$/m);
     assert.match(stats, /^cluster_manager\.cds\.resources: 1$/m);
+    // The same content again keeps the same decoded object (consumers see no change), under the new version.
+    const before = client.snapshot()!.clusters.get('s');
+    ads.respond(TypeUrl.Cluster, 'c2', [{ name: 's', type: 'STATIC', load_assignment: cla('s', 1) }]);
+    await waitFor('c2 ACK', () => ads.of(TypeUrl.Cluster).some((r) => r.version_info === 'c2'));
+    assert.equal(client.snapshot()!.clusters.get('s'), before);
+    assert.equal(client.status().find((t) => t.typeUrl === TypeUrl.Cluster)!.resources[0].version, 'c2');
   } finally {
     await admin.close();
     client.stop();

@@ -12,6 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { realClock, type Clock, type TimerHandle } from '../../common/clock.ts';
 import { logger, type Logger } from '../../common/logger.ts';
 import { decodeAny, ResourceType } from '../config/decode.ts';
+import { unpack, type AnyMessage } from '../../envoy/protos.ts';
 import { formatDecodeError, type DecodeError, type ProxyConfigSnapshot } from '../config/types.ts';
 import { adsServiceClient, jsToWireStruct, type AdsClient, type WireNode } from './ads-proto.ts';
 import { delta, sotw, type NormalizedResponse, type Protocol, type WireRequest } from './protocol.ts';
@@ -65,6 +66,19 @@ export interface TypeStatus {
   subscribed: string[] | '*';
   resources: { name: string; version: string; appliedAt: number; raw: Record<string, unknown> }[];
   lastNack?: NackRecord;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+/** The canonical object of a held resource, for /config_dump (decoded on demand; it was valid when applied). */
+function canonical(typeUrl: string, any: AnyMessage): Record<string, unknown> {
+  try {
+    return { '@type': typeUrl, ...unpack(any) };
+  } catch (e) {
+    return { '@type': typeUrl, error: (e as Error).message };
+  }
 }
 
 const STAT_PREFIX: Record<string, string> = {
@@ -186,7 +200,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       nonce: t.nonce,
       received: t.received,
       subscribed: t.wildcard ? '*' : [...t.names].sort(),
-      resources: [...t.resources.values()].map((r) => ({ name: r.name, version: r.version, appliedAt: r.appliedAt, raw: r.raw })),
+      resources: [...t.resources.values()].map((r) => ({ name: r.name, version: r.version, appliedAt: r.appliedAt, raw: canonical(t.typeUrl, r.packed) })),
       lastNack: t.lastNack,
     }));
   }
@@ -285,14 +299,16 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
         continue; // its last good version (if any) stays
       }
       if (!t.wildcard && !t.names.has(name)) continue; // not asked for (or just unsubscribed)
-      const raw = { '@type': typeUrl, ...decoded };
       const rv = r.version ?? version;
       const prev = t.resources.get(name);
-      if (prev && JSON.stringify(prev.raw) === JSON.stringify(raw)) {
-        prev.version = rv; // same content: keep the same decoded object so consumers see no change
+      // Same content: keep the same decoded object so consumers see no change. Same bytes is the cheap common case;
+      // other bytes can still be the same content (field order, map order), so then compare the canonical objects.
+      if (prev && (sameBytes(prev.packed.value, r.any.value) || JSON.stringify(unpack(prev.packed)) === JSON.stringify(decoded))) {
+        prev.version = rv;
         continue;
       }
-      t.resources.set(name, { name, value: result.value, raw, version: rv, appliedAt: now });
+      // A copy: the decoded bytes are a view of the whole response's buffer, which it would keep alive.
+      t.resources.set(name, { name, value: result.value, packed: { type_url: r.any.type_url, value: new Uint8Array(r.any.value) }, version: rv, appliedAt: now });
     }
     // SotW LDS/CDS carry the full set: anything missing was removed (names that failed to decode are kept).
     if (resp.full) for (const name of [...t.resources.keys()]) if (!seen.has(name)) t.resources.delete(name);

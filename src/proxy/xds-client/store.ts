@@ -2,12 +2,16 @@
 // turn it into a consistent ProxyConfigSnapshot.
 import type { ClusterConfig, ClusterLoadAssignment, DecodeError, ListenerConfig, ProxyConfigSnapshot, RouteConfig, SecretConfig } from '../config/types.ts';
 import { ResourceType } from '../config/decode.ts';
+import type { AnyMessage } from '../../envoy/protos.ts';
 
 export interface AppliedResource<T = unknown> {
   name: string;
   value: T;
-  /** The canonical object as received (for /config_dump). */
-  raw: Record<string, unknown>;
+  /**
+   * The resource as received, still packed: /config_dump decodes it on demand. Keeping the decoded canonical object
+   * instead cost ~8x the memory (2000 clusters: 2.6 MB of objects against 0.3 MB of bytes).
+   */
+  packed: AnyMessage;
   /** version_info of the response that carried it. */
   version: string;
   /** Clock time it was applied (ms). */
