@@ -58,7 +58,7 @@ function httpListener(jwks: string): Record<string, unknown> {
     name: 'inbound-http', address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
     filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
       '@type': `${T}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`, stat_prefix: 'inbound_8080',
-      normalize_path: { value: true }, merge_slashes: true,
+      normalize_path: { value: true }, merge_slashes: true, path_with_escaped_slashes_action: 'REJECT_REQUEST',
       access_log: [{ name: 'envoy.access_loggers.file', typed_config: { '@type': `${T}envoy.extensions.access_loggers.file.v3.FileAccessLog`, path: '/dev/null' } }],
       route_config: { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' } }] }] },
       http_filters: [jwt, deny, allow, { name: 'envoy.filters.http.router', typed_config: { '@type': `${T}envoy.extensions.filters.http.router.v3.Router` } }],
@@ -231,4 +231,9 @@ test('a denied gRPC request (HTTP/2) gets a trailers-only PERMISSION_DENIED, as 
   } finally {
     session.close();
   }
+});
+
+test('path_with_escaped_slashes_action REJECT_REQUEST answers 400 before any filter or route', async () => {
+  const r = await call('/a%2Fadmin', { 'x-user': 'good' });
+  assert.equal(r.status, 400);
 });

@@ -10,7 +10,7 @@ import type { HeaderEdits } from '../route-types.ts';
 import { JWT_METADATA_NAMESPACE, JwtAuthnFilter, type JwtOutcome } from './jwt-authn.ts';
 import { RbacFilter, authzCounters } from './rbac.ts';
 import type { RbacInput } from './rbac-match.ts';
-import { normalizeRequestPath } from './path-normalize.ts';
+import { normalizeExchangePath, normalizesPath } from './path-normalize.ts';
 
 /** Why the auth stage answered: for the access log (response code details) and the explanation. */
 export interface AuthzOutcome {
@@ -59,7 +59,7 @@ function preludeFor(h: HttpHandlerConfig): Prelude {
       if (f.type === 'jwt_authn' && f.jwt) list.push({ kind: 'jwt', f: new JwtAuthnFilter(f.name, f.jwt) });
       else if (f.type === 'rbac' && f.rbac) list.push({ kind: 'rbac', f: new RbacFilter(f.name, f.rbac, `http.${h.statPrefix}.`) });
     }
-    const normalize = h.normalizePath || h.mergeSlashes;
+    const normalize = normalizesPath(h);
     p = !normalize && list.length === 0 ? NOTHING : { normalize, steps: list.length ? list : null };
     preludes.set(h, p);
   }
@@ -125,7 +125,8 @@ export function authorize(ex: AuthzExchange, ctx: EngineContext, origin: Connect
   const prelude = preludeFor(h);
   if (prelude === NOTHING) return true;
   const req = ex.req;
-  if (prelude.normalize) req.path = normalizeRequestPath(req.path, h);
+  // REJECT_REQUEST (400) / UNESCAPE_AND_REDIRECT (307) answer the client here.
+  if (prelude.normalize && !normalizeExchangePath(ex, h)) return false;
   const steps = prelude.steps;
   if (steps === null) return true;
   const q = req.path.indexOf('?');
