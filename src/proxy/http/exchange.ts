@@ -4,7 +4,6 @@
 //
 // Order follows Envoy's HCM: route match -> fault filter (may delay / abort: DI, FI) -> router (cluster
 // lookup NC, breaker UO, host pick UH, attempt + retries URX, timeouts UT, resets UF/UC/UR).
-import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { timeoutQueueFor, type Deadline, type DeadlineTarget, type TimerHandle } from '../../common/clock.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
@@ -34,6 +33,7 @@ import { PEER_HEADER } from '../telemetry/labels.ts';
 import { propagateTrace, type TraceDecision } from '../telemetry/trace.ts';
 import type { SpanInput } from '../telemetry/tracer-span.ts';
 import { removeHeader } from './exchange-util.ts';
+import { newRequestId } from './exchange-util.ts';
 
 const LOCAL_BODY_TYPE = 'text/plain';
 /** Request body kept for retries (Envoy's per_request_buffer_limit_bytes default is similar); beyond it, no retry. */
@@ -255,7 +255,7 @@ export class Exchange implements ResponseSink, DeadlineTarget {
     if (getHeader(h, 'x-forwarded-proto') === undefined) h.push('x-forwarded-proto', this.origin.tls ? 'https' : 'http');
     applyXfcc(h, this.rt.handler.forwardClientCertDetails, this.origin.peer);
     let rid = getHeader(h, 'x-request-id');
-    if (rid === undefined && this.rt.handler.generateRequestId) { rid = randomUUID(); h.push('x-request-id', rid); }
+    if (rid === undefined && this.rt.handler.generateRequestId) { rid = newRequestId(); h.push('x-request-id', rid); }
     this.requestId = rid ?? '';
     if (d.timeoutMs > 0) h.push('x-envoy-expected-rq-timeout-ms', msString(d.timeoutMs));
     const tel = this.ctx.telemetry;
@@ -725,7 +725,7 @@ export class Exchange implements ResponseSink, DeadlineTarget {
     const resp = this.respHeaders;
     const durationMs = this.ctx.clock.now() - this.startedAt;
     // Envoy's HCM assigns the id before any filter runs, so local replies (FI, NR, UO...) log one too.
-    if (!this.requestId) this.requestId = req.get('x-request-id') ?? (this.rt.handler.generateRequestId ? randomUUID() : '');
+    if (!this.requestId) this.requestId = req.get('x-request-id') ?? (this.rt.handler.generateRequestId ? newRequestId() : '');
     return {
       startMs: Date.now() - durationMs,
       method: req.method, path: req.path, protocol: this.down.protocol, status: this.status,
