@@ -157,7 +157,7 @@ export async function up(opts: UpOptions): Promise<RunningMesh> {
       // each proxy's Prometheus port (Istio's 15090 in a pod) is its own here, since many share this machine
       extraArgs = ['--metrics-port', String(metricsPort), ...extraArgs];
       writeFileSync(file, JSON.stringify(bootstrapFor(id, xds, adminPort), null, 2));
-      await supervisor.start({ name: `${name}/proxy`, command: [process.execPath, '--max-semi-space-size=4', RIG_BIN, 'proxy', '--bootstrap', file, ...extraArgs], env: { ...process.env, RIG_LOG_LEVEL: process.env.RIG_LOG_LEVEL ?? 'warn' } });
+      await supervisor.start({ name: `${name}/proxy`, command: [process.execPath, RIG_BIN, 'proxy', '--bootstrap', file, ...extraArgs], env: { ...process.env, RIG_LOG_LEVEL: process.env.RIG_LOG_LEVEL ?? 'warn' } });
     };
 
     for (const r of running) {
