@@ -72,6 +72,15 @@ export function reasonPhrase(status: number): string { return REASONS[status] ??
 
 /** Response head as a latin1 string. `connection` adds a Connection header (e.g. 'close', 'upgrade'). */
 export function serializeResponseHead(status: number, reason: string, headers: string[], kind: BodyKind, length: number, connection?: string): string {
-  return 'HTTP/1.1 ' + status + ' ' + (reason || reasonPhrase(status)) + '\r\n' + fields(headers) + framing(kind, length) +
+  return (reason ? 'HTTP/1.1 ' + status + ' ' + reason + '\r\n' : statusLine(status)) + fields(headers) + framing(kind, length) +
     (connection ? 'connection: ' + connection + '\r\n' : '') + '\r\n';
+}
+
+/** "HTTP/1.1 <status> <default reason>\r\n", built once per status code (a dense array, not a keyed lookup). */
+const STATUS_LINES: string[] = new Array<string>(600).fill('');
+function statusLine(status: number): string {
+  if (status < 100 || status > 599) return 'HTTP/1.1 ' + status + ' ' + reasonPhrase(status) + '\r\n';
+  let l = STATUS_LINES[status];
+  if (l === '') l = STATUS_LINES[status] = 'HTTP/1.1 ' + status + ' ' + reasonPhrase(status) + '\r\n';
+  return l;
 }
