@@ -4,7 +4,7 @@ import { realClock } from '../common/clock.ts';
 import type { Logger } from '../common/logger.ts';
 import type { FilterChainConfig, ListenerConfig, ProxyConfigSnapshot, RouteConfig } from './config/types.ts';
 import { handlerRoutes } from './config/types.ts';
-import { ActiveListener, type OriginalDstResolver } from './listener/manager.ts';
+import { ActiveListener, bindError, type OriginalDstResolver } from './listener/manager.ts';
 import { EngineStats, chainRuntime, type EngineContext, type HttpChainRuntime, type RequestRecord } from './listener/runtime.ts';
 import type { HttpRouter } from './http/route-types.ts';
 import { H2Downstream } from './http/h2-downstream.ts';
@@ -40,13 +40,20 @@ export interface EngineOptions {
 /** How often idle / stream-idle timeouts are checked; timeouts fire up to this much late. */
 const SWEEP_INTERVAL_MS = 1000;
 
-export interface ListenerStatus { name: string; address: string; port: number; draining: boolean; connections: number }
+export interface ListenerStatus { name: string; address: string; port: number; draining: boolean; connections: number; error?: string }
 
 export class Engine {
   readonly ctx: EngineContext;
   private readonly listeners = new Map<string, ActiveListener>();
   /** Listeners removed from config but still draining their connections. */
   private readonly retired = new Set<ActiveListener>();
+  /** Sockets bound while LDS was applied (bindListeners), for listeners not yet in an applied snapshot (warming). */
+  private readonly prebound = new Map<string, ActiveListener>();
+  /** Listeners of the applied config whose bind failed at apply time (no LDS-time bind happened for them). */
+  private readonly bindErrors = new Map<string, string>();
+  /** Snapshot fully applied, its binds done; `settled` latches once the xDS client's snapshot got there. */
+  private applied: ProxyConfigSnapshot | undefined;
+  private settledOnce = false;
   private runtimes = new Map<string, Map<FilterChainConfig, HttpChainRuntime>>();
   private routerCache = new WeakMap<RouteConfig, HttpRouter>();
   private readonly h2: H2Downstream;
@@ -100,27 +107,80 @@ export class Engine {
     const binds: Promise<void>[] = [];
     for (const [name, cfg] of s.listeners) {
       const cur = this.listeners.get(name);
-      if (cur && cur.config.address === cfg.address && cur.config.port === cfg.port && cur.config.bindToPort === cfg.bindToPort) {
+      if (cur && sameSocket(cur.config, cfg)) {
         cur.config = cfg; // same socket, new chains: hitless
         continue;
       }
       if (cur) this.retire(cur);
-      const al = new ActiveListener(cfg, {
-        ctx: this.ctx, h2: this.h2,
-        httpRuntime: (l, chain) => this.runtimes.get(l)?.get(chain) ?? this.runtimeFor(l, chain),
-        byDestination: (a, p) => this.byDestination(a, p),
-        originalDst: this.opts.originalDst, log: this.opts.log,
-        bindAddress: this.opts.bindAddress, portMap: this.opts.portMap,
-      });
+      this.bindErrors.delete(name);
+      const pre = this.prebound.get(name);
+      if (pre) this.prebound.delete(name);
+      if (pre && sameSocket(pre.config, cfg)) { pre.config = cfg; this.listeners.set(name, pre); continue; } // bound during LDS
+      pre?.destroy();
+      const al = this.newListener(cfg);
       this.listeners.set(name, al);
-      binds.push(al.bind().catch((e: Error) => {
-        this.opts.log?.error({ listener: name, err: e.message }, 'cannot bind listener');
-        if (this.listeners.get(name) === al) this.listeners.delete(name);
+      binds.push(al.bind().catch((e: NodeJS.ErrnoException) => {
+        const msg = bindError(al.bindTarget(), e);
+        this.opts.log?.error({ listener: name, err: msg }, 'cannot bind listener');
+        if (this.listeners.get(name) === al) { this.listeners.delete(name); this.bindErrors.set(name, msg); }
       }));
     }
     for (const [name, al] of this.listeners) if (!s.listeners.has(name)) { this.listeners.delete(name); this.retire(al); }
+    for (const name of this.bindErrors.keys()) if (!s.listeners.has(name)) this.bindErrors.delete(name);
     await Promise.all(binds);
+    this.applied = s;
     this.scheduleSweep();
+  }
+
+  private newListener(cfg: ListenerConfig): ActiveListener {
+    return new ActiveListener(cfg, {
+      ctx: this.ctx, h2: this.h2,
+      httpRuntime: (l, chain) => this.runtimes.get(l)?.get(chain) ?? this.runtimeFor(l, chain),
+      byDestination: (a, p) => this.byDestination(a, p),
+      originalDst: this.opts.originalDst, log: this.opts.log,
+      bindAddress: this.opts.bindAddress, portMap: this.opts.portMap,
+    });
+  }
+
+  /**
+   * Bind the sockets of new or changed listeners while LDS is applied, before it is ACKed (Envoy binds on its main
+   * thread then): resolves to "cannot bind '<address>:<port>': <reason>" per listener that failed. A bound socket waits
+   * here until a snapshot with its listener is applied (warming); no retry: the next LDS push binds again.
+   * (The xDS client's ListenerSockets.)
+   */
+  async bindListeners(cfgs: ListenerConfig[]): Promise<Map<string, string>> {
+    const failed = new Map<string, string>();
+    await Promise.all(cfgs.map(async (cfg) => {
+      if (!cfg.bindToPort || this.ctx.draining) return;
+      const cur = this.listeners.get(cfg.name);
+      if (cur?.server?.listening && sameSocket(cur.config, cfg)) return; // keeps its socket
+      const pre = this.prebound.get(cfg.name);
+      if (pre && sameSocket(pre.config, cfg)) { pre.config = cfg; return; }
+      if (pre) { this.prebound.delete(cfg.name); pre.destroy(); }
+      const al = this.newListener(cfg);
+      this.prebound.set(cfg.name, al);
+      try {
+        await al.bind();
+      } catch (e) {
+        if (this.prebound.get(cfg.name) === al) this.prebound.delete(cfg.name);
+        failed.set(cfg.name, bindError(al.bindTarget(), e as NodeJS.ErrnoException));
+      }
+    }));
+    return failed;
+  }
+
+  /** LDS now holds only these listeners: close the sockets bound for any other (the xDS client's ListenerSockets). */
+  retainListeners(names: ReadonlySet<string>): void {
+    for (const [name, al] of this.prebound) if (!names.has(name)) { this.prebound.delete(name); al.destroy(); }
+  }
+
+  /**
+   * /ready: true once the xDS client's current snapshot has been applied with every listener bound or rejected, and
+   * from then on (Envoy's readiness does not drop on later pushes).
+   */
+  settled(current: ProxyConfigSnapshot | undefined): boolean {
+    if (!this.settledOnce && current !== undefined && this.applied === current) this.settledOnce = true;
+    return this.settledOnce;
   }
 
   /** One timer per engine checks HTTP connections' idle / stream-idle timeouts (none per request). */
@@ -186,6 +246,10 @@ export class Engine {
     for (const l of [...this.listeners.values(), ...this.retired]) {
       out.push({ name: l.config.name, address: l.config.address, port: l.boundPort, draining: l.draining, connections: l.connections.size });
     }
+    for (const [name, error] of this.bindErrors) {
+      const c = this.snapshot?.listeners.get(name);
+      out.push({ name, address: c?.address ?? '', port: c?.port ?? 0, draining: false, connections: 0, error });
+    }
     return out;
   }
 
@@ -204,6 +268,7 @@ export class Engine {
   async drain(drainMs: number): Promise<void> {
     this.ctx.draining = true;
     for (const l of this.listeners.values()) l.drain();
+    for (const l of this.prebound.values()) l.drain();
     this.h2.drain();
     const clock = this.ctx.clock;
     const deadline = clock.now() + drainMs;
@@ -220,10 +285,16 @@ export class Engine {
     this.sweepTimer = undefined;
     for (const l of this.listeners.values()) l.destroy();
     for (const l of this.retired) l.destroy();
+    for (const l of this.prebound.values()) l.destroy();
+    this.prebound.clear();
     this.listeners.clear();
     this.retired.clear();
     this.h2.destroy();
     this.h2up.close();
     this.ctx.upstreams.destroy();
   }
+}
+
+function sameSocket(a: ListenerConfig, b: ListenerConfig): boolean {
+  return a.address === b.address && a.port === b.port && a.bindToPort === b.bindToPort;
 }

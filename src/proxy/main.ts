@@ -107,7 +107,11 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
       if (r.flags.length || r.explanation) log.info({ status: r.status, flags: r.flags.join(','), route: r.routeName, cluster: r.cluster, path: r.path, explanation: r.explanation }, 'request flagged');
     },
   });
-  const xds = new XdsClient({ server: boot.xds, node: boot.node, clock, log: logger('xds-client') });
+  // LDS binds listener sockets before it is ACKed: a listener that cannot bind is NACKed (Envoy's behaviour).
+  const xds = new XdsClient({
+    server: boot.xds, node: boot.node, clock, log: logger('xds-client'),
+    listenerSockets: { bind: (ls) => engine.bindListeners(ls), retain: (names) => engine.retainListeners(names) },
+  });
   const identity = startIdentity(o, boot, engine, clock);
   let configured = false;
   xds.on('update', (s) => {
@@ -131,7 +135,7 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
         json: () => ({ cluster_statuses: [...engine.ctx.upstreams.all()].map((c) => ({ name: c.name, host_statuses: c.adminHosts(), summary: c.summary() })) }),
       },
       stats: () => [...engineStats(engine), ...authzStats(engine.stats), ...telemetry.stats()],
-      ready: () => engine.listenerStatus().length > 0 || (xds.snapshot()?.listeners.size ?? 0) === 0,
+      ready: () => engine.settled(xds.snapshot()),
       drainListeners: async () => { await engine.drain(drainMs); },
       quit: () => { void stop(drainMs).then(() => { if (o.handleSignals) process.exit(0); }); },
       bootstrap: () => ({ node: boot.node, xds: boot.xds, admin: boot.admin, source: boot.source }),

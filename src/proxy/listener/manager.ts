@@ -47,17 +47,22 @@ export class ActiveListener {
 
   constructor(public config: ListenerConfig, private readonly deps: ListenerDeps) {}
 
+  /** Where bind() listens: local mode may move wildcard addresses and ports. */
+  bindTarget(): { host: string; port: number } {
+    const wildcard = this.config.address === '0.0.0.0' || this.config.address === '::';
+    const host = wildcard && this.deps.bindAddress ? this.deps.bindAddress : this.config.address;
+    return { host, port: this.deps.portMap?.get(this.config.port) ?? this.config.port };
+  }
+
   async bind(): Promise<void> {
     if (!this.config.bindToPort) return;
     const server = createServer({ noDelay: true, pauseOnConnect: false });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      const wildcard = this.config.address === '0.0.0.0' || this.config.address === '::';
-      const host = wildcard && this.deps.bindAddress ? this.deps.bindAddress : this.config.address;
-      const port = this.deps.portMap?.get(this.config.port) ?? this.config.port;
+      server.once('error', (e) => { if (this.server === server) this.server = undefined; reject(e); });
+      const { host, port } = this.bindTarget();
       server.listen({ host, port, backlog: 1024 }, () => {
-        server.removeListener('error', reject);
+        server.removeAllListeners('error');
         const a = server.address();
         this.boundPort = typeof a === 'object' && a ? a.port : this.config.port;
         // The I/O path decides how accepted sockets read (internal fast path: into preallocated buffers).
@@ -171,6 +176,20 @@ export class ActiveListener {
     for (const s of this.connections) s.destroy();
   }
 }
+
+/** Envoy's wording for a listener socket that cannot bind: "cannot bind '127.0.0.1:9080': Address already in use". */
+export function bindError(at: { host: string; port: number }, e: NodeJS.ErrnoException): string {
+  const addr = at.host.includes(':') ? `[${at.host}]:${at.port}` : `${at.host}:${at.port}`;
+  return `cannot bind '${addr}': ${STRERROR[e.code ?? ''] ?? e.message}`;
+}
+
+const STRERROR: Record<string, string> = {
+  EADDRINUSE: 'Address already in use',
+  EACCES: 'Permission denied',
+  EADDRNOTAVAIL: 'Cannot assign requested address',
+  EAFNOSUPPORT: 'Address family not supported by protocol',
+  EINVAL: 'Invalid argument',
+};
 
 function selectTlsChain(l: ListenerConfig, origin: ConnectionOrigin): FilterChainConfig | undefined {
   return selectFilterChain(l, {

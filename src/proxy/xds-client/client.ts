@@ -13,11 +13,11 @@ import { realClock, type Clock, type TimerHandle } from '../../common/clock.ts';
 import { logger, type Logger } from '../../common/logger.ts';
 import { decodeAny, ResourceType } from '../config/decode.ts';
 import { unpack, type AnyMessage } from '../../envoy/protos.ts';
-import { formatDecodeError, type DecodeError, type ProxyConfigSnapshot } from '../config/types.ts';
+import { formatDecodeError, type DecodeError, type ListenerConfig, type ProxyConfigSnapshot } from '../config/types.ts';
 import { adsServiceClient, jsToWireStruct, type AdsClient, type WireNode } from './ads-proto.ts';
 import { delta, sotw, type NormalizedResponse, type Protocol, type WireRequest } from './protocol.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
-import { buildSnapshot, sameSnapshot, XdsStore, type NackRecord, type TypeState } from './store.ts';
+import { buildSnapshot, sameSnapshot, XdsStore, type AppliedResource, type NackRecord, type TypeState } from './store.ts';
 
 /** The node identity sent in the first request of each stream. */
 export interface NodeInfo {
@@ -43,6 +43,19 @@ export interface XdsClientOptions {
   /** Extra grpc-js channel options. */
   channelOptions?: grpc.ChannelOptions;
   log?: Logger;
+  /**
+   * Binds listener sockets while an LDS response is applied (Envoy binds on the main thread then): a listener whose
+   * bind fails keeps its last good version and the response is NACKed naming it; the others apply.
+   */
+  listenerSockets?: ListenerSockets;
+}
+
+/** The proxy's side of binding listeners during LDS (the engine implements it). */
+export interface ListenerSockets {
+  /** Bind (or keep) the sockets of new or changed listeners; resolves to an error message per listener that cannot bind. */
+  bind(listeners: ListenerConfig[]): Promise<Map<string, string>>;
+  /** The listeners LDS holds now: a socket bound for any other listener is closed. */
+  retain(names: ReadonlySet<string>): void;
 }
 
 export interface NackEvent { typeUrl: string; version: string; nonce: string; errors: DecodeError[] }
@@ -109,6 +122,9 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   private connectedNow = false;
   /** Envoy-named update counters per type, plus stream counters (for /stats). */
   private readonly counters = new Map<string, number>();
+  /** Responses wait here while an earlier one is binding listener sockets (they apply in order). */
+  private inbox: Promise<void> | undefined;
+  private inboxDepth = 0;
 
   constructor(private readonly opts: XdsClientOptions) {
     super();
@@ -221,7 +237,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
         gotResponse = true;
         this.backoff.reset();
       }
-      this.onResponse(this.proto.normalize(resp, this.store.byType(resp.type_url ?? '')));
+      this.receive(resp, seq);
     });
     stream.on('metadata', () => {
       if (seq !== this.streamSeq || this.connectedNow) return;
@@ -271,7 +287,26 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   // ------------------------------------------------------------------------------------------
   // Responses
 
-  private onResponse(resp: NormalizedResponse): void {
+  /** Apply now, or after the responses still binding listener sockets (only LDS with listenerSockets waits). */
+  private receive(raw: { type_url?: string }, seq: number): void {
+    const run = (): void | Promise<void> => {
+      if (seq !== this.streamSeq) return; // the stream ended while waiting: the next one re-requests everything
+      return this.onResponse(this.proto.normalize(raw, this.store.byType(raw.type_url ?? '')), seq);
+    };
+    const done = (): void => { if (--this.inboxDepth === 0) this.inbox = undefined; };
+    const fail = (e: Error): void => this.log.error({ err: e.message }, 'applying xDS response failed');
+    if (!this.inbox) {
+      const p = run();
+      if (!p) return;
+      this.inboxDepth++;
+      this.inbox = p.catch(fail).finally(done);
+      return;
+    }
+    this.inboxDepth++;
+    this.inbox = this.inbox.then(run).catch(fail).finally(done);
+  }
+
+  private onResponse(resp: NormalizedResponse, seq: number): void | Promise<void> {
     const { typeUrl, version, nonce } = resp;
     const t = this.store.byType(typeUrl);
     if (!t) {
@@ -283,6 +318,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     const errors: DecodeError[] = [];
     const seen = new Set<string>();
     const now = this.clock.now();
+    const changed: AppliedResource[] = [];
     for (const r of resp.resources) {
       const { name, result, raw: decoded } = decodeAny(typeUrl, r.any);
       if (r.name !== undefined && r.name !== name && name !== '?') {
@@ -308,11 +344,25 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
         continue;
       }
       // A copy: the decoded bytes are a view of the whole response's buffer, which it would keep alive.
-      t.resources.set(name, { name, value: result.value, packed: { type_url: r.any.type_url, value: new Uint8Array(r.any.value) }, version: rv, appliedAt: now });
+      changed.push({ name, value: result.value, packed: { type_url: r.any.type_url, value: new Uint8Array(r.any.value) }, version: rv, appliedAt: now });
     }
+    const sockets = typeUrl === ResourceType.Listener ? this.opts.listenerSockets : undefined;
+    if (!sockets || changed.length === 0) return this.finishResponse(resp, t, changed, seen, errors, now, sockets);
+    return sockets.bind(changed.map((c) => c.value as ListenerConfig)).then((failed) => {
+      if (seq !== this.streamSeq) return;
+      // Envoy: a listener that cannot bind is rejected (its last good version stays); the rest of the update applies.
+      for (const [name, message] of failed) errors.push({ resource: `Listener ${name}`, field: 'address', message });
+      this.finishResponse(resp, t, changed.filter((c) => !failed.has(c.name)), seen, errors, now, sockets);
+    });
+  }
+
+  private finishResponse(resp: NormalizedResponse, t: TypeState, changed: AppliedResource[], seen: Set<string>, errors: DecodeError[], now: number, sockets: ListenerSockets | undefined): void {
+    const { typeUrl, version, nonce } = resp;
+    for (const c of changed) t.resources.set(c.name, c);
     // SotW LDS/CDS carry the full set: anything missing was removed (names that failed to decode are kept).
     if (resp.full) for (const name of [...t.resources.keys()]) if (!seen.has(name)) t.resources.delete(name);
     for (const name of resp.removed) t.resources.delete(name);
+    sockets?.retain(new Set(t.resources.keys()));
     t.received = true;
     if (errors.length === 0) {
       t.version = version;
