@@ -9,7 +9,7 @@ import type { ForwardAction, HeaderValueOption, PerFilterConfig, RouteConfig, Ro
 import { fractionValue } from '../config/types.ts';
 import type { HeaderEdits, HttpRouter, RouteDecision, RouteRequest } from '../http/route-types.ts';
 import { compileHeaderMatcher, compileQueryMatcher, fullMatchRegex, parseQuery } from './match.ts';
-import { applyRegexRewrite, compileRegexRewrite, grpcTimeoutMs, redirectLocation, splitPath, type CompiledRegexRewrite } from './rewrite.ts';
+import { applyRegexRewrite, compileRegexRewrite, grpcTimeoutMs, redirectLocation, type CompiledRegexRewrite } from './rewrite.ts';
 import { VirtualHostIndex } from './vhost.ts';
 
 export interface RouterOptions {
@@ -95,7 +95,8 @@ export class CompiledRouter implements HttpRouter {
   }
 
   private firstRoute(vh: CompiledVirtualHost, req: RouterRequest): { route: CompiledRoute; matched: number } | undefined {
-    const [path] = splitPath(req.path);
+    const q = req.path.indexOf('?');
+    const path = q < 0 ? req.path : req.path.slice(0, q);
     let params: Map<string, string> | undefined;
     for (const r of vh.routes) {
       const len = r.matchPath(path, req.path);
@@ -147,7 +148,7 @@ export class CompiledRouter implements HttpRouter {
       const g = grpcTimeoutMs(req.headers.get('grpc-timeout'));
       if (g !== undefined) timeoutMs = a.grpcTimeoutHeaderMaxMs > 0 ? Math.min(g, a.grpcTimeoutHeaderMaxMs) : g;
     }
-    let mirrors: MirrorPolicy[] = [];
+    let mirrors: MirrorPolicy[] = NO_MIRRORS;
     if (r.mirrors.length) mirrors = r.mirrors.filter((m) => m.fraction >= 1 || this.random() < m.fraction).map((m) => m.policy);
     const d: ForwardDecision = {
       kind: 'forward',
@@ -169,6 +170,9 @@ export class CompiledRouter implements HttpRouter {
     return d;
   }
 }
+
+/** Shared by every decision without mirrors (read-only: nothing adds to a decision's mirrors). */
+const NO_MIRRORS: MirrorPolicy[] = [];
 
 export function compileRouter(config: RouteConfig, opts?: RouterOptions): CompiledRouter {
   return new CompiledRouter(config, opts);

@@ -26,7 +26,19 @@ export class VirtualHostIndex<V extends { config: VirtualHostConfig }> {
     this.fallback = fallback;
   }
 
+  /** The last lookup: consecutive requests nearly always name the same authority (a compare beats hash + Map). */
+  private lastAuthority: string | undefined;
+  private lastFound: V | undefined;
+
   find(authority: string): V | undefined {
+    if (authority === this.lastAuthority) return this.lastFound;
+    const v = this.lookup(authority);
+    this.lastAuthority = authority;
+    this.lastFound = v;
+    return v;
+  }
+
+  private lookup(authority: string): V | undefined {
     let host = authority.toLowerCase();
     if (this.ignorePort) host = stripPort(host);
     const e = this.exact.get(host);
