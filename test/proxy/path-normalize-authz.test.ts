@@ -163,3 +163,31 @@ test('MeshConfig pathNormalization: DEFAULT reads as BASE; a bad value warns wit
   assert.deepEqual(bad.issues.map((i) => i.path), ['data.mesh.pathNormalization.normalization']);
   assert.deepEqual(parseMeshConfig('pathNormalization: NONE').issues.map((i) => i.path), ['data.mesh.pathNormalization']);
 });
+
+test('REJECT_REQUEST answers 400 and UNESCAPE_AND_REDIRECT 307 to the unescaped path, over a real socket', async () => {
+  for (const [action, path, status, location] of [
+    ['REJECT_REQUEST', '/a%2Fadmin', 400, undefined],
+    ['UNESCAPE_AND_REDIRECT', '/x/..%2Fadmin?q=1', 307, '/admin?q=1'],
+    ['REJECT_REQUEST', '/plain', 200, undefined],
+  ] as const) {
+    const seen: string[] = [];
+    const be = await backend((req, res) => { seen.push(req.url ?? ''); res.end('ok'); });
+    const engine = new Engine({ compileRouter: testRouter });
+    try {
+      const { raw, hcm } = emittedListener('DECODE_AND_MERGE_SLASHES');
+      hcm.path_with_escaped_slashes_action = action;
+      const d = decodeObject(ResourceType.Listener, raw);
+      assert.equal(d.errors, undefined, JSON.stringify(d.errors));
+      await engine.apply(snapshot([d.value as ListenerConfig], [cluster('app', [{ address: '127.0.0.1', port: be.port }])]));
+      const port = engine.portOf('in');
+      assert.ok(port);
+      const text = await rawExchange(port, `GET ${path} HTTP/1.1\r\nhost: reviews\r\nconnection: close\r\n\r\n`, () => false);
+      assert.match(text, new RegExp(`^HTTP/1\\.1 ${status} `), `${action} ${path}: ${text}`);
+      if (location) assert.match(text, new RegExp(`\\r\\nlocation: ${location.replace(/[?.]/g, '\\$&')}\\r\\n`, 'i'));
+      assert.deepEqual(seen, status === 200 ? [path] : [], 'only the unaffected request reaches the app');
+    } finally {
+      engine.close();
+      await be.close();
+    }
+  }
+});
