@@ -1,7 +1,8 @@
 // e2e (issue 3 item 2): `rig up test/fixtures/rig-up-tcp` — a client app calls echo's plain TCP port and its gRPC port
 // through the ECHO_SERVICE_* variables rig up gave it. Both calls go through the client's sidecar and echo's, with
-// mTLS (strict) and certificates of the mesh config's trust domain (example.org); a VirtualService routes each
-// port to a subset; a service port added live is reported as needing a restart.
+// mTLS (strict) and certificates of the mesh config's trust domain (example.org); TCP metrics on both sidecars name
+// the peer workload (Istio's TCP metadata exchange); a VirtualService routes each port to a subset; a service port
+// added live is reported as needing a restart.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -93,12 +94,19 @@ test('rig up: TCP and gRPC between local workloads through both sidecars, mTLS, 
       const tcpIn = echoPages.flatMap((p) => series(p, 'istio_tcp_connections_opened_total'))
         .filter((s) => s.labels.reporter === 'destination' && s.labels.source_principal === CLIENT_ID && s.labels.connection_security_policy === 'mutual_tls');
       assert.ok(tcpIn.reduce((a, s) => a + s.value, 0) >= 1, `no inbound TCP connection from ${CLIENT_ID} over mTLS:\n${echoPages.join('\n').split('\n').filter((l) => l.startsWith('istio_tcp')).join('\n')}`);
+      // Istio's TCP metadata exchange (ALPN istio-peer-exchange) told echo's sidecar who the client is
+      assert.ok(tcpIn.some((s) => s.labels.source_workload === 'client' && s.labels.source_app === 'client' && s.labels.source_workload_namespace === 'default' && s.value >= 1),
+        `inbound TCP series without the client's workload labels: ${JSON.stringify(tcpIn.map((s) => s.labels))}`);
       const grpcIn = echoPages.flatMap((p) => series(p, 'istio_requests_total'))
         .filter((s) => s.labels.reporter === 'destination' && s.labels.request_protocol === 'grpc' && s.labels.source_principal === CLIENT_ID
           && s.labels.source_workload === 'client' && s.labels.connection_security_policy === 'mutual_tls');
       assert.ok(grpcIn.reduce((a, s) => a + s.value, 0) >= 1, 'no inbound gRPC request from the client over mTLS');
       const clientPage = await scrape('client');
       assert.ok(series(clientPage, 'istio_tcp_connections_opened_total').some((s) => s.labels.reporter === 'source' && s.labels.destination_service === 'echo.default.svc.cluster.local'), 'client sidecar did not report the TCP connection');
+      // ... and the client's sidecar who answered (echo-v1 or echo-v2's node metadata)
+      const tcpOut = series(clientPage, 'istio_tcp_connections_opened_total').filter((s) => s.labels.reporter === 'source' && s.labels.destination_service === 'echo.default.svc.cluster.local');
+      assert.ok(tcpOut.some((s) => /^echo(-v[12])?$/.test(s.labels.destination_workload ?? '') && s.labels.destination_app === 'echo' && s.labels.destination_version !== 'unknown'),
+        `outbound TCP series without echo's workload labels: ${JSON.stringify(tcpOut.map((s) => s.labels))}`);
       assert.ok(series(clientPage, 'istio_requests_total').some((s) => s.labels.reporter === 'source' && s.labels.request_protocol === 'grpc' && s.labels.destination_app === 'echo'), 'client sidecar did not report the gRPC request');
       // STRICT mTLS: a plain-text connection straight to echo's sidecar gets no answer
       assert.doesNotMatch(await rawTcp(w('echo-v1').address, 9000, 'plain'), /echo-v1/);

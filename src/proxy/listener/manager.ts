@@ -118,7 +118,7 @@ export class ActiveListener {
   private acceptTls(socket: Socket, origin: ConnectionOrigin, chain: FilterChainConfig, initial?: Buffer): void {
     acceptTls(socket, initial, chain.tls!, this.deps.ctx.secrets ?? NO_SECRETS, this.deps.ctx.io, this.deps.ctx.clock).then(({ tls, peer }) => {
       tls.on('error', () => socket.destroy());
-      const o: ConnectionOrigin = { ...origin, tls: true, peer: peer.hash ? peer : undefined };
+      const o: ConnectionOrigin = { ...origin, tls: true, peer: peer.hash ? peer : undefined, alpn: tls.alpnProtocol || undefined };
       if (chain.handler.kind === 'http' && tls.alpnProtocol === 'h2') {
         const rt = (): HttpChainRuntime | undefined => this.deps.httpRuntime(this.config.name, chain);
         this.deps.h2.attach(tls as unknown as Socket, o, rt);

@@ -19,6 +19,8 @@ export interface ConnectionOrigin {
   readonly peer?: import('../tls/peer.ts').PeerIdentity;
   /** TLS SNI the client sent (read by the tls_inspector), for RBAC's requested_server_name. */
   readonly sni?: string;
+  /** ALPN protocol negotiated with the downstream TLS client (istio-peer-exchange: a TCP chain runs the metadata exchange). */
+  readonly alpn?: string;
 }
 
 export function originOf(socket: Socket, listenerName: string, tls: boolean, originalDst?: { address: string; port: number }): ConnectionOrigin {

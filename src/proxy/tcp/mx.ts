@@ -168,7 +168,7 @@ export function decodeMxPayload(b: Buffer): MxPeer {
  */
 export class MxReader {
   private buf: Buffer = Buffer.alloc(0);
-  push(chunk: Buffer): { peer?: MxPeer; error?: string; rest: Buffer } | undefined {
+  push(chunk: Buffer): { peer?: MxPeer; error?: string; rest: Buffer; /** the frame's size when one was read */ bytes?: number } | undefined {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : Buffer.from(chunk);
     const b = this.buf;
     if (b.length < 4) return b.subarray(0, b.length).equals(MAGIC_BYTES.subarray(0, b.length)) ? undefined : { error: 'no exchange header', rest: b };
@@ -179,9 +179,9 @@ export class MxReader {
     if (b.length < 8 + size) return undefined;
     const rest = b.subarray(8 + size);
     try {
-      return { peer: decodeMxPayload(b.subarray(8, 8 + size)), rest };
+      return { peer: decodeMxPayload(b.subarray(8, 8 + size)), rest, bytes: 8 + size };
     } catch (e) {
-      return { error: (e as Error).message, rest };
+      return { error: (e as Error).message, rest, bytes: 8 + size };
     }
   }
 }

@@ -1,11 +1,36 @@
-// proxy/tcp: tcp_proxy (after network RBAC) — connect the downstream connection to an endpoint of a cluster and pipe bytes both ways.
+// proxy/tcp: tcp_proxy (after network RBAC) — connect the downstream connection to an endpoint of a cluster and pipe bytes both ways; Istio's TCP metadata exchange (mx.ts) first on mTLS connections that negotiated it.
 import type { Socket } from 'node:net';
 import type { NetworkFilterConfig, TcpHandlerConfig } from '../config/types.ts';
 import { checkNetworkRbac } from './network-rbac.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
 import type { EngineContext } from '../listener/runtime.ts';
 import { relay, type SocketIO } from '../io/types.ts';
-import { relayMixed } from '../tls/upstream.ts';
+import { relayMixed, tlsDialIO } from '../tls/upstream.ts';
+import type { TLSSocket } from 'node:tls';
+import type { UpstreamTlsConfig } from '../config/types.ts';
+import type { SecretSource } from '../tls/context.ts';
+import type { ClusterState } from '../upstream/cluster-state.ts';
+import { encodeMxFrame, MX_ALPN, MxReader, type MxPeer } from './mx.ts';
+
+const NO_SECRETS: SecretSource = { get: () => undefined, generation: 0 };
+/** In-mesh TLS contexts with the exchange's ALPN put first (one per context, so TLS session resumption still works). */
+const mxContexts = new WeakMap<UpstreamTlsConfig, UpstreamTlsConfig>();
+
+/**
+ * How tcp_proxy dials an endpoint. Istio gives in-mesh mTLS TCP clusters ALPN [istio-peer-exchange, istio] so the
+ * metadata exchange can run; a context that offers Istio's in-mesh marker ("istio") without the exchange gets it
+ * offered first here (TCP only: HTTP upstreams never run the exchange).
+ */
+function tcpDialIO(ctx: EngineContext, cluster: ClusterState, address: string, port: number): SocketIO {
+  const tls = ctx.upstreams.tlsFor(cluster, address, port);
+  if (!tls || !tls.alpnProtocols.includes('istio') || tls.alpnProtocols.includes(MX_ALPN)) return ctx.upstreams.dialIO(cluster, address, port);
+  let mx = mxContexts.get(tls);
+  if (!mx) { mx = { ...tls, alpnProtocols: [MX_ALPN, ...tls.alpnProtocols] }; mxContexts.set(tls, mx); }
+  return tlsDialIO(mx, ctx.secrets ?? NO_SECRETS, false, ctx.io.mode === 'internal');
+}
+
+/** Sent when this engine has no telemetry (no node): a peer that negotiated the exchange still gets its frame. */
+let anonymousFrame: Buffer | undefined;
 
 /** Weighted pick over tcp_proxy weighted_clusters. */
 export function pickWeighted(list: readonly { name: string; weight: number }[], r: number): string | undefined {
@@ -31,21 +56,62 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
   down.on('error', () => {});
   if (!cluster) { down.destroy(); return; }
   let upstreamHost = '';
+  const inbound = name!.startsWith('inbound|');
+  // Istio's TCP metadata exchange: on mTLS connections that negotiated ALPN istio-peer-exchange each side sends its
+  // node metadata first (mx.ts); the peer's frame is read off the stream before any byte is relayed.
+  const frame = ctx.telemetry?.mxFrame ?? (anonymousFrame ??= encodeMxFrame({ id: '', metadata: {} }));
+  const mxDown = origin.alpn === MX_ALPN;
+  let downPeer: MxPeer | undefined, upPeer: MxPeer | undefined;
+  let mxBytesIn = 0, mxBytesOut = 0;
   // Telemetry: istio_tcp_* per connection (sent = bytes to the downstream, received = from it) and the access log.
-  const tel = ctx.telemetry?.onTcpOpen?.({ inbound: name!.startsWith('inbound|'), cluster: name!, peerPrincipal: origin.peer?.principal });
-  if (tel) {
+  // The series is opened once the exchange is over (its labels name the peer), or at close.
+  type Closer = ReturnType<NonNullable<NonNullable<EngineContext['telemetry']>['onTcpOpen']>>;
+  let tel: Closer | undefined, opened = false;
+  const open = (): void => {
+    if (opened) return;
+    opened = true;
+    tel = ctx.telemetry?.onTcpOpen?.({ inbound, cluster: name!, peerPrincipal: origin.peer?.principal, peer: inbound ? downPeer : upPeer });
+  };
+  if (ctx.telemetry?.onTcpOpen) {
     const startedAt = ctx.clock.now();
     const startMs = Date.now();
-    down.once('close', () => tel(down.bytesWritten, down.bytesRead + (initial?.length ?? 0), () => ({
-      startMs, flags: upstreamHost ? '-' : 'UF', bytesReceived: down.bytesRead + (initial?.length ?? 0), bytesSent: down.bytesWritten,
-      durationMs: ctx.clock.now() - startedAt, upstreamHost, upstreamCluster: name,
-      downstreamLocalAddress: `${origin.localAddress}:${origin.localPort}`, downstreamRemoteAddress: `${origin.remoteAddress}:${origin.remotePort}`,
-      downstreamPeerUriSan: origin.peer?.principal,
-    }), cfg.accessLog));
+    down.once('close', () => {
+      open();
+      if (!tel) return;
+      const received = down.bytesRead + (initial?.length ?? 0) - mxBytesIn, sent = down.bytesWritten - mxBytesOut;
+      tel(sent, received, () => ({
+        startMs, flags: upstreamHost ? '-' : 'UF', bytesReceived: received, bytesSent: sent,
+        durationMs: ctx.clock.now() - startedAt, upstreamHost, upstreamCluster: name,
+        downstreamLocalAddress: `${origin.localAddress}:${origin.localPort}`, downstreamRemoteAddress: `${origin.remoteAddress}:${origin.remotePort}`,
+        downstreamPeerUriSan: origin.peer?.principal,
+      }), cfg.accessLog);
+    });
   }
   // Until the upstream connects, keep what the client sends (copies: read buffers may be reused).
-  const pending: Buffer[] = initial?.length ? [initial] : [];
-  io.read(down, (b, s, e) => { pending.push(Buffer.from(b.subarray(s, e))); if (pending.length > 16) down.pause(); });
+  const pending: Buffer[] = [];
+  let downReady = !mxDown;
+  let onDownReady: (() => void) | undefined;
+  const keep = (b: Buffer): void => { pending.push(b); if (pending.length > 16) down.pause(); };
+  if (mxDown) {
+    io.write(down, frame, 0, frame.length);
+    mxBytesOut = frame.length;
+    const rd = new MxReader();
+    const first = (chunk: Buffer): void => {
+      const r = rd.push(chunk);
+      if (!r) return;
+      downReady = true;
+      mxBytesIn = r.bytes ?? 0;
+      if (r.peer) downPeer = r.peer;
+      else if (r.bytes === undefined && r.rest.length === 0) { down.destroy(); return; } // an oversized frame
+      if (r.rest.length) pending.push(r.rest);
+      onDownReady?.();
+    };
+    if (initial?.length) first(Buffer.from(initial));
+    io.read(down, (b, s, e) => { const c = Buffer.from(b.subarray(s, e)); if (downReady) keep(c); else first(c); });
+  } else {
+    if (initial?.length) pending.push(initial);
+    io.read(down, (b, s, e) => keep(Buffer.from(b.subarray(s, e))));
+  }
   let attempts = 0;
   const maxAttempts = Math.max(1, cfg.maxConnectAttempts);
 
@@ -63,7 +129,7 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
       address = h.address; port = h.port;
     }
     // TLS clusters (mesh mTLS) dial through the TLS path; the relay then reads each side its own way
-    const upIo = cluster.config.type === 'ORIGINAL_DST' ? io : ctx.upstreams.dialIO(cluster, address, port);
+    const upIo = cluster.config.type === 'ORIGINAL_DST' ? io : tcpDialIO(ctx, cluster, address, port);
     const up = upIo.dial(address, port);
     let connected = false;
     const timer = ctx.clock.setTimeout(() => { if (!connected) up.destroy(new Error('connect timeout')); }, cluster.config.connectTimeoutMs);
@@ -79,11 +145,39 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
       upstreamHost = `${address}:${port}`;
       ctx.clock.clearTimeout(timer);
       if (down.destroyed) { up.destroy(); return; }
-      for (const b of pending) upIo.write(up, b, 0, b.length);
-      let last = ctx.clock.now();
-      if (upIo === io) relay(io, down, up, () => { last = ctx.clock.now(); });
-      else relayMixed(io, down, upIo, up, () => { last = ctx.clock.now(); });
-      if (cfg.idleTimeoutMs > 0) watchIdle(ctx, down, up, cfg.idleTimeoutMs, () => last);
+      const mxUp = upIo !== io && (up as TLSSocket).alpnProtocol === MX_ALPN;
+      let upReady = !mxUp, started = false;
+      const early: Buffer[] = [];
+      const go = (): void => {
+        if (started || !downReady || !upReady || down.destroyed || up.destroyed) return;
+        started = true;
+        open();
+        for (const b of pending) upIo.write(up, b, 0, b.length);
+        pending.length = 0;
+        for (const b of early) io.write(down, b, 0, b.length);
+        let last = ctx.clock.now();
+        if (upIo === io) relay(io, down, up, () => { last = ctx.clock.now(); });
+        else relayMixed(io, down, upIo, up, () => { last = ctx.clock.now(); });
+        if (cfg.idleTimeoutMs > 0) watchIdle(ctx, down, up, cfg.idleTimeoutMs, () => last);
+      };
+      if (mxUp) {
+        upIo.write(up, frame, 0, frame.length); // before any byte of the client's
+        const rd = new MxReader();
+        upIo.read(up, (b, s, e) => {
+          const c = Buffer.from(b.subarray(s, e));
+          if (upReady) { early.push(c); return; }
+          const r = rd.push(c);
+          if (!r) return;
+          upReady = true;
+          if (r.peer) upPeer = r.peer;
+          else if (r.bytes === undefined && r.rest.length === 0) { up.destroy(); down.destroy(); return; } // an oversized frame
+          if (r.rest.length) early.push(r.rest);
+          go();
+        });
+        up.once('close', () => { if (!started) down.destroy(); });
+      }
+      onDownReady = go;
+      go();
     });
   };
   tryConnect();

@@ -7,12 +7,13 @@ import type { AccessLogEntry } from './access-log.ts';
 import { AccessLogWriters } from './access-log.ts';
 import { encodePeer, selfWorkload, type Workload } from './labels.ts';
 import { IstioMetrics } from './metrics.ts';
-import type { HttpDone, RequestTelemetry } from './types.ts';
+import type { HttpDone, RequestTelemetry, TcpOpen } from './types.ts';
+import { encodeMxFrame } from '../tcp/mx.ts';
 import { ZipkinTracer, type TracerOptions } from './tracer.ts';
 
 export { PEER_HEADER } from './labels.ts';
 export { propagateTrace } from './trace.ts';
-export type { HttpDone, RequestTelemetry } from './types.ts';
+export type { HttpDone, RequestTelemetry, TcpOpen } from './types.ts';
 
 export interface TelemetryOptions {
   node: { id: string; metadata: Record<string, unknown> };
@@ -25,6 +26,7 @@ export interface TelemetryOptions {
 export class ProxyTelemetry implements RequestTelemetry {
   readonly self: Workload;
   readonly peerHeader: string;
+  readonly mxFrame: Buffer;
   readonly metrics: IstioMetrics;
   readonly logs: AccessLogWriters;
   /** Zipkin spans of sampled requests (tracer.ts); idle unless a listener has a zipkin provider. */
@@ -33,6 +35,7 @@ export class ProxyTelemetry implements RequestTelemetry {
   constructor(o: TelemetryOptions) {
     this.self = selfWorkload(o.node);
     this.peerHeader = encodePeer(this.self);
+    this.mxFrame = encodeMxFrame(o.node);
     this.metrics = new IstioMetrics(this.self);
     this.logs = new AccessLogWriters(o.onLogError);
     // Istio names a workload's spans <app or workload>.<namespace>
@@ -50,8 +53,9 @@ export class ProxyTelemetry implements RequestTelemetry {
     if (d.span) this.tracer.record(d, d.span);
   }
 
-  onTcpOpen(d: { inbound: boolean; cluster: string; peerPrincipal?: string }): (sent: number, received: number, entry?: () => AccessLogEntry, accessLog?: readonly AccessLogConfig[]) => void {
-    const s = this.metrics.tcpOpened(d);
+  onTcpOpen(d: TcpOpen): (sent: number, received: number, entry?: () => AccessLogEntry, accessLog?: readonly AccessLogConfig[]) => void {
+    // The exchanged node metadata reads like our own bootstrap node: the same workload labels come out of it.
+    const s = this.metrics.tcpOpened({ inbound: d.inbound, cluster: d.cluster, peerPrincipal: d.peerPrincipal, peerMeta: d.peer ? encodePeer(selfWorkload(d.peer)) : undefined });
     return (sent, received, entry, accessLog) => {
       this.metrics.tcpClosed(s, sent, received);
       if (accessLog?.length && entry) this.logs.log(accessLog, entry());

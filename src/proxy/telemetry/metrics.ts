@@ -43,6 +43,8 @@ export interface TcpCall {
   inbound: boolean;
   cluster: string;
   peerPrincipal?: string;
+  /** The peer's workload (labels.ts encodePeer form), from the TCP metadata exchange. */
+  peerMeta?: string;
 }
 
 interface HttpSeries {
@@ -238,7 +240,7 @@ export class IstioMetrics {
 
   /** A TCP connection opened; the caller adds bytes and calls tcpClosed on the returned series. */
   tcpOpened(c: TcpCall): TcpSeries {
-    const key = (c.inbound ? 'i' : 'o') + c.cluster + '\x01' + (c.peerPrincipal ?? '');
+    const key = (c.inbound ? 'i' : 'o') + c.cluster + '\x01' + (c.peerPrincipal ?? '') + '\x01' + (c.peerMeta ?? '');
     let s = this.tcp.get(key);
     if (!s) {
       if (this.tcp.size >= this.maxSeries) {
@@ -246,7 +248,7 @@ export class IstioMetrics {
         s = this.tcp.get('\x00overflow');
         if (!s) { s = { labels: { reporter: c.inbound ? 'destination' : 'source' }, opened: 0, closed: 0, sent: 0, received: 0 }; this.tcp.set('\x00overflow', s); }
       } else {
-        const b = this.base(c.inbound, c.cluster, undefined, c.peerPrincipal, undefined);
+        const b = this.base(c.inbound, c.cluster, c.peerMeta, c.peerPrincipal, undefined);
         const { request_protocol: _p, response_code: _c, grpc_response_status: _g, response_flags: _f, ...labels } = ordered(b, 'tcp', '', '', '');
         s = { labels: { ...labels, request_protocol: 'tcp', response_flags: '-' }, opened: 0, closed: 0, sent: 0, received: 0 };
         this.tcp.set(key, s);

@@ -29,6 +29,19 @@ export interface RequestTelemetry {
   /** This proxy's own peer metadata header value (sent to the other side of every call). */
   readonly peerHeader: string;
   onHttp(d: HttpDone): void;
-  /** A TCP proxy connection; returns what to call when it closes. */
-  onTcpOpen?(d: { inbound: boolean; cluster: string; peerPrincipal?: string }): (sent: number, received: number, entry?: () => AccessLogEntry, accessLog?: readonly AccessLogConfig[]) => void;
+  /**
+   * This proxy's TCP metadata exchange frame (src/proxy/tcp/mx.ts: its node id and workload metadata), sent first on
+   * mTLS TCP connections that negotiated ALPN istio-peer-exchange.
+   */
+  readonly mxFrame?: Buffer;
+  /** A TCP proxy connection; returns what to call when it closes. `peer`: what the metadata exchange told (if it ran). */
+  onTcpOpen?(d: TcpOpen): (sent: number, received: number, entry?: () => AccessLogEntry, accessLog?: readonly AccessLogConfig[]) => void;
+}
+
+export interface TcpOpen {
+  inbound: boolean;
+  cluster: string;
+  peerPrincipal?: string;
+  /** The peer's node (id + metadata) from Istio's TCP metadata exchange. */
+  peer?: { id: string; metadata: Record<string, unknown> };
 }
