@@ -1,6 +1,7 @@
 // test/proxy: listener binding like Envoy, on real sockets — an LDS push with a listener whose port is taken is NACKed
 // naming the listener and address (the control plane's /debug/syncz shows it), the update's other listeners serve,
-// /ready waits for binds; freeing the port and pushing again binds it.
+// /ready waits for binds; freeing the port and pushing again binds it. Engine level: a socket bound during LDS refuses
+// connections until its snapshot is applied, and closes when LDS drops the listener.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
@@ -11,6 +12,9 @@ import { rootLogger } from '../../src/common/logger.ts';
 import { runProxy } from '../../src/proxy/main.ts';
 import type { EnvoyResource, GeneratedConfig } from '../../src/xds/translate/types.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { Engine } from '../../src/proxy/engine.ts';
+import type { TcpHandlerConfig } from '../../src/proxy/config/types.ts';
+import { cluster, listener, snapshot, testRouter } from './engine-fixtures.ts';
 import { poll } from '../helpers/processes.ts';
 
 const log = rootLogger().child({ module: 'listener-bind-test' });
@@ -51,6 +55,7 @@ function echoThrough(port: number, line: string): Promise<string> {
     const timer = setTimeout(() => { s.destroy(); reject(new Error(`no echo on ${port} (${got})`)); }, 3000);
     s.on('data', (b) => { got += b.toString(); if (got.includes('\n')) { clearTimeout(timer); s.destroy(); resolve(got.trim()); } });
     s.on('error', (e) => { clearTimeout(timer); reject(e); });
+    s.on('close', () => { clearTimeout(timer); reject(new Error(`closed without an echo on ${port} (${got})`)); });
     s.write(line + '\n');
   });
 }
@@ -109,6 +114,47 @@ test('a listener whose port is taken is NACKed by name and address; the others s
     await proxy.stop(100);
     await debug.close();
     await xds.close();
+    echo.close();
+    blocker.close();
+  }
+});
+
+test('engine: LDS-time binds refuse connections until applied, unused ones close, an apply-time failure is listed; settled waits', async () => {
+  const echo = createServer((s) => s.pipe(s));
+  const echoPort = await listen(echo);
+  const blocker = createServer((s) => s.destroy());
+  const takenPort = await listen(blocker);
+  const engine = new Engine({ compileRouter: testRouter });
+  const tcp: TcpHandlerConfig = { kind: 'tcp', statPrefix: 't', cluster: 'echo', idleTimeoutMs: 60_000, accessLog: [], maxConnectAttempts: 1 };
+  try {
+    const [a, b, c] = [await freePort(), await freePort(), await freePort()];
+    const la = listener('a', tcp, a), lb = listener('b', tcp, b), lc = listener('c', tcp, c);
+    const failed = await engine.bindListeners([la, lb, listener('taken', tcp, takenPort)]);
+    assert.deepEqual([...failed], [['taken', `cannot bind '127.0.0.1:${takenPort}': Address already in use`]]);
+    // bound but not active (its snapshot is not applied): a connection is closed unanswered
+    await assert.rejects(echoThrough(a, 'early'));
+    // LDS no longer holds b: its socket closes, the port is free again
+    engine.retainListeners(new Set(['a']));
+    const again = createServer();
+    await new Promise<void>((r, j) => { again.once('error', j); again.listen(b, '127.0.0.1', () => r()); });
+    await new Promise((r) => again.close(r));
+
+    const s1 = snapshot([la], [cluster('echo', [{ address: '127.0.0.1', port: echoPort }])]);
+    assert.equal(engine.settled(s1), false);
+    await engine.apply(s1);
+    assert.equal(engine.settled(s1), true);
+    assert.equal(engine.portOf('a'), a); // the socket bound during LDS, now serving
+    assert.equal(await echoThrough(a, 'now'), 'now');
+
+    // Without an LDS-time bind (a snapshot applied directly), a failed bind is listed with the reason; others serve.
+    const s2 = snapshot([la, lc, listener('taken', tcp, takenPort)], [cluster('echo', [{ address: '127.0.0.1', port: echoPort }])]);
+    await engine.apply(s2);
+    const st = engine.listenerStatus();
+    assert.deepEqual(st.find((l) => l.name === 'taken')?.error, `cannot bind '127.0.0.1:${takenPort}': Address already in use`);
+    assert.equal(await echoThrough(c, 'c'), 'c');
+    assert.equal(await echoThrough(a, 'a'), 'a');
+  } finally {
+    engine.close();
     echo.close();
     blocker.close();
   }

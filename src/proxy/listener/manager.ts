@@ -41,6 +41,11 @@ const SNIFF_BYTES = H2_PREFACE.length;
 export class ActiveListener {
   server: Server | undefined;
   draining = false;
+  /**
+   * False while the socket is bound for an LDS update whose snapshot is not applied yet (warming): connections are
+   * refused then, as Envoy does not accept on a listener before it is active.
+   */
+  active = true;
   readonly connections = new Set<Socket>();
   readonly h1 = new Set<H1Downstream>();
   boundPort = 0;
@@ -75,6 +80,7 @@ export class ActiveListener {
 
   accept(socket: Socket, handedOff?: ConnectionOrigin): void {
     socket.on('error', () => {});
+    if (!this.active) { socket.destroy(); return; }
     let origin = handedOff;
     if (!origin) {
       const od = this.config.useOriginalDst ? this.deps.originalDst?.(socket) : undefined;
