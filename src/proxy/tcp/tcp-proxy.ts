@@ -146,41 +146,65 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
       ctx.clock.clearTimeout(timer);
       if (down.destroyed) { up.destroy(); return; }
       const mxUp = upIo !== io && (up as TLSSocket).alpnProtocol === MX_ALPN;
-      let upReady = !mxUp, started = false;
-      const early: Buffer[] = [];
+      let last = ctx.clock.now();
+      const touch = (): void => { last = ctx.clock.now(); };
+      if (!mxUp) {
+        const go = (): void => {
+          if (!downReady || down.destroyed || up.destroyed) return;
+          open();
+          for (const b of pending) upIo.write(up, b, 0, b.length);
+          pending.length = 0;
+          if (upIo === io) relay(io, down, up, touch); else relayMixed(io, down, upIo, up, touch);
+          if (cfg.idleTimeoutMs > 0) watchIdle(ctx, down, up, cfg.idleTimeoutMs, () => last);
+        };
+        onDownReady = go;
+        go();
+        return;
+      }
+      // The exchange upstream: our frame goes first; the client's bytes follow without waiting for the peer's frame
+      // (a server-first peer that does not send one must not stall them); the peer's frame is cut off its stream.
+      upIo.write(up, frame, 0, frame.length);
+      let upDone = false;
+      const rd = new MxReader();
+      upIo.read(up, (b, st, e) => {
+        if (upDone) return;
+        const r = rd.push(Buffer.from(b.subarray(st, e)));
+        if (!r) return;
+        upDone = true;
+        if (r.peer) upPeer = r.peer;
+        else if (r.bytes === undefined && r.rest.length === 0) { up.destroy(); down.destroy(); return; } // an oversized frame
+        if (r.rest.length) io.write(down, r.rest, 0, r.rest.length);
+        touch();
+        if (downReady) open();
+        pipe(upIo, up, io, down, touch);
+      });
+      up.once('close', () => { if (!upDone) down.destroy(); });
+      up.once('error', () => down.destroy());
       const go = (): void => {
-        if (started || !downReady || !upReady || down.destroyed || up.destroyed) return;
-        started = true;
-        open();
+        if (!downReady || down.destroyed || up.destroyed) return;
+        if (upDone) open();
         for (const b of pending) upIo.write(up, b, 0, b.length);
         pending.length = 0;
-        for (const b of early) io.write(down, b, 0, b.length);
-        let last = ctx.clock.now();
-        if (upIo === io) relay(io, down, up, () => { last = ctx.clock.now(); });
-        else relayMixed(io, down, upIo, up, () => { last = ctx.clock.now(); });
+        pipe(io, down, upIo, up, touch);
         if (cfg.idleTimeoutMs > 0) watchIdle(ctx, down, up, cfg.idleTimeoutMs, () => last);
       };
-      if (mxUp) {
-        upIo.write(up, frame, 0, frame.length); // before any byte of the client's
-        const rd = new MxReader();
-        upIo.read(up, (b, s, e) => {
-          const c = Buffer.from(b.subarray(s, e));
-          if (upReady) { early.push(c); return; }
-          const r = rd.push(c);
-          if (!r) return;
-          upReady = true;
-          if (r.peer) upPeer = r.peer;
-          else if (r.bytes === undefined && r.rest.length === 0) { up.destroy(); down.destroy(); return; } // an oversized frame
-          if (r.rest.length) early.push(r.rest);
-          go();
-        });
-        up.once('close', () => { if (!started) down.destroy(); });
-      }
       onDownReady = go;
       go();
     });
   };
   tryConnect();
+}
+
+/** One direction of a relay (relayMixed's half), for when the two directions start at different times. */
+function pipe(ioFrom: SocketIO, from: Socket, ioTo: SocketIO, to: Socket, onActivity: () => void): void {
+  ioFrom.read(from, (buf, s, e) => {
+    onActivity();
+    if (!ioTo.write(to, buf, s, e)) { from.pause(); to.once('drain', () => from.resume()); }
+  });
+  from.on('end', () => to.end());
+  from.on('close', () => { if (!to.destroyed) to.destroy(); });
+  from.on('error', () => to.destroy());
+  from.resume();
 }
 
 /** Network RBAC said no: close the connection unanswered; metrics and the access log still see it (with the reason). */
