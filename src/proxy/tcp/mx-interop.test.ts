@@ -7,7 +7,8 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type AddressInfo } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { CertificateAuthority } from '../../ca/index.ts';
+import { webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
 import { lookupType } from '../../envoy/protos.ts';
 import { Engine } from '../engine.ts';
 import { ProxyTelemetry } from '../telemetry/index.ts';
@@ -16,11 +17,23 @@ import { MX_MAGIC, MxReader } from './mx.ts';
 
 let root = '';
 let server = { cert: '', key: '' };
+// The peer's certificate: self-signed with its SPIFFE URI SAN, and it is its own trust anchor (src/proxy does not use
+// the CA module; a one-certificate chain is all the exchange needs).
 before(async () => {
-  const ca = await CertificateAuthority.generate();
-  root = ca.rootCertPem();
-  const s = await ca.issue({ namespace: 'default', serviceAccount: 'peer' });
-  server = { cert: s.certChain.join(''), key: s.privateKeyPem };
+  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']) as CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01', name: 'O=cluster.local', notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3_600_000), keys, signingAlgorithm: alg,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.digitalSignature, true),
+      new x509.SubjectAlternativeNameExtension([{ type: 'url', value: 'spiffe://cluster.local/ns/default/sa/peer' }]),
+    ],
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
+  root = cert.toString('pem') + '\n';
+  server = { cert: root, key: `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n` };
 });
 
 /** The frame an Envoy sidecar sends, built with protobufjs from its node metadata. */
