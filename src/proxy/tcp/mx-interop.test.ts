@@ -1,12 +1,13 @@
 // proxy/tcp: the TCP metadata exchange against a peer that is not Rigging, on real sockets — an Envoy-like mTLS
 // server (ALPN istio-peer-exchange, its frame built by protobufjs) gets our frame before the client's bytes and the
 // outbound TCP metric names it; a server that negotiates the ALPN but sends no frame and speaks first still works
-// (labels unknown); a cluster without the in-mesh ALPN sends no frame at all.
+// (labels unknown); a cluster without the in-mesh ALPN sends no frame at all. Inbound: an Envoy-like client's frame is
+// stripped and names the source; a server-first app's bytes are not held for it.
 import 'reflect-metadata';
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type AddressInfo } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { lookupType } from '../../envoy/protos.ts';
@@ -180,3 +181,55 @@ test('a TLS cluster without Istio\'s in-mesh ALPN: no exchange', async () => {
     await peer.close();
   }
 });
+
+test('inbound: an Envoy-like client gets our frame at once, its frame is stripped, a server-first app is not held up', async () => {
+  // The app speaks first; the client (like Envoy's filter) sends its frame only after it read something.
+  const app = createNetServer((s) => { s.on('error', () => {}); s.write('hello from app\n'); s.on('data', (b) => s.end(`app got ${b.toString()}`)); });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  const appPort = (app.address() as AddressInfo).port;
+  const tel = new ProxyTelemetry({ node: { id: 'sidecar~127.0.0.1~db-0.default~default.svc.cluster.local', metadata: { NAMESPACE: 'default', WORKLOAD_NAME: 'db', LABELS: { app: 'database' } } } });
+  const engine = new Engine({ compileRouter: () => { throw new Error('no HTTP here'); }, telemetry: tel });
+  const inCluster = 'inbound|9000||';
+  const { l, c } = config(appPort, []);
+  const tcp = l.filterChains[0]!.handler as TcpHandlerConfig;
+  tcp.cluster = inCluster;
+  l.listenerFilters = ['envoy.filters.listener.tls_inspector'];
+  l.filterChains[0]!.match.transportProtocol = 'tls';
+  l.filterChains[0]!.tls = {
+    certificates: [{ certChain: { inline: server.cert }, privateKey: { inline: server.key } }], certificateSdsNames: [],
+    matchSubjectAltNames: [], alpnProtocols: ['istio-peer-exchange', 'istio', 'h2', 'http/1.1'], requireClientCertificate: false,
+  } as NonNullable<ListenerConfig['filterChains'][number]['tls']>;
+  const plain = { ...c, name: inCluster, tls: undefined, loadAssignment: { ...c.loadAssignment!, clusterName: inCluster } };
+  await engine.apply({ generation: 1, listeners: new Map([[l.name, l]]), routes: new Map(), clusters: new Map([[inCluster, plain]]), endpoints: new Map(), secrets: new Map(), versions: {} });
+  try {
+    const got = await new Promise<{ peer: unknown; text: string }>((resolve, reject) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: engine.portOf('out')!, ca: root, ALPNProtocols: ['istio-peer-exchange', 'istio'], checkServerIdentity: () => undefined });
+      const rd = new MxReader();
+      let peer: unknown, text = '', sent = false;
+      const t = setTimeout(() => { s.destroy(); reject(new Error(`timeout (${text})`)); }, 5000);
+      s.on('data', (b: Buffer) => {
+        if (peer === undefined) { const r = rd.push(b); if (!r) return; peer = r.peer ?? r.error; text += r.rest.toString(); } else text += b.toString();
+        if (!sent && text.includes('hello from app')) { sent = true; s.write(Buffer.concat([envoyFrame('sidecar~10.2.2.2~sleep-1.default~default.svc.cluster.local', { NAMESPACE: 'default', WORKLOAD_NAME: 'sleep', LABELS: { app: 'sleeper' } }), Buffer.from('ping')])); }
+      });
+      s.on('close', () => { clearTimeout(t); resolve({ peer, text }); });
+      s.on('error', reject);
+    });
+    assert.equal((got.peer as { metadata: Record<string, unknown> }).metadata.WORKLOAD_NAME, 'db');
+    assert.equal(got.text, 'hello from app\napp got ping'); // the client's frame never reached the app
+    const st = await waitSeries(tel);
+    assert.deepEqual([st.reporter, st.source_workload, st.source_app, st.destination_workload], ['destination', 'sleep', 'sleeper', 'db']);
+  } finally {
+    engine.close();
+    await new Promise((r) => app.close(r));
+  }
+});
+
+/** The TCP series once the connection's close was counted (the proxy sees the close a moment after the client). */
+async function waitSeries(tel: ProxyTelemetry): Promise<Record<string, string>> {
+  for (let i = 0; i < 200; i++) {
+    const s = tel.stats().find((x) => x.name === 'istio_tcp_connections_closed_total' && 'value' in x && x.value >= 1);
+    if (s) return s.labels ?? {};
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('no closed TCP connection counted');
+}

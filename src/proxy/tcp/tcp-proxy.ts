@@ -148,17 +148,26 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
       const mxUp = upIo !== io && (up as TLSSocket).alpnProtocol === MX_ALPN;
       let last = ctx.clock.now();
       const touch = (): void => { last = ctx.clock.now(); };
+      if (!mxUp && downReady) {
+        open();
+        for (const b of pending) upIo.write(up, b, 0, b.length);
+        pending.length = 0;
+        if (upIo === io) relay(io, down, up, touch); else relayMixed(io, down, upIo, up, touch);
+        if (cfg.idleTimeoutMs > 0) watchIdle(ctx, down, up, cfg.idleTimeoutMs, () => last);
+        return;
+      }
       if (!mxUp) {
-        const go = (): void => {
-          if (!downReady || down.destroyed || up.destroyed) return;
+        // The client's frame is still being read: the upstream's bytes flow now (server-first protocols: the client
+        // may wait for them before it sends anything), the client's once its frame is off the stream.
+        pipe(upIo, up, io, down, touch);
+        onDownReady = () => {
+          if (down.destroyed || up.destroyed) return;
           open();
           for (const b of pending) upIo.write(up, b, 0, b.length);
           pending.length = 0;
-          if (upIo === io) relay(io, down, up, touch); else relayMixed(io, down, upIo, up, touch);
+          pipe(io, down, upIo, up, touch);
           if (cfg.idleTimeoutMs > 0) watchIdle(ctx, down, up, cfg.idleTimeoutMs, () => last);
         };
-        onDownReady = go;
-        go();
         return;
       }
       // The exchange upstream: our frame goes first; the client's bytes follow without waiting for the peer's frame
