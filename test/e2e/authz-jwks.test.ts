@@ -7,20 +7,19 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startControlPlane } from '../../src/control-plane/control-plane.ts';
 import { MemoryStore } from '../../src/config/store/memory.ts';
-import { RawAdsClient, makeNode } from '../../src/xds/server/ads-client.ts';
-import { TypeUrl, unpack } from '../../src/envoy/protos.ts';
+import { RawAdsClient } from '../../src/xds/server/ads-client.ts';
+import { TypeUrl } from '../../src/envoy/protos.ts';
 import { logger } from '../../src/common/logger.ts';
 import { parseValidConfig } from '../helpers/golden.ts';
+import { REVIEWS_MESH } from '../helpers/fixtures.ts';
+import { inboundHcm, reviewsNode } from '../helpers/inbound.ts';
 import { FAKE_JWKS } from '../../src/xds/translate/security/index.ts';
 import type { DiscoveryResponse } from '../../src/xds/server/ads-service.ts';
 
 const JWKS = '{"keys":[{"kty":"oct","kid":"k","k":"c2VjcmV0"}]}';
 
 function inlineJwks(r: DiscoveryResponse | undefined): string[] {
-  assert.ok(r, 'expected an LDS response');
-  const l = (r.resources ?? []).map((a) => unpack(a)).find((x) => x.name === 'virtualInbound') as Record<string, any>;
-  const hcm = l.filter_chains.flatMap((c: any) => c.filters).find((f: any) => f.name === 'envoy.filters.network.http_connection_manager');
-  const jwt = hcm?.typed_config.http_filters.find((f: any) => f.name === 'envoy.filters.http.jwt_authn');
+  const jwt = inboundHcm(r)?.http_filters.find((f: any) => f.name === 'envoy.filters.http.jwt_authn');
   return jwt ? Object.values(jwt.typed_config.providers).map((p: any) => p.local_jwks.inline_string) : [];
 }
 
@@ -31,23 +30,7 @@ test('a jwksUri is fetched, inlined and pushed; a failing one is reported in /de
   });
   await new Promise<void>((r) => idp.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
-  const store = new MemoryStore(parseValidConfig(`
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: reviews, namespace: default}
-spec:
-  hosts: [reviews.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 9080, name: http, protocol: HTTP}]
-  workloadSelector: {labels: {app: reviews}}
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: reviews-1, namespace: default}
-spec: {address: 10.0.0.5, labels: {app: reviews}}
----
-apiVersion: security.istio.io/v1
+  const store = new MemoryStore(parseValidConfig(`${REVIEWS_MESH}apiVersion: security.istio.io/v1
 kind: RequestAuthentication
 metadata: {name: jwt, namespace: default}
 spec:
@@ -60,7 +43,7 @@ spec:
   const cp = await startControlPlane({ store, xdsPort: 0, debugPort: 0, debounceMs: 1, debounceMaxMs: 5, logger: log });
   const c = new RawAdsClient(`127.0.0.1:${cp.xdsPort}`);
   try {
-    c.send({ node: makeNode('sidecar~10.0.0.5~reviews-1.default~default.svc.cluster.local', { NAMESPACE: 'default', LABELS: { app: 'reviews' } }), type_url: TypeUrl.Listener });
+    c.send({ node: reviewsNode(), type_url: TypeUrl.Listener });
     let keys: string[] = [];
     for (let i = 0; i < 10; i++) {
       const r = await c.next(3000);

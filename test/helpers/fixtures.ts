@@ -1,5 +1,5 @@
-// test/helpers: Istio YAML for the service-and-workload pair most data-plane tests and the proxy bench start from —
-// a STATIC MESH_INTERNAL ServiceEntry selecting WorkloadEntries by label. Each ends in "---" so they concatenate.
+// test/helpers: Istio YAML most data-plane and authz tests and the proxy bench start from — a STATIC MESH_INTERNAL
+// ServiceEntry selecting WorkloadEntries by label, version subsets, path policies. Each ends in "---" so they concatenate.
 
 /** A ServiceEntry <name>.<namespace>.svc.cluster.local with one HTTP port, selecting workloads by `selector`. */
 export function serviceEntry(name: string, port = 9080, selector: Record<string, string> = { app: name }, namespace = 'default'): string {
@@ -45,5 +45,21 @@ spec:
   host: ${host}
   subsets:
 ${versions.map((v) => `  - {name: ${v}, labels: {version: ${v}}}\n`).join('')}---
+`;
+}
+
+/** The reviews service and its one workload reviews-1 at 10.0.0.5 (app: reviews): the sidecar the authz tests build. */
+export const REVIEWS_MESH = serviceEntry('reviews') + workloadEntry('reviews-1', '10.0.0.5', { labels: { app: 'reviews' } });
+
+/** An AuthorizationPolicy on the workloads labelled app=<app> with one rule matching request `paths`. */
+export function pathPolicy(name: string, action: 'ALLOW' | 'DENY' | 'AUDIT', paths: string[], app = 'reviews', namespace = 'default'): string {
+  return `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ${name}, namespace: ${namespace}}
+spec:
+  selector: {matchLabels: {app: ${app}}}
+  action: ${action}
+  rules: [{to: [{operation: {paths: ${JSON.stringify(paths)}}}]}]
+---
 `;
 }

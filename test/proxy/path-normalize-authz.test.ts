@@ -3,8 +3,8 @@
 // //admin, /./admin, /x/../admin, /%2Fadmin must be denied like /admin, over real sockets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseValidConfig, makeProxy, contextFor } from '../helpers/golden.ts';
-import { generateListeners } from '../../src/xds/translate/generate.ts';
+import { REVIEWS_MESH, pathPolicy } from '../helpers/fixtures.ts';
+import { reviewsInbound } from '../helpers/inbound.ts';
 import { decodeObject, ResourceType } from '../../src/proxy/config/decode.ts';
 import type { ListenerConfig } from '../../src/proxy/config/types.ts';
 import { Engine } from '../../src/proxy/engine.ts';
@@ -12,36 +12,11 @@ import { parseMeshConfig } from '../../src/model/mesh.ts';
 import type { EnvoyResource } from '../../src/xds/translate/types.ts';
 import { backend, cluster, snapshot, testRouter, rawExchange } from './engine-fixtures.ts';
 
-const MESH = `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: reviews, namespace: default}
-spec:
-  hosts: [reviews.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 9080, name: http, protocol: HTTP}]
-  workloadSelector: {labels: {app: reviews}}
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: reviews-1, namespace: default}
-spec: {address: 10.0.0.5, labels: {app: reviews}}
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: deny-admin, namespace: default}
-spec:
-  selector: {matchLabels: {app: reviews}}
-  action: DENY
-  rules: [{to: [{operation: {paths: ["/admin"]}}]}]
-`;
+const MESH = REVIEWS_MESH + pathPolicy('deny-admin', 'DENY', ['/admin']);
 
 function meshConfigMap(normalization?: string): string {
   if (!normalization) return '';
-  return `
----
-apiVersion: v1
+  return `apiVersion: v1
 kind: ConfigMap
 metadata: {name: istio, namespace: istio-system}
 data:
@@ -52,10 +27,7 @@ data:
 
 /** The emitted inbound HCM for port 9080, re-homed on a plain 127.0.0.1:0 listener routing to cluster "app". */
 function emittedListener(normalization?: string): { raw: EnvoyResource; hcm: Record<string, unknown> } {
-  const ctx = contextFor(parseValidConfig(MESH + meshConfigMap(normalization), 'path-normalize.yaml'));
-  const proxy = makeProxy({ name: 'reviews-1', ip: '10.0.0.5', labels: { app: 'reviews' } });
-  const inbound = generateListeners(ctx, proxy).find((l) => l.name === 'virtualInbound') as Record<string, any> | undefined;
-  assert.ok(inbound, 'virtualInbound emitted');
+  const inbound = reviewsInbound(MESH + meshConfigMap(normalization), 'path-normalize.yaml');
   const chain = (inbound.filter_chains as any[]).find((c) => c.filter_chain_match?.destination_port?.value === 9080
     && c.filters?.[0]?.name === 'envoy.filters.network.http_connection_manager' && !c.transport_socket);
   assert.ok(chain, 'a plaintext HTTP chain for 9080');

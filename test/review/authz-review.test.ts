@@ -4,8 +4,9 @@ import { test, before } from 'node:test';
 import { connect as h2connect } from 'node:http2';
 import assert from 'node:assert/strict';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
-import { parseValidConfig, makeProxy, contextFor } from '../helpers/golden.ts';
-import { generateListeners } from '../../src/xds/translate/generate.ts';
+import { parseValidConfig } from '../helpers/golden.ts';
+import { REVIEWS_MESH, pathPolicy } from '../helpers/fixtures.ts';
+import { reviewsInbound } from '../helpers/inbound.ts';
 import { decodeObject, ResourceType } from '../../src/proxy/config/decode.ts';
 import type { HttpHandlerConfig, ListenerConfig } from '../../src/proxy/config/types.ts';
 import { parseRequestHead } from '../../src/proxy/http/codec/index.ts';
@@ -54,11 +55,7 @@ function runAuth(h: HttpHandlerConfig, raw: string): Promise<number> {
 
 /** The HTTP handler of the emitted virtualInbound chain for port 9080, decoded by the proxy's own decoder. */
 function inboundHandler(yaml: string): HttpHandlerConfig {
-  const ctx = contextFor(parseValidConfig(yaml, 'review.yaml'));
-  const proxy = makeProxy({ name: 'reviews-1', ip: '10.0.0.5', labels: { app: 'reviews' } });
-  const raw = generateListeners(ctx, proxy).find((l) => l.name === 'virtualInbound');
-  assert.ok(raw, 'virtualInbound emitted');
-  const d = decodeObject(ResourceType.Listener, raw);
+  const d = decodeObject(ResourceType.Listener, reviewsInbound(yaml, 'review.yaml'));
   assert.equal(d.errors, undefined, JSON.stringify(d.errors));
   const l = d.value as ListenerConfig;
   const chain = l.filterChains.find((c) => c.handler.kind === 'http' && c.match.destinationPort === 9080);
@@ -66,36 +63,10 @@ function inboundHandler(yaml: string): HttpHandlerConfig {
   return chain.handler as HttpHandlerConfig;
 }
 
-const MESH = `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: reviews, namespace: default}
-spec:
-  hosts: [reviews.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 9080, name: http, protocol: HTTP}]
-  workloadSelector: {labels: {app: reviews}}
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: reviews-1, namespace: default}
-spec: {address: 10.0.0.5, labels: {app: reviews}}
-`;
-
 // ---------------------------------------------------------------- F1: path normalization (control plane)
 
 test('F1 (fixed by bf24194, regression guard): a DENY on /admin* holds for dot-segment and percent-encoded spellings (Istio default pathNormalization BASE)', async () => {
-  const h = inboundHandler(`${MESH}
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: deny-admin, namespace: default}
-spec:
-  selector: {matchLabels: {app: reviews}}
-  action: DENY
-  rules: [{to: [{operation: {paths: ["/admin*"]}}]}]
-`);
+  const h = inboundHandler(REVIEWS_MESH + pathPolicy('deny-admin', 'DENY', ['/admin*']));
   assert.equal(await runAuth(h, 'GET /admin HTTP/1.1\r\nhost: reviews\r\n\r\n'), 403, 'the plain spelling is denied');
   assert.equal(await runAuth(h, 'GET /public HTTP/1.1\r\nhost: reviews\r\n\r\n'), 0, 'other paths pass');
   // Istio's default (BASE) sets normalize_path on every HCM: these reach the app as /admin and must be denied.
@@ -267,24 +238,7 @@ test('F3 (regression guard): an HTTP/2 :path "/admin#x" does not dodge a DENY on
 // ---------------------------------------------------------------- F4 / F5: translation deviations from Istio (control plane)
 
 test('F4 (fixed, regression guard): AUDIT runs before DENY as in Istio (AUDIT, DENY, ALLOW), so denied requests are still audited', async () => {
-  const h = inboundHandler(`${MESH}
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: audit-admin, namespace: default}
-spec:
-  selector: {matchLabels: {app: reviews}}
-  action: AUDIT
-  rules: [{to: [{operation: {paths: ["/admin*"]}}]}]
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: deny-admin, namespace: default}
-spec:
-  selector: {matchLabels: {app: reviews}}
-  action: DENY
-  rules: [{to: [{operation: {paths: ["/admin*"]}}]}]
-`);
+  const h = inboundHandler(REVIEWS_MESH + pathPolicy('audit-admin', 'AUDIT', ['/admin*']) + pathPolicy('deny-admin', 'DENY', ['/admin*']));
   const actions = h.httpFilters.flatMap((f) => (f.type === 'rbac' ? [f.rbac?.rules?.action] : []));
   assert.deepEqual(actions, ['LOG', 'DENY'], 'Istio emits the AUDIT (LOG) filter first: an attempt the DENY refuses is still audited');
 });
@@ -377,9 +331,7 @@ test('F9 (regression guard): an encoded NUL in the path and a method that is not
 // ---------------------------------------------------------------- CUSTOM without an ext_authz provider (control plane)
 
 test('CUSTOM (as Istio for an unusable provider): a separate DENY filter first, before jwt_authn, denying only what its rules select', async () => {
-  const h = inboundHandler(`${MESH}
----
-apiVersion: security.istio.io/v1
+  const h = inboundHandler(`${REVIEWS_MESH}apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: ext, namespace: default}
 spec:

@@ -6,32 +6,14 @@ import assert from 'node:assert/strict';
 import { startControlPlane } from '../../../src/control-plane/control-plane.ts';
 import { MemoryStore } from '../../../src/config/store/memory.ts';
 import { RawAdsClient, makeNode } from '../../../src/xds/server/ads-client.ts';
-import { TypeUrl, unpack } from '../../../src/envoy/protos.ts';
+import { TypeUrl } from '../../../src/envoy/protos.ts';
 import { logger } from '../../../src/common/logger.ts';
 import { parseValidConfig } from '../../helpers/golden.ts';
+import { REVIEWS_MESH, workloadEntry } from '../../helpers/fixtures.ts';
+import { inboundHcm, reviewsNode } from '../../helpers/inbound.ts';
 import type { DiscoveryResponse } from '../../../src/xds/server/ads-service.ts';
 
-const MESH = parseValidConfig(`
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: reviews, namespace: default}
-spec:
-  hosts: [reviews.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 9080, name: http, protocol: HTTP}]
-  workloadSelector: {labels: {app: reviews}}
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: reviews-1, namespace: default}
-spec: {address: 10.0.0.5, labels: {app: reviews}}
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: ratings-1, namespace: default}
-spec: {address: 10.0.0.6, labels: {app: ratings}}
-`, 'mesh.yaml');
+const MESH = parseValidConfig(REVIEWS_MESH + workloadEntry('ratings-1', '10.0.0.6', { labels: { app: 'ratings' } }), 'mesh.yaml');
 
 const POLICY = parseValidConfig(`
 apiVersion: security.istio.io/v1
@@ -45,10 +27,8 @@ spec:
 
 /** The names of the HTTP filters on virtualInbound's first HCM chain. */
 function inboundHttpFilters(r: DiscoveryResponse | undefined): string[] {
-  assert.ok(r, 'expected an LDS response');
-  const l = (r.resources ?? []).map((a) => unpack(a)).find((x) => x.name === 'virtualInbound') as Record<string, any>;
-  const hcm = l.filter_chains.flatMap((c: any) => c.filters).find((f: any) => f.name === 'envoy.filters.network.http_connection_manager');
-  return hcm ? hcm.typed_config.http_filters.map((f: any) => f.name) : [];
+  const hcm = inboundHcm(r);
+  return hcm ? hcm.http_filters.map((f: any) => f.name) : [];
 }
 
 test('applying and deleting an AuthorizationPolicy pushes the selected proxy only', async () => {
@@ -59,7 +39,7 @@ test('applying and deleting an AuthorizationPolicy pushes the selected proxy onl
   const reviews = new RawAdsClient(`127.0.0.1:${cp.xdsPort}`);
   const ratings = new RawAdsClient(`127.0.0.1:${cp.xdsPort}`);
   try {
-    reviews.send({ node: makeNode('sidecar~10.0.0.5~reviews-1.default~default.svc.cluster.local', { NAMESPACE: 'default', LABELS: { app: 'reviews' } }), type_url: TypeUrl.Listener });
+    reviews.send({ node: reviewsNode(), type_url: TypeUrl.Listener });
     ratings.send({ node: makeNode('sidecar~10.0.0.6~ratings-1.default~default.svc.cluster.local', { NAMESPACE: 'default', LABELS: { app: 'ratings' } }), type_url: TypeUrl.Listener });
     const r1 = await reviews.next(5000);
     assert.deepEqual(inboundHttpFilters(r1), ['envoy.filters.http.router']);
