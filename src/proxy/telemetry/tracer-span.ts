@@ -2,6 +2,7 @@
 // propagated trace context, kind from the side, Envoy's and Istio's tags, custom tags. Pure: no I/O, no clock.
 import type { CustomTagConfig, TracingConfig } from '../config/types.ts';
 import type { TraceDecision } from './trace.ts';
+import type { HttpDone } from './types.ts';
 
 /** What the exchange hands telemetry about a sampled request (HttpDone.span; never built for unsampled ones). */
 export interface SpanInput {
@@ -25,17 +26,7 @@ export interface SpanInput {
 }
 
 /** The finished request as telemetry sees it (the HttpDone fields a span reads). */
-export interface SpanRequest {
-  inbound: boolean;
-  cluster: string;
-  authority: string;
-  status: number;
-  flags: readonly string[];
-  grpcStatus?: string;
-  durationMs: number;
-  requestBytes: number;
-  responseBytes: number;
-}
+export type SpanRequest = Pick<HttpDone, 'inbound' | 'cluster' | 'authority' | 'status' | 'flags' | 'grpcStatus' | 'durationMs' | 'requestBytes' | 'responseBytes'>;
 
 export interface ZipkinEndpoint { serviceName?: string; ipv4?: string; ipv6?: string; port?: number }
 export interface ZipkinSpan {
