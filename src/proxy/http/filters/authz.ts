@@ -68,11 +68,6 @@ function preludeFor(h: HttpHandlerConfig): Prelude {
   return p;
 }
 
-/** The handler's compiled auth filters, in chain order (null: none). */
-export function authSteps(h: HttpHandlerConfig): Step[] | null {
-  return preludeFor(h).steps;
-}
-
 /** Header lookup for matchers: pseudo headers from the request line, repeated headers joined with ',' (Envoy). */
 function headerView(req: IncomingRequest): { get(name: string): string | undefined } {
   return {
