@@ -7,25 +7,11 @@ import { loadGoldenInput, contextFor, makeProxy, normalizeConfig, type ProxySpec
 import { generateListeners, generateClusters, generateEndpoints, missingReferences } from '../../src/xds/translate/generate.ts';
 import type { GeneratedConfig } from '../../src/xds/translate/types.ts';
 import type { ConfigObject } from '../../src/config/types.ts';
+import { mutate } from '../helpers/mutate.ts';
 // The same seeded PRNG the load balancers use in tests (mulberry32): a failing seed reproduces.
 import { seededRandom } from '../../src/proxy/upstream/lb/random.ts';
 
 const ODD: unknown[] = [undefined, null, 0, -1, 70000, '', 'x', '*', [], {}, [{}], true, '1h', 'bad duration'];
-
-/** Replace one random node inside `spec` (never the envelope: the store keeps kind/metadata intact). */
-function mutate(o: unknown, r: () => number): void {
-  const paths: { parent: Record<string, unknown> | unknown[]; key: string | number }[] = [];
-  const walk = (v: unknown) => {
-    if (Array.isArray(v)) v.forEach((x, i) => { paths.push({ parent: v, key: i }); walk(x); });
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { paths.push({ parent: v as Record<string, unknown>, key: k }); walk(x); }
-  };
-  walk(o);
-  if (!paths.length) return;
-  const p = paths[Math.floor(r() * paths.length)]!;
-  const val = structuredClone(ODD[Math.floor(r() * ODD.length)]);
-  if (r() < 0.3 && !Array.isArray(p.parent)) delete (p.parent as Record<string, unknown>)[p.key as string];
-  else (p.parent as Record<string | number, unknown>)[p.key] = val;
-}
 
 const features: [string, ProxySpec[]][] = [
   ['clusters-traffic-policy', [{ name: 'c', ip: '10.0.0.1' }]],
@@ -52,7 +38,7 @@ test('listeners, clusters and endpoints survive 60 random mutations per golden i
         if (o.kind === 'Gateway') for (const sv of o.spec?.servers ?? []) if (sv.tls) targets.push(sv.tls);
         if (o.kind === 'VirtualService') for (const k of ['tcp', 'tls']) if (o.spec?.[k]) targets.push(o.spec[k]);
       }
-      for (let n = 0; n < 3 && targets.length; n++) mutate(targets[Math.floor(r() * targets.length)], r);
+      for (let n = 0; n < 3 && targets.length; n++) mutate(targets[Math.floor(r() * targets.length)], r, ODD);
       let ctx;
       try { ctx = contextFor(objects); } catch { continue; } // the model's robustness is tested with the model
       for (const spec of proxies) {

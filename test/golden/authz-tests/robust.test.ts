@@ -8,23 +8,10 @@ import { generateListeners } from '../../../src/xds/translate/generate.ts';
 import { securityIssues } from '../../../src/xds/translate/security/index.ts';
 import { jwksSources } from '../../../src/xds/translate/security/jwks-resolver.ts';
 import type { ConfigObject } from '../../../src/config/types.ts';
+import { mutate } from '../../helpers/mutate.ts';
 import { seededRandom } from '../../../src/proxy/upstream/lb/random.ts';
 
 const ODD: unknown[] = [undefined, null, 0, -1, 70000, '', 'x', '*', '**', '/', 'a/b/*', '*/', [], {}, [{}], [null], ['*'], true, { key: 1 }];
-
-function mutate(o: unknown, r: () => number): void {
-  const paths: { parent: Record<string, unknown> | unknown[]; key: string | number }[] = [];
-  const walk = (v: unknown) => {
-    if (Array.isArray(v)) v.forEach((x, i) => { paths.push({ parent: v, key: i }); walk(x); });
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { paths.push({ parent: v as Record<string, unknown>, key: k }); walk(x); }
-  };
-  walk(o);
-  if (!paths.length) return;
-  const p = paths[Math.floor(r() * paths.length)]!;
-  const val = structuredClone(ODD[Math.floor(r() * ODD.length)]);
-  if (r() < 0.3 && !Array.isArray(p.parent)) delete (p.parent as Record<string, unknown>)[p.key as string];
-  else (p.parent as Record<string | number, unknown>)[p.key] = val;
-}
 
 const features: [string, ProxySpec[]][] = [
   ['authz-http', [{ name: 'r', ip: '10.0.0.5', labels: { app: 'reviews' } }, { name: 'd', namespace: 'other', ip: '10.0.1.5', labels: { app: 'details' } }]],
@@ -39,7 +26,7 @@ test('security translation survives 80 random mutations per authz golden input',
       const r = seededRandom(seed * 104729 + feature.length);
       const objects = structuredClone(base) as ConfigObject[];
       const targets = objects.filter((o) => o.kind === 'AuthorizationPolicy' || o.kind === 'RequestAuthentication').map((o) => o.spec);
-      for (let n = 0; n < 4 && targets.length; n++) mutate(targets[Math.floor(r() * targets.length)], r);
+      for (let n = 0; n < 4 && targets.length; n++) mutate(targets[Math.floor(r() * targets.length)], r, ODD);
       const ctx = contextFor(objects);
       const where = `${feature} seed ${seed}`;
       try { securityIssues(ctx.snapshot); jwksSources(objects); } catch (e) { assert.fail(`${where}: issues threw ${(e as Error).stack}`); }
