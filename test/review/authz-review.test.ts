@@ -1,5 +1,5 @@
-// test/review: security review R1 of AuthorizationPolicy / RequestAuthentication enforcement — each test is either a
-// reproduction of a real bug (fails until fixed; kept as a regression guard once fixed) or a subtle case that holds.
+// test/review: security review R1 of AuthorizationPolicy / RequestAuthentication enforcement — each F test reproduces a
+// bug the review found (all fixed since: they stay as regression guards); each "holds" test is a subtle case that held.
 import { test, before } from 'node:test';
 import { connect as h2connect } from 'node:http2';
 import assert from 'node:assert/strict';
