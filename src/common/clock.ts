@@ -74,13 +74,17 @@ class QEntry implements Deadline {
 class QList {
   head: QEntry | null = null;
   tail: QEntry | null = null;
+  constructor(readonly ms: number) {}
 }
+
+/** Node's timers take at most 2^31-1 ms (a longer delay fires after 1 ms): a far deadline re-arms at this cap. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Many timeouts drawn from a few distinct durations (route timeouts), on ONE timer of the given clock instead of
  * one each: a per-request timer costs a closure, a Node Timeout and map bookkeeping, and nearly all of them are
- * cancelled. Entries of one duration are kept in insertion order, which is deadline order because clock time never
- * goes back; add and cancel are O(1). The clock timer is armed for the earliest head and fires entries exactly at
+ * cancelled. Entries of one duration are kept in deadline order, which is insertion order as clock time never goes
+ * back (a caller's older `now` walks back a few entries); add and cancel are O(1) then. The clock timer is armed for the earliest head and fires entries exactly at
  * their deadline (so FakeClock tests see the same times); it is cleared when the queue empties.
  */
 export class TimeoutQueue {
@@ -100,14 +104,23 @@ export class TimeoutQueue {
     let list: QList | undefined;
     if (ms === this.lastMs) list = this.lastList;
     else {
+      // Durations can come from requests (grpc-timeout): a list is kept only while it has entries or is the last used.
+      const last = this.lastList;
+      if (last !== undefined && last.head === null) this.lists.delete(last.ms);
       list = this.lists.get(ms);
-      if (list === undefined) { list = new QList(); this.lists.set(ms, list); }
+      if (list === undefined) { list = new QList(ms); this.lists.set(ms, list); }
       this.lastMs = ms;
       this.lastList = list;
     }
     const l = list!;
     const e = new QEntry(now + Math.max(0, ms), target, l);
-    if (l.tail === null) { l.head = l.tail = e; } else { e.prev = l.tail; l.tail.next = e; l.tail = e; }
+    // Appending keeps deadline order, except for a caller's `now` older than an entry's already queued: walk back.
+    let after = l.tail;
+    while (after !== null && after.at > e.at) after = after.prev;
+    e.prev = after;
+    e.next = after === null ? l.head : after.next;
+    if (e.next !== null) e.next.prev = e; else l.tail = e;
+    if (after !== null) after.next = e; else l.head = e;
     this.size++;
     if (e.at < this.armedAt && !this.firing) this.arm(e.at);
     return e;
@@ -135,13 +148,14 @@ export class TimeoutQueue {
     if (e.next !== null) e.next.prev = e.prev; else l.tail = e.prev;
     e.prev = e.next = null;
     this.size--;
+    if (l.head === null && l !== this.lastList) this.lists.delete(l.ms);
   }
 
   /** (Re)arm the clock timer for `at` (rare under load: only a new earliest entry does it). */
   private arm(at: number): void {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.armedAt = at;
-    this.timer = this.clock.setTimeout(this.fire, Math.max(0, Math.ceil(at - this.clock.now())));
+    this.timer = this.clock.setTimeout(this.fire, Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(at - this.clock.now()))));
   }
 
   private onTimer(): void {

@@ -89,3 +89,39 @@ test('on the real clock an entry fires after its duration', async () => {
   assert.ok(at - t0 >= 15, `fired after ${at - t0} ms`);
   assert.equal(q.pending, 0);
 });
+
+test('durations taken from requests leave no empty lists behind; a far deadline neither fires early nor spins', () => {
+  const clock = new FakeClock();
+  const q = new TimeoutQueue(clock);
+  const log: string[] = [];
+  const t = recorder(clock, log);
+  const lists = () => (q as unknown as { lists: Map<number, unknown> }).lists.size;
+  for (let ms = 1; ms <= 500; ms++) q.cancel(q.add(ms, t(`x${ms}`)));
+  for (let ms = 501; ms <= 1000; ms++) q.add(ms, t(`y${ms}`));
+  clock.advance(1000);
+  assert.equal(log.length, 500);
+  assert.ok(lists() <= 1, `empty per-duration lists kept: ${lists()}`);
+  // 30 days: beyond Node's 2^31-1 ms timer limit (a longer delay fires after 1 ms), so the queue arms at the cap
+  const days30 = 30 * 86_400_000;
+  const set = clock.setTimeout.bind(clock);
+  const delays: number[] = [];
+  clock.setTimeout = (fn, ms) => { delays.push(ms); return set(fn, ms); };
+  q.add(days30, t('far'));
+  clock.advance(days30 - 1);
+  assert.equal(log.length, 500, 'not yet');
+  clock.advance(1);
+  assert.equal(log.at(-1), `far@${1000 + days30}`);
+  assert.deepEqual(delays, [2_147_483_647, days30 - 2_147_483_647], 'armed at the cap, then for the rest');
+});
+
+test('an entry added with an older start time still fires in deadline order within its duration', () => {
+  const clock = new FakeClock(100);
+  const q = new TimeoutQueue(clock);
+  const log: string[] = [];
+  const t = recorder(clock, log);
+  q.add(50, t('now'));
+  q.add(50, t('older'), 90);
+  q.add(50, t('oldest'), 80);
+  clock.advance(100);
+  assert.deepEqual(log, ['oldest@130', 'older@140', 'now@150']);
+});
