@@ -10,7 +10,7 @@ import { TypeUrl } from '../envoy/protos.ts';
 import { logger } from '../common/logger.ts';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { objectsFromYaml } from '../model/test-helpers.ts';
+import { objectsFromYaml, ZIPKIN_COLLECTOR_YAML } from '../model/test-helpers.ts';
 
 class TestStore implements ConfigStore {
   objects: ConfigObject[] = [];
@@ -97,17 +97,7 @@ metadata: {name: mesh-default, namespace: istio-system}
 spec:
   tracing: [{providers: [{name: zipkin}]}]
 `, 'mesh.yaml');
-  const collector = objectsFromYaml(`
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: zipkin, namespace: istio-system}
-spec:
-  hosts: [zipkin.istio-system.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 9411, name: http-zipkin, protocol: HTTP}]
-  endpoints: [{address: 10.6.0.9}]
-`, 'zipkin.yaml');
+  const collector = objectsFromYaml(ZIPKIN_COLLECTOR_YAML, 'zipkin.yaml');
   store.objects = base;
   const cp = await startControlPlane({ store, xdsPort: 0, debugPort: 0, debounceMs: 1, debounceMaxMs: 5, logger: log });
   const configz = async () => (await (await fetch(`http://127.0.0.1:${cp.debugPort}/debug/configz`)).json()) as { tracingIssues: ValidationIssue[] };

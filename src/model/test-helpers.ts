@@ -22,3 +22,15 @@ export function objectsFromYaml(text: string, file = 'test.yaml'): ConfigObject[
   });
   return out;
 }
+
+/** The Zipkin collector tracing tests report to: ServiceEntry zipkin.istio-system, port 9411, one endpoint 10.6.0.9. */
+export const ZIPKIN_COLLECTOR_YAML = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: zipkin, namespace: istio-system}
+spec:
+  hosts: [zipkin.istio-system.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 9411, name: http-zipkin, protocol: HTTP}]
+  endpoints: [{address: 10.6.0.9}]
+`;

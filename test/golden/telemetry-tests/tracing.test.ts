@@ -8,6 +8,7 @@ import { generate, generateClusters, generateEndpoints, missingReferences } from
 import { assertDecodes } from '../../helpers/decodes.ts';
 import { tracingPlan } from '../../../src/xds/translate/telemetry/index.ts';
 import type { EnvoyResource, GeneratedConfig } from '../../../src/xds/translate/types.ts';
+import { ZIPKIN_COLLECTOR_YAML } from '../../../src/model/test-helpers.ts';
 
 const ZIPKIN = 'outbound|9411||zipkin.istio-system.svc.cluster.local';
 const cart = { name: 'cart-1', namespace: 'shop', ip: '10.5.0.1', labels: { app: 'cart' } };
@@ -108,15 +109,7 @@ data:
     - {name: otel, opentelemetry: {service: otel.istio-system.svc.cluster.local, port: 4317}}
     - {name: ghost, zipkin: {service: nowhere.example.com, port: 9411}}
 ---
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: zipkin, namespace: istio-system}
-spec:
-  hosts: [zipkin.istio-system.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 9411, name: http-zipkin, protocol: HTTP}]
-  endpoints: [{address: 10.6.0.9}]`;
+${ZIPKIN_COLLECTOR_YAML}`;
 }
 
 test('no Telemetry and no default provider: the legacy path leaves hcm tracing as it was (sampling only)', () => {

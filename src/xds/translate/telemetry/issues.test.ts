@@ -1,25 +1,13 @@
 // xds/translate/telemetry: tests for tracingIssues — each unusable provider reference is named by object and field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { objectsFromYaml } from '../../../model/test-helpers.ts';
+import { objectsFromYaml, ZIPKIN_COLLECTOR_YAML } from '../../../model/test-helpers.ts';
 import { buildSnapshot } from '../../../model/snapshot.ts';
 import { PushContext } from '../../../model/push-context.ts';
 import { tracingIssues } from './issues.ts';
 
-const BASE = `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: zipkin, namespace: istio-system}
-spec:
-  hosts: [zipkin.istio-system.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 9411, name: http-zipkin, protocol: HTTP}]
-  endpoints: [{address: 10.6.0.9}]
-`;
-
 function issuesOf(mesh: string, extra = '') {
-  const yaml = `${BASE}---
+  const yaml = `${ZIPKIN_COLLECTOR_YAML}---
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: istio, namespace: istio-system}
