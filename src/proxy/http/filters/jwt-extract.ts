@@ -36,11 +36,11 @@ function tokenAt(v: string, at: number): string {
  * One provider's locations, or all providers' merged (allow_missing / allow_missing_or_failed). Envoy reads every
  * location: repeated headers joined with ',', the value prefix searched anywhere in the value. Stricter than Envoy
  * (so a second, unverified token can never ride along to the app): every occurrence of the prefix, every value of
- * a repeated query parameter and every matching cookie is a token that must verify. The prefix is searched
- * case-sensitively first, then ignoring case.
+ * a repeated query parameter and every matching cookie is a token that must verify. The prefix is matched ignoring
+ * case (lower-casing keeps latin1 indices; were one to shift, the cut token fails verification).
  */
 export class Extractor {
-  private readonly headers = new Map<string, { name: string; prefix: string; issuers: Issuers }>();
+  private readonly headers = new Map<string, { name: string; prefix: string; lowerPrefix: string; issuers: Issuers }>();
   private readonly params = new Map<string, Issuers>();
   private readonly cookies = new Map<string, Issuers>();
   /** Headers the providers write (forward_payload_header, claim_to_headers): a client's own copies are removed first. */
@@ -52,7 +52,7 @@ export class Extractor {
         if (loc.kind === 'header') {
           const key = `${loc.name}\n${loc.prefix}`;
           let e = this.headers.get(key);
-          if (!e) this.headers.set(key, e = { name: loc.name, prefix: loc.prefix, issuers: new Issuers() });
+          if (!e) this.headers.set(key, e = { name: loc.name, prefix: loc.prefix, lowerPrefix: loc.prefix.toLowerCase(), issuers: new Issuers() });
           e.issuers.add(p.issuer);
         } else {
           const m = loc.kind === 'param' ? this.params : this.cookies;
@@ -76,12 +76,12 @@ export class Extractor {
       if (v === undefined) continue;
       const loc: JwtLocation = { kind: 'header', name: e.name, prefix: e.prefix };
       if (!e.prefix) { out.push({ token: v.trim(), loc, issuers: e.issuers }); continue; }
-      let hay = v;
-      let at = hay.indexOf(e.prefix);
-      if (at < 0) { hay = v.toLowerCase(); at = hay.indexOf(e.prefix.toLowerCase()); }
+      // Case-insensitively, every occurrence: "Bearer good, bearer forged" must not forward the second unverified.
+      const hay = v.toLowerCase();
+      let at = hay.indexOf(e.lowerPrefix);
       while (at >= 0) {
         out.push({ token: tokenAt(v, at + e.prefix.length), loc, issuers: e.issuers });
-        at = hay.indexOf(hay === v ? e.prefix : e.prefix.toLowerCase(), at + e.prefix.length);
+        at = hay.indexOf(e.lowerPrefix, at + e.prefix.length);
       }
     }
     if (this.params.size) {
