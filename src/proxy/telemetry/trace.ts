@@ -1,7 +1,7 @@
 // proxy/telemetry: trace context on the request path — B3 (x-b3-*) and W3C traceparent, as Envoy's tracing does
 // for Istio: a request without a trace starts one (sampled per the HCM's random_sampling, i.e. MeshConfig
 // defaultConfig.tracing.sampling); a request with one keeps its trace id and sampling decision and gets a new span
-// id per hop with the caller's span as parent. No spans are exported yet (no Zipkin / OTel reporter).
+// id per hop with the caller's span as parent. Spans are reported by tracer.ts (Zipkin) when tracing is configured.
 import { randomFillSync } from 'node:crypto';
 import { setHeader } from '../http/header-edits.ts';
 

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { FakeClock, realClock } from '../../../common/clock.ts';
 import type { ConfigObject } from '../../../config/types.ts';
 import { buildSnapshot } from '../../../model/snapshot.ts';
-import { JwksResolver, httpJwksFetch, jwksSources, jwksProblem } from './jwks-resolver.ts';
+import { JwksResolver, MAX_JWKS_BYTES, httpJwksFetch, jwksSources, jwksProblem } from './jwks-resolver.ts';
 import { securityIssues } from './issues.ts';
 import { jwtAuthnFilter } from './jwt.ts';
 import { FAKE_JWKS } from './jwks.ts';
@@ -133,4 +133,21 @@ test('httpJwksFetch rejects an unreachable port quickly', async () => {
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   await assert.rejects(httpJwksFetch(`http://127.0.0.1:${port}/jwks`, 2000));
+});
+
+test('httpJwksFetch refuses a JWKS over MAX_JWKS_BYTES, declared or streamed', async () => {
+  const big = JSON.stringify({ keys: [], pad: 'x'.repeat(MAX_JWKS_BYTES) });
+  const s = createServer((req, res) => {
+    if (req.url === '/declared') { res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(big) }); res.end(big); return; }
+    res.writeHead(200, { 'content-type': 'application/json' }); // chunked: no declared length
+    res.end(big);
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  try {
+    await assert.rejects(httpJwksFetch(`http://127.0.0.1:${port}/declared`, 5000), /over the 262144-byte limit/);
+    await assert.rejects(httpJwksFetch(`http://127.0.0.1:${port}/streamed`, 5000), /over the 262144-byte limit/);
+  } finally {
+    await new Promise<void>((r) => s.close(() => r()));
+  }
 });

@@ -51,14 +51,21 @@ export function jwksSources(objects: readonly ConfigObject[]): Map<string, strin
   return out;
 }
 
+/** Largest JWKS document accepted from a jwksUri (a key set is a few KB). */
+export const MAX_JWKS_BYTES = 256 * 1024;
+
 /** Node's fetch with an abort after timeoutMs (real time: the network is real). */
 export const httpJwksFetch: JwksFetch = async (uri, timeoutMs) => {
   const ac = new AbortController();
   const t = setTimeout(() => ac.abort(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
   try {
     const res = await fetch(uri, { signal: ac.signal, headers: { accept: 'application/json' } });
-    const body = await res.text();
     if (res.status < 200 || res.status > 299) throw new Error(`HTTP ${res.status}`);
+    // the JWKS is inlined into every selected proxy's listeners: refuse an oversized answer instead of pushing it
+    const declared = Number(res.headers.get('content-length') ?? '0');
+    if (declared > MAX_JWKS_BYTES) throw new Error(`JWKS of ${declared} bytes is over the ${MAX_JWKS_BYTES}-byte limit`);
+    const body = await res.text();
+    if (Buffer.byteLength(body) > MAX_JWKS_BYTES) throw new Error(`JWKS over the ${MAX_JWKS_BYTES}-byte limit`);
     return body;
   } catch (e) {
     throw ac.signal.aborted ? ac.signal.reason : e;
