@@ -19,6 +19,7 @@ export const ErrorCodes = {
   XDS_AUTHZ_UNSUPPORTED: 'RIG305', // a security policy feature translated differently than written (CUSTOM, targetRef, unknown condition)
   XDS_JWKS_FETCH: 'RIG306', // a RequestAuthentication jwksUri could not be fetched (every token fails until it is)
   XDS_TRACING_PROVIDER: 'RIG307', // a tracing provider named by a Telemetry / MeshConfig cannot be used (unknown, not zipkin, no such service): no spans
+  XDS_ACCESSLOG: 'RIG308', // a Telemetry accessLogging provider or filter.expression cannot be applied as written (unknown / unsupported provider, CEL outside the translated subset)
   // proxy (RIG4xx)
   PROXY_CONFIG_REJECTED: 'RIG401',
   PROXY_UPSTREAM: 'RIG402',

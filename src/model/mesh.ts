@@ -71,6 +71,7 @@ export function parseMeshConfig(text: string, file?: string): { mesh: MeshConfig
   const dt = s('defaultTimeout'); if (dt !== undefined) mesh.defaultTimeout = dt;
   const pd = s('protocolDetectionTimeout'); if (pd !== undefined) mesh.protocolDetectionTimeout = pd;
   const alf = s('accessLogFile'); if (alf !== undefined) mesh.accessLogFile = alf;
+  const alfmt = s('accessLogFormat'); if (alfmt !== undefined) mesh.accessLogFormat = alfmt;
   const ale = s('accessLogEncoding');
   if (ale === 'TEXT' || ale === 'JSON') mesh.accessLogEncoding = ale; else if (ale !== undefined) warn('accessLogEncoding', 'must be TEXT or JSON');
   const isvc = s('ingressService'); if (isvc !== undefined) mesh.ingressService = isvc;

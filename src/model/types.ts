@@ -62,6 +62,8 @@ export interface MeshConfig {
   defaultTimeout?: string;
   accessLogFile?: string; // "" = off, "/dev/stdout" = on
   accessLogEncoding?: 'TEXT' | 'JSON';
+  /** Format for the built-in `envoy` access log provider (text, or a JSON object of labels when JSON); "" = Istio's default. */
+  accessLogFormat?: string;
   enableTracing: boolean;
   defaultConfig: {
     /** sampling: percent of new traces sampled; zipkin.address: the legacy collector "host:port"; maxPathTagLength: http.url tag cap. */

@@ -13,7 +13,7 @@ import { inboundPorts } from './clusters/inbound.ts';
 import { buildLoadAssignments, scopeLoadAssignments } from './endpoints/index.ts';
 import { buildListeners, referencedRouteNames, localMode } from './listeners/index.ts';
 import { buildRouteConfiguration } from './routes/index.ts';
-import { applyTracing, collectorClusters } from './telemetry/index.ts';
+import { applyTracing, applyAccessLogging, collectorClusters } from './telemetry/index.ts';
 
 /** Anything shaped like PushContext (tests may hand-build one). */
 export type Ctx = PushContext | TranslateContext;
@@ -26,8 +26,9 @@ function byName(resources: EnvoyResource[], names: readonly string[] | undefined
 
 /** LDS. `names` narrows the result (proxyless gRPC clients ask for "host:port" names, expanded as Istio does). */
 export function generateListeners(ctx: Ctx, proxy: Proxy, names?: readonly string[]): EnvoyResource[] {
-  // tracing (Telemetry / MeshConfig providers) is per proxy, applied after the per-scope listener memo
-  return applyTracing(ctx as TranslateContext, proxy, buildListeners(ctx as TranslateContext, proxy, names));
+  // tracing and access logging (Telemetry / MeshConfig providers) are per proxy, applied after the per-scope listener memo
+  const c = ctx as TranslateContext;
+  return applyAccessLogging(c, proxy, applyTracing(c, proxy, buildListeners(c, proxy, names)));
 }
 
 /** CDS: outbound clusters for visible services and subsets, fixed clusters, and the workload's inbound clusters. */

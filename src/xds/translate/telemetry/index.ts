@@ -15,6 +15,10 @@ export { tracingPlan, applicableTelemetries, hcmTracing } from './tracing.ts';
 export type { TracingPlan, TracingSpec } from './tracing.ts';
 export type { ZipkinProvider } from './providers.ts';
 export { tracingIssues } from './issues.ts';
+export { applyAccessLogging, proxyAccessLogPlan } from './accesslog-apply.ts';
+export { accessLogPlan, accessLogIssues, resolveLogProvider } from './accesslog.ts';
+export type { AccessLogPlan, LogSpec, FileLogProvider } from './accesslog.ts';
+export { celToAccessLogFilter } from './accesslog-cel.ts';
 
 /** The proxy's tracing plan (memoized per push, namespace and labels: the only proxy inputs scoping reads). */
 export function proxyTracingPlan(ctx: TranslateContext, proxy: Proxy): TracingPlan | undefined {

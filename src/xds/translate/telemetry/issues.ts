@@ -7,6 +7,7 @@ import type { TelemetrySpec } from '../../../config/types/telemetry.ts';
 import { ErrorCodes } from '../../../common/errors.ts';
 import type { PushSnapshot, Service } from '../../../model/types.ts';
 import { legacyProviderResult, resolveProvider } from './providers.ts';
+import { accessLogIssues } from './accesslog.ts';
 
 type Lookup = (host: string) => Service | undefined;
 
@@ -45,5 +46,7 @@ export function tracingIssues(s: Pick<PushSnapshot, 'telemetries' | 'mesh' | 'do
     const legacy = legacyProviderResult(s.mesh, lookup, suffix);
     if (typeof legacy === 'string') issue('ConfigMap', 'istio', 'data.mesh.defaultConfig.tracing.zipkin.address', `${legacy}: proxies without a Telemetry tracing provider report no spans`);
   }
+  // access logging's issues ride along: this is the one list the control plane shows in /debug/configz
+  out.push(...accessLogIssues(s));
   return out;
 }

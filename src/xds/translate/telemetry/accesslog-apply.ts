@@ -1,0 +1,70 @@
+// xds/translate/telemetry: applies the Telemetry accessLogging plan to a proxy's generated listeners — every HTTP
+// connection manager and tcp_proxy gets its side's access_log (INBOUND listeners = SERVER, the rest = CLIENT, so
+// gateways are CLIENT). Runs after listener generation, like tracing; without a plan hcm.ts's MeshConfig log stays.
+import type { Proxy } from '../../../model/types.ts';
+import type { EnvoyResource } from '../types.ts';
+import type { TranslateContext } from '../clusters/context.ts';
+import { memo } from '../clusters/context.ts';
+import { isGrpcProxy } from '../clusters/index.ts';
+import { HCM_FILTER, TCP_PROXY_FILTER } from '../listeners/hcm.ts';
+import { accessLogEntries, accessLogPlan, type AccessLogPlan } from './accesslog.ts';
+
+/** The proxy's access log plan (memoized per push, namespace and labels: the only proxy inputs scoping reads). */
+export function proxyAccessLogPlan(ctx: TranslateContext, proxy: Proxy): AccessLogPlan | undefined {
+  const labels = Object.keys(proxy.labels).sort().map((k) => `${k}=${proxy.labels[k]}`).join(',');
+  return memo(ctx, `accesslog-plan|${proxy.namespace}|${labels}`, () => accessLogPlan(ctx.snapshot, proxy));
+}
+
+interface Want { client: EnvoyResource[]; server: EnvoyResource[] }
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+function withLog(f: EnvoyResource, logs: EnvoyResource[]): EnvoyResource {
+  const tc = f.typed_config;
+  if ((f.name !== HCM_FILTER && f.name !== TCP_PROXY_FILTER) || !isObj(tc)) return f;
+  if (!logs.length && tc.access_log === undefined) return f;
+  const next: Record<string, unknown> = { ...tc };
+  if (logs.length) next.access_log = logs; else delete next.access_log;
+  return { ...f, typed_config: next };
+}
+
+function logListener(l: EnvoyResource, want: Want): EnvoyResource {
+  if (!Array.isArray(l.filter_chains) && !isObj(l.default_filter_chain)) return l;
+  const logs = l.traffic_direction === 'INBOUND' ? want.server : want.client;
+  const chain = (c: EnvoyResource): EnvoyResource => {
+    if (!Array.isArray(c.filters)) return c;
+    const filters = (c.filters as EnvoyResource[]).map((f) => withLog(f, logs));
+    return filters.every((f, i) => f === (c.filters as EnvoyResource[])[i]) ? c : { ...c, filters };
+  };
+  let out = l;
+  if (Array.isArray(l.filter_chains)) {
+    const chains = (l.filter_chains as EnvoyResource[]).map(chain);
+    if (chains.some((c, i) => c !== (l.filter_chains as EnvoyResource[])[i])) out = { ...out, filter_chains: chains };
+  }
+  if (isObj(l.default_filter_chain)) {
+    const d = chain(l.default_filter_chain as EnvoyResource);
+    if (d !== l.default_filter_chain) out = { ...out, default_filter_chain: d };
+  }
+  return out;
+}
+
+/** Logged copies of listeners by plan; dies with the push's listener objects. */
+const logged = new WeakMap<EnvoyResource, Map<string, EnvoyResource>>();
+
+/** The proxy's listeners with Telemetry access logging applied; unchanged when no Telemetry/default provider applies. */
+export function applyAccessLogging(ctx: TranslateContext, proxy: Proxy, listeners: EnvoyResource[]): EnvoyResource[] {
+  if (isGrpcProxy(proxy)) return listeners; // proxyless gRPC has no access log
+  const plan = proxyAccessLogPlan(ctx, proxy);
+  if (!plan) return listeners;
+  const want: Want = { client: accessLogEntries(plan.client), server: accessLogEntries(plan.server) };
+  const key = JSON.stringify(want);
+  return listeners.map((l) => {
+    let byKey = logged.get(l);
+    if (!byKey) logged.set(l, byKey = new Map());
+    let out = byKey.get(key);
+    if (!out) byKey.set(key, out = logListener(l, want));
+    return out;
+  });
+}

@@ -1,0 +1,176 @@
+// xds/translate/telemetry: the Telemetry API's accessLogging for one proxy — providers (the built-in `envoy`, MeshConfig
+// envoyFileAccessLog, defaultProviders.accessLogging), Istio's scoping and per-provider override (root namespace ->
+// namespace -> selector; later entries win per provider and side), CLIENT/SERVER, and the Envoy file loggers each
+// side gets with filter.expression translated to a native AccessLogFilter (accesslog-cel.ts). Pure.
+import type { ConfigObject, ValidationIssue } from '../../../config/types.ts';
+import type { AccessLogging, TelemetrySpec } from '../../../config/types/telemetry.ts';
+import { ErrorCodes } from '../../../common/errors.ts';
+import type { MeshConfig, Proxy, PushSnapshot } from '../../../model/types.ts';
+import { TypeUrl } from '../../../envoy/protos.ts';
+import type { EnvoyResource } from '../types.ts';
+import { applicableTelemetries } from './tracing.ts';
+import { celToAccessLogFilter } from './accesslog-cel.ts';
+
+// Istio's default text format for the `envoy` provider and for envoyFileAccessLog without a logFormat.
+export const ISTIO_TEXT_FORMAT = '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% '
+  + '%RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_TRANSPORT_FAILURE_REASON%" '
+  + '%BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" '
+  + '"%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% '
+  + '%DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%\n';
+
+// Istio's default JSON labels (accessLogEncoding JSON with no accessLogFormat).
+export const ISTIO_JSON_LABELS: Record<string, string> = {
+  start_time: '%START_TIME%', method: '%REQ(:METHOD)%', path: '%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%', protocol: '%PROTOCOL%',
+  response_code: '%RESPONSE_CODE%', response_flags: '%RESPONSE_FLAGS%', response_code_details: '%RESPONSE_CODE_DETAILS%',
+  connection_termination_details: '%CONNECTION_TERMINATION_DETAILS%', upstream_transport_failure_reason: '%UPSTREAM_TRANSPORT_FAILURE_REASON%',
+  bytes_received: '%BYTES_RECEIVED%', bytes_sent: '%BYTES_SENT%', duration: '%DURATION%',
+  upstream_service_time: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%', x_forwarded_for: '%REQ(X-FORWARDED-FOR)%',
+  user_agent: '%REQ(USER-AGENT)%', request_id: '%REQ(X-REQUEST-ID)%', authority: '%REQ(:AUTHORITY)%', upstream_host: '%UPSTREAM_HOST%',
+  upstream_cluster: '%UPSTREAM_CLUSTER%', upstream_local_address: '%UPSTREAM_LOCAL_ADDRESS%', downstream_local_address: '%DOWNSTREAM_LOCAL_ADDRESS%',
+  downstream_remote_address: '%DOWNSTREAM_REMOTE_ADDRESS%', requested_server_name: '%REQUESTED_SERVER_NAME%', route_name: '%ROUTE_NAME%',
+};
+
+/** A usable access log provider: where lines go and their format (text, or JSON labels). */
+export interface FileLogProvider { name: string; path: string; text?: string; labels?: Record<string, string> }
+
+/** One provider enabled on one side, with its (translated) filter. */
+export interface LogSpec { provider: FileLogProvider; filter?: EnvoyResource }
+
+/** undefined = no Telemetry accessLogging and no default provider: hcm.ts's MeshConfig accessLogFile applies. */
+export interface AccessLogPlan { client: LogSpec[]; server: LogSpec[] }
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+function bool(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (isObj(v) && typeof v.value === 'boolean') return v.value;
+  return undefined;
+}
+
+export type ProviderLookup = { provider: FileLogProvider; problem?: undefined } | { provider?: undefined; problem: string };
+
+/** The built-in `envoy` provider: stdout with MeshConfig's accessLogFormat / accessLogEncoding (Istio's defaults). */
+function builtinEnvoy(mesh: MeshConfig): FileLogProvider {
+  const fmt = mesh.accessLogFormat ?? '';
+  if (mesh.accessLogEncoding === 'JSON') {
+    let labels = ISTIO_JSON_LABELS;
+    if (fmt) { try { const j = JSON.parse(fmt); if (isObj(j)) labels = Object.fromEntries(Object.entries(j).map(([k, v]) => [k, String(v)])); } catch { /* keep defaults */ } }
+    return { name: 'envoy', path: '/dev/stdout', labels };
+  }
+  return { name: 'envoy', path: '/dev/stdout', text: fmt ? (fmt.endsWith('\n') ? fmt : `${fmt}\n`) : ISTIO_TEXT_FORMAT };
+}
+
+/** The access log provider named `name`: an extensionProviders envoyFileAccessLog entry, or the built-in `envoy`. */
+export function resolveLogProvider(mesh: MeshConfig, name: string): ProviderLookup {
+  const list = Array.isArray(mesh.extensionProviders) ? mesh.extensionProviders : [];
+  const p = list.find((x) => isObj(x) && x.name === name) as Record<string, unknown> | undefined;
+  if (!p) {
+    if (name === 'envoy') return { provider: builtinEnvoy(mesh) };
+    return { problem: `access log provider ${name} is not defined in meshConfig.extensionProviders` };
+  }
+  const f = p.envoyFileAccessLog;
+  if (!isObj(f)) {
+    const kind = Object.keys(p).find((k) => k !== 'name') ?? 'unknown';
+    return { problem: `access log provider ${name} is of type ${kind}; only envoyFileAccessLog is supported` };
+  }
+  const path = typeof f.path === 'string' && f.path ? f.path : '/dev/stdout';
+  const lf = isObj(f.logFormat) ? f.logFormat : {};
+  if (isObj(lf.labels)) {
+    const labels = Object.fromEntries(Object.entries(lf.labels).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+    return { provider: { name, path, labels: Object.keys(labels).length ? labels : ISTIO_JSON_LABELS } };
+  }
+  const text = typeof lf.text === 'string' && lf.text ? (lf.text.endsWith('\n') ? lf.text : `${lf.text}\n`) : ISTIO_TEXT_FORMAT;
+  return { provider: { name, path, text } };
+}
+
+function providerNames(e: AccessLogging, mesh: MeshConfig): string[] {
+  const names = (Array.isArray(e.providers) ? e.providers : []).map((p) => (isObj(p) && typeof p.name === 'string' ? p.name : '')).filter(Boolean);
+  return names.length ? names : [...(mesh.defaultProviders?.accessLogging ?? [])];
+}
+
+interface Entry { e: AccessLogging; owner: string; index: number }
+
+function entriesFor(s: PushSnapshot, proxy: Pick<Proxy, 'namespace' | 'labels'>): Entry[] {
+  const out: Entry[] = [];
+  for (const t of applicableTelemetries(s, proxy)) {
+    const list = Array.isArray(t.spec.accessLogging) ? t.spec.accessLogging : [];
+    list.forEach((e, index) => { if (isObj(e)) out.push({ e, owner: `${t.metadata.namespace}/${t.metadata.name}`, index }); });
+  }
+  return out;
+}
+
+/**
+ * Istio's merge: with no accessLogging in scope, defaultProviders.accessLogging log everything; otherwise each entry
+ * (scope order, most general first) sets, for each of its providers (or the default providers) on the sides its
+ * match.mode names, whether it is disabled and its filter — a later entry replaces an earlier one for that provider.
+ */
+export function accessLogPlan(s: PushSnapshot, proxy: Pick<Proxy, 'namespace' | 'labels'>): AccessLogPlan | undefined {
+  const entries = entriesFor(s, proxy);
+  const defaults = s.mesh.defaultProviders?.accessLogging ?? [];
+  if (entries.length === 0 && defaults.length === 0) return undefined;
+  type Item = { disabled: boolean; expression?: string };
+  const sides = { client: new Map<string, Item>(), server: new Map<string, Item>() };
+  if (entries.length === 0) for (const n of defaults) { sides.client.set(n, { disabled: false }); sides.server.set(n, { disabled: false }); }
+  for (const { e } of entries) {
+    const mode = e.match?.mode;
+    const which = mode === 'CLIENT' ? [sides.client] : mode === 'SERVER' ? [sides.server] : [sides.client, sides.server];
+    const expression = isObj(e.filter) && typeof e.filter.expression === 'string' && e.filter.expression.trim() ? e.filter.expression : undefined;
+    for (const n of providerNames(e, s.mesh)) for (const m of which) m.set(n, { disabled: bool(e.disabled) === true, expression });
+  }
+  const build = (m: Map<string, Item>): LogSpec[] => {
+    const out: LogSpec[] = [];
+    for (const [n, item] of [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (item.disabled) continue;
+      const r = resolveLogProvider(s.mesh, n);
+      if (!r.provider) continue; // reported by accessLogIssues
+      const f = item.expression ? celToAccessLogFilter(item.expression) : undefined;
+      out.push({ provider: r.provider, ...(f?.filter ? { filter: f.filter } : {}) });
+    }
+    return out;
+  };
+  return { client: build(sides.client), server: build(sides.server) };
+}
+
+/** The Envoy access_log entries for one side (HTTP or TCP: TCP formats drop nothing; HTTP-only operators print "-"). */
+export function accessLogEntries(specs: readonly LogSpec[]): EnvoyResource[] {
+  return specs.map(({ provider: p, filter }) => {
+    const log_format = p.labels
+      ? { json_format: { fields: Object.fromEntries(Object.entries(p.labels).map(([k, v]) => [k, { stringValue: v }])) } }
+      : { text_format_source: { inline_string: p.text ?? ISTIO_TEXT_FORMAT } };
+    return {
+      name: 'envoy.access_loggers.file',
+      ...(filter ? { filter } : {}),
+      typed_config: { '@type': TypeUrl.FileAccessLog, path: p.path, log_format },
+    };
+  });
+}
+
+/** Why access logging is not doing what a Telemetry object / MeshConfig asked, naming the object and field. */
+export function accessLogIssues(s: Pick<PushSnapshot, 'telemetries' | 'mesh'>): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  const issue = (kind: string, name: string, path: string, message: string) =>
+    out.push({ severity: 'warning', code: ErrorCodes.XDS_ACCESSLOG, kind, name, path, message });
+  for (const t of s.telemetries as ConfigObject<TelemetrySpec>[]) {
+    if (!t?.metadata || !isObj(t.spec) || !Array.isArray(t.spec.accessLogging)) continue;
+    const name = `${t.metadata.namespace}/${t.metadata.name}`;
+    t.spec.accessLogging.forEach((e, i) => {
+      if (!isObj(e)) return;
+      (Array.isArray(e.providers) ? e.providers : []).forEach((p, j) => {
+        const n = isObj(p) && typeof p.name === 'string' ? p.name : '';
+        const r = n ? resolveLogProvider(s.mesh, n) : undefined;
+        if (r?.problem) issue('Telemetry', name, `spec.accessLogging[${i}].providers[${j}].name`, `${r.problem}: nothing is logged for it`);
+      });
+      const expr = isObj(e.filter) && typeof e.filter.expression === 'string' ? e.filter.expression : '';
+      if (expr.trim()) {
+        const f = celToAccessLogFilter(expr);
+        if (f.error) issue('Telemetry', name, `spec.accessLogging[${i}].filter.expression`, `${f.error}: requests are logged without this filter`);
+      }
+    });
+  }
+  (s.mesh.defaultProviders?.accessLogging ?? []).forEach((n, j) => {
+    const r = resolveLogProvider(s.mesh, n);
+    if (r.problem) issue('ConfigMap', 'istio', `data.mesh.defaultProviders.accessLogging[${j}]`, `${r.problem}: nothing is logged for it`);
+  });
+  return out;
+}
