@@ -69,28 +69,28 @@ test('golden telemetry-accesslog: scoping, per-provider override, CLIENT/SERVER,
   const cIn = bySide(c, 'INBOUND');
   assert.ok(bySide(c, 'INBOUND', 'tcp').length > 0 && bySide(c, 'INBOUND', 'http').length > 0);
   for (const ls of cIn) {
-    // SERVER: mesh-wide envoy (errors only) + the namespace's JSON file; otel-als emits nothing
-    assert.deepEqual(paths(ls), ['/dev/stdout', '/var/log/rig/access.json']);
-    const envoy = ls.find((x) => x.typed_config.path === '/dev/stdout')!;
+    // SERVER: the namespace level names json-file (and otel-als, which emits nothing) for SERVER, so the mesh-wide
+    // envoy provider is out of scope there
+    assert.deepEqual(paths(ls), ['/var/log/rig/access.json']);
+    const json = ls[0]!;
+    assert.equal(json.filter, undefined);
+    assert.deepEqual(Object.keys(json.typed_config.log_format.json_format.fields).sort(), ['code', 'flags', 'path']);
+  }
+  // orders is not selected by cart-logs: CLIENT keeps the mesh-wide envoy logger with its errors-only filter
+  for (const ls of bySide(generate(ctx, makeProxy(orders)), 'OUTBOUND')) {
+    assert.deepEqual(paths(ls), ['/dev/stdout']);
+    const envoy = ls[0]!;
     assert.match(envoy.typed_config.log_format.text_format_source.inline_string, /^\[%START_TIME%\] "%REQ\(:METHOD\)% /);
     const keep = proxyFilter(envoy);
     assert.equal(keep({ status: 404 }), true);
     assert.equal(keep({ status: 200 }), false);
-    const json = ls.find((x) => x.typed_config.path !== '/dev/stdout')!;
-    assert.equal(json.filter, undefined);
-    assert.deepEqual(Object.keys(json.typed_config.log_format.json_format.fields).sort(), ['code', 'flags', 'path']);
   }
-  // orders is not selected by cart-logs: CLIENT keeps the mesh-wide errors-only envoy logger
-  for (const ls of bySide(generate(ctx, makeProxy(orders)), 'OUTBOUND')) {
-    assert.deepEqual(paths(ls), ['/dev/stdout']);
-    assert.equal(proxyFilter(ls[0]!)({ status: 503 }), true);
-  }
-  // the gateway's listeners are CLIENT: envoy (mesh-wide) + json-file with header-or-5xx filter
+  // the gateway's listeners are CLIENT; its workload Telemetry names json-file, which replaces envoy
   const g = bySide(generate(ctx, makeProxy(gateway)), 'OUTBOUND');
   assert.ok(g.length > 0);
   for (const ls of g) {
-    assert.deepEqual(paths(ls), ['/dev/stdout', '/var/log/rig/access.json']);
-    const keep = proxyFilter(ls.find((x) => x.typed_config.path !== '/dev/stdout')!);
+    assert.deepEqual(paths(ls), ['/var/log/rig/access.json']);
+    const keep = proxyFilter(ls[0]!);
     assert.equal(keep({ status: 200, req: hdrs({ 'x-debug': 'on' }) }), true);
     assert.equal(keep({ status: 502, req: hdrs({}) }), true);
     assert.equal(keep({ status: 404, req: hdrs({ 'x-debug': 'off' }) }), false);
@@ -180,4 +180,38 @@ spec:
     ['ConfigMap', 'istio', 'data.mesh.defaultProviders.accessLogging[0]', 'RIG308'],
   ]);
   assert.match(issues[0]!.message, /ghost is not defined in meshConfig\.extensionProviders/);
+});
+
+test("Istio's merge: a more specific level naming providers replaces the parent's; a later entry wins per provider", () => {
+  const m = `extensionProviders:
+- {name: file-a, envoyFileAccessLog: {path: /tmp/a.log}}
+- {name: file-b, envoyFileAccessLog: {path: /tmp/b.log}}`;
+  const ctx = mesh(m, `---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: mesh, namespace: istio-system}
+spec:
+  accessLogging: [{providers: [{name: envoy}, {name: file-a}]}]
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: ns, namespace: default}
+spec:
+  accessLogging:
+  - {match: {mode: CLIENT}, providers: [{name: file-b}], filter: {expression: "response.code == 418"}}
+  - {match: {mode: CLIENT_AND_SERVER}, filter: {expression: "response.code >= 500"}}`);
+  const cfg = generate(ctx, proxyA());
+  // CLIENT: the namespace names file-b, so envoy and file-a (mesh-wide) are out; the second entry names no providers,
+  // inherits file-b from the entry before it and, being later, its filter wins
+  for (const ls of bySide(cfg, 'OUTBOUND')) {
+    assert.deepEqual(paths(ls), ['/tmp/b.log']);
+    assert.equal(proxyFilter(ls[0]!)({ status: 503 }), true);
+    assert.equal(proxyFilter(ls[0]!)({ status: 418 }), false);
+  }
+  // SERVER: nothing at the namespace level names a provider for SERVER, so the mesh-wide pair stays in scope, but the
+  // inherited list (file-b) is not among them: envoy and file-a log everything
+  for (const ls of bySide(cfg, 'INBOUND')) {
+    assert.deepEqual(paths(ls), ['/dev/stdout', '/tmp/a.log']);
+    assert.ok(ls.every((x) => x.filter === undefined));
+  }
 });

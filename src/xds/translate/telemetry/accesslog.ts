@@ -1,7 +1,8 @@
-// xds/translate/telemetry: the Telemetry API's accessLogging for one proxy — providers (the built-in `envoy`, MeshConfig
-// envoyFileAccessLog, defaultProviders.accessLogging), Istio's scoping and per-provider override (root namespace ->
-// namespace -> selector; later entries win per provider and side), CLIENT/SERVER, and the Envoy file loggers each
-// side gets with filter.expression translated to a native AccessLogFilter (accesslog-cel.ts). Pure.
+// xds/translate/telemetry: the Telemetry API's accessLogging for one proxy — providers (the built-in `envoy`,
+// MeshConfig envoyFileAccessLog, defaultProviders.accessLogging), Istio's scoping and merge (root namespace ->
+// namespace -> selector; the most specific level naming providers picks them, later entries win per provider and
+// side), CLIENT/SERVER, and the Envoy file loggers each side gets with filter.expression translated to a native
+// AccessLogFilter (accesslog-cel.ts). Pure.
 import type { ConfigObject, ValidationIssue } from '../../../config/types.ts';
 import type { AccessLogging, TelemetrySpec } from '../../../config/types/telemetry.ts';
 import { ErrorCodes } from '../../../common/errors.ts';
@@ -84,40 +85,68 @@ export function resolveLogProvider(mesh: MeshConfig, name: string): ProviderLook
   return { provider: { name, path, text } };
 }
 
-function providerNames(e: AccessLogging, mesh: MeshConfig): string[] {
-  const names = (Array.isArray(e.providers) ? e.providers : []).map((p) => (isObj(p) && typeof p.name === 'string' ? p.name : '')).filter(Boolean);
-  return names.length ? names : [...(mesh.defaultProviders?.accessLogging ?? [])];
+function explicitNames(e: AccessLogging): string[] {
+  return (Array.isArray(e.providers) ? e.providers : []).map((p) => (isObj(p) && typeof p.name === 'string' ? p.name : '')).filter(Boolean);
+}
+function expressionOf(e: AccessLogging): string | undefined {
+  return isObj(e.filter) && typeof e.filter.expression === 'string' && e.filter.expression.trim() ? e.filter.expression : undefined;
+}
+function matches(e: AccessLogging, mode: 'CLIENT' | 'SERVER'): boolean {
+  const m = e.match?.mode;
+  return m === undefined || m === 'CLIENT_AND_SERVER' || m === mode;
 }
 
-interface Entry { e: AccessLogging; owner: string; index: number }
+/** The accessLogging entries of each Telemetry in scope (root namespace, namespace, workload), skipping empty ones. */
+function levelsFor(s: PushSnapshot, proxy: Pick<Proxy, 'namespace' | 'labels'>): AccessLogging[][] {
+  return applicableTelemetries(s, proxy)
+    .map((t) => (Array.isArray(t.spec.accessLogging) ? t.spec.accessLogging : []).filter(isObj) as AccessLogging[])
+    .filter((l) => l.length > 0);
+}
 
-function entriesFor(s: PushSnapshot, proxy: Pick<Proxy, 'namespace' | 'labels'>): Entry[] {
-  const out: Entry[] = [];
-  for (const t of applicableTelemetries(s, proxy)) {
-    const list = Array.isArray(t.spec.accessLogging) ? t.spec.accessLogging : [];
-    list.forEach((e, index) => { if (isObj(e)) out.push({ e, owner: `${t.metadata.namespace}/${t.metadata.name}`, index }); });
+type Item = { disabled: boolean; expression?: string };
+
+/**
+ * Istio's merge for one side. No accessLogging in scope: the default providers, unfiltered. Otherwise the providers
+ * in play are those the most specific level names for this side (a level naming none keeps the parent's set; the
+ * root starts from defaultProviders); then every entry for this side, in scope order, sets each of its providers (an
+ * entry naming none inherits the previous entry's list) to disabled or to the filter last given for that provider.
+ * Deviation, following the documented meaning of `filter`: an entry that names no providers filters the ones it inherits.
+ */
+function mergeSide(levels: AccessLogging[][], defaults: readonly string[], mode: 'CLIENT' | 'SERVER'): Map<string, Item> {
+  const out = new Map<string, Item>();
+  if (levels.length === 0) { for (const n of defaults) out.set(n, { disabled: false }); return out; }
+  let inScope = new Set(defaults);
+  const filters = new Map<string, string | undefined>();
+  for (const level of levels) {
+    const names = new Set<string>();
+    for (const e of level) {
+      if (!matches(e, mode)) continue;
+      for (const n of explicitNames(e)) { names.add(n); filters.set(n, expressionOf(e)); }
+    }
+    if (names.size) inScope = names;
+  }
+  let parent: readonly string[] = defaults;
+  for (const level of levels) {
+    for (const e of level) {
+      const own = explicitNames(e);
+      const names = own.length ? own : parent;
+      parent = names;
+      if (!matches(e, mode)) continue;
+      for (const n of names) {
+        if (!inScope.has(n)) continue; // a more specific level chose other providers
+        if (bool(e.disabled) === true) { out.set(n, { disabled: true }); continue; }
+        out.set(n, { disabled: false, expression: own.length ? filters.get(n) : (expressionOf(e) ?? filters.get(n)) });
+      }
+    }
   }
   return out;
 }
 
-/**
- * Istio's merge: with no accessLogging in scope, defaultProviders.accessLogging log everything; otherwise each entry
- * (scope order, most general first) sets, for each of its providers (or the default providers) on the sides its
- * match.mode names, whether it is disabled and its filter — a later entry replaces an earlier one for that provider.
- */
+/** undefined when no Telemetry accessLogging and no default provider apply (the MeshConfig accessLogFile path). */
 export function accessLogPlan(s: PushSnapshot, proxy: Pick<Proxy, 'namespace' | 'labels'>): AccessLogPlan | undefined {
-  const entries = entriesFor(s, proxy);
+  const levels = levelsFor(s, proxy);
   const defaults = s.mesh.defaultProviders?.accessLogging ?? [];
-  if (entries.length === 0 && defaults.length === 0) return undefined;
-  type Item = { disabled: boolean; expression?: string };
-  const sides = { client: new Map<string, Item>(), server: new Map<string, Item>() };
-  if (entries.length === 0) for (const n of defaults) { sides.client.set(n, { disabled: false }); sides.server.set(n, { disabled: false }); }
-  for (const { e } of entries) {
-    const mode = e.match?.mode;
-    const which = mode === 'CLIENT' ? [sides.client] : mode === 'SERVER' ? [sides.server] : [sides.client, sides.server];
-    const expression = isObj(e.filter) && typeof e.filter.expression === 'string' && e.filter.expression.trim() ? e.filter.expression : undefined;
-    for (const n of providerNames(e, s.mesh)) for (const m of which) m.set(n, { disabled: bool(e.disabled) === true, expression });
-  }
+  if (levels.length === 0 && defaults.length === 0) return undefined;
   const build = (m: Map<string, Item>): LogSpec[] => {
     const out: LogSpec[] = [];
     for (const [n, item] of [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
@@ -129,7 +158,7 @@ export function accessLogPlan(s: PushSnapshot, proxy: Pick<Proxy, 'namespace' | 
     }
     return out;
   };
-  return { client: build(sides.client), server: build(sides.server) };
+  return { client: build(mergeSide(levels, defaults, 'CLIENT')), server: build(mergeSide(levels, defaults, 'SERVER')) };
 }
 
 /** The Envoy access_log entries for one side (HTTP or TCP: TCP formats drop nothing; HTTP-only operators print "-"). */
