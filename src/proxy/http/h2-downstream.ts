@@ -8,6 +8,22 @@ import type { EngineContext, HttpChainRuntime } from '../listener/runtime.ts';
 
 interface SessionMeta { origin: ConnectionOrigin; runtime: () => HttpChainRuntime | undefined }
 
+/** RFC 9110 token characters; a method must be one, in upper case (see requestProblem). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Z]+$/;
+
+/**
+ * Why Envoy would refuse this HTTP/2 request with 400, or undefined: the same checks as the HTTP/1.1 parser. A method
+ * that is not an upper-case token (so "get" cannot dodge a policy on GET in a case-insensitive backend), an encoded
+ * NUL (%00) in :path, and a #fragment in :path (Envoy rejects fragments on every codec by default since 1.17.4 /
+ * 1.19.1; stripping them is only a runtime-guard fallback, so no normalization mode keeps or strips one here).
+ */
+export function requestProblem(method: string, path: string): string | undefined {
+  if (!TOKEN.test(method)) return 'method not an upper-case token';
+  if (path.indexOf('%') !== -1 && /%00/.test(path)) return 'encoded NUL (%00) in :path';
+  if (path.indexOf('#') !== -1) return 'fragment in :path';
+  return undefined;
+}
+
 export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 class H2Request implements IncomingRequest {
@@ -60,6 +76,14 @@ class H2Responder implements DownstreamResponder {
   done(): void {}
 }
 
+/** A local 400 on the stream (Envoy answers a malformed h2 request on its stream, the connection lives on). */
+function reject400(stream: ServerHttp2Stream, why: string): void {
+  if (stream.destroyed || stream.headersSent) return;
+  const body = `Bad Request: ${why}`;
+  stream.respond({ ':status': 400, 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+  stream.end(body);
+}
+
 /** One node:http2 server per engine; sockets are handed to it after the listener picked an HTTP chain. */
 export class H2Downstream {
   readonly server: Http2Server;
@@ -92,11 +116,16 @@ export class H2Downstream {
     const rt = m?.runtime();
     stream.on('error', () => {});
     if (!m || !rt) { stream.close(constants.NGHTTP2_REFUSED_STREAM); return; }
+    const method = String(headers[':method'] ?? 'GET');
+    const path = String(headers[':path'] ?? '/');
+    // CONNECT carries no :path; the others are checked the way the HTTP/1.1 parser checks its request line.
+    const problem = requestProblem(method, method === 'CONNECT' && headers[':path'] === undefined ? '/' : path);
+    if (problem) { reject400(stream, problem); return; }
     const cl = headers['content-length'];
     const bodyLength = stream.endAfterHeaders ? 0 : cl !== undefined ? Number(cl) : -1;
     const flat = fromH2Headers(headers as Record<string, string | string[] | undefined>);
     const req = new H2Request(
-      String(headers[':method'] ?? 'GET'), String(headers[':path'] ?? '/'), String(headers[':authority'] ?? headers.host ?? ''),
+      method, path, String(headers[':authority'] ?? headers.host ?? ''),
       String(headers[':scheme'] ?? 'http'), flat, bodyLength,
     );
     const grpc = String(headers['content-type'] ?? '').startsWith('application/grpc');
