@@ -1,6 +1,6 @@
 // proxy/admin: builds /config_dump in Envoy's ConfigDump shape from the xDS client's applied state, plus the last NACK per type.
 import type { TypeStatus } from '../xds-client/client.ts';
-import type { XdsStatusProvider } from './types.ts';
+import type { ListenerError, XdsStatusProvider } from './types.ts';
 
 const T = 'type.googleapis.com/';
 const URL = {
@@ -17,6 +17,8 @@ export interface DumpOptions {
   type?: string;
   /** Convert a clock time (ms, the client's clock) to a wall-clock ISO string. */
   toWall: (clockMs: number) => string;
+  /** Listeners accepted over LDS whose socket could not be bound, by name. */
+  listenerErrors?: ReadonlyMap<string, ListenerError>;
 }
 
 export function configDump(xds: XdsStatusProvider | undefined, bootstrap: Record<string, unknown> | undefined, o: DumpOptions): Record<string, unknown> {
@@ -54,6 +56,13 @@ export function configDump(xds: XdsStatusProvider | undefined, bootstrap: Record
       version_info: l.version,
       dynamic_listeners: l.resources.map((r) => {
         const state = { version_info: r.version, listener: r.raw, last_updated: o.toWall(r.appliedAt) };
+        const bindErr = o.listenerErrors?.get(r.name);
+        if (bindErr) {
+          // Envoy rejects a listener whose socket it cannot create: no active state, an UpdateFailureState carrying
+          // the listener it failed to add. The attempt time is the bind's when known, else when that version applied.
+          const failed = { failed_configuration: { '@type': URL.listener, ...r.raw }, last_update_attempt: o.toWall(bindErr.at ?? r.appliedAt), details: bindErr.error, version_info: r.version };
+          return { name: r.name, error_state: failed };
+        }
         const active = snap?.listeners.has(r.name);
         return { name: r.name, ...(active ? { active_state: state } : { warming_state: state }), error_state: nackFor(l, r.name) };
       }),

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { realClock, type Clock } from '../../common/clock.ts';
 import { configDump } from './config-dump.ts';
 import { statsJson, statsPrometheus, statsText } from './stats-format.ts';
-import type { AdminProviders, ClusterStatus, EndpointStatus, Stat } from './types.ts';
+import type { AdminProviders, ClusterStatus, EndpointStatus, ListenerError, Stat } from './types.ts';
 import { clusterEndpoints } from '../config/types.ts';
 import { rootLogger } from '../../common/logger.ts';
 
@@ -132,7 +132,7 @@ export class AdminServer {
           ...p.serverInfo?.(),
         });
       case '/config_dump':
-        return json(res, 200, configDump(p.xds, p.bootstrap?.(), { includeEds: q.has('include_eds'), type: q.get('resource') ?? undefined, toWall: this.toWall }));
+        return json(res, 200, configDump(p.xds, p.bootstrap?.(), { includeEds: q.has('include_eds'), type: q.get('resource') ?? undefined, toWall: this.toWall, listenerErrors: this.listenerErrors() }));
       case '/clusters': {
         if (p.clustersRendered) {
           if (q.get('format') === 'json') return json(res, 200, p.clustersRendered.json());
@@ -165,6 +165,23 @@ export class AdminServer {
       default:
         return send(res, 404, 'text/plain', `no admin endpoint ${url.pathname}\n`);
     }
+  }
+
+  /** Unbindable listeners by name: the dedicated provider, else the engine's listener list inside serverInfo(). */
+  private listenerErrors(): Map<string, ListenerError> {
+    const p = this.opts.providers;
+    const out = new Map<string, ListenerError>();
+    if (p.listenerErrors) {
+      for (const e of p.listenerErrors()) out.set(e.name, e);
+      return out;
+    }
+    const ls = p.serverInfo?.().listeners;
+    if (!Array.isArray(ls)) return out;
+    for (const l of ls as unknown[]) {
+      const { name, error } = (l ?? {}) as { name?: unknown; error?: unknown };
+      if (typeof name === 'string' && typeof error === 'string' && error) out.set(name, { name, error });
+    }
+    return out;
   }
 
   private allStats(): Stat[] {

@@ -64,4 +64,12 @@ export interface AdminProviders {
   /** Bootstrap shown in /config_dump and /server_info. */
   bootstrap?: () => Record<string, unknown>;
   serverInfo?: () => Record<string, unknown>;
+  /**
+   * Listeners the engine could not bind (engine.listenerStatus() entries with an error); shown in /config_dump as
+   * Envoy's error_state. When absent, the `listeners` array of serverInfo() is read for entries with an `error`.
+   */
+  listenerErrors?: () => Iterable<ListenerError>;
 }
+
+/** A listener whose socket failed: its name, why, and (client clock ms) when, if known. */
+export interface ListenerError { name: string; error: string; at?: number }
