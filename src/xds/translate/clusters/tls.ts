@@ -39,6 +39,27 @@ export interface TlsInput {
   http2: boolean;
   /** the destination service's hostname: the default SNI for SIMPLE/MUTUAL */
   hostname?: string;
+  /**
+   * The cluster port's protocol (Istio's names). Only ISTIO_MUTUAL reads it: a port that is not HTTP gets Istio's TCP
+   * metadata-exchange ALPN. Unset keeps the HTTP lists (a caller that does not know cannot promise a TCP peer).
+   */
+  protocol?: string;
+}
+
+/** Protocols our HTTP upstream speaks on the cluster; every other port may carry raw TCP. */
+const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB', 'HTTP_PROXY']);
+
+/**
+ * ALPN of an in-mesh (ISTIO_MUTUAL) cluster. Istio offers "istio-peer-exchange" first on every in-mesh cluster so a
+ * peer sidecar's TCP chain runs the metadata exchange, and leaves HTTP to its ALPN filter, which rewrites the list per
+ * request (istio-http/1.0, istio-http/1.1, istio-h2). Our HTTP upstream has no such filter and would negotiate the
+ * exchange token on an HTTP connection, so HTTP ports keep the plain in-mesh lists, ['istio'] and ['istio', 'h2'];
+ * TCP, TLS, HTTPS, databases and UNKNOWN (sniffed) ports get Istio's ['istio-peer-exchange', 'istio'].
+ */
+export function istioMutualAlpn(protocol: string | undefined, http2: boolean): string[] {
+  if (http2) return ['istio', 'h2'];
+  if (protocol === undefined || HTTP_PROTOCOLS.has(protocol.toUpperCase())) return ['istio'];
+  return ['istio-peer-exchange', 'istio'];
 }
 
 export function upstreamTransportSocket(input: TlsInput): EnvoyResource | undefined {
@@ -60,7 +81,7 @@ export function upstreamTransportSocket(input: TlsInput): EnvoyResource | undefi
     const dflt: Record<string, unknown> = {};
     if (sans.length) dflt.match_subject_alt_names = sanMatchers(sans);
     common.combined_validation_context = { default_validation_context: dflt, validation_context_sds_secret_config: sdsSecret('ROOTCA') };
-    common.alpn_protocols = input.http2 ? ['istio', 'h2'] : ['istio'];
+    common.alpn_protocols = istioMutualAlpn(input.protocol, input.http2);
     ctx.sni = tls.sni ?? istioMutualSni(input.clusterName);
   } else {
     if (tls.credentialName) {
