@@ -56,7 +56,7 @@ function autoMtlsApplies(ctx: TranslateContext, svc: Service): boolean {
 }
 
 function autoMtlsMatches(ctx: TranslateContext, plan: ClusterPlan, h2: boolean): EnvoyResource[] {
-  const mtls = upstreamTransportSocket({ tls: { mode: 'ISTIO_MUTUAL' }, clusterName: plan.name, identities: identities(ctx, plan), http2: h2 });
+  const mtls = upstreamTransportSocket({ tls: { mode: 'ISTIO_MUTUAL' }, clusterName: plan.name, identities: identities(ctx, plan), http2: h2, protocol: plan.port.protocol });
   return [
     { name: 'tlsMode-istio', match: { fields: { tlsMode: { stringValue: 'istio' } } }, transport_socket: mtls },
     { name: 'tlsMode-disabled', match: {}, transport_socket: { name: 'envoy.transport_sockets.raw_buffer' } },
@@ -115,7 +115,7 @@ export function buildCluster(ctx: TranslateContext, proxy: Proxy, plan: ClusterP
   const uco = upstreamConnectionOptions(policy?.connectionPool);
   if (uco) c.upstream_connection_options = uco;
   const tls = policy?.tls;
-  const ts = upstreamTransportSocket({ tls, clusterName: plan.name, identities: tls?.mode === 'ISTIO_MUTUAL' ? identities(ctx, plan) : [], http2: h2, hostname: svc.hostname });
+  const ts = upstreamTransportSocket({ tls, clusterName: plan.name, identities: tls?.mode === 'ISTIO_MUTUAL' ? identities(ctx, plan) : [], http2: h2, hostname: svc.hostname, protocol: port.protocol });
   if (ts) c.transport_socket = ts;
   else if (!tls && autoMtlsApplies(ctx, svc)) c.transport_socket_matches = autoMtlsMatches(ctx, plan, h2);
   c.metadata = serviceMetadata(svc, plan.subset);
