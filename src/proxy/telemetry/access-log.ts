@@ -5,6 +5,7 @@ import { open, write, close } from 'node:fs';
 import { hostname } from 'node:os';
 import type { AccessLogFilterConfig } from '../config/types.ts';
 import { compileHeaderMatcher } from '../router/match.ts';
+import { httpToGrpcStatus } from '../http/filters/fault.ts';
 
 /** Everything a command operator can print about one finished request (or TCP connection). */
 export interface AccessLogEntry {
@@ -149,26 +150,15 @@ export function formatterFor(cfg: { textFormat?: string; jsonFormat?: Record<str
 /** Which entries a logger writes. */
 export type LogFilter = (e: AccessLogEntry) => boolean;
 
-/** Envoy's HTTP status -> gRPC status mapping, used when a response carries no grpc-status. */
-function httpToGrpc(status: number): number {
-  switch (status) {
-    case 400: return 13; // INTERNAL
-    case 401: return 16; // UNAUTHENTICATED
-    case 403: return 7; // PERMISSION_DENIED
-    case 404: return 12; // UNIMPLEMENTED
-    case 429: case 502: case 503: case 504: return 14; // UNAVAILABLE
-    default: return 2; // UNKNOWN
-  }
-}
-
-/** The gRPC status a grpc_status_filter sees: trailers, then headers, then the HTTP status mapped; UNKNOWN without any. */
+/** The gRPC status a grpc_status_filter sees: trailers, then headers, then the HTTP status mapped (the gRPC spec's
+ * table, as for fault aborts); UNKNOWN without any. */
 export function entryGrpcStatus(e: AccessLogEntry): number {
   const raw = e.grpcStatus ?? e.trailer?.('grpc-status') ?? e.resp?.('grpc-status');
   if (raw !== undefined) {
     // A value that is not a known code (user-defined or garbage) matches no configured status.
     return /^\d+$/.test(raw) && Number(raw) <= 16 ? Number(raw) : -1;
   }
-  return e.status ? httpToGrpc(e.status) : 2;
+  return e.status ? httpToGrpcStatus(e.status) : 2;
 }
 
 /** x-request-id as Envoy's UUID extension reads it: the first 8 hex digits as an integer. */
