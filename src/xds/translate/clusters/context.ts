@@ -20,7 +20,8 @@ export function memo<T>(ctx: object, key: string, fn: () => T): T {
   return memoIn(memos, ctx, key, fn);
 }
 
-function labelsKey(labels: Record<string, string>): string {
+/** A workload's labels as one stable string (sorted k=v), for per-push memo keys. */
+export function labelsKey(labels: Record<string, string>): string {
   return Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(',');
 }
 

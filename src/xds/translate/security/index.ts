@@ -5,7 +5,7 @@
 import type { Proxy } from '../../../model/types.ts';
 import type { EnvoyResource } from '../types.ts';
 import type { TranslateContext } from '../clusters/context.ts';
-import { memo } from '../clusters/context.ts';
+import { memo, labelsKey } from '../clusters/context.ts';
 import { authorizationPoliciesFor, requestAuthenticationsFor } from './select.ts';
 import { httpCustomRbacFilters, httpRbacFilters, networkRbacFilters } from './rbac.ts';
 import { jwtAuthnFilter } from './jwt.ts';
@@ -14,10 +14,6 @@ export { HTTP_RBAC_FILTER, NETWORK_RBAC_FILTER, rbacPolicyName } from './rbac.ts
 export { authorizationPoliciesFor, requestAuthenticationsFor } from './select.ts';
 export { securityIssues } from './issues.ts';
 export { FAKE_JWKS } from './jwks.ts';
-
-function labelsKey(labels: Record<string, string>): string {
-  return Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(',');
-}
 
 type Who = Pick<Proxy, 'namespace' | 'labels'>;
 

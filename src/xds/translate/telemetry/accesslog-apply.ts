@@ -4,15 +4,14 @@
 import type { Proxy } from '../../../model/types.ts';
 import type { EnvoyResource } from '../types.ts';
 import type { TranslateContext } from '../clusters/context.ts';
-import { memo } from '../clusters/context.ts';
+import { memo, labelsKey } from '../clusters/context.ts';
 import { isGrpcProxy } from '../clusters/index.ts';
 import { HCM_FILTER, TCP_PROXY_FILTER } from '../listeners/hcm.ts';
 import { accessLogEntries, accessLogPlan, type AccessLogPlan } from './accesslog.ts';
 
 /** The proxy's access log plan (memoized per push, namespace and labels: the only proxy inputs scoping reads). */
 export function proxyAccessLogPlan(ctx: TranslateContext, proxy: Proxy): AccessLogPlan | undefined {
-  const labels = Object.keys(proxy.labels).sort().map((k) => `${k}=${proxy.labels[k]}`).join(',');
-  return memo(ctx, `accesslog-plan|${proxy.namespace}|${labels}`, () => accessLogPlan(ctx.snapshot, proxy));
+  return memo(ctx, `accesslog-plan|${proxy.namespace}|${labelsKey(proxy.labels)}`, () => accessLogPlan(ctx.snapshot, proxy));
 }
 
 interface Want { client: EnvoyResource[]; server: EnvoyResource[] }

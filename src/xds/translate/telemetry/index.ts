@@ -5,7 +5,7 @@
 import type { Proxy } from '../../../model/types.ts';
 import type { EnvoyResource } from '../types.ts';
 import type { TranslateContext } from '../clusters/context.ts';
-import { memo } from '../clusters/context.ts';
+import { memo, labelsKey } from '../clusters/context.ts';
 import { serviceClusters, isGrpcProxy } from '../clusters/index.ts';
 import { HCM_FILTER } from '../listeners/hcm.ts';
 import { legacyProvider } from './providers.ts';
@@ -22,8 +22,7 @@ export { celToAccessLogFilter } from './accesslog-cel.ts';
 
 /** The proxy's tracing plan (memoized per push, namespace and labels: the only proxy inputs scoping reads). */
 export function proxyTracingPlan(ctx: TranslateContext, proxy: Proxy): TracingPlan | undefined {
-  const labels = Object.keys(proxy.labels).sort().map((k) => `${k}=${proxy.labels[k]}`).join(',');
-  return memo(ctx, `tracing-plan|${proxy.namespace}|${labels}`, () => tracingPlan(ctx.snapshot, proxy, (h) => ctx.serviceByHost(h)));
+  return memo(ctx, `tracing-plan|${proxy.namespace}|${labelsKey(proxy.labels)}`, () => tracingPlan(ctx.snapshot, proxy, (h) => ctx.serviceByHost(h)));
 }
 
 type Side = 'client' | 'server';
