@@ -142,11 +142,7 @@ function accessLogs(v: unknown, ctx: Ctx, field: string): AccessLogConfig[] {
     }
     // A filter chooses which requests are logged. One we cannot evaluate is NACKed: logging everything instead
     // would silently break what the operator asked for (sampling, errors only...).
-    if (isObj(a.filter)) {
-      const last = out[out.length - 1]!;
-      last.filter = a.filter;
-      last.logFilter = accessLogFilter(a.filter, ctx, `${field}[${i}].filter`);
-    }
+    if (isObj(a.filter)) out[out.length - 1]!.logFilter = accessLogFilter(a.filter, ctx, `${field}[${i}].filter`);
   });
   return out;
 }

@@ -123,9 +123,8 @@ export interface AccessLogConfig {
   textFormat?: string;
   /** JSON format: key -> command operator string. */
   jsonFormat?: Record<string, string>;
-  /** Envoy's AccessLogFilter as a canonical object (which requests to log); undefined: log every request. */
-  filter?: Record<string, unknown>;
-  /** `filter` decoded (the listener is NACKed when it has a filter type the proxy does not implement). */
+  /** Envoy's AccessLogFilter decoded (which requests to log; the listener is NACKed when it has a filter type the
+   * proxy does not implement); undefined: log every request. */
   logFilter?: AccessLogFilterConfig;
 }
 
