@@ -8,6 +8,7 @@ import { memo, labelsKey } from '../clusters/context.ts';
 import { isGrpcProxy } from '../clusters/index.ts';
 import { HCM_FILTER, TCP_PROXY_FILTER } from '../listeners/hcm.ts';
 import { accessLogEntries, accessLogPlan, type AccessLogPlan } from './accesslog.ts';
+import { isObj } from './providers.ts';
 
 /** The proxy's access log plan (memoized per push, namespace and labels: the only proxy inputs scoping reads). */
 export function proxyAccessLogPlan(ctx: TranslateContext, proxy: Proxy): AccessLogPlan | undefined {
@@ -15,10 +16,6 @@ export function proxyAccessLogPlan(ctx: TranslateContext, proxy: Proxy): AccessL
 }
 
 interface Want { client: EnvoyResource[]; server: EnvoyResource[] }
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
 
 function withLog(f: EnvoyResource, logs: EnvoyResource[]): EnvoyResource {
   const tc = f.typed_config;

@@ -10,6 +10,7 @@ import type { MeshConfig, Proxy, PushSnapshot } from '../../../model/types.ts';
 import { TypeUrl } from '../../../envoy/protos.ts';
 import type { EnvoyResource } from '../types.ts';
 import { applicableTelemetries } from './tracing.ts';
+import { isObj } from './providers.ts';
 import { celToAccessLogFilter } from './accesslog-cel.ts';
 
 // Istio's default text format for the `envoy` provider and for envoyFileAccessLog without a logFormat.
@@ -40,9 +41,6 @@ export interface LogSpec { provider: FileLogProvider; filter?: EnvoyResource }
 /** undefined = no Telemetry accessLogging and no default provider: hcm.ts's MeshConfig accessLogFile applies. */
 export interface AccessLogPlan { client: LogSpec[]; server: LogSpec[] }
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
 function bool(v: unknown): boolean | undefined {
   if (typeof v === 'boolean') return v;
   if (isObj(v) && typeof v.value === 'boolean') return v.value;

@@ -8,7 +8,7 @@ import type { TranslateContext } from '../clusters/context.ts';
 import { memo, labelsKey } from '../clusters/context.ts';
 import { serviceClusters, isGrpcProxy } from '../clusters/index.ts';
 import { HCM_FILTER } from '../listeners/hcm.ts';
-import { legacyProvider } from './providers.ts';
+import { isObj, legacyProvider } from './providers.ts';
 import { hcmTracing, legacyHcmTracing, tracingPlan, type TracingPlan } from './tracing.ts';
 
 export { tracingPlan, applicableTelemetries, hcmTracing } from './tracing.ts';
@@ -37,10 +37,6 @@ function wanted(ctx: TranslateContext, proxy: Proxy): Want {
     return { client: legacy, server: legacy };
   }
   return { client: hcmTracing(plan.client, mesh, proxy), server: hcmTracing(plan.server, mesh, proxy) };
-}
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
 /** Returns the HCM filter with `tracing` set as wanted, or the same object when nothing changes. */

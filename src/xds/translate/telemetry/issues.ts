@@ -6,14 +6,10 @@ import type { ConfigObject, ValidationIssue } from '../../../config/types.ts';
 import type { TelemetrySpec } from '../../../config/types/telemetry.ts';
 import { ErrorCodes } from '../../../common/errors.ts';
 import type { PushSnapshot, Service } from '../../../model/types.ts';
-import { legacyProviderResult, resolveProvider } from './providers.ts';
+import { isObj, legacyProviderResult, resolveProvider } from './providers.ts';
 import { accessLogIssues } from './accesslog.ts';
 
 type Lookup = (host: string) => Service | undefined;
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
 
 /** Every unusable tracing provider reference in the Telemetry objects and the mesh config. */
 export function tracingIssues(s: Pick<PushSnapshot, 'telemetries' | 'mesh' | 'domainSuffix'>, lookup: Lookup): ValidationIssue[] {

@@ -29,7 +29,8 @@ const DEFAULT_PATH = '/api/v2/spans';
 
 type Lookup = (host: string) => Service | undefined;
 
-function isObj(v: unknown): v is Record<string, unknown> {
+/** A plain object (not null, not an array): the shape check every telemetry reader makes on user YAML. */
+export function isObj(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 

@@ -5,7 +5,7 @@ import type { TelemetrySpec, Tracing, TracingCustomTag } from '../../../config/t
 import type { MeshConfig, Proxy, PushSnapshot, Service } from '../../../model/types.ts';
 import { TypeUrl } from '../../../envoy/protos.ts';
 import type { EnvoyResource } from '../types.ts';
-import { legacyProvider, resolveProvider, type ProviderProblem, type ZipkinProvider } from './providers.ts';
+import { isObj, legacyProvider, resolveProvider, type ProviderProblem, type ZipkinProvider } from './providers.ts';
 
 /** What one side (CLIENT = outbound/gateway, SERVER = inbound) of a workload does with traces. */
 export interface TracingSpec {
@@ -23,9 +23,6 @@ export interface TracingPlan { client: TracingSpec; server: TracingSpec; problem
 
 type Lookup = (host: string) => Service | undefined;
 
-function isObj(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
 function hasSelector(spec: TelemetrySpec): boolean {
   const ml = isObj(spec.selector) ? spec.selector.matchLabels : undefined;
   return isObj(ml) && Object.keys(ml).length > 0;
