@@ -101,10 +101,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     reported = now;
   };
 
-  const securityNow = (): ValidationIssue[] => {
-    const objects = store!.list();
+  // rebuild passes the objects and JWKS it built with; the debug API reads the store as it is now
+  const securityNow = (objects = store!.list(), resolved = jwks.resolve(objects)): ValidationIssue[] => {
     const of = (k: string) => objects.filter((o) => o.kind === k);
-    return securityIssues({ authorizationPolicies: of('AuthorizationPolicy'), requestAuthentications: of('RequestAuthentication'), jwks: jwks.resolve(objects) });
+    return securityIssues({ authorizationPolicies: of('AuthorizationPolicy'), requestAuthentications: of('RequestAuthentication'), jwks: resolved });
   };
 
   const reportTranslationIssues = (issues: ValidationIssue[]) => {
@@ -123,7 +123,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const v = `${new Date().toISOString()}/${++seq}`;
     try {
       const objects = store!.list();
-      const gen = pipeline.build(objects, v, { jwks: jwks.resolve(objects) });
+      const resolved = jwks.resolve(objects);
+      const gen = pipeline.build(objects, v, { jwks: resolved });
       version = v;
       xds.update(v, gen);
       try {
@@ -132,7 +133,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         log.error({ version: v, err: errorMessage(e) }, 'listing tracing issues failed');
         tracing = [];
       }
-      reportTranslationIssues([...securityNow(), ...tracing]);
+      reportTranslationIssues([...securityNow(objects, resolved), ...tracing]);
       log.info({ version: v, objects: objects.length, issues: lastIssues.length }, 'config version built');
     } catch (e) {
       log.error({ version: v, err: errorMessage(e), stack: e instanceof Error ? e.stack : undefined }, 'building the config snapshot failed; the previous config keeps serving');
