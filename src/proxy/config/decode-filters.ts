@@ -123,8 +123,8 @@ export function decodeHttpFilter(v: unknown, ctx: Ctx, field: string): HttpFilte
       // so skipping it would silently drop a policy some routes need: refuse the config instead.
       if (disabled) { ctx.err(`${field}.disabled`, `filter ${name}: a disabled ${type === FilterTypes.rbac ? 'rbac' : 'jwt_authn'} filter (enabled per route) is not supported; auth filters run before route selection`); return undefined; }
       return type === FilterTypes.rbac
-        ? { name, type: 'rbac', disabled, config: cfg, rbac: decodeHttpRbac(cfg, ctx, `${field}.typed_config`) }
-        : { name, type: 'jwt_authn', disabled, config: cfg, jwt: decodeJwtAuthn(cfg, ctx, `${field}.typed_config`) };
+        ? { name, type: 'rbac', disabled, rbac: decodeHttpRbac(cfg, ctx, `${field}.typed_config`) }
+        : { name, type: 'jwt_authn', disabled, jwt: decodeJwtAuthn(cfg, ctx, `${field}.typed_config`) };
     }
     default:
       if (optional) return { name, type: 'skipped', disabled, typeUrl: type };

@@ -185,8 +185,9 @@ export type HttpFilterConfig =
   | { name: string; type: 'fault'; disabled: boolean; fault: FaultConfig }
   | { name: string; type: 'cors'; disabled: boolean }
   | { name: string; type: 'local_ratelimit'; disabled: boolean; rateLimit: LocalRateLimitConfig }
-  /** Filters whose policy is decoded by their own module (rbac, jwt_authn): canonical plain object. */
-  | { name: string; type: 'rbac' | 'jwt_authn'; disabled: boolean; config: Record<string, unknown>; rbac?: import('./authz-types.ts').RbacConfig; jwt?: import('./authz-types.ts').JwtAuthnConfig }
+  /** Auth filters, decoded by decode-rbac.ts / decode-jwt.ts (a config that does not decode NACKs the listener). */
+  | { name: string; type: 'rbac'; disabled: boolean; rbac: import('./authz-types.ts').RbacConfig }
+  | { name: string; type: 'jwt_authn'; disabled: boolean; jwt: import('./authz-types.ts').JwtAuthnConfig }
   /** An optional filter (is_optional) we do not implement: skipped, as Envoy does. */
   | { name: string; type: 'skipped'; disabled: boolean; typeUrl: string };
 
