@@ -46,6 +46,9 @@ function logListener(l: EnvoyResource, want: Want): EnvoyResource {
   return out;
 }
 
+/** Each plan's access_log entries and their cache key; dies with the push's plans. */
+const wants = new WeakMap<AccessLogPlan, { want: Want; key: string }>();
+
 /** Logged copies of listeners by plan; dies with the push's listener objects. */
 const logged = new WeakMap<EnvoyResource, Map<string, EnvoyResource>>();
 
@@ -54,8 +57,13 @@ export function applyAccessLogging(ctx: TranslateContext, proxy: Proxy, listener
   if (isGrpcProxy(proxy)) return listeners; // proxyless gRPC has no access log
   const plan = proxyAccessLogPlan(ctx, proxy);
   if (!plan) return listeners;
-  const want: Want = { client: accessLogEntries(plan.client), server: accessLogEntries(plan.server) };
-  const key = JSON.stringify(want);
+  // the plan is shared by every proxy of a scope (memo): build its entries and their key once per plan
+  let w = wants.get(plan);
+  if (!w) {
+    const want: Want = { client: accessLogEntries(plan.client), server: accessLogEntries(plan.server) };
+    wants.set(plan, w = { want, key: JSON.stringify(want) });
+  }
+  const { want, key } = w;
   return listeners.map((l) => {
     let byKey = logged.get(l);
     if (!byKey) logged.set(l, byKey = new Map());
