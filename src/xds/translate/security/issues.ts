@@ -6,7 +6,7 @@ import { ErrorCodes } from '../../../common/errors.ts';
 import type { PushSnapshot } from '../../../model/types.ts';
 import { hasTargetRef, actionOf, type AuthzPolicy, type RequestAuthn } from './select.ts';
 import { conditionMatcher } from './rule.ts';
-import { jwksFor, jwksSourceOf } from './jwks.ts';
+import { jwksFor } from './jwks.ts';
 
 /** Takes a snapshot, or just its security objects (the control plane can report without building one). */
 export function securityIssues(s: Pick<PushSnapshot, 'authorizationPolicies' | 'requestAuthentications' | 'jwks'>): ValidationIssue[] {
@@ -34,7 +34,7 @@ export function securityIssues(s: Pick<PushSnapshot, 'authorizationPolicies' | '
       const c = jwksFor(s, r);
       if (c.source === 'unavailable' && !c.uri) {
         warn('RequestAuthentication', p, `spec.jwtRules[${i}].jwks`, ErrorCodes.XDS_AUTHZ_UNSUPPORTED, `${c.error}; every token of issuer ${r.issuer ?? '(none)'} fails verification`);
-      } else if (c.source === 'unavailable' && jwksSourceOf(r)) {
+      } else if (c.source === 'unavailable') { // c.uri is set: the rule's jwksUri or oidc:<issuer>
         warn('RequestAuthentication', p, `spec.jwtRules[${i}].jwksUri`, ErrorCodes.XDS_JWKS_FETCH, `JWKS from ${c.uri}: ${c.error}; every token of issuer ${r.issuer ?? '(none)'} fails verification until it is fetched`);
       }
     });
