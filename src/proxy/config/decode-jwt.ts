@@ -67,7 +67,7 @@ function provider(name: string, v: Obj, ctx: Ctx, field: string): JwtProviderCon
   return out;
 }
 
-export function jwtRequirement(v: unknown, providers: Record<string, unknown>, ctx: Ctx, field: string): JwtRequirement | undefined {
+function jwtRequirement(v: unknown, providers: Record<string, unknown>, ctx: Ctx, field: string): JwtRequirement | undefined {
   const o = obj(v);
   if (!o) { ctx.err(field, 'requirement must be an object'); return undefined; }
   const need = (n: string, f: string): void => { if (!(n in providers)) ctx.err(f, `unknown provider ${JSON.stringify(n)}`); };
@@ -91,7 +91,7 @@ export function jwtRequirement(v: unknown, providers: Record<string, unknown>, c
 }
 
 /** The subset of route.v3.RouteMatch a jwt_authn rule needs. */
-export function ruleMatch(v: unknown, ctx: Ctx, field: string): RouteMatch {
+function ruleMatch(v: unknown, ctx: Ctx, field: string): RouteMatch {
   const o = obj(v) ?? {};
   let path: PathMatch = { kind: 'prefix', value: '' };
   if (typeof o.prefix === 'string') path = { kind: 'prefix', value: o.prefix };

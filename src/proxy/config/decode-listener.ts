@@ -169,7 +169,7 @@ function comparison(v: unknown, ctx: Ctx, field: string): { op: 'EQ' | 'GE' | 'L
 }
 
 /** config.accesslog.v3.AccessLogFilter: exactly one filter_specifier; errors name the field. */
-export function accessLogFilter(v: Obj, ctx: Ctx, field: string): AccessLogFilterConfig | undefined {
+function accessLogFilter(v: Obj, ctx: Ctx, field: string): AccessLogFilterConfig | undefined {
   // proto-loader's `oneofs: true` adds a virtual key naming the chosen member; it is not a filter itself.
   const keys = Object.keys(v).filter((k) => k !== 'filter_specifier' && v[k] !== undefined && v[k] !== null);
   if (keys.length !== 1) {

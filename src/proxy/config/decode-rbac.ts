@@ -30,7 +30,7 @@ function pathMatcher(v: unknown, ctx: Ctx, field: string): StringMatch | undefin
   return stringMatch(o.path, ctx, `${field}.path`);
 }
 
-export function valueMatch(v: unknown, ctx: Ctx, field: string): ValueMatch | undefined {
+function valueMatch(v: unknown, ctx: Ctx, field: string): ValueMatch | undefined {
   const o = obj(v);
   if (!o) { ctx.err(field, 'missing value matcher'); return undefined; }
   const k = oneKey(o, ['null_match', 'double_match', 'string_match', 'bool_match', 'present_match', 'list_match', 'or_match'], ctx, field);
@@ -64,7 +64,7 @@ export function valueMatch(v: unknown, ctx: Ctx, field: string): ValueMatch | un
   return undefined;
 }
 
-export function metadataMatch(v: unknown, ctx: Ctx, field: string): MetadataMatch | undefined {
+function metadataMatch(v: unknown, ctx: Ctx, field: string): MetadataMatch | undefined {
   const o = obj(v) ?? {};
   const filter = str(o.filter) ?? '';
   if (!filter) ctx.err(`${field}.filter`, 'must not be empty');
@@ -211,7 +211,7 @@ function policy(name: string, v: unknown, ctx: Ctx, field: string): RbacPolicyCo
 const ACTIONS = new Map<unknown, RbacRulesConfig['action']>([[undefined, 'ALLOW'], ['ALLOW', 'ALLOW'], [0, 'ALLOW'], ['DENY', 'DENY'], [1, 'DENY'], ['LOG', 'LOG'], [2, 'LOG']]);
 
 /** config.rbac.v3.RBAC. */
-export function rbacRules(v: unknown, ctx: Ctx, field: string): RbacRulesConfig {
+function rbacRules(v: unknown, ctx: Ctx, field: string): RbacRulesConfig {
   const o = obj(v) ?? {};
   const action = ACTIONS.get(o.action);
   if (!action) ctx.err(`${field}.action`, `unknown action ${JSON.stringify(o.action)}`);

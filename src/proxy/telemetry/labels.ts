@@ -12,7 +12,6 @@ export interface Workload {
 }
 
 export const UNKNOWN = 'unknown';
-export const UNKNOWN_WORKLOAD: Workload = Object.freeze({ workload: UNKNOWN, namespace: UNKNOWN, principal: UNKNOWN, app: UNKNOWN, version: UNKNOWN, cluster: UNKNOWN });
 
 function s(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
