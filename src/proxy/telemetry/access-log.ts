@@ -294,28 +294,33 @@ export class LogSink {
   }
 }
 
+/** A logger config compiled once: where its lines go, which entries it takes, how they print. */
+interface CompiledLogger { sink: LogSink | undefined; filter: LogFilter | undefined; format: Formatter | undefined }
+
+type LoggerConfig = { kind: string; path?: string; textFormat?: string; jsonFormat?: Record<string, string>; logFilter?: AccessLogFilterConfig };
+
 /** Sinks shared by path, so all loggers writing /dev/stdout (or one file) batch together. */
 export class AccessLogWriters {
   private readonly sinks = new Map<string, LogSink>();
-  private readonly formatters = new WeakMap<object, Formatter>();
-  private readonly filters = new WeakMap<object, LogFilter>();
+  /** By logger config object (configs are replaced, not mutated, on updates): one lookup per logger per entry. */
+  private readonly compiled = new WeakMap<object, CompiledLogger>();
   /** `random` ([0, 1)) samples runtime filters that use independent randomness or see no request id. */
   constructor(private readonly onError?: (e: Error) => void, private readonly random: () => number = Math.random) {}
 
   /** Format and queue one entry for each configured logger whose filter (if any) accepts it. */
-  log(loggers: readonly { kind: string; path?: string; textFormat?: string; jsonFormat?: Record<string, string>; logFilter?: AccessLogFilterConfig }[], e: AccessLogEntry): void {
+  log(loggers: readonly LoggerConfig[], e: AccessLogEntry): void {
     for (const l of loggers) {
-      const target = l.kind === 'stdout' ? '/dev/stdout' : l.kind === 'stderr' ? '/dev/stderr' : l.kind === 'file' && l.path ? l.path : undefined;
-      if (!target) continue;
-      if (l.logFilter) {
-        let lf = this.filters.get(l);
-        if (!lf) { lf = compileLogFilter(l.logFilter, this.random); this.filters.set(l, lf); }
-        if (!lf(e)) continue;
-      }
-      let f = this.formatters.get(l);
-      if (!f) { f = formatterFor(l); this.formatters.set(l, f); }
-      this.sink(target).push(f(e));
+      let c = this.compiled.get(l);
+      if (!c) { c = this.compile(l); this.compiled.set(l, c); }
+      if (!c.sink || (c.filter && !c.filter(e))) continue;
+      c.sink.push(c.format!(e));
     }
+  }
+
+  private compile(l: LoggerConfig): CompiledLogger {
+    const target = l.kind === 'stdout' ? '/dev/stdout' : l.kind === 'stderr' ? '/dev/stderr' : l.kind === 'file' && l.path ? l.path : undefined;
+    if (!target) return { sink: undefined, filter: undefined, format: undefined };
+    return { sink: this.sink(target), filter: l.logFilter ? compileLogFilter(l.logFilter, this.random) : undefined, format: formatterFor(l) };
   }
 
   sink(target: string): LogSink {
