@@ -48,25 +48,30 @@ export function coalesce(head: string, buf: Buffer | undefined, start: number, e
   return out;
 }
 
+/**
+ * One direction of a relay: bytes read from `from` (through `ioFrom`) are written to `to` (through `ioTo`), with
+ * back-pressure; `from` ending or closing ends / closes `to`. The two directions may start at different times
+ * (tcp_proxy's metadata exchange) and use different I/O paths (plain downstream, TLS upstream).
+ */
+export function pipe(ioFrom: SocketIO, from: import('node:net').Socket, ioTo: SocketIO, to: import('node:net').Socket, onActivity?: () => void): void {
+  ioFrom.read(from, (buf, s, e) => {
+    onActivity?.();
+    if (!ioTo.write(to, buf, s, e)) {
+      from.pause();
+      to.once('drain', () => from.resume());
+    }
+  });
+  from.on('end', () => to.end());
+  from.on('close', () => { if (!to.destroyed) to.destroy(); });
+  from.on('error', () => to.destroy());
+  from.resume();
+}
 
 /**
  * Relay bytes both ways between two sockets through `io` (tcp_proxy, upgraded tunnels), with back-pressure;
  * either side ending or closing ends / closes the other.
  */
 export function relay(io: SocketIO, a: import('node:net').Socket, b: import('node:net').Socket, onActivity?: () => void): void {
-  const one = (from: import('node:net').Socket, to: import('node:net').Socket): void => {
-    io.read(from, (buf, s, e) => {
-      onActivity?.();
-      if (!io.write(to, buf, s, e)) {
-        from.pause();
-        to.once('drain', () => from.resume());
-      }
-    });
-    from.on('end', () => to.end());
-    from.on('close', () => { if (!to.destroyed) to.destroy(); });
-    from.on('error', () => to.destroy());
-    from.resume();
-  };
-  one(a, b);
-  one(b, a);
+  pipe(io, a, io, b, onActivity);
+  pipe(io, b, io, a, onActivity);
 }

@@ -4,7 +4,7 @@ import type { NetworkFilterConfig, TcpHandlerConfig } from '../config/types.ts';
 import { checkNetworkRbac } from './network-rbac.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
 import type { EngineContext } from '../listener/runtime.ts';
-import { relay, type SocketIO } from '../io/types.ts';
+import { pipe, relay, type SocketIO } from '../io/types.ts';
 import { relayMixed, tlsDialIO } from '../tls/upstream.ts';
 import type { TLSSocket } from 'node:tls';
 import type { UpstreamTlsConfig } from '../config/types.ts';
@@ -202,18 +202,6 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
     });
   };
   tryConnect();
-}
-
-/** One direction of a relay (relayMixed's half), for when the two directions start at different times. */
-function pipe(ioFrom: SocketIO, from: Socket, ioTo: SocketIO, to: Socket, onActivity: () => void): void {
-  ioFrom.read(from, (buf, s, e) => {
-    onActivity();
-    if (!ioTo.write(to, buf, s, e)) { from.pause(); to.once('drain', () => from.resume()); }
-  });
-  from.on('end', () => to.end());
-  from.on('close', () => { if (!to.destroyed) to.destroy(); });
-  from.on('error', () => to.destroy());
-  from.resume();
 }
 
 /** Network RBAC said no: close the connection unanswered; metrics and the access log still see it (with the reason). */

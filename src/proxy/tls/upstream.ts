@@ -8,7 +8,7 @@ import type { ClusterConfig, EndpointConfig, UpstreamTlsConfig } from '../config
 import { endpointTls } from '../config/decode-cluster.ts';
 import { tlsIO } from './io.ts';
 import { internalIO, readerFor } from '../io/internal.ts';
-import type { Reader, SocketIO } from '../io/types.ts';
+import { pipe, type SocketIO } from '../io/types.ts';
 import { clientTlsOptions, type SecretSource } from './context.ts';
 
 /** The TLS context for one endpoint of a cluster (transport_socket_matches on its metadata, else the default). */
@@ -96,17 +96,6 @@ export function tlsDialIO(cfg: UpstreamTlsConfig, secrets: SecretSource, http2 =
 
 /** Relay bytes both ways when the two sides use different I/O paths (plain fast-path downstream, TLS upstream). */
 export function relayMixed(ioA: SocketIO, a: Socket, ioB: SocketIO, b: Socket, onActivity?: () => void): void {
-  const one = (ioFrom: SocketIO, from: Socket, ioTo: SocketIO, to: Socket): void => {
-    const r: Reader = (buf, s, e) => {
-      onActivity?.();
-      if (!ioTo.write(to, buf, s, e)) { from.pause(); to.once('drain', () => from.resume()); }
-    };
-    ioFrom.read(from, r);
-    from.on('end', () => to.end());
-    from.on('close', () => { if (!to.destroyed) to.destroy(); });
-    from.on('error', () => to.destroy());
-    from.resume();
-  };
-  one(ioA, a, ioB, b);
-  one(ioB, b, ioA, a);
+  pipe(ioA, a, ioB, b, onActivity);
+  pipe(ioB, b, ioA, a, onActivity);
 }
