@@ -37,11 +37,6 @@ export function needsEagerRetry(p: RetryPolicyConfig): boolean {
 
 export function notFilterState<T extends { kind: string }>(p: T): p is Exclude<T, { kind: 'filterState' }> { return p.kind !== 'filterState'; }
 
-/** Remove every occurrence of a (lower-case) header from a flat header list, in place. */
-export function removeHeader(h: string[], name: string): void {
-  for (let i = h.length - 2; i >= 0; i -= 2) if (h[i] === name) h.splice(i, 2);
-}
-
 // x-request-id values: crypto.randomUUID formats each id by concatenating ~20 pieces (a cons string later flattened
 // into the head); here the random bytes of 128 ids are drawn at once and formatted into one latin1 string, and each
 // id is a substring of it (no per-id formatting or concatenation).

@@ -13,7 +13,7 @@ import type { DownstreamResponder, IncomingRequest, OutgoingRequest, ResponseSin
 export type { DownstreamResponder, IncomingRequest } from './exchange-types.ts';
 import type { H1UpstreamConn } from './h1-upstream.ts';
 import { forwardHeaders } from './codec/serialize.ts';
-import { applyHeaderEdits, setHeader, getHeader } from './header-edits.ts';
+import { applyHeaderEdits, setHeader, getHeader, removeHeader } from './header-edits.ts';
 import { computeRequestHash } from '../upstream/lb/hash-policy.ts';
 import type { Host } from '../upstream/lb/types.ts';
 import type { ClusterState, EndpointsSummary } from '../upstream/cluster-state.ts';
@@ -24,7 +24,7 @@ import { effectiveFaultConfig, type FaultPlan } from './filters/fault.ts';
 import { corsRequest } from './filters/cors.ts';
 import { authorize, type AuthzOutcome } from './filters/authz.ts';
 import { MIRROR_BUFFER_LIMIT, sendMirrors } from './mirror.ts';
-import { needsEagerRetry, notFilterState, originalDestination, splitHostPort } from './exchange-util.ts';
+import { needsEagerRetry, newRequestId, notFilterState, originalDestination, splitHostPort } from './exchange-util.ts';
 export { originalDestination } from './exchange-util.ts';
 import { explain } from '../telemetry/response-flags.ts';
 import { applyXfcc } from '../tls/xfcc.ts';
@@ -32,8 +32,6 @@ import type { ResponseFlag } from '../telemetry/response-flags.ts';
 import { PEER_HEADER } from '../telemetry/labels.ts';
 import { propagateTrace, type TraceDecision } from '../telemetry/trace.ts';
 import type { SpanInput } from '../telemetry/tracer-span.ts';
-import { removeHeader } from './exchange-util.ts';
-import { newRequestId } from './exchange-util.ts';
 
 const LOCAL_BODY_TYPE = 'text/plain';
 /** Request body kept for retries (Envoy's per_request_buffer_limit_bytes default is similar); beyond it, no retry. */

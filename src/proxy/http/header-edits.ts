@@ -1,8 +1,8 @@
 // proxy/http: apply route/virtual-host header mutations (Envoy's HeaderValueOption append actions) to flat headers.
 import type { HeaderEdits } from './route-types.ts';
 
-/** Drops every `name` entry at or after index `from`. */
-function removeAll(h: string[], name: string, from = 0): void {
+/** Remove every `name` entry (lower-case) at or after index `from`, in place. */
+export function removeHeader(h: string[], name: string, from = 0): void {
   let w = from;
   for (let r = from; r < h.length; r += 2) {
     if (h[r] !== name) { h[w] = h[r]; h[w + 1] = h[r + 1]; w += 2; }
@@ -18,7 +18,7 @@ function has(h: string[], name: string): boolean {
 /** Set `name` to exactly one value. */
 export function setHeader(h: string[], name: string, value: string): void {
   for (let i = 0; i < h.length; i += 2) {
-    if (h[i] === name) { h[i + 1] = value; removeAll(h, name, i + 2); return; }
+    if (h[i] === name) { h[i + 1] = value; removeHeader(h, name, i + 2); return; }
   }
   h.push(name, value);
 }
@@ -31,7 +31,7 @@ export function getHeader(h: readonly string[], name: string): string | undefine
 /** Removes first, then adds, as Envoy does. */
 export function applyHeaderEdits(h: string[], e: HeaderEdits | undefined): void {
   if (!e) return;
-  for (const r of e.remove) removeAll(h, r);
+  for (const r of e.remove) removeHeader(h, r);
   for (const a of e.add) {
     if (a.value === '' && !a.keepEmptyValue) continue;
     switch (a.action) {

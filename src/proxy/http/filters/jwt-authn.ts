@@ -6,6 +6,7 @@
 import type { JWTPayload } from 'jose';
 import type { JwtAuthnConfig, JwtLocation, JwtProviderConfig, JwtRequirement } from '../../config/authz-types.ts';
 import type { RouteMatch } from '../../config/types.ts';
+import { removeHeader } from '../header-edits.ts';
 import { Extractor, claimValue, peekIssuer, unsafeHeaderValue, type Found } from './jwt-extract.ts';
 import { compileHeaderMatcher, compileQueryMatcher, compileStringMatch, fullMatchRegex, parseQuery } from '../../router/match.ts';
 
@@ -258,7 +259,7 @@ export class JwtAuthnFilter {
     const rule = this.rules.find((r) => r.test(req, query));
     if (!rule || !rule.node) return { ok: true };
     // Headers this filter writes are never taken from the client (Envoy sanitizes them before extracting).
-    for (const h of rule.sanitize) removeAll(req.headers, h);
+    for (const h of rule.sanitize) removeHeader(req.headers, h);
     const st: RunState = { req, nowMs, extracted: new Map(), results: new Map(), pending: [] };
     this.collect(rule.node, st);
     const node = rule.node;
@@ -392,7 +393,7 @@ export class JwtAuthnFilter {
     }
     if (c.headerInMetadata) meta[c.headerInMetadata] = v.header;
     const h = req.headers;
-    if (!c.forward && loc.kind === 'header') removeAll(h, loc.name);
+    if (!c.forward && loc.kind === 'header') removeHeader(h, loc.name);
     if (c.forwardPayloadHeader) {
       let seg = v.payloadSegment;
       if (c.padForwardPayloadHeader) while (seg.length % 4) seg += '=';
@@ -409,10 +410,7 @@ export class JwtAuthnFilter {
   }
 }
 
-function removeAll(h: string[], name: string): void {
-  for (let i = h.length - 2; i >= 0; i -= 2) if (h[i] === name) h.splice(i, 2);
-}
 function setOne(h: string[], name: string, value: string): void {
-  removeAll(h, name);
+  removeHeader(h, name);
   h.push(name, value);
 }
