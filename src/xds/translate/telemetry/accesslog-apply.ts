@@ -9,6 +9,7 @@ import { isGrpcProxy } from '../clusters/index.ts';
 import { HCM_FILTER, TCP_PROXY_FILTER } from '../listeners/hcm.ts';
 import { accessLogEntries, accessLogPlan, type AccessLogPlan } from './accesslog.ts';
 import { isObj } from './providers.ts';
+import { mapFilters, rewriteListeners, type RewriteCache } from './rewrite.ts';
 
 /** The proxy's access log plan (memoized per push, namespace and labels: the only proxy inputs scoping reads). */
 export function proxyAccessLogPlan(ctx: TranslateContext, proxy: Proxy): AccessLogPlan | undefined {
@@ -27,30 +28,15 @@ function withLog(f: EnvoyResource, logs: EnvoyResource[]): EnvoyResource {
 }
 
 function logListener(l: EnvoyResource, want: Want): EnvoyResource {
-  if (!Array.isArray(l.filter_chains) && !isObj(l.default_filter_chain)) return l;
   const logs = l.traffic_direction === 'INBOUND' ? want.server : want.client;
-  const chain = (c: EnvoyResource): EnvoyResource => {
-    if (!Array.isArray(c.filters)) return c;
-    const filters = (c.filters as EnvoyResource[]).map((f) => withLog(f, logs));
-    return filters.every((f, i) => f === (c.filters as EnvoyResource[])[i]) ? c : { ...c, filters };
-  };
-  let out = l;
-  if (Array.isArray(l.filter_chains)) {
-    const chains = (l.filter_chains as EnvoyResource[]).map(chain);
-    if (chains.some((c, i) => c !== (l.filter_chains as EnvoyResource[])[i])) out = { ...out, filter_chains: chains };
-  }
-  if (isObj(l.default_filter_chain)) {
-    const d = chain(l.default_filter_chain as EnvoyResource);
-    if (d !== l.default_filter_chain) out = { ...out, default_filter_chain: d };
-  }
-  return out;
+  return mapFilters(l, (f) => withLog(f, logs));
 }
 
 /** Each plan's access_log entries and their cache key; dies with the push's plans. */
 const wants = new WeakMap<AccessLogPlan, { want: Want; key: string }>();
 
 /** Logged copies of listeners by plan; dies with the push's listener objects. */
-const logged = new WeakMap<EnvoyResource, Map<string, EnvoyResource>>();
+const logged: RewriteCache = new WeakMap();
 
 /** The proxy's listeners with Telemetry access logging applied; unchanged when no Telemetry/default provider applies. */
 export function applyAccessLogging(ctx: TranslateContext, proxy: Proxy, listeners: EnvoyResource[]): EnvoyResource[] {
@@ -64,11 +50,5 @@ export function applyAccessLogging(ctx: TranslateContext, proxy: Proxy, listener
     wants.set(plan, w = { want, key: JSON.stringify(want) });
   }
   const { want, key } = w;
-  return listeners.map((l) => {
-    let byKey = logged.get(l);
-    if (!byKey) logged.set(l, byKey = new Map());
-    let out = byKey.get(key);
-    if (!out) byKey.set(key, out = logListener(l, want));
-    return out;
-  });
+  return rewriteListeners(logged, listeners, key, (l) => logListener(l, want));
 }

@@ -9,6 +9,7 @@ import { memo, labelsKey } from '../clusters/context.ts';
 import { serviceClusters, isGrpcProxy } from '../clusters/index.ts';
 import { HCM_FILTER } from '../listeners/hcm.ts';
 import { isObj, legacyProvider } from './providers.ts';
+import { mapFilters, rewriteListeners, type RewriteCache } from './rewrite.ts';
 import { hcmTracing, legacyHcmTracing, tracingPlan, type TracingPlan } from './tracing.ts';
 
 export { tracingPlan, applicableTelemetries, hcmTracing } from './tracing.ts';
@@ -59,31 +60,11 @@ export function applyTracing(ctx: TranslateContext, proxy: Proxy, listeners: Env
   const want = wanted(ctx, proxy);
   if (want.client === 'unchanged' && want.server === 'unchanged') return listeners;
   // proxies of one scope share listener objects (memo) and, mostly, their tracing: share the traced copies too
-  const key = JSON.stringify(want);
-  return listeners.map((l) => {
-    let byWant = traced.get(l);
-    if (!byWant) traced.set(l, byWant = new Map());
-    let out = byWant.get(key);
-    if (!out) byWant.set(key, out = traceListener(l, want));
-    return out;
-  });
+  return rewriteListeners(traced, listeners, JSON.stringify(want), (l) => mapFilters(l, (f) => withTracing(f, want)));
 }
 
 /** Traced copies of generated listeners by tracing wanted; dies with the push's listener objects. */
-const traced = new WeakMap<EnvoyResource, Map<string, EnvoyResource>>();
-
-function traceListener(l: EnvoyResource, want: Want): EnvoyResource {
-  if (!Array.isArray(l.filter_chains)) return l;
-  let changed = false;
-  const chains = (l.filter_chains as EnvoyResource[]).map((c) => {
-    if (!Array.isArray(c.filters)) return c;
-    const filters = (c.filters as EnvoyResource[]).map((f) => withTracing(f, want));
-    if (filters.every((f, i) => f === (c.filters as EnvoyResource[])[i])) return c;
-    changed = true;
-    return { ...c, filters };
-  });
-  return changed ? { ...l, filter_chains: chains } : l;
-}
+const traced: RewriteCache = new WeakMap();
 
 /** Collector clusters (outbound|port||host) the proxy's tracing reports to. */
 export function collectorClusterNames(ctx: TranslateContext, proxy: Proxy): string[] {
