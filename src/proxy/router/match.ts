@@ -72,7 +72,8 @@ export function parseQuery(q: string): Map<string, string> {
   return out;
 }
 
-function safeDecode(s: string): string {
+/** A query-string key or value decoded ('+' is a space); left as is when its %-escapes are malformed. */
+export function safeDecode(s: string): string {
   const t = s.replace(/\+/g, ' ');
   try {
     return decodeURIComponent(t);

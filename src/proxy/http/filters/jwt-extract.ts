@@ -1,6 +1,7 @@
 // proxy/http/filters: jwt_authn token extraction as Envoy's Extractor does it (every location of one provider, or of
 // all providers merged), plus the small token / claim helpers the filter needs. Pure string work, no crypto.
 import type { JwtLocation, JwtProviderConfig } from '../../config/authz-types.ts';
+import { safeDecode } from '../../router/match.ts';
 
 // ---- extraction (Envoy's Extractor): every token in every configured location, with the issuers allowed there
 
@@ -89,8 +90,8 @@ export class Extractor {
       if (q >= 0) {
         for (const part of req.path.slice(q + 1).split('&')) {
           const eq = part.indexOf('=');
-          const issuers = this.params.get(decode(eq < 0 ? part : part.slice(0, eq)));
-          if (issuers) out.push({ token: eq < 0 ? '' : decode(part.slice(eq + 1)), loc: PARAM, issuers });
+          const issuers = this.params.get(safeDecode(eq < 0 ? part : part.slice(0, eq)));
+          if (issuers) out.push({ token: eq < 0 ? '' : safeDecode(part.slice(eq + 1)), loc: PARAM, issuers });
         }
       }
     }
@@ -111,11 +112,6 @@ export class Extractor {
 }
 
 const PARAM: JwtLocation = { kind: 'param', name: '' };
-
-function decode(s: string): string {
-  const t = s.replace(/\+/g, ' ');
-  try { return decodeURIComponent(t); } catch { return t; }
-}
 
 /** The `iss` claim of a token before verification (undefined: none); null when it is not a JWT at all (Envoy parses first). */
 export function peekIssuer(token: string): string | undefined | null {
