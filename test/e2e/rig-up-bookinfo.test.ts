@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startRig, runRig, poll, repoRoot, rigUpAddresses, RIG_UP_ANY_PORTS } from '../helpers/processes.ts';
+import { startRig, rigApply, poll, repoRoot, rigUpAddresses, RIG_UP_ANY_PORTS } from '../helpers/processes.ts';
 import { portIsFree } from '../../src/local/ports.ts';
 
 const conformance = resolve(repoRoot, '..', 'shared', 'conformance', 'istio', 'bookinfo');
@@ -54,10 +54,7 @@ test('rig up examples/bookinfo: ingress, routing scenarios, clean stop', { timeo
       }
       return counts;
     };
-    const apply = async (file: string) => {
-      const r = await runRig(['apply', '-f', file, '--server', api]);
-      assert.equal(r.code, 0, `rig apply -f ${file}: ${r.stderr}`);
-    };
+    const apply = (file: string) => rigApply(api, file);
 
     await t.test('80/20: reviews v1 and v2 split 80/20', async () => {
       await apply(sample('destination-rule-all.yaml', '1-all-v1.yaml'));

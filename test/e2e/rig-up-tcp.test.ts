@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRig, runRig, poll, RIG_UP_ANY_PORTS } from '../helpers/processes.ts';
+import { startRig, rigApply, poll, RIG_UP_ANY_PORTS } from '../helpers/processes.ts';
 
 interface Status {
   trustDomain: string;
@@ -126,8 +126,7 @@ spec:
   - match: [{port: 9001}]
     route: [{destination: {host: echo.default.svc.cluster.local, subset: v1, port: {number: 9001}}}]
 `);
-      const r = await runRig(['apply', '-f', vs, '--server', api]);
-      assert.equal(r.code, 0, r.stderr);
+      await rigApply(api, vs);
       const round = async () => {
         const tcp = (await getJson<{ reply?: string }>(`${clientUrl}/tcp`)).json.reply;
         const g = (await getJson<GrpcReply>(`${clientUrl}/grpc`)).json.message?.workload;
@@ -149,8 +148,7 @@ spec:
   ports: [{number: 6379, name: tcp-redis, protocol: TCP}]
   workloadSelector: {labels: {app: cache}}
 `);
-      const r = await runRig(['apply', '-f', se, '--server', api]);
-      assert.equal(r.code, 0, r.stderr);
+      await rigApply(api, se);
       await up.waitFor(/service port cache\.default\.svc\.cluster\.local:6379 \(TCP\) was added after rig up started.*restart rig up/, 15_000);
       const notes = (await getJson<{ notes?: string[] }>(`${api}/v1/status`)).json.notes ?? [];
       assert.ok(notes.some((n) => n.includes('cache.default.svc.cluster.local:6379')), JSON.stringify(notes));

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import assert from 'node:assert/strict';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const rigBin = join(repoRoot, 'bin', 'rig.js');
@@ -74,6 +75,12 @@ export async function runRig(args: string[], opts: { env?: NodeJS.ProcessEnv; ti
   // Give the pipes a moment to drain.
   await new Promise((r) => setImmediate(r));
   return { code, stdout: p.stdout.join('\n'), stderr: p.stderr.join('\n') };
+}
+
+/** `rig apply -f FILE --server API`, asserting it succeeded (the failure names the file and rig's stderr). */
+export async function rigApply(api: string, file: string): Promise<void> {
+  const r = await runRig(['apply', '-f', file, '--server', api]);
+  assert.equal(r.code, 0, `rig apply -f ${file}: ${r.stderr}`);
 }
 
 /** `rig up` flags that let the OS pick every port it listens on (ingress, control plane, debug). */
