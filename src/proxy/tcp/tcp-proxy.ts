@@ -4,8 +4,8 @@ import type { NetworkFilterConfig, TcpHandlerConfig } from '../config/types.ts';
 import { checkNetworkRbac } from './network-rbac.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
 import type { EngineContext } from '../listener/runtime.ts';
-import { pipe, relay, type SocketIO } from '../io/types.ts';
-import { relayMixed, tlsDialIO } from '../tls/upstream.ts';
+import { pipe, type SocketIO } from '../io/types.ts';
+import { tlsDialIO } from '../tls/upstream.ts';
 import type { TLSSocket } from 'node:tls';
 import type { UpstreamTlsConfig } from '../config/types.ts';
 import type { SecretSource } from '../tls/context.ts';
@@ -148,32 +148,27 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
       const mxUp = upIo !== io && (up as TLSSocket).alpnProtocol === MX_ALPN;
       let last = ctx.clock.now();
       const touch = (): void => { last = ctx.clock.now(); };
-      if (!mxUp && downReady) {
-        open();
+      // The client's side starts once its frame (if any) is off the stream; the series opens once both peers are known.
+      let upDone = !mxUp;
+      const clientSide = (): void => {
+        if (!downReady || down.destroyed || up.destroyed) return;
+        if (upDone) open();
         for (const b of pending) upIo.write(up, b, 0, b.length);
         pending.length = 0;
-        if (upIo === io) relay(io, down, up, touch); else relayMixed(io, down, upIo, up, touch);
+        pipe(io, down, upIo, up, touch);
         if (cfg.idleTimeoutMs > 0) watchIdle(ctx, down, up, cfg.idleTimeoutMs, () => last);
-        return;
-      }
+      };
+      onDownReady = clientSide;
       if (!mxUp) {
-        // The client's frame is still being read: the upstream's bytes flow now (server-first protocols: the client
-        // may wait for them before it sends anything), the client's once its frame is off the stream.
+        // The upstream's bytes flow at once, even while the client's frame is still being read (server-first
+        // protocols: the client may wait for them before it sends anything).
         pipe(upIo, up, io, down, touch);
-        onDownReady = () => {
-          if (down.destroyed || up.destroyed) return;
-          open();
-          for (const b of pending) upIo.write(up, b, 0, b.length);
-          pending.length = 0;
-          pipe(io, down, upIo, up, touch);
-          if (cfg.idleTimeoutMs > 0) watchIdle(ctx, down, up, cfg.idleTimeoutMs, () => last);
-        };
+        clientSide();
         return;
       }
       // The exchange upstream: our frame goes first; the client's bytes follow without waiting for the peer's frame
       // (a server-first peer that does not send one must not stall them); the peer's frame is cut off its stream.
       upIo.write(up, frame, 0, frame.length);
-      let upDone = false;
       const rd = new MxReader();
       upIo.read(up, (b, st, e) => {
         if (upDone) return;
@@ -189,16 +184,7 @@ export function tcpProxy(ctx: EngineContext, cfg: TcpHandlerConfig, origin: Conn
       });
       up.once('close', () => { if (!upDone) down.destroy(); });
       up.once('error', () => down.destroy());
-      const go = (): void => {
-        if (!downReady || down.destroyed || up.destroyed) return;
-        if (upDone) open();
-        for (const b of pending) upIo.write(up, b, 0, b.length);
-        pending.length = 0;
-        pipe(io, down, upIo, up, touch);
-        if (cfg.idleTimeoutMs > 0) watchIdle(ctx, down, up, cfg.idleTimeoutMs, () => last);
-      };
-      onDownReady = go;
-      go();
+      clientSide();
     });
   };
   tryConnect();

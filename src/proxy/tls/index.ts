@@ -10,5 +10,5 @@ export { peerIdentity, xfccElement, type PeerIdentity } from './peer.ts';
 export { LiveSecrets, type AgentLike } from './live-secrets.ts';
 export { applyXfcc } from './xfcc.ts';
 export { tlsIO, writesThrough } from './io.ts';
-export { tlsDialIO, tlsForEndpoint, relayMixed } from './upstream.ts';
+export { tlsDialIO, tlsForEndpoint } from './upstream.ts';
 export { inspectConnection, acceptTls, LISTENER_TLS_INSPECTOR, type Inspected } from './downstream.ts';

@@ -8,7 +8,7 @@ import type { ClusterConfig, EndpointConfig, UpstreamTlsConfig } from '../config
 import { endpointTls } from '../config/decode-cluster.ts';
 import { tlsIO } from './io.ts';
 import { internalIO, readerFor } from '../io/internal.ts';
-import { pipe, type SocketIO } from '../io/types.ts';
+import type { SocketIO } from '../io/types.ts';
 import { clientTlsOptions, type SecretSource } from './context.ts';
 
 /** The TLS context for one endpoint of a cluster (transport_socket_matches on its metadata, else the default). */
@@ -92,10 +92,4 @@ export function tlsDialIO(cfg: UpstreamTlsConfig, secrets: SecretSource, http2 =
       return t;
     },
   };
-}
-
-/** Relay bytes both ways when the two sides use different I/O paths (plain fast-path downstream, TLS upstream). */
-export function relayMixed(ioA: SocketIO, a: Socket, ioB: SocketIO, b: Socket, onActivity?: () => void): void {
-  pipe(ioA, a, ioB, b, onActivity);
-  pipe(ioB, b, ioA, a, onActivity);
 }
