@@ -1,5 +1,5 @@
 // proxy/config: decodes Listener (LDS) with its filter chains, HTTP connection manager and TCP proxy into ListenerConfig.
-import { Ctx, type Obj, anyType, arr, downstreamTransportSocket, durationMs, fraction, headerMatcher, isObj, num, obj, protoValue, str, wrappedBool, wrappedNum } from './decode-common.ts';
+import { Ctx, type Obj, anyType, arr, downstreamTransportSocket, durationMs, fraction, headerMatcher, isObj, num, obj, protoStruct, str, wrappedBool, wrappedNum } from './decode-common.ts';
 import { decodeHttpFilter } from './decode-filters.ts';
 import { decodeNetworkRbac } from './decode-rbac.ts';
 import { routeConfigInto } from './decode-route.ts';
@@ -125,12 +125,8 @@ function accessLogs(v: unknown, ctx: Ctx, field: string): AccessLogConfig[] {
     if (t === FILE_LOG) {
       const lf = obj(tc!.log_format);
       const textFormat = str(tc!.format) ?? str(obj(lf?.text_format_source)?.inline_string) ?? str(lf?.text_format);
-      let jsonFormat: Record<string, string> | undefined;
       const jf = obj(lf?.json_format) ?? obj(tc!.json_format);
-      if (jf) {
-        jsonFormat = {};
-        for (const [k, val] of Object.entries(obj(jf.fields) ?? {})) jsonFormat[k] = String(protoValue(val) ?? '');
-      }
+      const jsonFormat = jf ? Object.fromEntries(Object.entries(protoStruct(jf)).map(([k, x]) => [k, String(x ?? '')])) : undefined;
       const path = str(tc!.path) ?? '';
       const kind = path === '/dev/stdout' ? 'stdout' : path === '/dev/stderr' ? 'stderr' : 'file';
       out.push({ name, kind, path: kind === 'file' ? path : undefined, textFormat, jsonFormat });
