@@ -28,6 +28,13 @@ export function getHeader(h: readonly string[], name: string): string | undefine
   return undefined;
 }
 
+/** Every value of `name` joined with ',' (Envoy's view of a repeated header for matching); undefined when absent. */
+export function joinedHeader(h: readonly string[], name: string): string | undefined {
+  let out: string | undefined;
+  for (let i = 0; i < h.length; i += 2) if (h[i] === name) out = out === undefined ? h[i + 1] : `${out},${h[i + 1]}`;
+  return out;
+}
+
 /** Removes first, then adds, as Envoy does. */
 export function applyHeaderEdits(h: string[], e: HeaderEdits | undefined): void {
   if (!e) return;

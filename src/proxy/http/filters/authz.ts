@@ -7,6 +7,7 @@ import type { ConnectionOrigin } from '../../listener/origin.ts';
 import type { EngineContext } from '../../listener/runtime.ts';
 import type { IncomingRequest } from '../exchange-types.ts';
 import type { HeaderEdits } from '../route-types.ts';
+import { joinedHeader } from '../header-edits.ts';
 import { JWT_METADATA_NAMESPACE, JwtAuthnFilter, type JwtOutcome } from './jwt-authn.ts';
 import { RbacFilter, authzCounters } from './rbac.ts';
 import type { RbacInput } from './rbac-match.ts';
@@ -78,10 +79,7 @@ function headerView(req: IncomingRequest): { get(name: string): string | undefin
         case ':authority': return req.authority;
         case ':scheme': return req.scheme;
       }
-      const h = req.headers;
-      let out: string | undefined;
-      for (let i = 0; i < h.length; i += 2) if (h[i] === name) out = out === undefined ? h[i + 1] : `${out},${h[i + 1]}`;
-      return out;
+      return joinedHeader(req.headers, name);
     },
   };
 }

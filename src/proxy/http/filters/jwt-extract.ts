@@ -2,6 +2,7 @@
 // all providers merged), plus the small token / claim helpers the filter needs. Pure string work, no crypto.
 import type { JwtLocation, JwtProviderConfig } from '../../config/authz-types.ts';
 import { safeDecode } from '../../router/match.ts';
+import { joinedHeader } from '../header-edits.ts';
 
 // ---- extraction (Envoy's Extractor): every token in every configured location, with the issuers allowed there
 
@@ -72,8 +73,7 @@ export class Extractor {
     const out: Found[] = [];
     const h = req.headers;
     for (const e of this.headers.values()) {
-      let v: string | undefined;
-      for (let i = 0; i < h.length; i += 2) if (h[i] === e.name) v = v === undefined ? h[i + 1] : `${v},${h[i + 1]}`;
+      const v = joinedHeader(h, e.name);
       if (v === undefined) continue;
       const loc: JwtLocation = { kind: 'header', name: e.name, prefix: e.prefix };
       if (!e.prefix) { out.push({ token: v.trim(), loc, issuers: e.issuers }); continue; }
