@@ -60,6 +60,21 @@ function issueLine(i: ValidationIssue): string {
   return `${i.severity} [${i.code}] ${where}: ${i.message}`;
 }
 
+/** A list's issues diffed against the previous call: `added` for each new one, `resolved` for each gone. */
+function issueReporter(resolved: (line: string) => void, added: (i: ValidationIssue, line: string) => void): (issues: readonly ValidationIssue[]) => void {
+  let reported = new Set<string>();
+  return (issues) => {
+    const now = new Set<string>();
+    for (const i of issues) {
+      const line = issueLine(i);
+      now.add(line);
+      if (!reported.has(line)) added(i, line);
+    }
+    for (const r of reported) if (!now.has(r)) resolved(r);
+    reported = now;
+  };
+}
+
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const log = opts.logger ?? makeLogger('control-plane');
   const clock = opts.clock ?? realClock;
@@ -78,27 +93,21 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const xds = new XdsServer({ clock, debounceMs: opts.debounceMs, debounceMaxMs: opts.debounceMaxMs, logger: log.child({ module: 'xds-server' }), services });
   let seq = 0;
   let version = '';
-  let reported = new Set<string>();
   let lastIssues: ValidationIssue[] = [];
   // what translation could not do as written (security policies, tracing providers): logged once per change
   let tracing: ValidationIssue[] = [];
-  let reportedTranslation = new Set<string>();
   // jwksUri values are fetched outside translation; a result arriving or changing rebuilds (and pushes) again
   let rebuildSoon: () => void = () => {};
   const jwks = new JwksResolver({ clock, logger: log.child({ module: 'jwks' }), onChange: () => rebuildSoon() });
 
+  // each list logs an issue once when it appears and once when it is gone
+  const reportConfigIssues = issueReporter((line) => log.info(`config issue resolved: ${line}`), (i, line) => {
+    if (i.severity === 'error') log.error({ file: i.file, document: i.document, path: i.path, code: i.code }, `config issue: ${line} (last good config keeps serving)`);
+    else if (i.severity === 'warning') log.warn({ file: i.file, document: i.document, path: i.path, code: i.code }, `config issue: ${line}`);
+  });
   const reportIssues = () => {
     lastIssues = store!.issues();
-    const now = new Set<string>();
-    for (const i of lastIssues) {
-      const line = issueLine(i);
-      now.add(line);
-      if (reported.has(line)) continue;
-      if (i.severity === 'error') log.error({ file: i.file, document: i.document, path: i.path, code: i.code }, `config issue: ${line} (last good config keeps serving)`);
-      else if (i.severity === 'warning') log.warn({ file: i.file, document: i.document, path: i.path, code: i.code }, `config issue: ${line}`);
-    }
-    for (const r of reported) if (!now.has(r)) log.info(`config issue resolved: ${r}`);
-    reported = now;
+    reportConfigIssues(lastIssues);
   };
 
   // rebuild passes the objects and JWKS it built with; the debug API reads the store as it is now
@@ -107,16 +116,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     return securityIssues({ authorizationPolicies: of('AuthorizationPolicy'), requestAuthentications: of('RequestAuthentication'), jwks: resolved });
   };
 
-  const reportTranslationIssues = (issues: ValidationIssue[]) => {
-    const now = new Set<string>();
-    for (const i of issues) {
-      const line = issueLine(i);
-      now.add(line);
-      if (!reportedTranslation.has(line)) log.warn({ kind: i.kind, name: i.name, path: i.path, code: i.code }, `translation issue: ${line}`);
-    }
-    for (const r of reportedTranslation) if (!now.has(r)) log.info(`translation issue resolved: ${r}`);
-    reportedTranslation = now;
-  };
+  const reportTranslationIssues = issueReporter((line) => log.info(`translation issue resolved: ${line}`), (i, line) =>
+    log.warn({ kind: i.kind, name: i.name, path: i.path, code: i.code }, `translation issue: ${line}`));
 
   const rebuild = () => {
     reportIssues();
