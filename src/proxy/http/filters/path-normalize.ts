@@ -59,6 +59,16 @@ function mayChange(p: string, end: number, o: PathNormalizeOptions): boolean {
   return o.pathWithEscapedSlashesAction !== undefined && o.pathWithEscapedSlashesAction !== 'KEEP_UNCHANGED' && has(p, '%', end);
 }
 
+/**
+ * The common case (every request of a normalizing HCM): no fragment and nothing that could change, decided
+ * without allocating a result.
+ */
+function unchanged(pathWithQuery: string, o: PathNormalizeOptions): boolean {
+  if (pathWithQuery.indexOf('#') >= 0) return false;
+  const q = pathWithQuery.indexOf('?');
+  return !mayChange(pathWithQuery, q < 0 ? pathWithQuery.length : q, o);
+}
+
 function has(p: string, s: string, end: number): boolean {
   const i = p.indexOf(s);
   return i >= 0 && i < end;
@@ -96,11 +106,7 @@ export function normalizePathAction(pathWithQuery: string, o: PathNormalizeOptio
  * path that filters check is always the path that is forwarded.
  */
 export function normalizeRequestPath(pathWithQuery: string, o: PathNormalizeOptions): string {
-  // the common case (every request of a normalizing HCM): nothing to do, and no result object allocated
-  if (pathWithQuery.indexOf('#') < 0) {
-    const q = pathWithQuery.indexOf('?');
-    if (!mayChange(pathWithQuery, q < 0 ? pathWithQuery.length : q, o)) return pathWithQuery;
-  }
+  if (unchanged(pathWithQuery, o)) return pathWithQuery;
   const r = normalizePathAction(pathWithQuery, o);
   if (r.action !== 'reject') return r.path;
   const fwd = normalizePathAction(pathWithQuery, { ...o, pathWithEscapedSlashesAction: 'UNESCAPE_AND_FORWARD' });
@@ -120,6 +126,7 @@ const NO_EDITS: HeaderEdits = { add: [], remove: [] };
  * slash under REJECT_REQUEST, 307 to the unescaped path under UNESCAPE_AND_REDIRECT (Envoy's behaviours).
  */
 export function normalizeExchangePath(ex: PathExchange, o: PathNormalizeOptions): boolean {
+  if (unchanged(ex.req.path, o)) return true;
   const r = normalizePathAction(ex.req.path, o);
   if (r.action === 'continue') { ex.req.path = r.path; return true; }
   if (r.action === 'reject') { ex.localReply(400, 'Bad Request', NO_EDITS); return false; }
