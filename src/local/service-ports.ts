@@ -24,7 +24,8 @@ export function needsLocalPort(protocol: Protocol): boolean {
   return protocol !== 'HTTP' && protocol !== 'UDP';
 }
 
-const envSafe = (s: string) => s.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+/** A name as an environment variable part: upper case, anything but [A-Z0-9_] as '_'. */
+export const envSafe = (s: string) => s.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
 
 /**
  * The variable prefix for a service seen from namespace `ns`: Kubernetes' rule (name upper-cased, '-' -> '_') for
@@ -62,6 +63,11 @@ export function tcpPortsMetadata(bindings: readonly ServicePortBinding[]): strin
   return JSON.stringify(Object.fromEntries(bindings.map((b) => [bindingKey(b), b.localPort])));
 }
 
+/** The variable naming one binding's local port: <S>_SERVICE_PORT_<PORTNAME>, or <S>_SERVICE_PORT when unnamed. */
+export function portEnvVar(b: Pick<ServicePortBinding, 'envName' | 'portName'>): string {
+  return `${b.envName}_SERVICE_PORT${b.portName ? `_${envSafe(b.portName)}` : ''}`;
+}
+
 /**
  * The environment telling the app where each binding is: <S>_SERVICE_HOST=127.0.0.1, <S>_SERVICE_PORT (the
  * service's first such port, as Kubernetes' first port) and <S>_SERVICE_PORT_<PORTNAME> for each named port.
@@ -71,7 +77,7 @@ export function serviceEnv(bindings: readonly ServicePortBinding[]): Record<stri
   for (const b of bindings) {
     env[`${b.envName}_SERVICE_HOST`] = '127.0.0.1';
     env[`${b.envName}_SERVICE_PORT`] ??= String(b.localPort);
-    if (b.portName) env[`${b.envName}_SERVICE_PORT_${envSafe(b.portName)}`] = String(b.localPort);
+    if (b.portName) env[portEnvVar(b)] = String(b.localPort);
   }
   return env;
 }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { RigError } from '../../common/errors.ts';
 import { up, type RunningMesh } from '../../local/up.ts';
+import { portEnvVar } from '../../local/service-ports.ts';
 import { table } from '../format.ts';
 
 function summary(m: RunningMesh): string {
@@ -21,7 +22,7 @@ function summary(m: RunningMesh): string {
   ).replace(/^/gm, '  ').trimEnd());
   const local = m.workloads.flatMap((r) => r.servicePorts.map((b) => [
     r.workload.name, `${b.host}:${b.port}`, b.protocol, `127.0.0.1:${b.localPort}`,
-    `${b.envName}_SERVICE_PORT${b.portName ? `_${b.portName.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}` : ''}`,
+    portEnvVar(b),
   ]));
   if (local.length) {
     lines.push('');
