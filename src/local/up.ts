@@ -18,7 +18,8 @@ import { OverlayStore } from './overlay-store.ts';
 import { Supervisor } from './supervisor.ts';
 import { PortAllocator, loopbackBlock, portIsFree, resolveCommand } from './ports.ts';
 import { buildSnapshot } from '../model/snapshot.ts';
-import { bindingKey, serviceEnv, tcpPortsMetadata, wantedServicePorts, type ServicePortBinding } from './service-ports.ts';
+import { labelsMatch } from '../model/visibility.ts';
+import { bindingKey, envSafe, serviceEnv, tcpPortsMetadata, wantedServicePorts, type ServicePortBinding } from './service-ports.ts';
 import { bootstrapFor, nodeId, type ProxyIdentity } from './bootstrap.ts';
 import { startApi } from './api.ts';
 import { clearState, writeState } from './state.ts';
@@ -170,7 +171,7 @@ export async function up(opts: UpOptions): Promise<RunningMesh> {
       r.appPort = Object.values(r.appPorts)[0]!;
       const env: NodeJS.ProcessEnv = { ...process.env, ...w.env, PORT: String(r.appPort), HOST: '127.0.0.1', WORKLOAD_NAME: w.name, POD_NAMESPACE: w.namespace, SERVICE_ACCOUNT: w.serviceAccount };
       if (Object.keys(r.appPorts).length > 1) {
-        for (const [name, p] of Object.entries(r.appPorts)) env[`PORT_${name.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = String(p);
+        for (const [name, p] of Object.entries(r.appPorts)) env[`PORT_${envSafe(name)}`] = String(p);
       }
       if (w.sidecar) {
         r.httpProxyPort = await ports.take();
@@ -268,9 +269,7 @@ export async function up(opts: UpOptions): Promise<RunningMesh> {
 /** Does a Gateway of the config select the ingress and serve 8080 or 80 (the ports --ingress-port publishes)? */
 function gatewayListens(snapshot: ReturnType<typeof buildSnapshot>, labels: Record<string, string>): boolean {
   return snapshot.gateways.some((g) => {
-    const sel = g.spec.selector ?? {};
-    const selects = Object.entries(sel).every(([k, v]) => labels[k] === v);
-    return selects && (g.spec.servers ?? []).some((s) => s.port?.number === 8080 || s.port?.number === 80);
+    return labelsMatch(g.spec.selector, labels) && (g.spec.servers ?? []).some((s) => s.port?.number === 8080 || s.port?.number === 80);
   });
 }
 
