@@ -124,7 +124,6 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   private readonly counters = new Map<string, number>();
   /** Responses wait here while an earlier one is binding listener sockets (they apply in order). */
   private inbox: Promise<void> | undefined;
-  private inboxDepth = 0;
 
   constructor(private readonly opts: XdsClientOptions) {
     super();
@@ -293,17 +292,12 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       if (seq !== this.streamSeq) return; // the stream ended while waiting: the next one re-requests everything
       return this.onResponse(this.proto.normalize(raw, this.store.byType(raw.type_url ?? '')), seq);
     };
-    const done = (): void => { if (--this.inboxDepth === 0) this.inbox = undefined; };
     const fail = (e: Error): void => this.log.error({ err: e.message }, 'applying xDS response failed');
-    if (!this.inbox) {
-      const p = run();
-      if (!p) return;
-      this.inboxDepth++;
-      this.inbox = p.catch(fail).finally(done);
-      return;
-    }
-    this.inboxDepth++;
-    this.inbox = this.inbox.then(run).catch(fail).finally(done);
+    const p = this.inbox ? this.inbox.then(run) : run();
+    if (!p) return; // applied at once, nothing queued
+    // The queue is empty again once its last link settles.
+    const tail: Promise<void> = p.catch(fail).finally(() => { if (this.inbox === tail) this.inbox = undefined; });
+    this.inbox = tail;
   }
 
   private onResponse(resp: NormalizedResponse, seq: number): void | Promise<void> {
