@@ -39,6 +39,10 @@ export function wrappedNum(v: unknown): number | undefined {
   if (!isObj(v)) return undefined;
   return num(v.value) ?? 0;
 }
+/** A proto enum given by name or by number (JSON may carry either): its name, or undefined when unknown. */
+export function enumName<T extends string>(v: unknown, names: readonly T[]): T | undefined {
+  return typeof v === 'number' ? (Number.isInteger(v) ? names[v] : undefined) : names.find((n) => n === v);
+}
 /** google.protobuf.BoolValue: undefined when absent, false when `{}`. */
 export function wrappedBool(v: unknown): boolean | undefined {
   if (!isObj(v)) return undefined;

@@ -1,5 +1,5 @@
 // proxy/config: decodes Listener (LDS) with its filter chains, HTTP connection manager and TCP proxy into ListenerConfig.
-import { Ctx, type Obj, anyType, arr, downstreamTransportSocket, durationMs, fraction, headerMatcher, isObj, num, obj, protoStruct, str, wrappedBool, wrappedNum } from './decode-common.ts';
+import { Ctx, type Obj, anyType, arr, downstreamTransportSocket, durationMs, enumName, fraction, headerMatcher, isObj, num, obj, protoStruct, str, wrappedBool, wrappedNum } from './decode-common.ts';
 import { decodeHttpFilter } from './decode-filters.ts';
 import { decodeNetworkRbac } from './decode-rbac.ts';
 import { routeConfigInto } from './decode-route.ts';
@@ -156,7 +156,7 @@ function comparison(v: unknown, ctx: Ctx, field: string): { op: 'EQ' | 'GE' | 'L
   const c = obj(v);
   if (!c) { ctx.err(field, 'comparison is required'); return undefined; }
   const rawOp = c.op ?? 'EQ';
-  const op = typeof rawOp === 'number' ? COMPARE_OPS[rawOp] : COMPARE_OPS.find((o) => o === rawOp);
+  const op = enumName(rawOp, COMPARE_OPS);
   if (!op) { ctx.err(`${field}.op`, `unknown comparison op ${JSON.stringify(rawOp)} (EQ, GE or LE)`); return undefined; }
   const val = obj(c.value);
   if (!val) { ctx.err(`${field}.value`, 'value is required'); return undefined; }
@@ -218,9 +218,9 @@ function accessLogFilter(v: Obj, ctx: Ctx, field: string): AccessLogFilterConfig
     case 'grpc_status_filter': {
       const statuses: number[] = [];
       arr(body.statuses).forEach((x, j) => {
-        const code = typeof x === 'number' ? (x >= 0 && x < GRPC_STATUS.length && Number.isInteger(x) ? x : -1) : GRPC_STATUS.indexOf(String(x));
-        if (code < 0) ctx.err(`${f}.statuses[${j}]`, `unknown gRPC status ${JSON.stringify(x)}`);
-        else statuses.push(code);
+        const name = enumName(x, GRPC_STATUS);
+        if (name === undefined) ctx.err(`${f}.statuses[${j}]`, `unknown gRPC status ${JSON.stringify(x)}`);
+        else statuses.push(GRPC_STATUS.indexOf(name));
       });
       return { kind: 'grpc_status', statuses, exclude: body.exclude === true };
     }
@@ -237,7 +237,7 @@ const ESCAPED_SLASHES = ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED', 'R
 
 function escapedSlashesAction(v: unknown, ctx: Ctx, field: string): HttpHandlerConfig['pathWithEscapedSlashesAction'] {
   if (v === undefined || v === null) return undefined;
-  const name = typeof v === 'number' ? ESCAPED_SLASHES[v] : ESCAPED_SLASHES.find((x) => x === v);
+  const name = enumName(v, ESCAPED_SLASHES);
   if (name === undefined) { ctx.err(field, `unknown value ${JSON.stringify(v)}`); return undefined; }
   return name === 'IMPLEMENTATION_SPECIFIC_DEFAULT' ? undefined : name;
 }

@@ -1,7 +1,7 @@
 // proxy/config: decodes Envoy RBAC (config.rbac.v3, HTTP and network filter configs) with every problem reported at
 // its field path; variants we do not evaluate are rejected (NACK), never ignored — an ignored rule would let traffic in.
 import { isIP } from 'node:net';
-import { type Ctx, type Obj, arr, headerMatcher, isObj, num, obj, str, stringMatch, wrappedNum } from './decode-common.ts';
+import { type Ctx, type Obj, arr, enumName, headerMatcher, isObj, num, obj, str, stringMatch, wrappedNum } from './decode-common.ts';
 import type { MetadataMatch, RbacConfig, RbacPermission, RbacPolicyConfig, RbacPrincipal, RbacRulesConfig, ValueMatch } from './authz-types.ts';
 import type { CidrRange, StringMatch } from './types.ts';
 
@@ -208,12 +208,13 @@ function policy(name: string, v: unknown, ctx: Ctx, field: string): RbacPolicyCo
   };
 }
 
-const ACTIONS = new Map<unknown, RbacRulesConfig['action']>([[undefined, 'ALLOW'], ['ALLOW', 'ALLOW'], [0, 'ALLOW'], ['DENY', 'DENY'], [1, 'DENY'], ['LOG', 'LOG'], [2, 'LOG']]);
+const ACTIONS = ['ALLOW', 'DENY', 'LOG'] as const;
+const ENFORCEMENT = ['ONE_TIME_ON_FIRST_BYTE', 'CONTINUOUS'] as const;
 
 /** config.rbac.v3.RBAC. */
 function rbacRules(v: unknown, ctx: Ctx, field: string): RbacRulesConfig {
   const o = obj(v) ?? {};
-  const action = ACTIONS.get(o.action);
+  const action = o.action === undefined ? 'ALLOW' : enumName(o.action, ACTIONS);
   if (!action) ctx.err(`${field}.action`, `unknown action ${JSON.stringify(o.action)}`);
   const al = obj(o.audit_logging_options);
   if (al) {
@@ -243,8 +244,7 @@ export function decodeNetworkRbac(v: Obj, ctx: Ctx, field: string): RbacConfig {
   }
   const statPrefix = str(v.stat_prefix) ?? '';
   if (!statPrefix) ctx.err(`${field}.stat_prefix`, 'must not be empty');
-  const enf = v.enforcement_type === undefined || v.enforcement_type === 'ONE_TIME_ON_FIRST_BYTE' || v.enforcement_type === 0 ? 'ONE_TIME_ON_FIRST_BYTE'
-    : v.enforcement_type === 'CONTINUOUS' || v.enforcement_type === 1 ? 'CONTINUOUS' : undefined;
+  const enf = v.enforcement_type === undefined ? 'ONE_TIME_ON_FIRST_BYTE' : enumName(v.enforcement_type, ENFORCEMENT);
   if (!enf) ctx.err(`${field}.enforcement_type`, `unknown enforcement type ${JSON.stringify(v.enforcement_type)}`);
   const out: RbacConfig = { statPrefix, shadowStatPrefix: str(v.shadow_rules_stat_prefix) ?? '', enforcement: enf ?? 'ONE_TIME_ON_FIRST_BYTE' };
   if (v.rules !== undefined) out.rules = rbacRules(v.rules, ctx, `${field}.rules`);
