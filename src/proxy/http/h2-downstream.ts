@@ -19,7 +19,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Z]+$/;
  */
 export function requestProblem(method: string, path: string): string | undefined {
   if (!TOKEN.test(method)) return 'method not an upper-case token';
-  if (path.indexOf('%') !== -1 && /%00/.test(path)) return 'encoded NUL (%00) in :path';
+  if (path.includes('%00')) return 'encoded NUL (%00) in :path';
   if (path.indexOf('#') !== -1) return 'fragment in :path';
   return undefined;
 }
