@@ -64,9 +64,16 @@ export const httpJwksFetch: JwksFetch = async (uri, timeoutMs) => {
     // the JWKS is inlined into every selected proxy's listeners: refuse an oversized answer instead of pushing it
     const declared = Number(res.headers.get('content-length') ?? '0');
     if (declared > MAX_JWKS_BYTES) throw new Error(`JWKS of ${declared} bytes is over the ${MAX_JWKS_BYTES}-byte limit`);
-    const body = await res.text();
-    if (Buffer.byteLength(body) > MAX_JWKS_BYTES) throw new Error(`JWKS over the ${MAX_JWKS_BYTES}-byte limit`);
-    return body;
+    // a streamed (undeclared) body is counted as it arrives: an endless answer stops at the limit, not in memory
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const c of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+      size += c.byteLength;
+      if (size > MAX_JWKS_BYTES) { ac.abort(new Error(`JWKS over the ${MAX_JWKS_BYTES}-byte limit`)); break; }
+      chunks.push(c);
+    }
+    if (size > MAX_JWKS_BYTES) throw ac.signal.reason;
+    return new TextDecoder().decode(Buffer.concat(chunks)); // as res.text() decodes (UTF-8, BOM dropped)
   } catch (e) {
     throw ac.signal.aborted ? ac.signal.reason : e;
   } finally {
