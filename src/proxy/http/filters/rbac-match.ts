@@ -57,13 +57,24 @@ export function ipBytes(ip: string): Uint8Array | undefined {
   return out;
 }
 
+/**
+ * The last address compileCidr's predicates parsed: every CIDR rule of a request (and the requests of one
+ * connection) asks about the same one or two addresses, so each is parsed once, not once per rule and request.
+ */
+let lastIp: string | undefined;
+let lastBytes: Uint8Array | undefined;
+function requestIpBytes(ip: string): Uint8Array | undefined {
+  if (ip !== lastIp) { lastIp = ip; lastBytes = ipBytes(ip); }
+  return lastBytes;
+}
+
 export function compileCidr(c: CidrRange): (ip: string) => boolean {
   const base = ipBytes(c.addressPrefix);
   if (!base) return () => false;
   const v4 = isIP(c.addressPrefix) === 4;
   const bits = v4 ? 96 + Math.min(c.prefixLen, 32) : Math.min(c.prefixLen, 128);
   return (ip) => {
-    const b = ipBytes(ip);
+    const b = requestIpBytes(ip);
     if (!b) return false;
     for (let i = 0; i < bits; i++) {
       const byte = i >> 3, mask = 0x80 >> (i & 7);
