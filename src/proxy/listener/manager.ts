@@ -13,9 +13,7 @@ import type { Logger } from '../../common/logger.ts';
 import type { SocketIO } from '../io/index.ts';
 import { acceptTls, inspectConnection, LISTENER_TLS_INSPECTOR } from '../tls/downstream.ts';
 import { tlsIO } from '../tls/io.ts';
-import type { SecretSource } from '../tls/context.ts';
-
-const NO_SECRETS: SecretSource = { get: () => undefined, generation: 0 };
+import { NO_SECRETS } from '../tls/context.ts';
 
 /** Where a transparently captured connection was going (SO_ORIGINAL_DST); undefined when not captured. */
 export type OriginalDstResolver = (socket: Socket) => { address: string; port: number } | undefined;

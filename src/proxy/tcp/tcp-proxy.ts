@@ -5,14 +5,11 @@ import { checkNetworkRbac } from './network-rbac.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
 import type { EngineContext } from '../listener/runtime.ts';
 import { pipe, type SocketIO } from '../io/types.ts';
-import { tlsDialIO } from '../tls/upstream.ts';
 import type { TLSSocket } from 'node:tls';
 import type { UpstreamTlsConfig } from '../config/types.ts';
-import type { SecretSource } from '../tls/context.ts';
 import type { ClusterState } from '../upstream/cluster-state.ts';
 import { encodeMxFrame, MX_ALPN, MxReader, type MxPeer } from './mx.ts';
 
-const NO_SECRETS: SecretSource = { get: () => undefined, generation: 0 };
 /** In-mesh TLS contexts with the exchange's ALPN put first (one per context, so TLS session resumption still works). */
 const mxContexts = new WeakMap<UpstreamTlsConfig, UpstreamTlsConfig>();
 
@@ -26,7 +23,7 @@ function tcpDialIO(ctx: EngineContext, cluster: ClusterState, address: string, p
   if (!tls || !tls.alpnProtocols.includes('istio') || tls.alpnProtocols.includes(MX_ALPN)) return ctx.upstreams.dialIO(cluster, address, port);
   let mx = mxContexts.get(tls);
   if (!mx) { mx = { ...tls, alpnProtocols: [MX_ALPN, ...tls.alpnProtocols] }; mxContexts.set(tls, mx); }
-  return tlsDialIO(mx, ctx.secrets ?? NO_SECRETS, false, ctx.io.mode === 'internal');
+  return ctx.upstreams.tlsDial(mx, false);
 }
 
 /** Sent when this engine has no telemetry (no node): a peer that negotiated the exchange still gets its frame. */

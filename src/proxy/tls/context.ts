@@ -22,6 +22,9 @@ export function secretSources(...sources: (SecretSource | undefined)[]): SecretS
   };
 }
 
+/** No secrets at all (an engine without SDS or a certificate agent): TLS contexts that name one cannot be built. */
+export const NO_SECRETS: SecretSource = { get: () => undefined, generation: 0 };
+
 /** A SecretSource over a fixed map (e.g. the xDS snapshot's secrets). */
 export function mapSecrets(m: ReadonlyMap<string, SecretConfig>, generation = 0): SecretSource {
   return { get: (n) => m.get(n), generation };

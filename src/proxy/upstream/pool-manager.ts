@@ -10,9 +10,7 @@ import type { Random } from './lb/types.ts';
 import { H1Pool, type PoolOptions, type PoolStats } from './pool.ts';
 import type { EndpointConfig, UpstreamTlsConfig } from '../config/types.ts';
 import { tlsDialIO, tlsForEndpoint } from '../tls/upstream.ts';
-import type { SecretSource } from '../tls/context.ts';
-
-const NO_SECRETS: SecretSource = { get: () => undefined, generation: 0 };
+import { NO_SECRETS, type SecretSource } from '../tls/context.ts';
 
 export interface UpstreamManagerOptions {
   clock: Clock;
@@ -92,7 +90,12 @@ export class UpstreamManager {
    */
   dialIO(cluster: ClusterState, address: string, port: number, http2 = cluster.config.http2): SocketIO {
     const tls = this.tlsFor(cluster, address, port);
-    return tls ? tlsDialIO(tls, this.opts.secrets ?? NO_SECRETS, http2, this.opts.io.mode === 'internal') : this.opts.io;
+    return tls ? this.tlsDial(tls, http2) : this.opts.io;
+  }
+
+  /** A TLS dialler for `tls` with this engine's secrets (reads into reused buffers on the internal I/O path). */
+  tlsDial(tls: UpstreamTlsConfig, http2: boolean): SocketIO {
+    return tlsDialIO(tls, this.opts.secrets ?? NO_SECRETS, http2, this.opts.io.mode === 'internal');
   }
 
   pool(cluster: ClusterState, address: string, port: number): H1Pool {
@@ -121,7 +124,7 @@ export class UpstreamManager {
         idleTimeoutMs: c.idleTimeoutMs,
         maxRequestsPerConnection: c.maxRequestsPerConnection ?? 0,
         breaker: () => cluster.breakers.forPriority('DEFAULT'),
-        io: tls ? tlsDialIO(tls, this.opts.secrets ?? NO_SECRETS, false, this.opts.io.mode === 'internal') : this.opts.io,
+        io: tls ? this.tlsDial(tls, false) : this.opts.io,
       };
       p = new H1Pool(address, port, o);
       this.pools.set(key, p);
