@@ -53,13 +53,13 @@ export class H1Pool implements ConnOwner {
 
   get pending(): number { return this.waiters.length; }
 
+  /** An idle connection to use now, if there is one (acquire's synchronous case, without a callback). */
+  idleConnection(): H1UpstreamConn | undefined { return this.closing ? undefined : this.takeIdle(); }
+
   /**
    * Callback fires synchronously when an idle connection is available (or on overflow), else after connect or
    * when a busy connection frees up. Returns a cancel function for a request that stops waiting.
    */
-  /** An idle connection to use now, if there is one (acquire's synchronous case, without a callback). */
-  idleConnection(): H1UpstreamConn | undefined { return this.closing ? undefined : this.takeIdle(); }
-
   acquire(cb: AcquireCallback): () => void {
     const idle = this.takeIdle();
     if (idle) { cb(idle, ''); return NOOP; }
