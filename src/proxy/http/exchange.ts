@@ -10,7 +10,6 @@ import type { ConnectionOrigin } from '../listener/origin.ts';
 import type { EngineContext, HttpChainRuntime } from '../listener/runtime.ts';
 import type { HeaderEdits, RouteDecision } from './route-types.ts';
 import type { DownstreamResponder, IncomingRequest, OutgoingRequest, ResponseSink, UpstreamFailure, UpstreamRequest } from './exchange-types.ts';
-export type { DownstreamResponder, IncomingRequest } from './exchange-types.ts';
 import type { H1UpstreamConn } from './h1-upstream.ts';
 import { forwardHeaders } from './codec/serialize.ts';
 import { applyHeaderEdits, setHeader, getHeader, removeHeader } from './header-edits.ts';

@@ -3,7 +3,8 @@
 import type { Socket } from 'node:net';
 import { parseRequestHead, ChunkedDecoder, serializeResponseHead, chunkHeader, CHUNK_TAIL, lastChunk, reasonPhrase } from './codec/index.ts';
 import type { RequestHead } from './codec/head.ts';
-import { Exchange, type DownstreamResponder, type IncomingRequest } from './exchange.ts';
+import { Exchange } from './exchange.ts';
+import type { DownstreamResponder, IncomingRequest } from './exchange-types.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
 import type { EngineContext, HttpChainRuntime } from '../listener/runtime.ts';
 import { relay, type SocketIO } from '../io/types.ts';

@@ -1,7 +1,8 @@
 // proxy/http: downstream HTTP/2 (h2c via preface sniffing, or TLS with ALPN "h2") through node:http2's documented API.
 import { createServer, constants, type Http2Server, type ServerHttp2Stream, type ServerHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
-import { Exchange, type DownstreamResponder, type IncomingRequest } from './exchange.ts';
+import { Exchange } from './exchange.ts';
+import type { DownstreamResponder, IncomingRequest } from './exchange-types.ts';
 import { fromH2Headers, toH2Headers } from './h2-upstream.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
 import type { EngineContext, HttpChainRuntime } from '../listener/runtime.ts';
