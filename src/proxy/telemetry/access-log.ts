@@ -295,7 +295,7 @@ export class LogSink {
 }
 
 /** A logger config compiled once: where its lines go, which entries it takes, how they print. */
-interface CompiledLogger { sink: LogSink | undefined; filter: LogFilter | undefined; format: Formatter | undefined }
+interface CompiledLogger { sink: LogSink; filter: LogFilter | undefined; format: Formatter }
 
 type LoggerConfig = { kind: string; path?: string; textFormat?: string; jsonFormat?: Record<string, string>; logFilter?: AccessLogFilterConfig };
 
@@ -303,7 +303,7 @@ type LoggerConfig = { kind: string; path?: string; textFormat?: string; jsonForm
 export class AccessLogWriters {
   private readonly sinks = new Map<string, LogSink>();
   /** By logger config object (configs are replaced, not mutated, on updates): one lookup per logger per entry. */
-  private readonly compiled = new WeakMap<object, CompiledLogger>();
+  private readonly compiled = new WeakMap<object, CompiledLogger | null>();
   /** `random` ([0, 1)) samples runtime filters that use independent randomness or see no request id. */
   constructor(private readonly onError?: (e: Error) => void, private readonly random: () => number = Math.random) {}
 
@@ -311,15 +311,16 @@ export class AccessLogWriters {
   log(loggers: readonly LoggerConfig[], e: AccessLogEntry): void {
     for (const l of loggers) {
       let c = this.compiled.get(l);
-      if (!c) { c = this.compile(l); this.compiled.set(l, c); }
-      if (!c.sink || (c.filter && !c.filter(e))) continue;
-      c.sink.push(c.format!(e));
+      if (c === undefined) { c = this.compile(l); this.compiled.set(l, c); }
+      if (c === null || (c.filter && !c.filter(e))) continue;
+      c.sink.push(c.format(e));
     }
   }
 
-  private compile(l: LoggerConfig): CompiledLogger {
+  /** null: a logger that writes nowhere this proxy implements (kind 'other'). */
+  private compile(l: LoggerConfig): CompiledLogger | null {
     const target = l.kind === 'stdout' ? '/dev/stdout' : l.kind === 'stderr' ? '/dev/stderr' : l.kind === 'file' && l.path ? l.path : undefined;
-    if (!target) return { sink: undefined, filter: undefined, format: undefined };
+    if (!target) return null;
     return { sink: this.sink(target), filter: l.logFilter ? compileLogFilter(l.logFilter, this.random) : undefined, format: formatterFor(l) };
   }
 
