@@ -92,16 +92,16 @@ function workloadEntry(w: LocalWorkload, address: string): ConfigObject {
   };
 }
 
-async function waitReady(url: string, deadline: number): Promise<boolean> {
+/** Calls check every 150 ms until it answers true (a throw counts as not yet); false once the deadline passed. */
+async function pollUntil(check: () => Promise<boolean>, deadline: number): Promise<boolean> {
   while (Date.now() < deadline) {
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (r.ok) return true;
-    } catch { /* not yet */ }
+    try { if (await check()) return true; } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 150));
   }
   return false;
 }
+
+const waitReady = (url: string, deadline: number) => pollUntil(async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok, deadline);
 
 export async function up(opts: UpOptions): Promise<RunningMesh> {
   const log = opts.log ?? ((l: string) => process.stdout.write(l + '\n'));
@@ -274,31 +274,21 @@ function gatewayListens(snapshot: ReturnType<typeof buildSnapshot>, labels: Reco
 }
 
 /** Polls a proxy's /server_info until every port in `ports` is a bound listener (bounded by deadline). */
-async function waitBound(adminPort: number, ports: number[], deadline: number): Promise<boolean> {
-  if (!ports.length) return true;
-  while (Date.now() < deadline) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${adminPort}/server_info`, { signal: AbortSignal.timeout(1000) });
-      const info = (await r.json()) as { listeners?: { port?: number }[] };
-      const bound = new Set((info.listeners ?? []).map((l) => l.port));
-      if (ports.every((p) => bound.has(p))) return true;
-    } catch { /* not yet */ }
-    await new Promise((res) => setTimeout(res, 150));
-  }
-  return false;
+function waitBound(adminPort: number, ports: number[], deadline: number): Promise<boolean> {
+  if (!ports.length) return Promise.resolve(true);
+  return pollUntil(async () => {
+    const r = await fetch(`http://127.0.0.1:${adminPort}/server_info`, { signal: AbortSignal.timeout(1000) });
+    const info = (await r.json()) as { listeners?: { port?: number }[] };
+    const bound = new Set((info.listeners ?? []).map((l) => l.port));
+    return ports.every((p) => bound.has(p));
+  }, deadline);
 }
 
+/** Polls until host:port accepts a TCP connection (the app is listening). */
 function waitTcp(host: string, port: number, deadline: number): Promise<boolean> {
-  return new Promise((resolveP) => {
-    const attempt = () => {
-      const s = connect(port, host);
-      s.once('connect', () => { s.destroy(); resolveP(true); });
-      s.once('error', () => {
-        s.destroy();
-        if (Date.now() > deadline) resolveP(false);
-        else setTimeout(attempt, 150);
-      });
-    };
-    attempt();
-  });
+  return pollUntil(() => new Promise<boolean>((res) => {
+    const s = connect(port, host);
+    s.once('connect', () => { s.destroy(); res(true); });
+    s.once('error', () => { s.destroy(); res(false); });
+  }), deadline);
 }
