@@ -9,7 +9,7 @@ const STRUCT_URL = 'type.googleapis.com/google.protobuf.Struct';
 const KEY_METADATA = 'x-envoy-peer-metadata';
 const KEY_ID = 'x-envoy-peer-metadata-id';
 /** A peer's frame larger than this is not metadata: the exchange fails (and the connection is closed). */
-export const MX_MAX_BYTES = 64 * 1024;
+const MX_MAX_BYTES = 64 * 1024;
 
 /** Node metadata keys worth telling a peer (Istio exchanges the workload's identity fields, not its proxy config). */
 const EXCHANGED = ['NAME', 'NAMESPACE', 'LABELS', 'WORKLOAD_NAME', 'CLUSTER_ID', 'OWNER', 'MESH_ID', 'SERVICE_ACCOUNT', 'APP_CONTAINERS', 'INSTANCE_IPS', 'PLATFORM_METADATA', 'ISTIO_VERSION'];
@@ -44,7 +44,7 @@ function encodeValue(v: unknown): Uint8Array {
   return Uint8Array.from(out);
 }
 
-export function encodeStruct(o: Record<string, unknown>): Uint8Array {
+function encodeStruct(o: Record<string, unknown>): Uint8Array {
   const out: number[] = [];
   // Sorted keys: deterministic bytes, as Envoy serializes them.
   for (const k of Object.keys(o).sort()) {

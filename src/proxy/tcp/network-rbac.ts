@@ -1,5 +1,6 @@
 // proxy/tcp: network RBAC (envoy.filters.network.rbac) in front of tcp_proxy — decide once per connection
 // (Envoy's ONE_TIME_ON_FIRST_BYTE) from the peer identity and addresses; a denied connection is closed.
+import { TypeUrl } from '../../envoy/protos.ts';
 import { Ctx } from '../config/decode-common.ts';
 import { decodeNetworkRbac } from '../config/decode-rbac.ts';
 import type { RbacConfig } from '../config/authz-types.ts';
@@ -7,8 +8,6 @@ import type { NetworkFilterConfig } from '../config/types.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
 import { connectionInput } from '../http/filters/authz.ts';
 import { RbacFilter, authzCounters, type RbacDecision } from '../http/filters/rbac.ts';
-
-export const NETWORK_RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC';
 
 /** Compiled filters per network filter list (configs are replaced, not mutated, on updates). */
 const compiled = new WeakMap<readonly NetworkFilterConfig[], RbacFilter[] | null>();
@@ -21,7 +20,7 @@ function filtersOf(list: readonly NetworkFilterConfig[]): RbacFilter[] | null {
   if (fs !== undefined) return fs;
   const out: RbacFilter[] = [];
   for (const f of list) {
-    if (f.typeUrl !== NETWORK_RBAC_TYPE) continue;
+    if (f.typeUrl !== TypeUrl.NetworkRbac) continue;
     let cfg = f.rbac;
     if (!cfg) {
       // Decoded here when the listener decoder did not (it validates and NACKs; this is the safety net).

@@ -83,7 +83,7 @@ function method(name: string, req: protobuf.Type, res: protobuf.Type): grpc.Meth
 let definition: grpc.ServiceDefinition | undefined;
 
 /** The AggregatedDiscoveryService's two bidi methods (StreamAggregatedResources, DeltaAggregatedResources). */
-export function adsServiceDefinition(): grpc.ServiceDefinition {
+function adsServiceDefinition(): grpc.ServiceDefinition {
   if (definition) return definition;
   const root = proxyDescriptorRoot() ?? loadProtoFiles([ADS_PROTO_FILE]);
   const t = (n: string): protobuf.Type => root.lookupType(`envoy.service.discovery.v3.${n}`);

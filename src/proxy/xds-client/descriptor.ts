@@ -15,7 +15,7 @@ import { dataPlaneProtoFiles, installDataPlaneRoot, loadProtoFiles } from '../..
 
 /** The ADS messages (DiscoveryRequest/Response and their delta forms) the proxy's xDS stream encodes. */
 export const ADS_PROTO_FILE = 'envoy/service/discovery/v3/discovery.proto';
-export const DESCRIPTOR_FILE_NAME = 'envoy-proxy-types.json';
+const DESCRIPTOR_FILE_NAME = 'envoy-proxy-types.json';
 /** Bump when the descriptor's shape or pruning changes, so older files count as stale. */
 const GENERATOR_VERSION = 1;
 
@@ -34,7 +34,7 @@ function versionOf(pkg: string): string {
 }
 
 /** What the descriptor was built from: a file with another stamp is stale. */
-export function descriptorStamp(): string {
+function descriptorStamp(): string {
   return JSON.stringify({ g: GENERATOR_VERSION, protobufjs: versionOf('protobufjs'), xds: versionOf('@grpc/grpc-js-xds'), files: [...dataPlaneProtoFiles, ADS_PROTO_FILE] });
 }
 
@@ -120,7 +120,7 @@ export function writeDescriptor(path: string): void {
 }
 
 /** dist/envoy-proxy-types.json from here (src/proxy/xds-client/) or from the bundle (dist/rig-proxy.mjs). */
-export function defaultDescriptorPath(): string {
+function defaultDescriptorPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const beside = join(here, DESCRIPTOR_FILE_NAME);
   return existsSync(beside) ? beside : join(here, '..', '..', '..', 'dist', DESCRIPTOR_FILE_NAME);
