@@ -1,5 +1,5 @@
 // proxy/router: compiles string, header and query-parameter matchers into closures once per route config (hot path: no allocation).
-import type { HeaderMatcher, QueryParamMatcher, StringMatch } from '../config/types.ts';
+import type { HeaderMatcher, QueryParamMatcher, RouteMatch, StringMatch } from '../config/types.ts';
 
 export type StringPredicate = (v: string) => boolean;
 
@@ -90,4 +90,40 @@ export function compileQueryMatcher(q: QueryParamMatcher): (params: Map<string, 
     const v = p.get(name);
     return v !== undefined && test(v);
   };
+}
+
+/**
+ * A route match's path test: the matched length, or -1. `p` is the path without its query, `full` the path with it
+ * (a prefix carrying '?' is matched against that). Shared by the router and jwt_authn's rules.
+ */
+export function compilePathMatch(match: RouteMatch): (p: string, full: string) => number {
+  const m = match.path;
+  const cs = match.caseSensitive;
+  switch (m.kind) {
+    case 'prefix': {
+      const want = cs ? m.value : m.value.toLowerCase();
+      const len = want.length;
+      // A prefix carrying '?' is matched against the path with its query.
+      const withQuery = want.includes('?');
+      if (cs) return (p, full) => ((withQuery ? full : p).startsWith(want) ? len : -1);
+      return (p, full) => ((withQuery ? full : p).slice(0, len).toLowerCase() === want ? len : -1);
+    }
+    case 'path': {
+      const want = cs ? m.value : m.value.toLowerCase();
+      return cs ? (p) => (p === want ? p.length : -1) : (p) => (p.toLowerCase() === want ? p.length : -1);
+    }
+    case 'pathSeparatedPrefix': {
+      const want = cs ? m.value : m.value.toLowerCase();
+      const len = want.length;
+      return (p) => {
+        const head = cs ? p.slice(0, len) : p.slice(0, len).toLowerCase();
+        if (head !== want) return -1;
+        return p.length === len || p[len] === '/' || want.endsWith('/') ? len : -1;
+      };
+    }
+    case 'regex': {
+      const re = fullMatchRegex(m.regex);
+      return (p) => (re.test(p) ? p.length : -1);
+    }
+  }
 }

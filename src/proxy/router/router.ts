@@ -8,7 +8,7 @@
 import type { ForwardAction, HeaderValueOption, PerFilterConfig, RouteConfig, RouteEntry, VirtualHostConfig, WeightedClusterEntry, MirrorPolicy, RedirectAction } from '../config/types.ts';
 import { fractionValue } from '../config/types.ts';
 import type { HeaderEdits, HttpRouter, RouteDecision, RouteRequest } from '../http/route-types.ts';
-import { compileHeaderMatcher, compileQueryMatcher, fullMatchRegex, parseQuery } from './match.ts';
+import { compileHeaderMatcher, compilePathMatch, compileQueryMatcher, parseQuery } from './match.ts';
 import { applyRegexRewrite, compileRegexRewrite, grpcTimeoutMs, redirectLocation, type CompiledRegexRewrite } from './rewrite.ts';
 import { VirtualHostIndex } from './vhost.ts';
 
@@ -214,38 +214,6 @@ function compileVirtualHost(rc: RouteConfig, vh: VirtualHostConfig): CompiledVir
   return { config: vh, routes };
 }
 
-function compilePath(e: RouteEntry): CompiledRoute['matchPath'] {
-  const m = e.match.path;
-  const cs = e.match.caseSensitive;
-  switch (m.kind) {
-    case 'prefix': {
-      const want = cs ? m.value : m.value.toLowerCase();
-      const len = want.length;
-      // A prefix carrying '?' is matched against the path with its query.
-      const withQuery = want.includes('?');
-      if (cs) return (p, full) => ((withQuery ? full : p).startsWith(want) ? len : -1);
-      return (p, full) => ((withQuery ? full : p).slice(0, len).toLowerCase() === want ? len : -1);
-    }
-    case 'path': {
-      const want = cs ? m.value : m.value.toLowerCase();
-      return cs ? (p) => (p === want ? p.length : -1) : (p) => (p.toLowerCase() === want ? p.length : -1);
-    }
-    case 'pathSeparatedPrefix': {
-      const want = cs ? m.value : m.value.toLowerCase();
-      const len = want.length;
-      return (p) => {
-        const head = cs ? p.slice(0, len) : p.slice(0, len).toLowerCase();
-        if (head !== want) return -1;
-        return p.length === len || p[len] === '/' || want.endsWith('/') ? len : -1;
-      };
-    }
-    case 'regex': {
-      const re = fullMatchRegex(m.regex);
-      return (p) => (re.test(p) ? p.length : -1);
-    }
-  }
-}
-
 /** Header edits most specific first; applied in order with outer levels last, outer levels win on overwrite (Envoy's default). */
 function edits(levels: { requestHeadersToAdd: HeaderValueOption[]; requestHeadersToRemove: string[]; responseHeadersToAdd: HeaderValueOption[]; responseHeadersToRemove: string[] }[]): Edits {
   return {
@@ -270,7 +238,7 @@ function compileRoute(rc: RouteConfig, vh: VirtualHostConfig, e: RouteEntry): Co
   const a = e.action;
   const out: CompiledRoute = {
     entry: e,
-    matchPath: compilePath(e),
+    matchPath: compilePathMatch(e.match),
     headers: e.match.headers.map((h) => compileHeaderMatcher(h, readHeader)),
     query: e.match.queryParams.map(compileQueryMatcher),
     grpc: e.match.grpc,

@@ -8,7 +8,7 @@ import type { JwtAuthnConfig, JwtLocation, JwtProviderConfig, JwtRequirement } f
 import type { RouteMatch } from '../../config/types.ts';
 import { removeHeader } from '../header-edits.ts';
 import { Extractor, claimValue, peekIssuer, unsafeHeaderValue, type Found } from './jwt-extract.ts';
-import { compileHeaderMatcher, compileQueryMatcher, compileStringMatch, fullMatchRegex, parseQuery } from '../../router/match.ts';
+import { compileHeaderMatcher, compilePathMatch, compileQueryMatcher, compileStringMatch, parseQuery } from '../../router/match.ts';
 
 /** jose is loaded on the first token to verify: most proxies never see a jwt_authn filter (~10 MB RSS, ~30 ms). */
 let jose: typeof import('jose') | undefined;
@@ -136,26 +136,14 @@ function stripScheme(a: string): string {
 }
 
 function compileRuleMatch(m: RouteMatch): (req: JwtRequest, query: () => Map<string, string>) => boolean {
-  const cs = m.caseSensitive;
-  const norm = (s: string): string => (cs ? s : s.toLowerCase());
-  const p = m.path;
-  let pathTest: (path: string) => boolean;
-  switch (p.kind) {
-    case 'prefix': { const v = norm(p.value); pathTest = (x) => norm(x).startsWith(v); break; }
-    case 'path': { const v = norm(p.value); pathTest = (x) => norm(x) === v; break; }
-    case 'pathSeparatedPrefix': {
-      const v = norm(p.value);
-      pathTest = (x) => { const n = norm(x); return n === v || (n.startsWith(v) && n[v.length] === '/'); };
-      break;
-    }
-    case 'regex': { const re = fullMatchRegex(p.regex); pathTest = (x) => re.test(x); break; }
-  }
+  // The same path test as the router's (Envoy's jwt_authn rules are route matches).
+  const pathTest = compilePathMatch(m);
   const headers = m.headers.map((h) => compileHeaderMatcher(h));
   const qs = m.queryParams.map(compileQueryMatcher);
   return (req, query) => {
     const q = req.path.indexOf('?');
     const path = q < 0 ? req.path : req.path.slice(0, q);
-    if (!pathTest(path)) return false;
+    if (pathTest(path, req.path) < 0) return false;
     for (const h of headers) if (!h(req)) return false;
     if (qs.length) { const params = query(); for (const t of qs) if (!t(params)) return false; }
     return true;
