@@ -76,12 +76,7 @@ export class PriorityBreaker {
   give(resource: BreakerResource): void { this.stats.active[resource]--; }
 
   tryAcquire(resource: BreakerResource): AcquireResult {
-    const limit = this.limit(resource);
-    if (this.stats.active[resource] >= limit) {
-      this.stats.overflow[resource]++;
-      return { ok: false, resource, limit, flag: 'UO' };
-    }
-    this.stats.active[resource]++;
+    if (!this.tryTake(resource)) return { ok: false, resource, limit: this.limit(resource), flag: 'UO' };
     let released = false;
     return {
       ok: true,
@@ -89,7 +84,7 @@ export class PriorityBreaker {
         // Idempotent: an error path and a finally block may both release.
         if (released) return;
         released = true;
-        this.stats.active[resource]--;
+        this.give(resource);
       },
     };
   }

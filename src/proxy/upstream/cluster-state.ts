@@ -186,18 +186,18 @@ export class ClusterState {
     return { host };
   }
 
-  /** Count a request as active on the host (least request reads this); call the result when it ends. */
   /** startRequest without a release closure: the caller calls endRequest(host) exactly once. */
   beginRequest(host: Host): void { host.activeRequests++; }
   endRequest(host: Host): void { host.activeRequests--; }
 
+  /** Count a request as active on the host (least request reads this); call the result when it ends. */
   startRequest(host: Host): () => void {
-    host.activeRequests++;
+    this.beginRequest(host);
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      host.activeRequests--;
+      this.endRequest(host);
     };
   }
 
