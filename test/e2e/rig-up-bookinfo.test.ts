@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startRig, rigApply, poll, repoRoot, rigUpAddresses, RIG_UP_ANY_PORTS } from '../helpers/processes.ts';
+import { startRig, printTail, rigApply, poll, repoRoot, rigUpAddresses, RIG_UP_ANY_PORTS } from '../helpers/processes.ts';
 import { portIsFree } from '../../src/local/ports.ts';
 
 const conformance = resolve(repoRoot, '..', 'shared', 'conformance', 'istio', 'bookinfo');
@@ -103,7 +103,7 @@ test('rig up examples/bookinfo: ingress, routing scenarios, clean stop', { timeo
     for (const [host, port] of ports) assert.ok(await portIsFree(port, host), `port ${host}:${port} still in use after rig up stopped`);
   } catch (e) {
     // what the mesh printed is the first thing to read when this fails
-    console.error(`--- rig up output (last 80 lines) ---\n${[...up.stdout, ...up.stderr].slice(-80).join('\n')}`);
+    printTail(up);
     throw e;
   } finally {
     await up.stop('SIGINT', 20_000);

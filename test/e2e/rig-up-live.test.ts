@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRig, poll, rigUpAddresses, RIG_UP_ANY_PORTS } from '../helpers/processes.ts';
+import { startRig, printTail, poll, rigUpAddresses, RIG_UP_ANY_PORTS } from '../helpers/processes.ts';
 
 const APP = `const http = require('node:http');
 http.createServer((req, res) => { res.end(process.env.WORKLOAD_NAME + ' ' + process.env.VERSION); })
@@ -113,7 +113,7 @@ test('rig up: live config edits, invalid edit keeps the last good config, crashe
 
     assert.equal(await up.stop('SIGINT', 20_000), 0);
   } catch (e) {
-    console.error(`--- rig up output (last 60 lines) ---\n${[...up.stdout, ...up.stderr].slice(-60).join('\n')}`);
+    printTail(up, 60);
     throw e;
   } finally {
     await up.stop('SIGINT', 20_000);

@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRig, rigApply, poll, RIG_UP_ANY_PORTS } from '../helpers/processes.ts';
+import { startRig, printTail, rigApply, poll, RIG_UP_ANY_PORTS } from '../helpers/processes.ts';
 
 interface Status {
   trustDomain: string;
@@ -157,7 +157,7 @@ spec:
     const code = await up.stop('SIGINT', 20_000);
     assert.equal(code, 0, up.stdout.slice(-20).join('\n'));
   } catch (e) {
-    console.error(`--- rig up output (last 80 lines) ---\n${[...up.stdout, ...up.stderr].slice(-80).join('\n')}`);
+    printTail(up);
     throw e;
   } finally {
     await up.stop('SIGINT', 20_000);

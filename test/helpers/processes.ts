@@ -66,6 +66,11 @@ export function startRig(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: 
   };
 }
 
+/** Prints the last `lines` lines rig printed (stdout, then stderr) to stderr: the first thing to read when a test fails. */
+export function printTail(p: RigProcess, lines = 80): void {
+  console.error(`--- rig output (last ${lines} lines) ---\n${[...p.stdout, ...p.stderr].slice(-lines).join('\n')}`);
+}
+
 /** Run `rig ARGS` to completion (bounded) and collect its output. */
 export async function runRig(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const p = startRig(args, opts);
