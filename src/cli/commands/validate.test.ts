@@ -5,7 +5,8 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { formatIssue, renderText, validatePaths } from './validate.ts';
+import { renderText, validatePaths } from './validate.ts';
+import { formatIssue } from '../../config/issues.ts';
 
 const RIG = resolve(import.meta.dirname, '../../../bin/rig.js');
 

@@ -44,8 +44,6 @@ async function readAll(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export { formatIssue };
-
 export function renderText(r: ValidateReport): string {
   const out: string[] = [];
   const section = (title: string, list: ValidationIssue[]) => {
