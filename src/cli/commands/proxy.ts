@@ -4,6 +4,14 @@ import { ErrorCodes, RigError } from '../../common/errors.ts';
 
 function collect(v: string, prev: string[]): string[] { return [...prev, v]; }
 
+/** A port flag's value (absent: undefined); anything but an integer 0-65535 is a usage error naming the flag. */
+function portFlag(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new RigError(ErrorCodes.CLI_USAGE, `${flag}: expected a port number 0-65535, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 export function register(program: Command): void {
   program
     .command('proxy')
@@ -30,14 +38,8 @@ Examples:
         if (!mm || Number(mm[1]) > 65535 || Number(mm[2]) > 65535) throw new RigError(ErrorCodes.CLI_USAGE, `--port-map: expected FROM=TO port numbers, got ${JSON.stringify(m)}`);
         portMap.set(Number(mm[1]), Number(mm[2]));
       }
-      const adminPort = opts.adminPort === undefined ? undefined : Number(opts.adminPort);
-      if (adminPort !== undefined && (!Number.isInteger(adminPort) || adminPort < 0 || adminPort > 65535)) {
-        throw new RigError(ErrorCodes.CLI_USAGE, `--admin-port: expected a port number 0-65535, got ${JSON.stringify(opts.adminPort)}`);
-      }
-      const metricsPort = opts.metricsPort === undefined ? undefined : Number(opts.metricsPort);
-      if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
-        throw new RigError(ErrorCodes.CLI_USAGE, `--metrics-port: expected a port number 0-65535, got ${JSON.stringify(opts.metricsPort)}`);
-      }
+      const adminPort = portFlag('--admin-port', opts.adminPort);
+      const metricsPort = portFlag('--metrics-port', opts.metricsPort);
       const drainMs = Number(opts.drainMs);
       if (!Number.isFinite(drainMs) || drainMs < 0) throw new RigError(ErrorCodes.CLI_USAGE, `--drain-ms: expected milliseconds, got ${JSON.stringify(opts.drainMs)}`);
       if (!['auto', 'internal', 'documented'].includes(opts.io)) throw new RigError(ErrorCodes.CLI_USAGE, `--io: expected auto, internal or documented, got ${JSON.stringify(opts.io)}`);
