@@ -139,6 +139,8 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
       drainListeners: async () => { await engine.drain(drainMs); },
       quit: () => { void stop(drainMs).then(() => { if (o.handleSignals) process.exit(0); }); },
       bootstrap: () => ({ node: boot.node, xds: boot.xds, admin: boot.admin, source: boot.source }),
+      // Unbindable listeners for /config_dump's error_state (typed: no serverInfo() heap statistics per dump).
+      listenerErrors: () => engine.listenerStatus().flatMap((l) => (l.error ? [{ name: l.name, error: l.error }] : [])),
       serverInfo: () => ({ io: io.mode, io_fallback_reason: io.reason, listeners: engine.listenerStatus(), memory: process.memoryUsage(), heap_spaces: heapSpaces(), proto_descriptor: 'root' in types ? types.path : `none (${types.reason})` }),
     },
   });
