@@ -10,7 +10,7 @@ import { TypeUrl } from '../envoy/protos.ts';
 import { logger } from '../common/logger.ts';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { objectsFromYaml, ZIPKIN_COLLECTOR_YAML } from '../model/test-helpers.ts';
+import { objectsFromYaml, ZIPKIN_COLLECTOR_YAML, ZIPKIN_PROVIDER_MESH_YAML } from '../model/test-helpers.ts';
 
 class TestStore implements ConfigStore {
   objects: ConfigObject[] = [];
@@ -81,16 +81,7 @@ test('unusable tracing providers show in /debug/configz and are logged once per 
   const sink = new Writable({ write(chunk, _enc, cb) { for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l)); cb(); } });
   const log = pino({ level: 'info' }, sink);
   const store = new TestStore();
-  const base = objectsFromYaml(`
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: istio, namespace: istio-system}
-data:
-  mesh: |
-    extensionProviders:
-    - name: zipkin
-      zipkin: {service: zipkin.istio-system.svc.cluster.local, port: 9411}
----
+  const base = objectsFromYaml(`${ZIPKIN_PROVIDER_MESH_YAML}---
 apiVersion: telemetry.istio.io/v1
 kind: Telemetry
 metadata: {name: mesh-default, namespace: istio-system}

@@ -34,3 +34,14 @@ spec:
   ports: [{number: 9411, name: http-zipkin, protocol: HTTP}]
   endpoints: [{address: 10.6.0.9}]
 `;
+
+/** The istio mesh ConfigMap declaring one Zipkin extension provider named zipkin (ZIPKIN_COLLECTOR_YAML's service). */
+export const ZIPKIN_PROVIDER_MESH_YAML = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    extensionProviders:
+    - name: zipkin
+      zipkin: {service: zipkin.istio-system.svc.cluster.local, port: 9411}
+`;

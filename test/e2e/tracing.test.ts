@@ -10,6 +10,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { Mesh, serviceEntry } from '../helpers/mesh.ts';
 import { startApp, type TestApp } from '../helpers/apps.ts';
 import { poll } from '../helpers/processes.ts';
+import { ZIPKIN_PROVIDER_MESH_YAML } from '../../src/model/test-helpers.ts';
 
 interface Span {
   traceId: string; id: string; parentId?: string; name: string; kind: string; timestamp: number; duration: number;
@@ -63,15 +64,7 @@ async function startFrontend(proxyPort: () => number): Promise<TestApp> {
 }
 
 function config(collectorPort: number): string {
-  return `apiVersion: v1
-kind: ConfigMap
-metadata: {name: istio, namespace: istio-system}
-data:
-  mesh: |
-    extensionProviders:
-    - name: zipkin
-      zipkin: {service: zipkin.istio-system.svc.cluster.local, port: 9411}
----
+  return `${ZIPKIN_PROVIDER_MESH_YAML}---
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: zipkin, namespace: istio-system}
