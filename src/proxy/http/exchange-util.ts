@@ -1,6 +1,5 @@
-// proxy/http: small helpers of the exchange — passthrough destination, retry-policy shape, host:port split, request ids.
+// proxy/http: small helpers of the exchange — passthrough destination, host:port split, request ids.
 import { randomFillSync } from 'node:crypto';
-import type { RetryPolicyConfig } from '../config/types.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
 
 /**
@@ -22,17 +21,6 @@ export function originalDestination(origin: ConnectionOrigin, authority: string)
 export function splitHostPort(id: string): [string, number] {
   const i = id.lastIndexOf(':');
   return [id.slice(0, i), Number(id.slice(i + 1))];
-}
-
-const eager = new WeakMap<RetryPolicyConfig, boolean>();
-/** Policies that may retry a 2xx (retriable headers, or odd status lists) need their state from the first response. */
-export function needsEagerRetry(p: RetryPolicyConfig): boolean {
-  let v = eager.get(p);
-  if (v === undefined) {
-    v = p.retryOn.some((c) => c.trim() === 'retriable-headers') || p.retriableStatusCodes.some((c) => c < 300) || p.retryOn.some((c) => /^[12]\d\d$/.test(c.trim()));
-    eager.set(p, v);
-  }
-  return v;
 }
 
 export function notFilterState<T extends { kind: string }>(p: T): p is Exclude<T, { kind: 'filterState' }> { return p.kind !== 'filterState'; }

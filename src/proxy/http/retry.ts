@@ -83,6 +83,15 @@ function conditionsOf(policy: RetryPolicyConfig | undefined): ReturnType<typeof 
   return c;
 }
 
+/**
+ * Policies that may retry a 2xx (retriable headers, or status lists below 300) need their state from the first
+ * response; the others can create it lazily on a failure. Read from the policy's cached conditions.
+ */
+export function needsEagerRetry(p: RetryPolicyConfig): boolean {
+  const c = conditionsOf(p);
+  return c.http.has('retriable-headers') || p.retriableStatusCodes.some((x) => x < 300) || c.codes.some((x) => x < 300);
+}
+
 function splitList(v: string | undefined): string[] {
   return v ? v.split(',') : [];
 }
