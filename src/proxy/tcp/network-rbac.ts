@@ -1,8 +1,6 @@
 // proxy/tcp: network RBAC (envoy.filters.network.rbac) in front of tcp_proxy — decide once per connection
 // (Envoy's ONE_TIME_ON_FIRST_BYTE) from the peer identity and addresses; a denied connection is closed.
 import { TypeUrl } from '../../envoy/protos.ts';
-import { Ctx } from '../config/decode-common.ts';
-import { decodeNetworkRbac } from '../config/decode-rbac.ts';
 import type { RbacConfig } from '../config/authz-types.ts';
 import type { NetworkFilterConfig } from '../config/types.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
@@ -12,7 +10,7 @@ import { RbacFilter, authzCounters, type RbacDecision } from '../http/filters/rb
 /** Compiled filters per network filter list (configs are replaced, not mutated, on updates). */
 const compiled = new WeakMap<readonly NetworkFilterConfig[], RbacFilter[] | null>();
 
-/** A config that fails to decode denies every connection (fail closed) rather than being skipped. */
+/** A network RBAC filter without a decoded config denies every connection (fail closed) rather than being skipped. */
 const DENY_ALL: RbacConfig = { statPrefix: '', shadowStatPrefix: '', rules: { action: 'ALLOW', policies: [] } };
 
 function filtersOf(list: readonly NetworkFilterConfig[]): RbacFilter[] | null {
@@ -21,13 +19,8 @@ function filtersOf(list: readonly NetworkFilterConfig[]): RbacFilter[] | null {
   const out: RbacFilter[] = [];
   for (const f of list) {
     if (f.typeUrl !== TypeUrl.NetworkRbac) continue;
-    let cfg = f.rbac;
-    if (!cfg) {
-      // Decoded here when the listener decoder did not (it validates and NACKs; this is the safety net).
-      const ctx = new Ctx(`network filter ${f.name}`);
-      const d = decodeNetworkRbac(f.config, ctx, 'typed_config');
-      cfg = ctx.errors.length ? { ...DENY_ALL, statPrefix: d.statPrefix } : d;
-    }
+    // decode-listener decodes (and NACKs) every network RBAC config, so rbac is always set for this type URL
+    const cfg = f.rbac ?? DENY_ALL;
     out.push(new RbacFilter(f.name, cfg, cfg.statPrefix, ''));
   }
   fs = out.length ? out : null;
