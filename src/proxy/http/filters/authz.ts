@@ -39,7 +39,7 @@ export interface AuthzExchange {
 type Step = { kind: 'jwt'; f: JwtAuthnFilter } | { kind: 'rbac'; f: RbacFilter };
 
 const NO_EDITS: HeaderEdits = { add: [], remove: [] };
-export const RBAC_DENIED_BODY = 'RBAC: access denied';
+const RBAC_DENIED_BODY = 'RBAC: access denied';
 
 /** What runs before routing for one handler: path normalization (HCM) and the compiled auth steps. */
 interface Prelude { normalize: boolean; steps: Step[] | null }

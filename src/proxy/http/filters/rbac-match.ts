@@ -28,7 +28,7 @@ type Pred = (i: RbacInput) => boolean;
 // ---- CIDR
 
 /** 16-byte form of an IPv4/IPv6 address (IPv4 as ::ffff:a.b.c.d, so v4-mapped v6 addresses match v4 ranges). */
-export function ipBytes(ip: string): Uint8Array | undefined {
+function ipBytes(ip: string): Uint8Array | undefined {
   let s = ip;
   const pct = s.indexOf('%');
   if (pct >= 0) s = s.slice(0, pct);
@@ -102,7 +102,7 @@ export function compileValue(m: ValueMatch): (v: unknown) => boolean {
   }
 }
 
-export function compileMetadata(m: MetadataMatch): Pred {
+function compileMetadata(m: MetadataMatch): Pred {
   const test = compileValue(m.value);
   const { filter, path, invert } = m;
   return (i) => {
