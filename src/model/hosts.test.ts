@@ -6,7 +6,8 @@ import { fqdn, hostMatches, hostsOverlap, mostSpecificMatch, splitHostPort } fro
 test('fqdn resolves short names as Istio/Kubernetes DNS does', () => {
   assert.equal(fqdn('reviews', 'default'), 'reviews.default.svc.cluster.local');
   assert.equal(fqdn('reviews', 'prod', 'example.internal'), 'reviews.prod.svc.example.internal');
-  assert.equal(fqdn('reviews.other', 'default'), 'reviews.other.svc.cluster.local');
+  assert.equal(fqdn('reviews.other', 'default'), 'reviews.other'); // a dotted name is never short (Istio)
+  assert.equal(fqdn('httpbin.org', 'default'), 'httpbin.org');
   assert.equal(fqdn('reviews.default.svc.cluster.local', 'x'), 'reviews.default.svc.cluster.local');
   assert.equal(fqdn('www.google.com', 'x'), 'www.google.com');
   assert.equal(fqdn('Reviews.Default.svc.cluster.local.', 'x'), 'reviews.default.svc.cluster.local');

@@ -2,29 +2,19 @@
 import { isIP } from 'node:net';
 
 /**
- * Resolve a host as written in config (namespace `namespace`) to the name services are registered under.
- * - "*" , wildcards ("*.foo") and IP addresses are returned unchanged;
- * - "reviews" -> "reviews.NS.svc.SUFFIX" (short name in the config's namespace);
- * - "reviews.other" -> "reviews.other.svc.SUFFIX" (name.namespace, as Kubernetes DNS search paths do);
- * - anything with two or more dots is taken as fully qualified and returned unchanged.
+ * Resolve a host as written in config (namespace `namespace`) to the name services are registered under,
+ * with Istio's short-name rule: only a name WITHOUT a dot is short.
+ * - "*", wildcards ("*.foo") and IP addresses are returned unchanged;
+ * - "reviews" -> "reviews.NS.svc.SUFFIX" (a short name is in the config's own namespace);
+ * - any name with a dot ("reviews.other", "httpbin.org", "a.b.svc.cluster.local") is taken as written:
+ *   Istio does not apply DNS search paths, so "reviews.other" names a host literally called that.
  * Trailing dots are dropped and the result is lower-case (DNS names are case-insensitive).
- * Note: a one-dot external name ("httpbin.org") is also expanded here; PushContext.resolveHost
- * keeps such a name when a service is registered under it literally.
  */
 export function fqdn(host: string, namespace: string, domainSuffix = 'cluster.local'): string {
   let h = host.trim().toLowerCase();
   if (h.endsWith('.') && h.length > 1) h = h.slice(0, -1);
-  if (h === '' || h.includes('*') || isIP(h) !== 0) return h;
-  const dots = countDots(h);
-  if (dots === 0) return `${h}.${namespace}.svc.${domainSuffix}`;
-  if (dots === 1) return `${h}.svc.${domainSuffix}`;
-  return h;
-}
-
-function countDots(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 46) n++;
-  return n;
+  if (h === '' || h.includes('*') || h.includes('.') || isIP(h) !== 0) return h;
+  return `${h}.${namespace}.svc.${domainSuffix}`;
 }
 
 export function isWildcard(host: string): boolean {

@@ -90,7 +90,7 @@ apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: reviews-api, namespace: default}
 spec:
-  http: [{route: [{destination: {host: reviews.default}}]}]
+  http: [{route: [{destination: {host: reviews}}]}]
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -231,7 +231,7 @@ spec: {address: 127.0.0.1, labels: {app: reviews, version: v2}}
   assert.deepEqual(ctx.inboundServicesFor(proxy('sidecar~10.9.9.9~x.default~default.svc.cluster.local')), []);
 });
 
-test('resolveHost keeps a literally registered one-dot host, expands others', () => {
+test('resolveHost: only a dotless name is short (Istio); dotted names stay as written, the domain suffix applies', () => {
   const ctx = ctxFrom(`
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -239,8 +239,10 @@ metadata: {name: httpbin, namespace: default}
 spec: {hosts: [httpbin.org], ports: [{number: 80, name: http, protocol: HTTP}], resolution: DNS}
 `);
   assert.equal(ctx.resolveHost('httpbin.org', 'default'), 'httpbin.org');
-  assert.equal(ctx.resolveHost('reviews.prod', 'default'), 'reviews.prod.svc.cluster.local');
+  assert.equal(ctx.resolveHost('reviews.prod', 'default'), 'reviews.prod');
   assert.equal(ctx.resolveHost('reviews', 'prod'), 'reviews.prod.svc.cluster.local');
+  const other = new PushContext({ ...ctx.snapshot, domainSuffix: 'example.internal' });
+  assert.equal(other.resolveHost('reviews', 'prod'), 'reviews.prod.svc.example.internal');
 });
 
 test('a push over 1,000 services and 200 proxies is fast', () => {

@@ -81,13 +81,8 @@ export class PushContext {
     }
   }
 
-  /**
-   * A host as written in config of namespace `ns`, as registered: the literal name when a service has exactly
-   * that hostname (e.g. a ServiceEntry for "httpbin.org"), else its FQDN (see hosts.ts fqdn()).
-   */
+  /** A host as written in config of namespace `ns`, resolved with the snapshot's domain suffix (hosts.ts fqdn()). */
   resolveHost(host: string, ns: string): string {
-    const lower = host.toLowerCase();
-    if (this.byHost.has(lower)) return lower;
     return fqdn(host, ns, this.suffix);
   }
 

@@ -26,7 +26,7 @@ function httpProxyListener(ctx: TranslateContext, port: number): EnvoyResource {
 }
 
 function tcpPortListener(ctx: TranslateContext, proxy: Proxy, t: { host: string; port: number; localPort: number }): EnvoyResource {
-  const svc = ctx.serviceByHost(t.host) ?? ctx.serviceByHost(fqdn(t.host, proxy.namespace));
+  const svc = ctx.serviceByHost(t.host) ?? ctx.serviceByHost(fqdn(t.host, proxy.namespace, ctx.snapshot.domainSuffix));
   const sp = svc?.ports.find((p) => p.port === t.port);
   let filter: EnvoyResource;
   if (!svc || !sp) {

@@ -36,10 +36,9 @@ export function isHttpProtocol(p: Protocol): boolean {
   return p === 'HTTP' || p === 'HTTP2' || p === 'GRPC' || p === 'GRPC-WEB' || p === 'UNKNOWN';
 }
 
-/** Resolve a destination host as written in a VirtualService of namespace `ns`. A name registered literally wins. */
-export function resolveHost(ctx: RouteContext, host: string, ns: string): string {
-  if (ctx.serviceByHost(host)) return host;
-  return fqdn(host, ns);
+/** Resolve a destination host as written in config of namespace `ns` (Istio's short-name rule, hosts.ts fqdn()). */
+function resolveHost(ctx: RouteContext, host: string, ns: string): string {
+  return fqdn(host, ns, ctx.snapshot.domainSuffix);
 }
 
 /**

@@ -108,3 +108,19 @@ test('VirtualService hosts: exact beats wildcard; a wildcard covers the rest; ex
   const rc9080 = buildRouteConfiguration(fakeCtx([a, b2, c], [ext]), proxy(), '9080')!;
   assert.ok(!(rc9080.virtual_hosts as any[]).some((v) => v.name.startsWith('api.external.com')), 'only on port 80');
 });
+
+test('destination hosts: only a dotless name is short (Istio); the snapshot domain suffix is used', () => {
+  const corp = { ...c, hostname: 'c.default.svc.corp' };
+  const v = vs('c', {
+    hosts: ['c.default.svc.corp'],
+    http: [
+      { match: [{ uri: { prefix: '/short' } }], route: [{ destination: { host: 'c' } }] },
+      { route: [{ destination: { host: 'c.default', port: { number: 9080 } } }] },
+    ],
+  });
+  const ctx = fakeCtx([corp], [v]);
+  (ctx.snapshot as { domainSuffix?: string }).domainSuffix = 'corp';
+  const rc = buildRouteConfiguration(ctx, proxy(), '9080')!;
+  const vh = (rc.virtual_hosts as any[]).find((x) => x.name === 'c.default.svc.corp:9080');
+  assert.deepEqual(vh.routes.map((r: any) => r.route?.cluster), ['outbound|9080||c.default.svc.corp', 'outbound|9080||c.default']);
+});

@@ -83,7 +83,7 @@ function build(ctx: RouteContext, proxy: Proxy, routeName: string): EnvoyResourc
  * listener dedicated to one service (the application may send Host: 127.0.0.1:<localPort>).
  */
 function singleServiceRouteConfig(ctx: RouteContext, proxy: Proxy, routeName: string, host: string, port: number): EnvoyResource | undefined {
-  const svc = ctx.serviceByHost(host) ?? ctx.serviceByHost(fqdn(host, proxy.namespace));
+  const svc = ctx.serviceByHost(host) ?? ctx.serviceByHost(fqdn(host, proxy.namespace, ctx.snapshot.domainSuffix));
   if (!svc) return undefined;
   const vh = sidecarVirtualHosts(ctx, proxy, port).find((v) => v.name === `${svc.hostname}:${port}`);
   if (!vh) return undefined;
