@@ -7,7 +7,7 @@
 // synchronously, libuv keeps pointing at those bytes, so the buffer is marked locked and the socket gets a fresh
 // one for its next read (the onread buffer generator runs after every read).
 import { connect, Socket, type Server } from 'node:net';
-import { COALESCE_LIMIT, coalesce, retainScratch, type Reader, type SocketIO } from './types.ts';
+import { COALESCE_LIMIT, coalesceBytes, retainScratch, type Reader, type SocketIO } from './types.ts';
 
 interface StreamWrapBinding {
   WriteWrap: new () => WriteReq;
@@ -16,18 +16,30 @@ interface StreamWrapBinding {
 }
 interface WriteReq { handle: unknown; oncomplete: (status: number) => void; async: boolean; bytes: number; buffer: unknown; socket?: Socket }
 interface StreamHandle {
-  writeBuffer(req: WriteReq, b: Buffer): number;
+  writeBuffer(req: WriteReq, b: Uint8Array): number;
   writeLatin1String(req: WriteReq, s: string): number;
   onconnection?: (err: number, handle: unknown) => void;
 }
 
 const READ_BUFFER_SIZE = 16 * 1024;
-const READER = Symbol('rig.reader');
+const READS = Symbol('rig.reads');
 const PENDING = Symbol('rig.pendingWrites');
-type FastSocket = Socket & { [READER]?: Reader; [PENDING]?: number; _handle?: StreamHandle | null };
+type FastSocket = Socket & { [READS]?: ReadState; [PENDING]?: number; _handle?: StreamHandle | null };
+
+/** A socket's reader, held by its onread callback (no lookup on the socket per read). */
+interface ReadState { reader: Reader | undefined }
 
 /** Lock marks on read buffers, keyed by their memory. */
 const locked = new WeakSet<ArrayBufferLike>();
+/** Bumped on every lock: a read buffer is looked up in `locked` only when something was locked since its last check. */
+let locks = 0;
+function lock(memory: ArrayBufferLike): void { locked.add(memory); locks++; }
+
+/**
+ * How many sockets have an asynchronous direct write in flight. While none has, direct() skips reading the
+ * socket's own count (a megamorphic symbol load: sockets come in many shapes).
+ */
+let pendingSockets = 0;
 
 function binding(): StreamWrapBinding {
   // process.binding is deprecated (DEP0111) but still provides stream_wrap on Node 20; probe() verifies it.
@@ -44,13 +56,13 @@ function onDirectComplete(this: WriteReq, status: number): void {
   if (status < 0) { s.destroy(new Error(`write failed (${status})`)); return; }
   const left = (s[PENDING] ?? 1) - 1;
   s[PENDING] = left;
-  if (left === 0) s.emit('drain');
+  if (left === 0) { pendingSockets--; s.emit('drain'); }
 }
 
 /** Write on the handle. undefined: not possible now (fall back to socket.write); else whether it finished. */
-function direct(socket: FastSocket, data: Buffer | string): boolean | undefined {
+function direct(socket: FastSocket, data: Uint8Array | string): boolean | undefined {
   const h = socket._handle;
-  if (!h || !sw || socket.destroyed || socket.connecting || socket.writableLength > 0 || socket.writableCorked || socket.writableEnded || (socket[PENDING] ?? 0) > 0) return undefined;
+  if (!h || !sw || socket.destroyed || socket.connecting || socket.writableLength > 0 || socket.writableCorked || socket.writableEnded || (pendingSockets > 0 && (socket[PENDING] ?? 0) > 0)) return undefined;
   // A write that completes synchronously never binds its request object to a native WriteWrap (libuv's try-write
   // took all bytes), so that object is reused for the next write; an async one keeps its own.
   const req = spare ?? new sw.WriteWrap();
@@ -65,7 +77,9 @@ function direct(socket: FastSocket, data: Buffer | string): boolean | undefined 
   if (sw.streamBaseState[sw.kLastWriteWasAsync]) {
     req.buffer = data; // keep the memory alive until libuv is done with it
     req.socket = socket;
-    socket[PENDING] = (socket[PENDING] ?? 0) + 1;
+    const was = socket[PENDING] ?? 0;
+    if (was === 0) pendingSockets++;
+    socket[PENDING] = was + 1;
     return false;
   }
   req.handle = null;
@@ -73,16 +87,25 @@ function direct(socket: FastSocket, data: Buffer | string): boolean | undefined 
   return true;
 }
 
-export function readerFor(socket: () => FastSocket): { buffer: () => Buffer; callback: (n: number, b: Buffer) => boolean } {
+/**
+ * net's onread option for one socket: its read buffer generator and callback, delivering to the reader read()
+ * sets. `source` is the socket's read state, or (when the socket does not exist yet, as for tls.connect) a getter
+ * of the socket, whose state read() attaches.
+ */
+export function readerFor(source: ReadState | (() => Socket)): { buffer: () => Buffer; callback: (n: number, b: Buffer) => boolean } {
+  let state = typeof source === 'function' ? undefined : source;
   let cur = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+  let seen = locks;
   return {
     buffer: () => {
-      if (locked.has(cur.buffer)) cur = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+      if (seen !== locks) {
+        seen = locks;
+        if (locked.has(cur.buffer)) cur = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+      }
       return cur;
     },
     callback: (n: number, b: Buffer) => {
-      const s = socket();
-      const r = s[READER];
+      const r = (state ??= (source as () => FastSocket)()[READS])?.reader;
       if (r) r(b, 0, n);
       return true;
     },
@@ -94,9 +117,9 @@ function write(socket: Socket, buf: Buffer, start: number, end: number): boolean
   const slice = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
   const r = direct(s, slice);
   if (r === true) return true;
-  if (r === false) { locked.add(buf.buffer); return false; }
+  if (r === false) { lock(buf.buffer); return false; }
   const ok = socket.write(slice);
-  if (socket.writableLength > 0) locked.add(buf.buffer);
+  if (socket.writableLength > 0) lock(buf.buffer);
   return ok;
 }
 
@@ -111,9 +134,9 @@ export const internalIO: SocketIO = {
       if (srv.maxConnections !== undefined && srv._connections >= srv.maxConnections) { (clientHandle as { close(): void }).close(); return; }
       // net.Server applies its noDelay option in the onconnection this replaces: do the same
       if ((server as unknown as { noDelay?: boolean }).noDelay) (clientHandle as { setNoDelay?(on: boolean): number }).setNoDelay?.(true);
-      let sock: FastSocket | undefined;
-      const onread = readerFor(() => sock!);
-      sock = new Socket({ handle: clientHandle, allowHalfOpen: false, readable: true, writable: true, onread } as unknown as ConstructorParameters<typeof Socket>[0]) as FastSocket;
+      const reads: ReadState = { reader: undefined };
+      const sock = new Socket({ handle: clientHandle, allowHalfOpen: false, readable: true, writable: true, onread: readerFor(reads) } as unknown as ConstructorParameters<typeof Socket>[0]) as FastSocket;
+      sock[READS] = reads;
       srv._connections++;
       (sock as unknown as { server: Server; _server: Server }).server = server;
       (sock as unknown as { _server: Server })._server = server;
@@ -121,13 +144,16 @@ export const internalIO: SocketIO = {
     };
   },
   dial(host: string, port: number): Socket {
-    let sock: FastSocket | undefined;
-    const onread = readerFor(() => sock!);
-    sock = connect({ host, port, noDelay: true, onread }) as FastSocket;
+    const reads: ReadState = { reader: undefined };
+    const sock = connect({ host, port, noDelay: true, onread: readerFor(reads) }) as FastSocket;
+    sock[READS] = reads;
     return sock;
   },
   read(socket: Socket, reader: Reader): void {
-    (socket as FastSocket)[READER] = reader;
+    const s = socket as FastSocket;
+    const reads = s[READS];
+    if (reads) reads.reader = reader;
+    else s[READS] = { reader };
   },
   write,
   writeParts(socket: Socket, head: string, buf?: Buffer, start = 0, end = buf ? buf.length : 0, tail = ''): boolean {
@@ -137,7 +163,7 @@ export const internalIO: SocketIO = {
       return r === undefined ? socket.write(head, 'latin1') : r;
     }
     if (head.length + n + tail.length <= COALESCE_LIMIT) {
-      const out = coalesce(head, buf, start, end, tail);
+      const out = coalesceBytes(head, buf, start, end, tail);
       const r = direct(socket as FastSocket, out);
       if (r === true) return true;
       if (r === false) { retainScratch(out); return false; }

@@ -27,10 +27,32 @@ export const COALESCE_LIMIT = 32 * 1024;
  * referencing the scratch (it did not finish synchronously) retires it via `retainScratch`.
  */
 let scratch = Buffer.allocUnsafe(2 * COALESCE_LIMIT);
+/** The scratch's memory, read once per scratch (`.buffer` is a C++ builtin call on every read). */
+let scratchMemory: ArrayBufferLike = scratch.buffer;
+let scratchOffset = scratch.byteOffset;
+
+type Latin1Writer = Buffer & { latin1Write(s: string, offset: number): number };
 
 /** The last coalesced buffer is still referenced by a pending write: never reuse its memory. */
-export function retainScratch(b: Buffer): void {
-  if (b.buffer === scratch.buffer) scratch = Buffer.allocUnsafe(2 * COALESCE_LIMIT);
+export function retainScratch(b: Uint8Array): void {
+  if (b.buffer !== scratchMemory) return;
+  scratch = Buffer.allocUnsafe(2 * COALESCE_LIMIT);
+  scratchMemory = scratch.buffer;
+  scratchOffset = scratch.byteOffset;
+}
+
+/**
+ * Copies head, body slice and tail into the scratch, or, when they do not fit, a fresh buffer; returns which.
+ * The head goes in with Buffer#latin1Write (Buffer#write first dispatches on the encoding in JS).
+ */
+function fill(head: string, buf: Buffer | undefined, start: number, n: number, tail: string): Buffer {
+  const total = head.length + n + tail.length;
+  // Writes run no JS synchronously (completion callbacks are deferred), so the scratch is free again here.
+  const out = (total <= scratch.length ? scratch : Buffer.allocUnsafe(total)) as Latin1Writer;
+  if (head.length) out.latin1Write(head, 0);
+  if (n) buf!.copy(out, head.length, start, start + n);
+  if (tail.length) out.latin1Write(tail, head.length + n);
+  return out;
 }
 
 /**
@@ -39,13 +61,20 @@ export function retainScratch(b: Buffer): void {
  */
 export function coalesce(head: string, buf: Buffer | undefined, start: number, end: number, tail: string): Buffer {
   const n = buf ? end - start : 0;
-  const total = head.length + n + tail.length;
-  // Writes run no JS synchronously (completion callbacks are deferred), so the scratch is free again here.
-  const out = total <= scratch.length ? scratch.subarray(0, total) : Buffer.allocUnsafe(total);
-  if (head.length) out.write(head, 0, 'latin1');
-  if (buf && n) buf.copy(out, head.length, start, end);
-  if (tail.length) out.write(tail, head.length + n, 'latin1');
-  return out;
+  const out = fill(head, buf, start, n, tail);
+  return out === scratch ? scratch.subarray(0, head.length + n + tail.length) : out;
+}
+
+/**
+ * coalesce() as a plain Uint8Array, for writes straight to a socket handle (which takes any byte view). Buffer's
+ * subarray constructs through its species (a Uint8Array subclass: species lookup, derived constructor), ~4x the
+ * cost of `new Uint8Array` on the same memory; stream writes would convert a non-Buffer back, so the stream paths
+ * keep coalesce().
+ */
+export function coalesceBytes(head: string, buf: Buffer | undefined, start: number, end: number, tail: string): Uint8Array {
+  const n = buf ? end - start : 0;
+  const out = fill(head, buf, start, n, tail);
+  return out === scratch ? new Uint8Array(scratchMemory, scratchOffset, head.length + n + tail.length) : out;
 }
 
 /**

@@ -47,3 +47,25 @@ test('retry budget scales with outstanding requests and keeps a minimum concurre
   assert.equal(cb.tryAcquire('retries').ok, false);
   assert.equal(pb.stats.overflow.retries, 1);
 });
+
+test('tryTake / give count each resource against its own limit; HIGH has its own counters', () => {
+  const cb = new CircuitBreakers([
+    { priority: 'DEFAULT', maxConnections: 1, maxPendingRequests: 2, maxRequests: 3, maxRetries: 1 },
+    { priority: 'HIGH', maxConnections: 5, maxPendingRequests: 5, maxRequests: 5, maxRetries: 5 },
+  ]);
+  const pb = cb.forPriority('DEFAULT');
+  const limits = { connections: 1, pending: 2, requests: 3, retries: 1 } as const;
+  for (const r of ['connections', 'pending', 'requests', 'retries'] as const) {
+    for (let i = 0; i < limits[r]; i++) assert.equal(pb.tryTake(r), true, `${r} #${i + 1}`);
+    assert.equal(pb.tryTake(r), false, `${r} over its limit`);
+    assert.equal(pb.stats.active[r], limits[r]);
+    assert.equal(pb.stats.overflow[r], 1);
+  }
+  pb.give('requests');
+  assert.equal(pb.stats.active.requests, 2);
+  assert.equal(pb.tryTake('requests'), true);
+  assert.equal(cb.forPriority('HIGH').stats.active.requests, 0);
+  assert.equal(cb.forPriority('HIGH').tryTake('connections'), true);
+  assert.equal(cb.forPriority('HIGH').stats.active.connections, 1);
+  assert.equal(pb.stats.active.connections, 1);
+});

@@ -64,16 +64,28 @@ export class PriorityBreaker {
    * calls give(resource) exactly once. An overflow is counted as in tryAcquire.
    */
   tryTake(resource: BreakerResource): boolean {
-    if (this.stats.active[resource] >= this.limit(resource)) {
-      this.stats.overflow[resource]++;
-      return false;
+    // Named property access per resource: one keyed access site seeing all four names goes megamorphic.
+    const a = this.stats.active, t = this.thresholds;
+    switch (resource) {
+      case 'requests': if (a.requests < t.maxRequests) { a.requests++; return true; } break;
+      case 'pending': if (a.pending < t.maxPendingRequests) { a.pending++; return true; } break;
+      case 'connections': if (a.connections < t.maxConnections) { a.connections++; return true; } break;
+      case 'retries': if (a.retries < this.limit('retries')) { a.retries++; return true; } break;
     }
-    this.stats.active[resource]++;
-    return true;
+    this.stats.overflow[resource]++;
+    return false;
   }
 
   /** Return what tryTake took. */
-  give(resource: BreakerResource): void { this.stats.active[resource]--; }
+  give(resource: BreakerResource): void {
+    const a = this.stats.active;
+    switch (resource) {
+      case 'requests': a.requests--; break;
+      case 'pending': a.pending--; break;
+      case 'connections': a.connections--; break;
+      case 'retries': a.retries--; break;
+    }
+  }
 
   tryAcquire(resource: BreakerResource): AcquireResult {
     if (!this.tryTake(resource)) return { ok: false, resource, limit: this.limit(resource), flag: 'UO' };
@@ -92,16 +104,18 @@ export class PriorityBreaker {
 
 /** A cluster's breakers, one per routing priority. */
 export class CircuitBreakers {
-  private readonly byPriority = new Map<RoutingPriority, PriorityBreaker>();
+  // Two fields, not a Map: forPriority runs on every request.
+  private readonly normal: PriorityBreaker;
+  private readonly high: PriorityBreaker;
 
   constructor(thresholds: readonly CircuitBreakerThresholds[] = []) {
-    for (const p of ['DEFAULT', 'HIGH'] as const) {
-      this.byPriority.set(p, new PriorityBreaker(thresholds.find((t) => t.priority === p) ?? defaultThresholds(p)));
-    }
+    const of = (p: RoutingPriority): PriorityBreaker => new PriorityBreaker(thresholds.find((t) => t.priority === p) ?? defaultThresholds(p));
+    this.normal = of('DEFAULT');
+    this.high = of('HIGH');
   }
 
   forPriority(priority: RoutingPriority = 'DEFAULT'): PriorityBreaker {
-    return this.byPriority.get(priority)!;
+    return priority === 'HIGH' ? this.high : this.normal;
   }
 
   tryAcquire(resource: BreakerResource, priority: RoutingPriority = 'DEFAULT'): AcquireResult {
