@@ -3,7 +3,8 @@
 import type { Issues } from './context.ts';
 import { asArr, asNum, asObj, asStr, has, isPlainObject, key, p } from './context.ts';
 import { checkDestination, checkLabels } from './common.ts';
-import { GRPC_STATUS, headerValueProblem, parseDuration, isDNS1123Label, isHeaderName, PSEUDO_HEADERS, regexProblem } from './values.ts';
+import { parseGoDuration } from '../../common/duration.ts';
+import { GRPC_STATUS, headerValueProblem, isDNS1123Label, isHeaderName, PSEUDO_HEADERS, regexProblem } from './values.ts';
 import { checkGatewayNames } from './vs-common.ts';
 
 const CORS_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', '*']);
@@ -190,7 +191,7 @@ function checkCors(c: unknown, path: string, issues: Issues): void {
       else if (h !== '*' && !isHeaderName(h)) issues.error(`${path}.${f}[${i}]`, `header name ${h} is not a valid header name`);
     });
   }
-  const maxAge = parseDuration(asStr(c.maxAge) ?? '');
+  const maxAge = parseGoDuration(c.maxAge);
   if (maxAge !== undefined && maxAge % 1e9 !== 0) issues.error(p(path, 'maxAge'), 'maxAge duration is accurate only to seconds precision');
 }
 

@@ -45,6 +45,9 @@ defaultConfig:
   assert.deepEqual(mesh('accessLogFile: logs/access.log'), ['data.mesh.accessLogFile: accessLogFile "logs/access.log" must be an absolute path such as /dev/stdout']);
   assert.deepEqual(mesh('enableTracing: "yes"').length, 1);
   assert.deepEqual(mesh('defaultHttpRetryPolicy: {attempts: 0, perTryTimeout: 1s}'), ['data.mesh.defaultHttpRetryPolicy.attempts: http retry policy configured when attempts are set to 0 (disabled)']);
+  // drainDuration: whole seconds only, whatever the spelling (1.5s too, not just ms/us/ns units)
+  for (const dd of ['500ms', '1.5s', '1m0.5s']) assert.deepEqual(mesh(`defaultConfig: {drainDuration: ${dd}}`), ['data.mesh.defaultConfig.drainDuration: drain time only supports durations to seconds precision'], dd);
+  assert.deepEqual(mesh('defaultConfig: {drainDuration: 1m30s}'), []);
   assert.deepEqual(mesh('defaultConfig: {discoveryAddress: "istiod"}'), ['data.mesh.defaultConfig.discoveryAddress: unable to split "istiod" into host:port']);
   assert.deepEqual(mesh('rootNamespace: Istio_System').length, 1);
   assert.deepEqual(mesh('trustDomian: cluster.local'), ['data.mesh.trustDomian: unknown field "trustDomian"']);

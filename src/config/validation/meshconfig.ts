@@ -8,6 +8,7 @@ import { checkRetries } from './httproute.ts';
 import { checkLocalityLb } from './trafficpolicy.ts';
 import { clientTLS } from './common.ts';
 import { fqdnProblem, isDNS1123Label, isIPAddress } from './values.ts';
+import { parseGoDuration } from '../../common/duration.ts';
 
 /** MeshConfig's top-level fields (Istio's mesh/v1alpha1 config). Fields Rigging reads get a full schema; the
  * rest are accepted as they are so that a real Istio mesh config loads. */
@@ -160,8 +161,8 @@ export function checkMeshConfig(mesh: Record<string, any>, path: string, issues:
       const v = dc[f];
       if (typeof v === 'number' && v === 0) issues.error(p(path, `defaultConfig.${f}`), `port must be between 1-65535 (got 0)`);
     }
-    const dd = asStr(dc.drainDuration);
-    if (dd && /^\d+(\.\d+)?(ms|us|µs|ns)$/.test(dd)) issues.error(p(path, 'defaultConfig.drainDuration'), 'drain time only supports durations to seconds precision');
+    const dd = parseGoDuration(dc.drainDuration); // a malformed one is reported by the schema
+    if (dd !== undefined && dd % 1e9 !== 0) issues.error(p(path, 'defaultConfig.drainDuration'), 'drain time only supports durations to seconds precision');
   }
   if (mesh.enableTracing === true && isPlainObject(dc) && dc.tracing === undefined && !Array.isArray(mesh.extensionProviders)) {
     issues.notice(p(path, 'enableTracing'), 'tracing is enabled but no tracer is configured (defaultConfig.tracing or extensionProviders)');

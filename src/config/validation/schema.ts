@@ -2,7 +2,7 @@
 // in the spirit of Kubernetes structural schemas; kind validators describe Istio's API with it.
 import type { Issues } from './context.ts';
 import { idx, isPlainObject, key, p, typeName } from './context.ts';
-import { parseDuration, formatDurationNs } from './values.ts';
+import { formatDurationNs, parseGoDuration } from '../../common/duration.ts';
 
 export type Schema =
   | { t: 'string'; enum?: readonly string[]; minLength?: number; maxLength?: number; pattern?: RegExp; patternHint?: string; check?: (v: string) => string | undefined }
@@ -65,7 +65,7 @@ export function checkSchema(value: unknown, schema: Schema, path: string, issues
     }
     case 'duration': {
       if (typeof value !== 'string') return typeError(value, 'string (a duration such as "5s")', path, issues);
-      const ns = parseDuration(value);
+      const ns = parseGoDuration(value);
       if (ns === undefined) {
         issues.error(path, `${JSON.stringify(value)} is not a valid duration (e.g. "1.5s", "300ms", "1m")`);
         return;

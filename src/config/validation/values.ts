@@ -1,36 +1,5 @@
-// config/validation: value-level checks shared by kinds — durations, IPs and CIDRs, host names, header names, regexes, protocols.
+// config/validation: value-level checks shared by kinds — IPs and CIDRs, host names, header names, regexes, protocols.
 import { isIP } from 'node:net';
-
-const DURATION_UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
-
-/** Parse a Go-style duration ("1.5s", "300ms", "1h30m", "0") into nanoseconds; undefined if malformed. */
-export function parseDuration(s: string): number | undefined {
-  let rest = s.trim();
-  if (rest !== s || rest === '') return undefined;
-  let sign = 1;
-  if (rest[0] === '-' || rest[0] === '+') {
-    sign = rest[0] === '-' ? -1 : 1;
-    rest = rest.slice(1);
-  }
-  if (rest === '0') return 0;
-  let total = 0;
-  let pos = 0;
-  while (pos < rest.length) {
-    DURATION_PART.lastIndex = pos;
-    const m = DURATION_PART.exec(rest);
-    if (!m) return undefined;
-    total += Number(m[1]) * DURATION_UNIT_NS[m[2]!]!;
-    pos = DURATION_PART.lastIndex;
-  }
-  return pos === 0 ? undefined : sign * Math.round(total);
-}
-
-export function formatDurationNs(ns: number): string {
-  if (ns % 1e9 === 0) return `${ns / 1e9}s`;
-  if (ns % 1e6 === 0) return `${ns / 1e6}ms`;
-  return `${ns}ns`;
-}
 
 export function isIPAddress(s: string): boolean {
   return isIP(s) !== 0;

@@ -38,6 +38,9 @@ test('timeouts: route, else mesh default, else disabled', () => {
   assert.deepEqual(routeTimeout('3s', undefined), { seconds: 3 });
   assert.deepEqual(routeTimeout(undefined, { defaultTimeout: '10s' } as MeshConfig), { seconds: 10 });
   assert.deepEqual(routeTimeout(undefined, undefined), { seconds: 0 });
+  // a bare "0" is a Go duration (0s, no timeout) and wins over the mesh default; a negative one is skipped
+  assert.deepEqual(routeTimeout('0', { defaultTimeout: '10s' } as MeshConfig), { seconds: 0 });
+  assert.deepEqual(routeTimeout('-1s', { defaultTimeout: '10s' } as MeshConfig), { seconds: 10 });
 });
 
 test('fault: percentages per million, integer percent per hundred, unsupported kinds dropped', () => {

@@ -27,6 +27,7 @@ test('response.duration in milliseconds, also as duration()', () => {
   assert.deepEqual(f('response.duration > 1000'), dur('GE', 1001));
   assert.deepEqual(f("response.duration >= duration('2s')"), dur('GE', 2000));
   assert.deepEqual(f('response.duration < duration("250ms")'), dur('LE', 249));
+  assert.deepEqual(f("response.duration >= duration('1m30s')"), dur('GE', 90_000)); // Go syntax: several parts
 });
 
 test('response flags and request headers', () => {

@@ -3,6 +3,7 @@
 // compared with a number (duration also with duration('250ms')), response.flags set / unset, request.headers['x']
 // ==/!= 'v', &&, ||, parentheses. Anything else yields an error message and no filter. Pure.
 import type { EnvoyResource } from '../types.ts';
+import { parseGoDuration } from '../../../common/duration.ts';
 
 export type CelResult = { filter: EnvoyResource; error?: undefined } | { filter?: undefined; error: string };
 
@@ -56,7 +57,6 @@ function comparison(kind: 'status_code_filter' | 'duration_filter', op: string, 
 }
 
 const FLIP: Record<string, string> = { '>': '<', '<': '>', '>=': '<=', '<=': '>=', '==': '==', '!=': '!=' };
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, us: 0.001, ns: 0.000001 };
 
 class Parser {
   i = 0;
@@ -117,9 +117,9 @@ class Parser {
       this.i++;
       const s = this.next();
       this.expect(')');
-      const m = s.t === 'str' ? /^(\d+(?:\.\d+)?)(ms|us|ns|s|m|h)$/.exec(s.v) : null;
-      if (!m) throw new Unsupported(`duration(${s.v})`);
-      return { kind: 'num', v: Number(m[1]) * UNIT_MS[m[2]!]! };
+      const ns = s.t === 'str' ? parseGoDuration(s.v) : undefined; // CEL's duration() takes Go's syntax
+      if (ns === undefined) throw new Unsupported(`duration(${s.v})`);
+      return { kind: 'num', v: ns / 1e6 };
     }
     if (t.v === 'request.headers' && this.peek()?.v === '[') {
       this.i++;
