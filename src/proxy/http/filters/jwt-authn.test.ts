@@ -2,10 +2,11 @@
 // bad signature, query-param token, requirement trees, header edits, metadata, and the verified-token cache.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import * as joseLib from 'jose';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWTPayload } from 'jose';
 import type { JwtAuthnConfig, JwtProviderConfig, JwtRequirement } from '../../config/authz-types.ts';
 import { DEFAULT_JWT_LOCATIONS } from '../../config/decode-jwt.ts';
-import { JwtAuthnFilter, JwtStatus, type JwtOutcome, type JwtRequest } from './jwt-authn.ts';
+import { JwtAuthnFilter, JwtStatus, type JoseSource, type JwtOutcome, type JwtRequest } from './jwt-authn.ts';
 
 const NOW = Date.UTC(2026, 0, 1) ; // the injected wall clock (ms)
 const sec = (ms: number) => Math.floor(ms / 1000);
@@ -32,12 +33,12 @@ function provider(over: Partial<JwtProviderConfig> = {}): JwtProviderConfig {
   };
 }
 
-function filter(requires: JwtRequirement, providers: JwtProviderConfig[] = [provider()], extra: Partial<JwtAuthnConfig> = {}): JwtAuthnFilter {
+function filter(requires: JwtRequirement | undefined, providers: JwtProviderConfig[] = [provider()], extra: Partial<JwtAuthnConfig> = {}, jose?: JoseSource): JwtAuthnFilter {
   return new JwtAuthnFilter('envoy.filters.http.jwt_authn', {
     providers: Object.fromEntries(providers.map((p) => [p.name, p])),
     rules: [{ match: { path: { kind: 'prefix', value: '/' }, caseSensitive: true, headers: [], queryParams: [], grpc: false }, requires }],
     bypassCorsPreflight: false, stripFailureResponse: false, ...extra,
-  });
+  }, jose);
 }
 
 function request(path: string, headers: Record<string, string> = {}): JwtRequest {
@@ -199,4 +200,56 @@ test('claim_to_headers: client copies are removed first; CR/LF/NUL claims are sk
   assert.equal(r.get('x-name'), undefined, 'a claim with CR/LF is not copied');
   assert.equal(Buffer.from(r.get('x-groups')!, 'base64').toString(), '["a","b"]');
   assert.equal(r.get('x-n'), '42');
+});
+
+/** A jose the test holds: load() counts calls and returns a promise the test resolves (with the real jose) or fails. */
+function heldJose(): { src: JoseSource; loads: () => number; resolve(): void; fail(): void } {
+  let mod: typeof joseLib | undefined;
+  let loads = 0;
+  let settle!: (m: typeof joseLib) => void;
+  let fail!: (e: Error) => void;
+  const p = new Promise<typeof joseLib>((res, rej) => { settle = res; fail = rej; });
+  p.catch(() => { /* each waiter handles it */ });
+  return {
+    src: { get: () => mod, load: () => { loads++; return p; } },
+    loads: () => loads,
+    resolve: () => { mod = joseLib; settle(joseLib); },
+    fail: () => fail(new Error('cannot load jose')),
+  };
+}
+
+test('jose is loaded when a filter with a JWKS is built (the config), not before; a filter without one never loads it', () => {
+  const h = heldJose();
+  filter(istio, [provider()], {}, h.src);
+  assert.equal(h.loads(), 1);
+  const none = heldJose();
+  filter(undefined, [], {}, none.src);
+  assert.equal(none.loads(), 0);
+});
+
+test('a token arriving while jose loads waits for it, then gets the verified answer (never passes unverified)', async () => {
+  const h = heldJose();
+  const f = filter(istio, [provider()], {}, h.src);
+  const good = f.run(request('/', { authorization: `Bearer ${await sign({ iss: 'https://issuer.example', sub: 'a' })}` }), NOW);
+  const forged = f.run(request('/', { authorization: `Bearer ${await sign({ iss: 'https://issuer.example', sub: 'a' }, otherKey)}` }), NOW);
+  assert.ok(good instanceof Promise && forged instanceof Promise);
+  let settled = false;
+  void good.then(() => { settled = true; });
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(settled, false, 'no answer before jose is there');
+  // A request without a token needs no signature check: answered at once (allow_missing).
+  const missing = f.run(request('/'), NOW);
+  assert.ok(!(missing instanceof Promise) && missing.ok);
+  h.resolve();
+  assert.equal((await good).ok, true);
+  const o = await forged;
+  assert.deepEqual(o.ok ? 'ok' : [o.status, o.message], [401, JwtStatus.failed]);
+});
+
+test('jose failing to load fails closed: every token, a valid one too, gets 401', async () => {
+  const h = heldJose();
+  const f = filter(istio, [provider()], {}, h.src);
+  h.fail();
+  const o = await run(f, request('/', { authorization: `Bearer ${await sign({ iss: 'https://issuer.example', sub: 'a' })}` }));
+  assert.deepEqual(o.ok ? 'ok' : [o.status, o.message], [401, JwtStatus.failed]);
 });
