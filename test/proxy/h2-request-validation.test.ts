@@ -1,8 +1,14 @@
 // test/proxy: HTTP/2 downstream request validation through a proxy engine on 127.0.0.1 — 400 on the stream for a
-// method that is not an upper-case token, an encoded NUL in :path and a #fragment, as the HTTP/1.1 parser answers.
+// method that is not an upper-case token, an encoded NUL in :path and a #fragment, as the HTTP/1.1 parser answers;
+// those 400s count, log and reach istio_requests_total like any other request.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as h2connect, type ClientHttp2Session } from 'node:http2';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProxyTelemetry } from '../../src/proxy/telemetry/index.ts';
+import type { RequestRecord } from '../../src/proxy/listener/runtime.ts';
 import { Engine } from '../../src/proxy/engine.ts';
 import { httpHandler, listener, routes, snapshot, testRouter } from './engine-fixtures.ts';
 import { requestProblem } from '../../src/proxy/http/h2-downstream.ts';
@@ -61,4 +67,46 @@ test('requestProblem: the checks one by one', () => {
   assert.match(requestProblem('', '/')!, /method/);
   assert.match(requestProblem('GET', '/?q=%00')!, /%00/);
   assert.match(requestProblem('GET', '/p#')!, /fragment/);
+});
+
+test('h2: a malformed request\'s 400 is counted, access-logged with DPE and in istio_requests_total', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rig-h2-400-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const logPath = join(dir, 'access.log');
+  const telemetry = new ProxyTelemetry({ node: { id: 'sidecar~127.0.0.1~web-1.front~front.svc.cluster.local', metadata: { NAMESPACE: 'front', WORKLOAD_NAME: 'web' } } });
+  cleanups.push(() => telemetry.close());
+  const records: RequestRecord[] = [];
+  const engine = new Engine({ compileRouter: testRouter, telemetry, onRequestComplete: (r) => records.push(r) });
+  cleanups.push(() => engine.close());
+  const handler = httpHandler(routes('r', [{ prefix: '/', direct: { status: 200, body: 'routed' } }]), {
+    accessLog: [{ name: 'envoy.access_loggers.file', kind: 'file', path: logPath, jsonFormat: { code: '%RESPONSE_CODE%', path: '%REQ(:PATH)%', flags: '%RESPONSE_FLAGS%', proto: '%PROTOCOL%' } }],
+  });
+  await engine.apply(snapshot([listener('l', handler)], []));
+  const client = h2connect(`http://127.0.0.1:${engine.portOf('l')!}`);
+  cleanups.push(() => new Promise<void>((r) => client.close(() => r())));
+  client.on('error', () => {});
+  assert.equal((await get(client, 'GET', '/fine')).status, 200);
+  assert.equal((await get(client, 'GET', '/a%00b')).status, 400);
+  assert.equal((await get(client, 'get', '/lower')).status, 400);
+
+  const st = engine.stats;
+  assert.equal(st.downstream_rq_total, 3);
+  assert.equal(st.downstream_rq_2xx, 1);
+  assert.equal(st.downstream_rq_4xx, 2);
+  assert.equal(st.downstream_rq_active, 0);
+  assert.deepEqual(records.filter((r) => r.status === 400).map((r) => [r.method, r.path, r.flags.join(',')]), [['GET', '/a%00b', 'DPE'], ['get', '/lower', 'DPE']]);
+  assert.match(records.find((r) => r.status === 400)!.explanation ?? '', /malformed/);
+
+  const rq = telemetry.stats().filter((m) => m.name === 'istio_requests_total') as Array<{ labels: Record<string, string>; value: number }>;
+  const bad = rq.find((m) => m.labels.response_code === '400');
+  assert.ok(bad, JSON.stringify(rq.map((m) => m.labels)));
+  assert.equal(bad.value, 2);
+  assert.equal(bad.labels.response_flags, 'DPE');
+  assert.equal(rq.find((m) => m.labels.response_code === '200')?.value, 1);
+
+  await telemetry.logs.sink(logPath).flushed();
+  const lines = readFileSync(logPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(lines.map((l) => [l.code, l.path, l.flags, l.proto]), [
+    [200, '/fine', '-', 'HTTP/2'], [400, '/a%00b', 'DPE', 'HTTP/2'], [400, '/lower', 'DPE', 'HTTP/2'],
+  ]);
 });

@@ -1,8 +1,9 @@
 // proxy/http: downstream HTTP/2 (h2c via preface sniffing, or TLS with ALPN "h2") through node:http2's documented API.
-import { createServer, constants, type Http2Server, type ServerHttp2Stream, type ServerHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import { createServer, constants, type Http2Server, type ServerHttp2Stream, type ServerHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
 import { Exchange } from './exchange.ts';
 import type { DownstreamResponder, IncomingRequest } from './exchange-types.ts';
+import type { HeaderEdits } from './route-types.ts';
 import { fromH2Headers, toH2Headers } from './h2-upstream.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
 import type { EngineContext, HttpChainRuntime } from '../listener/runtime.ts';
@@ -40,49 +41,116 @@ class H2Request implements IncomingRequest {
   }
 }
 
+const NOOP = (): void => {};
+const NO_EDITS: HeaderEdits = { add: [], remove: [] };
+
+/**
+ * node:http2 decides at respond() whether a stream waits for trailers (waitForTrailers); one that waits and gets none
+ * ends with an extra empty DATA frame. So the head of a known-length response waits for its body: a whole body in one
+ * chunk (most responses) goes out with it at sendEnd, which knows whether trailers came. A body in several chunks
+ * must answer at its first chunk: it waits for trailers only when they are likely (gRPC, or `te: trailers` from the
+ * client); the announcing `trailer` response header does not get here (codec/serialize drops it as hop-by-hop).
+ */
 class H2Responder implements DownstreamResponder {
   readonly protocol = 'HTTP/2' as const;
   private trailers: string[] | undefined;
-  private drainCb: (() => void) | null = null;
-  constructor(private readonly stream: ServerHttp2Stream, private readonly grpc: boolean) {
-    stream.on('drain', () => { const cb = this.drainCb; this.drainCb = null; cb?.(); });
-    stream.on('wantTrailers', () => {
-      const t = this.trailers;
-      if (!this.stream.destroyed) this.stream.sendTrailers(t && t.length ? toH2Headers(t, {}) : {});
-    });
-  }
+  private drainCb: () => void = NOOP;
+  private drainHooked = false;
+  /** The response head, not yet given to respond(): a body of known length decides trailers at its end. */
+  private head: OutgoingHttpHeaders | undefined;
+  private bodyLength = 0;
+  /** The whole body (one chunk, a copy), held with the head until sendEnd. */
+  private whole: Buffer | undefined;
+  private waitsForTrailers = false;
+  constructor(
+    private readonly stream: ServerHttp2Stream, private readonly trailersLikely: boolean,
+    /** The request ended with its HEADERS: nothing to read, and its stream must stay unread (see onStream). */
+    private readonly bodyless: boolean,
+  ) {}
+
   sendHead(status: number, headers: string[], bodyLength: number): void {
     if (this.stream.destroyed || this.stream.headersSent) return;
-    const h = toH2Headers(headers, { [constants.HTTP2_HEADER_STATUS]: status });
-    if (bodyLength >= 0 && h['content-length'] === undefined && bodyLength > 0) h['content-length'] = bodyLength;
-    // Never endStream here: sendEnd() closes the stream, after trailers when they may come: gRPC, and bodies of
-    // unknown length (streamed / chunked upstream responses). A response with a known length ends on its last
-    // DATA frame, so its rare trailers are dropped rather than costing every response an extra frame.
-    this.stream.respond(h, { endStream: false, waitForTrailers: this.grpc || bodyLength < 0 });
+    const h = toH2Headers(headers, { ':status': status });
+    if (bodyLength > 0 && h['content-length'] === undefined) h['content-length'] = bodyLength;
+    // Unknown length (streamed / chunked upstream): the head goes now and the stream waits for trailers.
+    if (bodyLength < 0) { this.respond(h, true, false); return; }
+    this.head = h;
+    this.bodyLength = bodyLength;
+    this.waitsForTrailers = this.trailersLikely;
   }
+
+  private respond(h: OutgoingHttpHeaders, waitForTrailers: boolean, endStream: boolean): void {
+    this.head = undefined;
+    this.waitsForTrailers = waitForTrailers;
+    if (waitForTrailers) this.stream.once('wantTrailers', () => this.onWantTrailers());
+    this.stream.respond(h, { endStream, waitForTrailers });
+  }
+
+  private onWantTrailers(): void {
+    const t = this.trailers;
+    if (!this.stream.destroyed) this.stream.sendTrailers(t && t.length ? toH2Headers(t, {}) : {});
+  }
+
   sendData(buf: Buffer, start: number, end: number): boolean {
-    if (this.stream.destroyed) return true;
+    const stream = this.stream;
+    if (stream.destroyed) return true;
     // Always a copy: the stream may hold it after we return, and read buffers can be reused (io fast path).
-    return this.stream.write(Buffer.from(buf.subarray(start, end)));
+    const n = end - start;
+    const copy = Buffer.allocUnsafe(n);
+    buf.copy(copy, 0, start, end);
+    const h = this.head;
+    if (h !== undefined) {
+      // The first chunk is the whole body: hold both until sendEnd, which knows whether trailers follow.
+      if (n >= this.bodyLength) { this.whole = copy; return true; }
+      this.respond(h, this.waitsForTrailers, false);
+    }
+    return stream.write(copy);
   }
+
   sendEnd(trailers: string[] | undefined): void {
-    if (this.stream.destroyed) return;
-    this.trailers = trailers;
-    this.stream.end();
+    const stream = this.stream;
+    if (stream.destroyed) return;
+    const t = trailers !== undefined && trailers.length > 0 ? trailers : undefined;
+    this.trailers = t;
+    const h = this.head;
+    const whole = this.whole;
+    this.whole = undefined;
+    if (h !== undefined) {
+      // Head (and whole body) still here: trailers decide waitForTrailers; none and no body -> END_STREAM on HEADERS.
+      const wait = t !== undefined;
+      this.respond(h, wait, whole === undefined && !wait);
+      if (stream.writableEnded) return; // endStream, or HEAD / 204 / 304 (node ended it)
+      if (whole !== undefined) stream.end(whole);
+      else stream.end();
+      return;
+    }
+    // Trailers of a known-length body sent in several chunks, not announced: the stream is not waiting for them
+    // (node:http2 allows trailers only on a stream that said so at respond()); they are dropped.
+    if (!stream.writableEnded) stream.end();
   }
-  onDrain(cb: () => void): void { this.drainCb = cb; }
-  pauseRequest(): void { this.stream.pause(); }
-  resumeRequest(): void { this.stream.resume(); }
+
+  onDrain(cb: () => void): void {
+    this.drainCb = cb;
+    // One listener, only on a stream that ever had to wait (most never do).
+    if (!this.drainHooked) {
+      this.drainHooked = true;
+      this.stream.on('drain', () => { const f = this.drainCb; this.drainCb = NOOP; f(); });
+    }
+  }
+  pauseRequest(): void { if (!this.bodyless) this.stream.pause(); }
+  resumeRequest(): void { if (!this.bodyless) this.stream.resume(); }
   abort(): void { if (!this.stream.destroyed) this.stream.close(constants.NGHTTP2_INTERNAL_ERROR); }
   done(): void {}
 }
 
-/** A local 400 on the stream (Envoy answers a malformed h2 request on its stream, the connection lives on). */
-function reject400(stream: ServerHttp2Stream, why: string): void {
-  if (stream.destroyed || stream.headersSent) return;
-  const body = `Bad Request: ${why}`;
-  stream.respond({ ':status': 400, 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
-  stream.end(body);
+/**
+ * A malformed request is answered 400 on its stream (Envoy does the same; the connection lives on), through an
+ * exchange so it counts and logs like every other request: downstream_rq_4xx, DPE in the flags, the access log and
+ * istio_requests_total (an HTTP/1.1 request line this bad never becomes a request; an h2 stream already is one).
+ */
+function reject400(ex: Exchange, why: string): void {
+  ex.flags.push('DPE');
+  ex.localReply(400, `Bad Request: ${why}`, NO_EDITS);
 }
 
 /** One node:http2 server per engine; sockets are handed to it after the listener picked an HTTP chain. */
@@ -115,31 +183,39 @@ export class H2Downstream {
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     const m = this.meta.get(stream.session as ServerHttp2Session);
     const rt = m?.runtime();
-    stream.on('error', () => {});
+    stream.on('error', NOOP);
     if (!m || !rt) { stream.close(constants.NGHTTP2_REFUSED_STREAM); return; }
     const method = String(headers[':method'] ?? 'GET');
     const path = String(headers[':path'] ?? '/');
-    // CONNECT carries no :path; the others are checked the way the HTTP/1.1 parser checks its request line.
-    const problem = requestProblem(method, method === 'CONNECT' && headers[':path'] === undefined ? '/' : path);
-    if (problem) { reject400(stream, problem); return; }
+    const bodyless = stream.endAfterHeaders;
     const cl = headers['content-length'];
-    const bodyLength = stream.endAfterHeaders ? 0 : cl !== undefined ? Number(cl) : -1;
-    const flat = fromH2Headers(headers as Record<string, string | string[] | undefined>);
     const req = new H2Request(
       method, path, String(headers[':authority'] ?? headers.host ?? ''),
-      String(headers[':scheme'] ?? 'http'), flat, bodyLength,
+      String(headers[':scheme'] ?? 'http'), fromH2Headers(headers as Record<string, string | string[] | undefined>),
+      bodyless ? 0 : cl !== undefined ? Number(cl) : -1,
     );
-    const grpc = String(headers['content-type'] ?? '').startsWith('application/grpc');
-    const responder = new H2Responder(stream, grpc);
-    const ex = new Exchange(this.ctx, m.origin, rt, req, responder);
+    const ct = headers['content-type'];
+    const te = headers.te;
+    const trailersLikely = (ct !== undefined && ct.startsWith('application/grpc')) || (typeof te === 'string' && /trailers/i.test(te));
+    const ex = new Exchange(this.ctx, m.origin, rt, req, new H2Responder(stream, trailersLikely, bodyless));
+    // CONNECT carries no :path; the others are checked the way the HTTP/1.1 parser checks its request line.
+    const problem = requestProblem(method, method === 'CONNECT' && headers[':path'] === undefined ? '/' : path);
+    if (problem) { reject400(ex, problem); return; }
+    stream.on('close', () => { if (!ex.isFinished) ex.downstreamClosed(); });
+    if (bodyless) {
+      // No body listeners: a request stream nobody read is destroyed only once the response's writes have
+      // completed. One whose readable side already ended is destroyed when the stream closes, before node reports
+      // the last write done, and node then builds an ERR_STREAM_DESTROYED (stack trace and all) per request.
+      ex.start();
+      ex.requestEnd(undefined);
+      return;
+    }
     let trailers: string[] | undefined;
     stream.on('trailers', (t) => { trailers = fromH2Headers(t as Record<string, string>); });
     stream.on('data', (b: Buffer) => ex.requestData(b, 0, b.length));
     stream.on('end', () => ex.requestEnd(trailers));
-    stream.on('close', () => { if (!ex.isFinished) ex.downstreamClosed(); });
-    if (bodyLength !== 0) stream.pause();
+    stream.pause();
     ex.start();
-    if (bodyLength === 0) ex.requestEnd(undefined);
   }
 
   /** Send GOAWAY on every session (drain); streams in flight finish. */
