@@ -76,7 +76,7 @@ test('store changes reach clients; debug API reports them', async () => {
   }
 });
 
-test('unusable tracing providers show in /debug/configz and are logged once per change, naming the Telemetry', async () => {
+test('telemetry issues (tracing providers, access logs) show in /debug/configz and are logged once per change, naming the Telemetry', async () => {
   const lines: Array<{ level: number; msg: string }> = [];
   const sink = new Writable({ write(chunk, _enc, cb) { for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l)); cb(); } });
   const log = pino({ level: 'info' }, sink);
@@ -89,22 +89,37 @@ spec:
   tracing: [{providers: [{name: zipkin}]}]
 `, 'mesh.yaml');
   const collector = objectsFromYaml(ZIPKIN_COLLECTOR_YAML, 'zipkin.yaml');
+  // an access-log filter Rigging does not translate: reported in the same list
+  const logs = objectsFromYaml(`apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: logs, namespace: default}
+spec:
+  accessLogging: [{providers: [{name: envoy}], filter: {expression: "request.url_path.startsWith('/x')"}}]
+`, 'logs.yaml');
   store.objects = base;
   const cp = await startControlPlane({ store, xdsPort: 0, debugPort: 0, debounceMs: 1, debounceMaxMs: 5, logger: log });
-  const configz = async () => (await (await fetch(`http://127.0.0.1:${cp.debugPort}/debug/configz`)).json()) as { tracingIssues: ValidationIssue[] };
+  type Configz = { telemetryIssues: ValidationIssue[]; tracingIssues: ValidationIssue[] };
+  const configz = async () => (await (await fetch(`http://127.0.0.1:${cp.debugPort}/debug/configz`)).json()) as Configz;
   const warned = () => lines.filter((l) => l.level === 40 && l.msg.startsWith('translation issue:'));
+  const where = (i: ValidationIssue) => [i.code, i.kind, i.name, i.path];
   try {
     const z1 = await configz();
-    assert.equal(z1.tracingIssues.length, 1);
-    assert.deepEqual([z1.tracingIssues[0]!.kind, z1.tracingIssues[0]!.name, z1.tracingIssues[0]!.path], ['Telemetry', 'istio-system/mesh-default', 'spec.tracing[0].providers[0].name']);
-    assert.match(z1.tracingIssues[0]!.message, /could not find service zipkin\.istio-system\.svc\.cluster\.local/);
+    assert.deepEqual(z1.telemetryIssues.map(where), [['RIG307', 'Telemetry', 'istio-system/mesh-default', 'spec.tracing[0].providers[0].name']]);
+    assert.match(z1.telemetryIssues[0]!.message, /could not find service zipkin\.istio-system\.svc\.cluster\.local/);
+    assert.deepEqual(z1.tracingIssues, z1.telemetryIssues, 'the deprecated name is an alias of the same list');
     assert.equal(warned().length, 1);
     assert.match(warned()[0]!.msg, /RIG307.*Telemetry istio-system\/mesh-default spec\.tracing\[0\]\.providers\[0\]\.name/);
     store.set([...base]); // same problem again: not logged again
     assert.equal(warned().length, 1);
     store.set([...base, ...collector]); // the service appears: resolved
-    assert.deepEqual((await configz()).tracingIssues, []);
+    assert.deepEqual((await configz()).telemetryIssues, []);
     assert.equal(lines.filter((l) => l.msg.startsWith('translation issue resolved:')).length, 1);
+    store.set([...base, ...collector, ...logs]); // an access-log issue: in telemetryIssues (and the alias) and logged
+    const z2 = await configz();
+    assert.deepEqual(z2.telemetryIssues.map(where), [['RIG308', 'Telemetry', 'default/logs', 'spec.accessLogging[0].filter.expression']]);
+    assert.deepEqual(z2.tracingIssues, z2.telemetryIssues);
+    assert.equal(warned().length, 2);
+    assert.match(warned()[1]!.msg, /RIG308.*Telemetry default\/logs spec\.accessLogging\[0\]\.filter\.expression/);
   } finally {
     await cp.close();
   }

@@ -6,7 +6,7 @@ import { buildSnapshot } from '../model/snapshot.ts';
 import { PushContext } from '../model/push-context.ts';
 import { generate, generateListeners, generateRoutes } from '../xds/translate/generate.ts';
 import { referencedRouteNames } from '../xds/translate/listeners/index.ts';
-import { tracingIssues } from '../xds/translate/telemetry/index.ts';
+import { telemetryIssues } from '../xds/translate/telemetry/index.ts';
 import type { ProxyGenerator } from '../xds/server/server.ts';
 import type { JwksResult } from '../model/types.ts';
 
@@ -18,7 +18,8 @@ export interface PipelineExtras {
 
 /** A built push: the per-proxy generator, and (optionally) what translation could not do as configured. */
 export type BuiltGenerator = ProxyGenerator & {
-  /** Unusable tracing providers and the like, naming the object and field; computed on first call. */
+  /** Telemetry translation issues (unusable tracing providers, untranslated access-log filters), naming the object
+   * and field; computed on first call. */
   issues?: () => ValidationIssue[];
 };
 
@@ -46,7 +47,7 @@ export const defaultPipeline: Pipeline = {
       return { ...all, listeners: [...all.listeners, ...extra], routes: [...all.routes, ...routes] };
     };
     let issues: ValidationIssue[] | undefined;
-    return Object.assign(gen, { issues: () => (issues ??= tracingIssues(ctx.snapshot, (h) => ctx.serviceByHost(h))) });
+    return Object.assign(gen, { issues: () => (issues ??= telemetryIssues(ctx.snapshot, (h) => ctx.serviceByHost(h))) });
   },
 };
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { loadGoldenInput, contextFor, makeProxy, normalizeConfig, assertGolden, parseValidConfig } from '../../helpers/golden.ts';
 import { generate } from '../../../src/xds/translate/generate.ts';
 import { assertDecodes } from '../../helpers/decodes.ts';
-import { tracingIssues } from '../../../src/xds/translate/telemetry/index.ts';
+import { telemetryIssues } from '../../../src/xds/translate/telemetry/index.ts';
 import { normalize, TypeUrl } from '../../../src/envoy/protos.ts';
 import { decodeListener } from '../../../src/proxy/config/decode.ts';
 import { compileLogFilter, type AccessLogEntry } from '../../../src/proxy/telemetry/access-log.ts';
@@ -96,7 +96,7 @@ test('golden telemetry-accesslog: scoping, per-provider override, CLIENT/SERVER,
     assert.equal(keep({ status: 404, req: hdrs({ 'x-debug': 'off' }) }), false);
   }
   // both unsupported things are reported, naming object and field
-  const issues = tracingIssues(ctx.snapshot, (h) => ctx.serviceByHost(h)).filter((i) => i.code === 'RIG308');
+  const issues = telemetryIssues(ctx.snapshot, (h) => ctx.serviceByHost(h)).filter((i) => i.code === 'RIG308');
   assert.deepEqual(issues.map((i) => [i.name, i.path]), [
     ['shop/cart-logs', 'spec.accessLogging[1].filter.expression'],
     ['shop/shop', 'spec.accessLogging[1].providers[0].name'],
@@ -174,7 +174,7 @@ metadata: {name: t, namespace: default}
 spec:
   accessLogging: [{providers: [{name: ghost}, {name: envoy}]}]`);
   for (const ls of all(ctx)) assert.deepEqual(paths(ls), ['/dev/stdout']);
-  const issues = tracingIssues(ctx.snapshot, (h) => ctx.serviceByHost(h));
+  const issues = telemetryIssues(ctx.snapshot, (h) => ctx.serviceByHost(h));
   assert.deepEqual(issues.map((i) => [i.kind, i.name, i.path, i.code]), [
     ['Telemetry', 'default/t', 'spec.accessLogging[0].providers[0].name', 'RIG308'],
     ['ConfigMap', 'istio', 'data.mesh.defaultProviders.accessLogging[0]', 'RIG308'],

@@ -15,7 +15,7 @@ import { hcmTracing, legacyHcmTracing, tracingPlan, type TracingPlan } from './t
 export { tracingPlan, applicableTelemetries, hcmTracing } from './tracing.ts';
 export type { TracingPlan, TracingSpec } from './tracing.ts';
 export type { ZipkinProvider } from './providers.ts';
-export { tracingIssues } from './issues.ts';
+export { telemetryIssues } from './issues.ts';
 export { applyAccessLogging, proxyAccessLogPlan } from './accesslog-apply.ts';
 export { accessLogPlan, accessLogIssues, resolveLogProvider } from './accesslog.ts';
 export type { AccessLogPlan, LogSpec, FileLogProvider } from './accesslog.ts';

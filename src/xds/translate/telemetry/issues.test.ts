@@ -1,10 +1,10 @@
-// xds/translate/telemetry: tests for tracingIssues — each unusable provider reference is named by object and field.
+// xds/translate/telemetry: tests for telemetryIssues (its tracing part) — each unusable provider reference is named by object and field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { objectsFromYaml, ZIPKIN_COLLECTOR_YAML } from '../../../model/test-helpers.ts';
 import { buildSnapshot } from '../../../model/snapshot.ts';
 import { PushContext } from '../../../model/push-context.ts';
-import { tracingIssues } from './issues.ts';
+import { telemetryIssues } from './issues.ts';
 
 function issuesOf(mesh: string, extra = '') {
   const yaml = `${ZIPKIN_COLLECTOR_YAML}---
@@ -16,7 +16,7 @@ data:
 ${mesh.split('\n').map((l) => `    ${l}`).join('\n')}
 ${extra}`;
   const ctx = new PushContext(buildSnapshot(objectsFromYaml(yaml, 'tracing-issues.yaml'), 'test'));
-  return tracingIssues(ctx.snapshot, (h) => ctx.serviceByHost(h)).map((i) => ({ kind: i.kind, name: i.name, path: i.path, code: i.code, message: i.message }));
+  return telemetryIssues(ctx.snapshot, (h) => ctx.serviceByHost(h)).map((i) => ({ kind: i.kind, name: i.name, path: i.path, code: i.code, message: i.message }));
 }
 
 const PROVIDERS = `extensionProviders:

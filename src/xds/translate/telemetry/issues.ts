@@ -1,7 +1,8 @@
-// xds/translate/telemetry: why tracing is not reporting as configured, as ValidationIssues naming the Telemetry
-// object / MeshConfig field (for logs and /debug/configz): a provider name not in extensionProviders, a provider
+// xds/translate/telemetry: why tracing or access logging is not doing what the config says, as ValidationIssues naming
+// the Telemetry object / MeshConfig field (for logs and /debug/configz `telemetryIssues`). Tracing: a provider name not in extensionProviders, a provider
 // that is not zipkin, a collector service not in the registry, extra providers (only the first is used), a legacy
-// zipkin.address that resolves to nothing. Such sides trace nothing, as in Istio. Pure.
+// zipkin.address that resolves to nothing (such sides trace nothing, as in Istio); access logging: accesslog.ts's
+// accessLogIssues (CEL filters not translated, providers not emitted). Pure.
 import type { ConfigObject, ValidationIssue } from '../../../config/types.ts';
 import type { TelemetrySpec } from '../../../config/types/telemetry.ts';
 import { ErrorCodes } from '../../../common/errors.ts';
@@ -11,8 +12,8 @@ import { accessLogIssues } from './accesslog.ts';
 
 type Lookup = (host: string) => Service | undefined;
 
-/** Every unusable tracing provider reference in the Telemetry objects and the mesh config. */
-export function tracingIssues(s: Pick<PushSnapshot, 'telemetries' | 'mesh' | 'domainSuffix'>, lookup: Lookup): ValidationIssue[] {
+/** Every unusable tracing provider reference and every access-log issue in the Telemetry objects and the mesh config. */
+export function telemetryIssues(s: Pick<PushSnapshot, 'telemetries' | 'mesh' | 'domainSuffix'>, lookup: Lookup): ValidationIssue[] {
   const out: ValidationIssue[] = [];
   const suffix = s.domainSuffix ?? 'cluster.local';
   const issue = (kind: string, name: string, path: string, message: string) =>
@@ -42,7 +43,7 @@ export function tracingIssues(s: Pick<PushSnapshot, 'telemetries' | 'mesh' | 'do
     const legacy = legacyProviderResult(s.mesh, lookup, suffix);
     if (typeof legacy === 'string') issue('ConfigMap', 'istio', 'data.mesh.defaultConfig.tracing.zipkin.address', `${legacy}: proxies without a Telemetry tracing provider report no spans`);
   }
-  // access logging's issues ride along: this is the one list the control plane shows in /debug/configz
+  // access logging's: one list for the control plane's log and /debug/configz
   out.push(...accessLogIssues(s));
   return out;
 }
