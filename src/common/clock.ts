@@ -9,10 +9,29 @@ export interface Clock {
   clearTimeout(h: TimerHandle | undefined): void;
 }
 
+/**
+ * Time held for one synchronous I/O callback (beginTurn / endTurn): realClock reads the system clock once per turn,
+ * on first use, and every later now() in the same turn returns that reading, like Envoy's per-iteration dispatcher
+ * time. A request's several timestamps taken while one read is processed (start, activity, upstream service time,
+ * end, pool idle time) differ by microseconds at most, and each reading cost a clock_gettime call.
+ */
+let turnOpen = false;
+let turnAt = -1;
+
+/** A synchronous I/O callback starts: realClock.now() holds its first reading until endTurn(). */
+export function beginTurn(): void { turnOpen = true; turnAt = -1; }
+
+/** The callback is done: realClock.now() reads the clock again. */
+export function endTurn(): void { turnOpen = false; }
+
 class RealClock implements Clock {
   private next = 1;
   private timers = new Map<number, NodeJS.Timeout>();
-  now(): number { return performance.now(); }
+  now(): number {
+    if (!turnOpen) return performance.now();
+    if (turnAt < 0) turnAt = performance.now();
+    return turnAt;
+  }
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.next++;
     const t = setTimeout(() => { this.timers.delete(id); fn(); }, Math.max(0, ms));

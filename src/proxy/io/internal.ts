@@ -7,6 +7,7 @@
 // synchronously, libuv keeps pointing at those bytes, so the buffer is marked locked and the socket gets a fresh
 // one for its next read (the onread buffer generator runs after every read).
 import { connect, Socket, type Server } from 'node:net';
+import { beginTurn, endTurn } from '../../common/clock.ts';
 import { COALESCE_LIMIT, coalesceBytes, retainScratch, type Reader, type SocketIO } from './types.ts';
 
 interface StreamWrapBinding {
@@ -106,7 +107,11 @@ export function readerFor(source: ReadState | (() => Socket)): { buffer: () => B
     },
     callback: (n: number, b: Buffer) => {
       const r = (state ??= (source as () => FastSocket)()[READS])?.reader;
-      if (r) r(b, 0, n);
+      if (r) {
+        // One clock reading serves everything this read sets off (src/common/clock.ts).
+        beginTurn();
+        try { r(b, 0, n); } finally { endTurn(); }
+      }
       return true;
     },
   };
