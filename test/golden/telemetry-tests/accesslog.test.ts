@@ -133,6 +133,30 @@ test('no Telemetry and no default provider: MeshConfig accessLogFile still logs;
   for (const ls of all(mesh('accessLogFile: ""'))) assert.deepEqual(ls, []);
 });
 
+test('MeshConfig accessLogFile uses the same format as the built-in envoy provider (Istio: one default), HTTP and TCP', () => {
+  const tcpSvc = `---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: db, namespace: default}
+spec:
+  hosts: [db.default.svc.cluster.local]
+  addresses: [10.9.0.1]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 5432, name: tcp, protocol: TCP}]
+  endpoints: [{address: 10.0.0.9}]`;
+  const formats = (ctx: ReturnType<typeof mesh>) => [...logs(generate(ctx, proxyA()))].map(([k, ls]) => [k, ls.map((l) => l.typed_config.log_format)]);
+  for (const settings of ['', 'accessLogEncoding: JSON', 'accessLogFormat: "%RESPONSE_CODE% %UPSTREAM_CLUSTER%"',
+    'accessLogEncoding: JSON\naccessLogFormat: \'{"code": "%RESPONSE_CODE%"}\'']) {
+    const legacy = formats(mesh(`accessLogFile: /tmp/legacy.log\n${settings}`, tcpSvc));
+    const provider = formats(mesh(`defaultProviders: {accessLogging: [envoy]}\n${settings}`, tcpSvc));
+    assert.ok(legacy.some(([k]) => String(k).includes(' tcp ')), 'a tcp_proxy is covered');
+    assert.deepEqual(legacy, provider, settings || 'defaults');
+  }
+  const text = formats(mesh('accessLogFile: /tmp/legacy.log'))[0]![1] as Array<Record<string, any>>;
+  assert.match(text[0]!.text_format_source.inline_string, /%RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS%/, "Istio's default, not a shorter one of our own");
+});
+
 test('defaultProviders.accessLogging logs everywhere; a Telemetry with no providers means the defaults; disabled wins later', () => {
   const d = all(mesh('defaultProviders: {accessLogging: [envoy]}\naccessLogEncoding: JSON'));
   assert.ok(d.length > 0);

@@ -5,6 +5,7 @@ import type { MeshConfig } from '../../../model/types.ts';
 import { TypeUrl } from '../../../envoy/protos.ts';
 import type { EnvoyResource } from '../types.ts';
 import { ADS_CONFIG_SOURCE } from '../clusters/tls.ts';
+import { meshAccessLog } from '../telemetry/accesslog.ts';
 
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
@@ -20,28 +21,6 @@ export function httpFilters(kind: HcmKind): EnvoyResource[] {
   // inbound traffic was already shaped by the caller's sidecar; only authn/authz (HcmOptions.authFilters) and the router apply
   if (kind === 'inbound') return [router];
   return [fault, cors, router];
-}
-
-// Our own text format built from Envoy command operators: enough to answer "what happened to this request".
-const TEXT_FORMAT = '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% '
-  + '%BYTES_RECEIVED% %BYTES_SENT% %DURATION% "%REQ(:AUTHORITY)%" "%REQ(X-REQUEST-ID)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER% %ROUTE_NAME%\n';
-const JSON_FIELDS: Record<string, string> = {
-  start_time: '%START_TIME%', method: '%REQ(:METHOD)%', path: '%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%', protocol: '%PROTOCOL%',
-  response_code: '%RESPONSE_CODE%', response_flags: '%RESPONSE_FLAGS%', bytes_received: '%BYTES_RECEIVED%', bytes_sent: '%BYTES_SENT%',
-  duration: '%DURATION%', authority: '%REQ(:AUTHORITY)%', request_id: '%REQ(X-REQUEST-ID)%', upstream_host: '%UPSTREAM_HOST%',
-  upstream_cluster: '%UPSTREAM_CLUSTER%', route_name: '%ROUTE_NAME%',
-};
-
-/** File access log per MeshConfig accessLogFile / accessLogEncoding; none when the file is empty. */
-export function accessLog(mesh: MeshConfig, tcp = false): EnvoyResource[] | undefined {
-  if (!mesh.accessLogFile) return undefined;
-  const fields = tcp
-    ? Object.fromEntries(Object.entries(JSON_FIELDS).filter(([k]) => !['method', 'path', 'protocol', 'authority', 'request_id', 'route_name'].includes(k)))
-    : JSON_FIELDS;
-  const format = mesh.accessLogEncoding === 'JSON'
-    ? { json_format: { fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, { stringValue: v }])) } }
-    : { text_format_source: { inline_string: tcp ? '[%START_TIME%] %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER%\n' : TEXT_FORMAT } };
-  return [{ name: 'envoy.access_loggers.file', typed_config: { '@type': TypeUrl.FileAccessLog, path: mesh.accessLogFile, log_format: format } }];
 }
 
 export type HcmKind = 'sidecar' | 'gateway' | 'inbound' | 'grpc' | 'grpc-server';
@@ -80,7 +59,7 @@ export function hcmConfig(o: HcmOptions): EnvoyResource {
     const sampling = o.mesh.defaultConfig?.tracing?.sampling ?? 1;
     h.tracing = { client_sampling: { value: 100 }, random_sampling: { value: sampling }, overall_sampling: { value: 100 } };
   }
-  const al = accessLog(o.mesh);
+  const al = meshAccessLog(o.mesh);
   if (al) h.access_log = al;
   return h;
 }
@@ -109,7 +88,7 @@ export function tcpProxyFilter(statPrefix: string, mesh: MeshConfig, target: { c
   if ('cluster' in target) t.cluster = target.cluster;
   else if (target.weighted.length === 1) t.cluster = target.weighted[0]!.name;
   else t.weighted_clusters = { clusters: target.weighted };
-  const al = accessLog(mesh, true);
+  const al = meshAccessLog(mesh);
   if (al) t.access_log = al;
   return { name: TCP_PROXY_FILTER, typed_config: t };
 }

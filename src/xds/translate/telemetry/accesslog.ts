@@ -173,6 +173,17 @@ export function accessLogEntries(specs: readonly LogSpec[]): EnvoyResource[] {
   });
 }
 
+/**
+ * MeshConfig accessLogFile, used where no Telemetry accessLogging and no default provider apply: the built-in `envoy`
+ * provider's format (accessLogFormat / accessLogEncoding, else Istio's default text or JSON) written to that file. Istio
+ * has one default format for both paths, and for HTTP and TCP alike (HTTP-only operators print "-" on TCP).
+ * None when the file is empty.
+ */
+export function meshAccessLog(mesh: MeshConfig): EnvoyResource[] | undefined {
+  if (!mesh.accessLogFile) return undefined;
+  return accessLogEntries([{ provider: { ...builtinEnvoy(mesh), path: mesh.accessLogFile } }]);
+}
+
 /** Why access logging is not doing what a Telemetry object / MeshConfig asked, naming the object and field. */
 export function accessLogIssues(s: Pick<PushSnapshot, 'telemetries' | 'mesh'>): ValidationIssue[] {
   const out: ValidationIssue[] = [];
