@@ -124,3 +124,39 @@ spec:
     await cp.close();
   }
 });
+
+test('each built snapshot is exposed once, to snapshot listeners, with the version the xDS server got', async () => {
+  const log = logger('test');
+  log.level = 'silent';
+  const store = new TestStore();
+  store.objects = objectsFromYaml(ZIPKIN_COLLECTOR_YAML, 'zipkin.yaml');
+  const cp = await startControlPlane({ store, xdsPort: 0, debugPort: 0, debounceMs: 1, debounceMaxMs: 5, logger: log });
+  try {
+    const first = cp.snapshot!;
+    assert.equal(first.version, cp.version);
+    assert.ok(first.services.some((s) => s.hostname === 'zipkin.istio-system.svc.cluster.local'));
+    const seen: Array<{ version: string; hosts: string[] }> = [];
+    const off = cp.onSnapshot((s) => seen.push({ version: s.version, hosts: s.services.map((x) => x.hostname).sort() }));
+    cp.onSnapshot(() => { throw new Error('a broken listener'); }); // logged; neither the push nor other listeners suffer
+    store.set([]);
+    assert.equal(seen.length, 1, 'one snapshot per change: the one the control plane built');
+    assert.deepEqual(seen[0], { version: cp.version, hosts: [] });
+    assert.equal(cp.snapshot!.version, cp.version);
+    off();
+    store.set(store.objects);
+    assert.equal(seen.length, 1, 'unsubscribed');
+  } finally {
+    await cp.close();
+  }
+});
+
+test('a pipeline that exposes no snapshot leaves ControlPlane.snapshot undefined', async () => {
+  const log = logger('test');
+  log.level = 'silent';
+  const cp = await startControlPlane({ store: new TestStore(), pipeline, xdsPort: 0, debugPort: 0, logger: log });
+  try {
+    assert.equal(cp.snapshot, undefined);
+  } finally {
+    await cp.close();
+  }
+});

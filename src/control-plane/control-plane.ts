@@ -12,6 +12,7 @@ import { CertificateAuthority, certificateServiceHandlers, istioCertificateServi
 import { meshConfigFrom } from '../model/mesh.ts';
 import { JwksResolver } from '../xds/translate/security/jwks-resolver.ts';
 import { securityIssues } from '../xds/translate/security/index.ts';
+import type { PushSnapshot } from '../model/types.ts';
 
 export interface ControlPlaneOptions {
   /** A directory of Istio YAML to watch (a FileStore is opened on it), or... */
@@ -50,6 +51,13 @@ export interface ControlPlane {
   readonly host: string;
   /** Version of the config last handed to the xDS server. */
   readonly version: string;
+  /** The snapshot of the config last handed to the xDS server (undefined if the pipeline does not expose one). */
+  readonly snapshot: PushSnapshot | undefined;
+  /**
+   * Call `handler` with each snapshot built from here on (after it is handed to the xDS server), so local readers of
+   * the config reuse the control plane's build instead of making their own. Returns the unsubscribe function.
+   */
+  onSnapshot(handler: (snapshot: PushSnapshot) => void): () => void;
   /** Rebuild and push now (also runs on every store change). */
   rebuild(): void;
   close(): Promise<void>;
@@ -93,6 +101,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const xds = new XdsServer({ clock, debounceMs: opts.debounceMs, debounceMaxMs: opts.debounceMaxMs, logger: log.child({ module: 'xds-server' }), services });
   let seq = 0;
   let version = '';
+  let snapshot: PushSnapshot | undefined;
+  const snapshotHandlers = new Set<(s: PushSnapshot) => void>();
   let lastIssues: ValidationIssue[] = [];
   // what translation could not do as written (security policies, telemetry: tracing and access logs): logged once per change
   let telemetry: ValidationIssue[] = [];
@@ -128,6 +138,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       const gen = pipeline.build(objects, v, { jwks: resolved });
       version = v;
       xds.update(v, gen);
+      snapshot = gen.snapshot;
+      if (snapshot) {
+        for (const h of snapshotHandlers) {
+          try { h(snapshot); } catch (e) { log.error({ version: v, err: errorMessage(e) }, 'a snapshot listener failed'); }
+        }
+      }
       try {
         telemetry = gen.issues?.() ?? [];
       } catch (e) {
@@ -190,9 +206,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   return {
     xds, ca, store: s, xdsPort, debugPort, host,
     get version() { return version; },
+    get snapshot() { return snapshot; },
+    onSnapshot(handler) {
+      snapshotHandlers.add(handler);
+      return () => { snapshotHandlers.delete(handler); };
+    },
     rebuild,
     async close() {
       unwatch();
+      snapshotHandlers.clear();
       jwks.close();
       await Promise.all([xds.close(), debug.close()]);
       if (ownStore) await s.close();

@@ -8,7 +8,7 @@ import { generate, generateListeners, generateRoutes } from '../xds/translate/ge
 import { referencedRouteNames } from '../xds/translate/listeners/index.ts';
 import { telemetryIssues } from '../xds/translate/telemetry/index.ts';
 import type { ProxyGenerator } from '../xds/server/server.ts';
-import type { JwksResult } from '../model/types.ts';
+import type { JwksResult, PushSnapshot } from '../model/types.ts';
 
 /** Inputs resolved outside translation (network fetches), handed to the snapshot. */
 export interface PipelineExtras {
@@ -21,6 +21,8 @@ export type BuiltGenerator = ProxyGenerator & {
   /** Telemetry translation issues (unusable tracing providers, untranslated access-log filters), naming the object
    * and field; computed on first call. */
   issues?: () => ValidationIssue[];
+  /** The snapshot this push was built from, for local readers of the same config (`rig up`'s service ports). */
+  snapshot?: PushSnapshot;
 };
 
 export interface Pipeline {
@@ -47,7 +49,7 @@ export const defaultPipeline: Pipeline = {
       return { ...all, listeners: [...all.listeners, ...extra], routes: [...all.routes, ...routes] };
     };
     let issues: ValidationIssue[] | undefined;
-    return Object.assign(gen, { issues: () => (issues ??= telemetryIssues(ctx.snapshot, (h) => ctx.serviceByHost(h))) });
+    return Object.assign(gen, { snapshot: ctx.snapshot, issues: () => (issues ??= telemetryIssues(ctx.snapshot, (h) => ctx.serviceByHost(h))) });
   },
 };
 

@@ -17,7 +17,7 @@ import { readManifest, type LocalMesh, type LocalWorkload } from './manifest.ts'
 import { OverlayStore } from './overlay-store.ts';
 import { Supervisor } from './supervisor.ts';
 import { PortAllocator, loopbackBlock, portIsFree, resolveCommand } from './ports.ts';
-import { buildSnapshot } from '../model/snapshot.ts';
+import type { PushSnapshot } from '../model/types.ts';
 import { labelsMatch } from '../model/visibility.ts';
 import { bindingKey, envSafe, serviceEnv, tcpPortsMetadata, wantedServicePorts, type ServicePortBinding } from './service-ports.ts';
 import { bootstrapFor, nodeId, type ProxyIdentity } from './bootstrap.ts';
@@ -150,7 +150,9 @@ export async function up(opts: UpOptions): Promise<RunningMesh> {
     const apiUrl = `http://127.0.0.1:${api.port}`;
 
     const trustDomain = controlPlane.ca.trustDomain;
-    const snapshot = buildSnapshot(store.list(), 'rig-up');
+    // the control plane's own build of this config (made on start); rig up never builds a second one
+    const snapshot = controlPlane.snapshot;
+    if (!snapshot) throw problem(ErrorCodes.CONFIG_INVALID, 'the control plane could not build a snapshot of the configuration (see its log above)');
     const startProxy = async (id: ProxyIdentity, name: string, adminPort: number, metricsPort: number, extraArgs: string[] = []) => {
       // the proxy asks the CA for spiffe://<trustDomain>/ns/<ns>/sa/<sa>: the CA signs only its own trust domain
       id.metadata.TRUST_DOMAIN = trustDomain;
@@ -214,8 +216,7 @@ export async function up(opts: UpOptions): Promise<RunningMesh> {
     // Live edits: RIG_TCP_PORTS is fixed in a proxy's bootstrap and an app's environment when it starts (as a pod's
     // service variables are in Kubernetes), so a service port added later is reported, not silently missing.
     const portNotes = new Map<string, string>();
-    const checkPorts = () => {
-      const snap = buildSnapshot(store.list(), 'rig-up');
+    const checkPorts = (snap: PushSnapshot) => {
       const now = new Map<string, string>();
       for (const r of running) {
         if (!r.workload.sidecar) continue;
@@ -229,7 +230,8 @@ export async function up(opts: UpOptions): Promise<RunningMesh> {
       portNotes.clear();
       for (const [k, v] of now) portNotes.set(k, v);
     };
-    unwatchPorts = store.watch(() => { try { checkPorts(); } catch (e) { log(`rig up: cannot check service ports: ${(e as Error).message}`); } });
+    // on each snapshot the control plane builds (not on raw store events: that would build every config twice)
+    unwatchPorts = controlPlane.onSnapshot((snap) => { try { checkPorts(snap); } catch (e) { log(`rig up: cannot check service ports: ${(e as Error).message}`); } });
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
     // Each proxy must have bound the 127.0.0.1 ports this mesh told its app (or the user) about: /ready alone can be
     // 200 while a listener's bind is still pending or failed, and then the port answers for nothing, or for whatever
@@ -267,7 +269,7 @@ export async function up(opts: UpOptions): Promise<RunningMesh> {
 }
 
 /** Does a Gateway of the config select the ingress and serve 8080 or 80 (the ports --ingress-port publishes)? */
-function gatewayListens(snapshot: ReturnType<typeof buildSnapshot>, labels: Record<string, string>): boolean {
+function gatewayListens(snapshot: PushSnapshot, labels: Record<string, string>): boolean {
   return snapshot.gateways.some((g) => {
     return labelsMatch(g.spec.selector, labels) && (g.spec.servers ?? []).some((s) => s.port?.number === 8080 || s.port?.number === 80);
   });
