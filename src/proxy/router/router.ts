@@ -82,19 +82,22 @@ export class CompiledRouter implements HttpRouter {
     if (scheme !== 'https' && (vh.config.requireTls === 'ALL' || (vh.config.requireTls === 'EXTERNAL_ONLY' && req.headers.get('x-envoy-internal') !== 'true'))) {
       return { kind: 'redirect', status: 301, location: `https://${req.authority.replace(/:80$/, '')}${req.path}`, response: EMPTY_EDITS };
     }
-    const m = this.firstRoute(vh, req);
-    return m ? this.decide(vh, m.route, req, m.matched, scheme) : { kind: 'none' };
+    const r = this.firstRoute(vh, req);
+    return r ? this.decide(vh, r, req, this.matched, scheme) : { kind: 'none' };
   }
 
   /** Which virtual host and route (index) a request selects, without deciding anything (debugging, tests). */
   match(req: RouterRequest): { virtualHost: VirtualHostConfig; routeIndex: number } | { virtualHost?: VirtualHostConfig; routeIndex: -1 } {
     const vh = this.index.find(req.authority);
     if (!vh) return { routeIndex: -1 };
-    const m = this.firstRoute(vh, req);
-    return { virtualHost: vh.config, routeIndex: m ? vh.routes.indexOf(m.route) : -1 };
+    const r = this.firstRoute(vh, req);
+    return { virtualHost: vh.config, routeIndex: r ? vh.routes.indexOf(r) : -1 };
   }
 
-  private firstRoute(vh: CompiledVirtualHost, req: RouterRequest): { route: CompiledRoute; matched: number } | undefined {
+  /** The matched path length of the last firstRoute() hit (a field, not a result object per request). */
+  private matched = 0;
+
+  private firstRoute(vh: CompiledVirtualHost, req: RouterRequest): CompiledRoute | undefined {
     const q = req.path.indexOf('?');
     const path = q < 0 ? req.path : req.path.slice(0, q);
     let params: Map<string, string> | undefined;
@@ -111,7 +114,8 @@ export class CompiledRouter implements HttpRouter {
         if (!ok) continue;
       }
       if (r.fraction !== undefined && !(this.random() < r.fraction)) continue;
-      return { route: r, matched: len };
+      this.matched = len;
+      return r;
     }
     return undefined;
   }

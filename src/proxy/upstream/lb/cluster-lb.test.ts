@@ -128,3 +128,26 @@ test('degraded hosts only take what healthy hosts of every priority cannot', () 
   for (let i = 0; i < 10_000; i++) if (lb.pick()!.health === 'DEGRADED') degraded++;
   assert.ok(Math.abs(degraded / 10_000 - 0.3) < 0.02, `degraded share ${degraded / 10_000}`);
 });
+
+test('a first level taking all the load is picked without a draw; panic picks still counted; refresh re-plans', () => {
+  let draws = 0;
+  const r = seededRandom(7);
+  const counting = (): number => { draws++; return r(); };
+  const hosts = [...level(0, 3, 0), ...level(1, 2, 0)];
+  const lb = new ClusterLoadBalancer({ policy: 'ROUND_ROBIN' }, counting);
+  lb.update(hosts);
+  const before = draws;
+  const seen = new Set<string>();
+  for (let i = 0; i < 6; i++) seen.add(lb.pick()!.address);
+  assert.equal(draws, before, 'no priority draw when level 0 takes 100%');
+  assert.deepEqual([...seen].sort(), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+  // all of level 0 down: everything spills to level 1 (which now takes 100% itself, as the second level)
+  for (const h of hosts.slice(0, 3)) h.health = 'UNHEALTHY';
+  lb.refresh();
+  for (let i = 0; i < 4; i++) assert.equal(lb.pick()!.address.startsWith('10.1.'), true);
+  // one level, all unhealthy: panic (load 100 over all hosts) — counted per pick
+  const lone = new ClusterLoadBalancer({ policy: 'LEAST_REQUEST' }, counting);
+  lone.update(level(0, 2, 2));
+  lone.pick(); lone.pick();
+  assert.equal(lone.panicPicks, 2);
+});

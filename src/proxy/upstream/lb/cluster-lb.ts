@@ -29,6 +29,8 @@ interface LevelPlan {
   degraded?: HostPicker;
   /** One picker per locality (locality-weighted), or a single picker under key ''. */
   pickers: Map<string, HostPicker>;
+  /** pickers.get('') when there are no localities to choose from (saves the Map lookup per pick). */
+  single?: HostPicker;
   /** Smooth WRR state over localities: [locality, effectiveWeight, current]. */
   localities: Array<{ key: string; weight: number; current: number }>;
 }
@@ -39,6 +41,11 @@ export class ClusterLoadBalancer {
   panicPicks = 0;
   private plans: LevelPlan[] = [];
   private levels: PriorityLevel[] = [];
+  /**
+   * The plan every pick chooses when the first level takes all the load (the common case: one priority, healthy):
+   * any point in [0, 100) selects it, so no draw and no chooseLevel per pick.
+   */
+  private whole: LevelPlan | undefined;
 
   constructor(private readonly config: LbConfig, private readonly random: Random) {}
 
@@ -52,6 +59,8 @@ export class ClusterLoadBalancer {
   refresh(): void {
     this.levels = computePriorityLevels(this.hosts, this.config);
     this.plans = this.levels.map((level) => this.plan(level));
+    for (const p of this.plans) if (p.localities.length === 0) p.single = p.pickers.get('');
+    this.whole = this.levels.length > 0 && this.levels[0]!.load >= 100 ? this.plans[0] : undefined;
   }
 
   get priorityLevels(): readonly PriorityLevel[] { return this.levels; }
@@ -116,7 +125,7 @@ export class ClusterLoadBalancer {
   }
 
   private chooseLocality(plan: LevelPlan): HostPicker | undefined {
-    if (plan.localities.length === 0) return plan.pickers.get('');
+    if (plan.localities.length === 0) return plan.single;
     let total = 0;
     let best: LevelPlan['localities'][number] | undefined;
     for (const l of plan.localities) {
@@ -131,6 +140,11 @@ export class ClusterLoadBalancer {
   /** Pick a host, or undefined when the cluster has no usable host (the engine answers 503 UH). */
   pick(ctx: PickContext = {}): Host | undefined {
     if (this.plans.length === 0) return undefined;
+    const w = this.whole;
+    if (w !== undefined) {
+      if (w.level.panic) this.panicPicks++;
+      return this.chooseLocality(w)?.pick(ctx);
+    }
     const point = this.isHashPolicy() && ctx.hash !== undefined ? ctx.hash % 100 : Math.floor(this.random() * 100);
     const chosen = chooseLevel(this.levels, point);
     if (!chosen) return undefined;

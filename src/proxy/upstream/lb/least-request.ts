@@ -33,12 +33,16 @@ export class LeastRequestPicker implements HostPicker {
   }
 
   pick(ctx: PickContext): Host | undefined {
+    // Without a retry predicate there is one pick: no closure for pickWithPredicate.
+    if (!ctx.rejectHost) return this.equal ? this.pickP2C() : this.pickWeighted();
     return pickWithPredicate(ctx, () => (this.equal ? this.pickP2C() : this.pickWeighted()));
   }
 
   private pickP2C(): Host | undefined {
     const n = this.hosts.length;
     if (n === 0) return undefined;
+    // One host: every sample is that host (no draws).
+    if (n === 1) return this.hosts[0];
     let best: Host | undefined;
     for (let i = 0; i < this.choiceCount; i++) {
       const h = this.hosts[randInt(this.random, n)];

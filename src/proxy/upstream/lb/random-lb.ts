@@ -21,6 +21,7 @@ export class RandomPicker implements HostPicker {
   }
 
   pick(ctx: PickContext): Host | undefined {
+    if (!ctx.rejectHost) return this.next(); // one pick: no closure
     return pickWithPredicate(ctx, () => this.next());
   }
 

@@ -24,6 +24,7 @@ export class RoundRobinPicker implements HostPicker {
   }
 
   pick(ctx: PickContext): Host | undefined {
+    if (!ctx.rejectHost) return this.next(); // one pick: no closure
     return pickWithPredicate(ctx, () => this.next());
   }
 
