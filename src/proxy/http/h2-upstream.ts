@@ -46,11 +46,25 @@ export function fromH2Headers(h: Record<string, string | string[] | undefined | 
   return out;
 }
 
+const NOOP = (): void => {};
+
+/**
+ * session.request() options. The priority fields are given (their documented defaults) so node's copy of the
+ * options already has them: node adds each missing one to its copy, a map transition per request. node copies
+ * the object, so one per shape is shared.
+ */
+const REQUEST_NO_BODY = { endStream: true, waitForTrailers: false, weight: 16, parent: 0, exclusive: false };
+// A request with a body may end with trailers (client-streaming gRPC): only known at its end, so keep the stream
+// open for them. Without this, trailers given to end() would never be sent.
+const REQUEST_WITH_BODY = { endStream: false, waitForTrailers: true, weight: 16, parent: 0, exclusive: false };
+
 class H2UpstreamStream implements UpstreamRequest {
-  private drainCb: (() => void) | null = null;
+  private drainCb: () => void = NOOP;
+  private drainHooked = false;
   constructor(private readonly stream: ClientHttp2Stream, sink: ResponseSink, private readonly waitsForTrailers: boolean) {
     let gotHead = false;
     let ended = false;
+    let trailers: string[] | undefined;
     stream.on('response', (headers) => {
       const status = Number(headers[HTTP2_HEADER_STATUS]);
       if (status >= 100 && status < 200) return;
@@ -59,23 +73,23 @@ class H2UpstreamStream implements UpstreamRequest {
       const len = cl !== undefined ? Number(cl) : -1;
       sink.onHead(status, '', fromH2Headers(headers), stream.endAfterHeaders ? 0 : len, stream.endAfterHeaders);
     });
-    let trailers: string[] | undefined;
     stream.on('trailers', (t) => { trailers = fromH2Headers(t); });
     stream.on('data', (b: Buffer) => sink.onData(b, 0, b.length));
     stream.on('end', () => { if (!ended && gotHead) { ended = true; sink.onEnd(trailers); } });
-    stream.on('drain', () => { const cb = this.drainCb; this.drainCb = null; cb?.(); });
-    stream.on('error', () => {});
+    stream.on('error', NOOP);
     stream.on('close', () => {
       if (ended) return;
       ended = true;
-      if (!gotHead) sink.onError(stream.rstCode === constants.NGHTTP2_REFUSED_STREAM ? 'reset-before-response' : 'reset-before-response', `http2 stream closed (code ${stream.rstCode})`);
+      if (!gotHead) sink.onError('reset-before-response', `http2 stream closed (code ${stream.rstCode})`);
       else if (stream.rstCode !== 0) sink.onError('reset-after-response', `http2 stream reset (code ${stream.rstCode})`);
       else sink.onEnd(trailers);
     });
   }
   write(buf: Buffer, start: number, end: number): boolean {
     // Always a copy: the stream may hold it after we return, and read buffers can be reused (io fast path).
-    return this.stream.write(Buffer.from(buf.subarray(start, end)));
+    const copy = Buffer.allocUnsafe(end - start);
+    buf.copy(copy, 0, start, end);
+    return this.stream.write(copy);
   }
   end(trailers?: string[]): void {
     // The stream was opened with waitForTrailers (it has a body): it stays open until sendTrailers. With no
@@ -88,7 +102,14 @@ class H2UpstreamStream implements UpstreamRequest {
     this.stream.end();
   }
   abort(): void { if (!this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL); }
-  onDrain(cb: () => void): void { this.drainCb = cb; }
+  onDrain(cb: () => void): void {
+    this.drainCb = cb;
+    // One listener, only on a stream that ever had to wait (most never do).
+    if (!this.drainHooked) {
+      this.drainHooked = true;
+      this.stream.on('drain', () => { const f = this.drainCb; this.drainCb = NOOP; f(); });
+    }
+  }
   pauseResponse(): void { this.stream.pause(); }
   resumeResponse(): void { this.stream.resume(); }
 }
@@ -118,13 +139,10 @@ export class H2UpstreamPool implements H2UpstreamFactory {
     const sess = this.session(address, port, cluster.config.connectTimeoutMs, this.tlsDial?.(cluster, address, port));
     const headers: OutgoingHttpHeaders = { ':method': req.method, ':path': req.path, ':authority': req.authority, ':scheme': req.scheme };
     toH2Headers(req.headers, headers);
-    const endStream = req.bodyLength === 0;
-    // A request with a body may end with trailers (client-streaming gRPC): only known at its end, so keep the
-    // stream open for them. Without this, trailers given to end() would never be sent.
-    const waitForTrailers = !endStream;
+    const waitForTrailers = req.bodyLength !== 0;
     let stream: ClientHttp2Stream;
     try {
-      stream = sess.request(headers, { endStream, waitForTrailers });
+      stream = sess.request(headers, waitForTrailers ? REQUEST_WITH_BODY : REQUEST_NO_BODY);
     } catch (e) {
       queueMicrotask(() => sink.onError('connect-failure', (e as Error).message));
       return { write: () => true, end: () => {}, abort: () => {}, onDrain: () => {}, pauseResponse: () => {}, resumeResponse: () => {} };
