@@ -2,6 +2,11 @@
 // The cluster's circuit breaker bounds it as Envoy's does: a new connection takes a max_connections slot (held
 // until it closes); at that limit a request waits for a free connection as a pending request (max_pending_requests),
 // and past that it overflows (the engine answers 503 UO).
+// A request that finds no idle connection waits in one FIFO queue, as Envoy's pending requests do, and a connection
+// is dialled for it; whichever connection is free first serves the oldest waiter: a connection another request
+// releases, or the dial. A request is therefore never stuck behind its own dial (a TLS handshake under load takes
+// tens of ms) while pooled connections turn over every few ms, and a waiter that gives up leaves its dial to the
+// pool instead of the new connection being destroyed.
 import type { Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../../common/clock.ts';
 import { H1UpstreamConn, type ConnOwner } from '../http/h1-upstream.ts';
@@ -25,22 +30,25 @@ export interface PoolOptions {
 /** overflow: the failure is the circuit breaker (max_pending_requests), not a connection problem. */
 export type AcquireCallback = (conn: H1UpstreamConn | null, failure: string, overflow?: boolean) => void;
 
+/** A request waiting for a connection; `release` frees its max_pending_requests slot (NOOP when it took none). */
 interface Waiter { cb: AcquireCallback; release: Release }
 
 const NOOP = (): void => {};
 
-export interface PoolStats { active: number; idle: number; connecting: number; created: number; connectFailures: number }
+export interface PoolStats { active: number; idle: number; connecting: number; created: number; connectFailures: number; pending: number }
 
 /** Connections to one host:port. Idle connections are reused most-recent-first (warmest socket, fewest stale). */
 export class H1Pool implements ConnOwner {
   private readonly idleList: H1UpstreamConn[] = [];
   private readonly all = new Set<H1UpstreamConn>();
   private connecting = 0;
+  /** Dials whose connection goes to the oldest waiter (or idle), not to one caller (open()). */
+  private queueDials = 0;
   private created = 0;
   private connectFailures = 0;
   private sweepTimer: TimerHandle | undefined;
   private closing = false;
-  /** Requests waiting for a connection (FIFO), each holding a max_pending_requests slot. */
+  /** Requests waiting for a connection (FIFO); those queued at max_connections hold a max_pending_requests slot. */
   private readonly waiters: Waiter[] = [];
   /** max_connections slots held by open or opening connections. */
   private readonly slots = new Map<H1UpstreamConn, Release>();
@@ -48,7 +56,7 @@ export class H1Pool implements ConnOwner {
   constructor(readonly host: string, readonly port: number, private readonly opts: PoolOptions) {}
 
   stats(): PoolStats {
-    return { active: this.all.size - this.idleList.length, idle: this.idleList.length, connecting: this.connecting, created: this.created, connectFailures: this.connectFailures };
+    return { active: this.all.size - this.idleList.length, idle: this.idleList.length, connecting: this.connecting, created: this.created, connectFailures: this.connectFailures, pending: this.waiters.length };
   }
 
   get pending(): number { return this.waiters.length; }
@@ -57,19 +65,28 @@ export class H1Pool implements ConnOwner {
   idleConnection(): H1UpstreamConn | undefined { return this.closing ? undefined : this.takeIdle(); }
 
   /**
-   * Callback fires synchronously when an idle connection is available (or on overflow), else after connect or
-   * when a busy connection frees up. Returns a cancel function for a request that stops waiting.
+   * Callback fires synchronously when an idle connection is available (or on overflow), else with the first
+   * connection that frees up or connects while this request is the oldest waiter. Returns a cancel function for a
+   * request that stops waiting (its dial, if any, still completes and the connection joins the pool).
    */
   acquire(cb: AcquireCallback): () => void {
     const idle = this.takeIdle();
     if (idle) { cb(idle, ''); return NOOP; }
     if (this.closing) { cb(null, 'pool closed'); return NOOP; }
-    const slot = this.connectionSlot();
-    if (slot) { this.dial(cb, slot); return NOOP; }
-    const b = this.opts.breaker!();
-    const p = b.tryAcquire('pending');
-    if (!p.ok) { cb(null, `max_pending_requests ${p.limit} reached (max_connections ${b.limit('connections')} in use)`, true); return NOOP; }
-    const w: Waiter = { cb, release: p.release };
+    // Every waiter should have a dial on its way unless it waits at max_connections: a waiter beyond the dials in
+    // flight gets one (waiters served by released connections leave their dials for the next ones).
+    let release = NOOP;
+    if (this.waiters.length >= this.queueDials) {
+      const slot = this.connectionSlot();
+      if (slot) this.dial(undefined, slot);
+      else {
+        const b = this.opts.breaker!();
+        const p = b.tryAcquire('pending');
+        if (!p.ok) { cb(null, `max_pending_requests ${p.limit} reached (max_connections ${b.limit('connections')} in use)`, true); return NOOP; }
+        release = p.release;
+      }
+    }
+    const w: Waiter = { cb, release };
     this.waiters.push(w);
     return () => {
       const i = this.waiters.indexOf(w);
@@ -99,16 +116,18 @@ export class H1Pool implements ConnOwner {
     return force || this.all.size + this.connecting === 0 ? NOOP : undefined;
   }
 
-  /** Always a new connection (used after a stale keep-alive connection failed). */
+  /** Always a new connection, for this caller only (used after a stale keep-alive connection failed). */
   open(cb: AcquireCallback): void {
     if (this.closing) { cb(null, 'pool closed'); return; }
     this.dial(cb, this.connectionSlot(true)!);
   }
 
-  private dial(cb: AcquireCallback, slot: Release): void {
+  /** Dial a connection: for `owner` alone (open), or, without one, for the waiters' queue. */
+  private dial(owner: AcquireCallback | undefined, slot: Release): void {
     const { clock } = this.opts;
     const socket: Socket = this.opts.io.dial(this.host, this.port);
     this.connecting++;
+    if (!owner) this.queueDials++;
     let done = false;
     const timer = this.opts.connectTimeoutMs > 0
       ? clock.setTimeout(() => finish(`connect timeout after ${this.opts.connectTimeoutMs} ms`), this.opts.connectTimeoutMs)
@@ -117,15 +136,19 @@ export class H1Pool implements ConnOwner {
       if (done) return;
       done = true;
       this.connecting--;
+      if (!owner) this.queueDials--;
       clock.clearTimeout(timer);
       socket.removeListener('error', onErr);
       if (err) {
         this.connectFailures++;
         slot();
         socket.destroy();
-        cb(null, err);
+        if (owner) owner(null, err);
         // Nothing left that could serve the waiters: they fail the same way (Envoy purges pending requests).
-        if (this.all.size + this.connecting === 0) for (const w of this.waiters.splice(0)) { w.release(); w.cb(null, err); }
+        if (this.all.size + this.connecting === 0) { for (const w of this.waiters.splice(0)) { w.release(); w.cb(null, err); } return; }
+        // Else one failed dial fails one request, as when each request had its own dial (retries, outlier
+        // detection and UF flags see connect failures as before) — unless released connections served them all.
+        if (!owner && this.waiters.length > this.queueDials) { const w = this.waiters.shift()!; w.release(); w.cb(null, err); }
         return;
       }
       this.created++;
@@ -133,12 +156,22 @@ export class H1Pool implements ConnOwner {
       c.lastUsed = clock.now();
       this.all.add(c);
       this.slots.set(c, slot);
-      cb(c, '');
+      if (owner) owner(c, '');
+      else this.give(c);
     };
     const onErr = (e: Error): void => finish(`connect to ${this.host}:${this.port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`);
     socket.once('error', onErr);
     socket.once(socket.readyState === 'open' ? 'ready' : 'connect', () => finish(''));
     if (socket.readyState === 'open') queueMicrotask(() => finish(''));
+  }
+
+  /** A new connection from the queue's dial: the oldest waiter's, or idle when released connections served them all. */
+  private give(c: H1UpstreamConn): void {
+    if (this.closing) { c.destroy(); return; }
+    const w = this.waiters.shift();
+    if (w) { w.release(); w.cb(c, ''); return; }
+    this.idleList.push(c);
+    if (this.sweepTimer === undefined && this.opts.idleTimeoutMs > 0) this.scheduleSweep();
   }
 
   released(c: H1UpstreamConn): void {
@@ -163,17 +196,21 @@ export class H1Pool implements ConnOwner {
     if (this.waiters.length > 0) queueMicrotask(() => this.serveWaiters());
   }
 
-  /** Give free connections (idle, or new ones within max_connections) to waiting requests, oldest first. */
+  /** Give idle connections to waiting requests, oldest first; then dial (within max_connections) for the rest. */
   private serveWaiters(): void {
     while (this.waiters.length > 0 && !this.closing) {
       const idle = this.takeIdle();
-      if (idle) { const w = this.waiters.shift()!; w.release(); w.cb(idle, ''); continue; }
-      const slot = this.connectionSlot();
-      if (!slot) return;
+      if (!idle) break;
       const w = this.waiters.shift()!;
       w.release();
-      this.dial(w.cb, slot);
+      w.cb(idle, '');
     }
+    while (this.waiters.length > this.queueDials && !this.closing) {
+      const slot = this.connectionSlot();
+      if (!slot) return;
+      this.dial(undefined, slot);
+    }
+    if (this.idleList.length > 0 && this.sweepTimer === undefined && this.opts.idleTimeoutMs > 0) this.scheduleSweep();
   }
 
   /** One timer per pool (not per request) closes connections idle past the timeout. */
