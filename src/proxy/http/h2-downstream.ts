@@ -69,7 +69,7 @@ class H2Responder implements DownstreamResponder {
   ) {}
 
   sendHead(status: number, headers: string[], bodyLength: number): void {
-    if (this.stream.destroyed || this.stream.headersSent) return;
+    if (this.stream.closed || this.stream.headersSent) return;
     const h = toH2Headers(headers, { ':status': status });
     if (bodyLength > 0 && h['content-length'] === undefined) h['content-length'] = bodyLength;
     // Unknown length (streamed / chunked upstream): the head goes now and the stream waits for trailers.
@@ -79,11 +79,14 @@ class H2Responder implements DownstreamResponder {
     this.waitsForTrailers = this.trailersLikely;
   }
 
-  private respond(h: OutgoingHttpHeaders, waitForTrailers: boolean, endStream: boolean): void {
+  /** False when the stream closed meanwhile (a client reset): respond() would throw. */
+  private respond(h: OutgoingHttpHeaders, waitForTrailers: boolean, endStream: boolean): boolean {
     this.head = undefined;
     this.waitsForTrailers = waitForTrailers;
+    if (this.stream.closed) return false;
     if (waitForTrailers) this.stream.once('wantTrailers', () => this.onWantTrailers());
     this.stream.respond(h, { endStream, waitForTrailers });
+    return true;
   }
 
   private onWantTrailers(): void {
@@ -102,7 +105,7 @@ class H2Responder implements DownstreamResponder {
     if (h !== undefined) {
       // The first chunk is the whole body: hold both until sendEnd, which knows whether trailers follow.
       if (n >= this.bodyLength) { this.whole = copy; return true; }
-      this.respond(h, this.waitsForTrailers, false);
+      if (!this.respond(h, this.waitsForTrailers, false)) return true;
     }
     return stream.write(copy);
   }
@@ -118,14 +121,15 @@ class H2Responder implements DownstreamResponder {
     if (h !== undefined) {
       // Head (and whole body) still here: trailers decide waitForTrailers; none and no body -> END_STREAM on HEADERS.
       const wait = t !== undefined;
-      this.respond(h, wait, whole === undefined && !wait);
+      if (!this.respond(h, wait, whole === undefined && !wait)) return;
       if (stream.writableEnded) return; // endStream, or HEAD / 204 / 304 (node ended it)
       if (whole !== undefined) stream.end(whole);
       else stream.end();
       return;
     }
-    // Trailers of a known-length body sent in several chunks, not announced: the stream is not waiting for them
-    // (node:http2 allows trailers only on a stream that said so at respond()); they are dropped.
+    // Trailers after a known-length body sent in several chunks, for a client that is neither gRPC nor said
+    // `te: trailers`: the stream is not waiting for them (node:http2 allows trailers only on a stream that said so
+    // at respond()), so they are dropped.
     if (!stream.writableEnded) stream.end();
   }
 
