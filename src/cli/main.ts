@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 import { RigError } from '../common/errors.ts';
 
-export async function buildProgram(): Promise<Command> {
+async function buildProgram(): Promise<Command> {
   const program = new Command('rig')
     .description('Rigging: an Istio-compatible service mesh. Control plane, proxy and a local mesh in one command.')
     .version('0.1.0')

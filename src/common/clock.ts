@@ -18,6 +18,9 @@ export interface Clock {
 let turnOpen = false;
 let turnAt = -1;
 
+/** `performance` is an accessor on globalThis: read once here, not per now() (a LoadGlobalIC call each time). */
+const perf = performance;
+
 /** A synchronous I/O callback starts: realClock.now() holds its first reading until endTurn(). */
 export function beginTurn(): void { turnOpen = true; turnAt = -1; }
 
@@ -28,8 +31,8 @@ class RealClock implements Clock {
   private next = 1;
   private timers = new Map<number, NodeJS.Timeout>();
   now(): number {
-    if (!turnOpen) return performance.now();
-    if (turnAt < 0) turnAt = performance.now();
+    if (!turnOpen) return perf.now();
+    if (turnAt < 0) turnAt = perf.now();
     return turnAt;
   }
   setTimeout(fn: () => void, ms: number): TimerHandle {

@@ -59,9 +59,9 @@ const KUBERNETES_SKIPPED_KINDS = new Set([
 ]);
 
 /** The group of Rigging's own `rig up` manifest (rig.yaml), which may sit next to Istio config. */
-export const LOCAL_MANIFEST_GROUP = 'local.rigging.dev';
+const LOCAL_MANIFEST_GROUP = 'local.rigging.dev';
 
-export function splitApiVersion(apiVersion: string): { group: string; version: string } {
+function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const i = apiVersion.lastIndexOf('/');
   if (i < 0) return { group: '', version: apiVersion };
   return { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
@@ -92,15 +92,11 @@ export function lookupKind(apiVersion: string, kind: string): KindLookup {
   return { status: 'unknown', reason: `unknown kind "${kind}" with apiVersion "${apiVersion}"; known kinds: ${knownKindsText()}` };
 }
 
-export function apiVersionOf(info: KindInfo, version: string): string {
+function apiVersionOf(info: KindInfo, version: string): string {
   return info.group ? `${info.group}/${version}` : version;
 }
 
-export function isIstioKind(kind: string): boolean {
-  return ISTIO_KINDS.some((k) => k.kind === kind);
-}
-
-export function knownKindsText(): string {
+function knownKindsText(): string {
   return [...ISTIO_KINDS, ...KUBERNETES_USED_KINDS]
     .map((k) => `${k.kind} (${k.versions.map((v) => apiVersionOf(k, v)).join('|')})`)
     .join(', ');

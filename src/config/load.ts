@@ -134,7 +134,7 @@ function parseIssue(file: string, document: number, message: string): Validation
 }
 
 /** Shape a parsed document as a ConfigObject. Type problems in the envelope are left to validateObject, which reports them by path. */
-export function toConfigObject(doc: unknown, file: string, document: number): { object: ConfigObject } | { issue: ValidationIssue } {
+function toConfigObject(doc: unknown, file: string, document: number): { object: ConfigObject } | { issue: ValidationIssue } {
   if (!isPlainObject(doc)) {
     return { issue: { severity: 'error', code: ErrorCodes.CONFIG_PARSE, file, document, path: '', message: `a document must be an object, got ${Array.isArray(doc) ? 'an array' : typeof doc}` } };
   }
@@ -181,7 +181,7 @@ export async function loadPath(path: string): Promise<LoadResult> {
 }
 
 /** The config files a path names: itself if a file (whatever its extension), else matching files below it. */
-export async function listConfigFiles(path: string): Promise<string[]> {
+async function listConfigFiles(path: string): Promise<string[]> {
   const st = await stat(path);
   if (!st.isDirectory()) return [path];
   const out: string[] = [];

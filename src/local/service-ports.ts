@@ -20,7 +20,7 @@ export interface ServicePortBinding {
 export const bindingKey = (b: { host: string; port: number }) => `${b.host}:${b.port}`;
 
 /** HTTP goes through HTTP_PROXY; UDP is not proxied. Everything else needs a port of its own. */
-export function needsLocalPort(protocol: Protocol): boolean {
+function needsLocalPort(protocol: Protocol): boolean {
   return protocol !== 'HTTP' && protocol !== 'UDP';
 }
 

@@ -5,7 +5,7 @@ import { ErrorCodes, errorMessage } from '../common/errors.ts';
 import type { MeshConfig } from './types.ts';
 
 /** Istio's MeshConfig defaults for the fields Rigging honours. */
-export function defaultMeshConfig(): MeshConfig {
+function defaultMeshConfig(): MeshConfig {
   return {
     trustDomain: 'cluster.local',
     outboundTrafficPolicy: { mode: 'ALLOW_ANY' },

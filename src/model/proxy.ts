@@ -111,7 +111,7 @@ export function parseLocality(s: string | undefined): Locality {
  * Turn node metadata into plain JSON. proto-loader decodes google.protobuf.Struct as
  * {fields: {K: {string_value|number_value|bool_value|struct_value|list_value|null_value|kind}}}.
  */
-export function normalizeMetadata(md: unknown): Record<string, unknown> {
+function normalizeMetadata(md: unknown): Record<string, unknown> {
   if (!md || typeof md !== 'object') return {};
   const o = md as Record<string, unknown>;
   if (isStruct(o)) return structToJson(o);

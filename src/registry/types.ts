@@ -24,7 +24,7 @@ export function selects(selector: Record<string, string> | undefined, labels: Re
   return true;
 }
 
-export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
+const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
 
 /** "istio" unless the workload's label security.istio.io/tlsMode says otherwise. */
 export function tlsModeOf(labels: Record<string, string> | undefined, dflt: 'istio' | 'disabled' = 'istio'): 'istio' | 'disabled' {

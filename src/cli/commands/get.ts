@@ -11,7 +11,7 @@ const SHORT: Record<string, string> = {
   pa: 'PeerAuthentication', ra: 'RequestAuthentication', ap: 'AuthorizationPolicy', svc: 'Service', ep: 'Endpoints', cm: 'ConfigMap',
 };
 
-export function resolveKind(input: string): string {
+function resolveKind(input: string): string {
   const lower = input.toLowerCase();
   if (SHORT[lower]) return SHORT[lower];
   for (const k of [...ISTIO_KINDS, ...KUBERNETES_USED_KINDS]) {

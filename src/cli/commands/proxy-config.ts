@@ -10,7 +10,6 @@ type R = Record<string, any>;
 const KINDS = ['listeners', 'routes', 'clusters', 'endpoints', 'secrets'] as const;
 type Kind = (typeof KINDS)[number];
 
-const dur = (d: R | undefined) => (d ? `${Number(d.seconds ?? 0) + Number(d.nanos ?? 0) / 1e9}s` : '');
 /** Istio writes the config object a resource came from into metadata filter_metadata.istio.config. */
 function istioConfig(r: R | undefined): string {
   // Canonical JSON ({config: "..."}) or protobufjs Struct form ({fields: {config: {stringValue}}}).
@@ -110,7 +109,7 @@ export function endpointsTable(clas: R[]): string {
   return table(['endpoint', 'status', 'weight', 'locality', 'priority', 'cluster'], rows);
 }
 
-export function secretsTable(ss: R[]): string {
+function secretsTable(ss: R[]): string {
   return table(['resource name', 'type'], ss.map((s) => [s.name, s.tls_certificate ? 'Cert Chain' : s.validation_context ? 'CA' : '-']));
 }
 

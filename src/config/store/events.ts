@@ -25,7 +25,7 @@ export class Watchers {
 }
 
 /** Content of an object for change detection: where it came from (`source`) does not count. */
-export function contentOf(o: ConfigObject): string {
+function contentOf(o: ConfigObject): string {
   return JSON.stringify({ a: o.apiVersion, k: o.kind, m: o.metadata, s: o.spec, e: o.extra });
 }
 

@@ -3,13 +3,13 @@
 import type { Issues } from './context.ts';
 import { asArr, asObj, asStr, has, isPlainObject, key, p } from './context.ts';
 import { arr, bool, dur, durAny, durOrZero, enm, int32, map, num, obj, port, str, strMap, strs, uint32, type Schema } from './schema.ts';
-import { cidrProblem, fqdnProblem, isDNS1123Label, isIPAddress, wildcardDomainProblem } from './values.ts';
+import { cidrProblem, isDNS1123Label, wildcardDomainProblem } from './values.ts';
 import { labelKeyProblem, labelValueProblem } from './metadata.ts';
 
 export const stringMatch: Schema = obj({ exact: str(), prefix: str(), regex: str() }, { oneOf: ['exact', 'prefix', 'regex'] });
 export const portSelector: Schema = obj({ number: port });
 export const destination: Schema = obj({ host: str(), subset: str(), port: portSelector }, { required: ['host'] });
-export const headerOperations: Schema = obj({ set: strMap, add: strMap, remove: strs });
+const headerOperations: Schema = obj({ set: strMap, add: strMap, remove: strs });
 export const headers: Schema = obj({ request: headerOperations, response: headerOperations });
 export const percent: Schema = obj({ value: num() });
 
@@ -126,12 +126,6 @@ export function checkCidrs(list: unknown, path: string, issues: Issues): void {
     const prob = cidrProblem(v);
     if (prob) issues.error(`${path}[${i}]`, prob);
   });
-}
-
-export function checkFQDNOrIP(host: string, path: string, what: string, issues: Issues): void {
-  if (isIPAddress(host)) return;
-  const prob = fqdnProblem(host);
-  if (prob) issues.error(path, `${what} "${host}" is not a valid FQDN or an IP address`);
 }
 
 // --- traffic policy pieces (DestinationRule, Sidecar) ---

@@ -56,7 +56,7 @@ const proxyConfig: Schema = obj({
   holdApplicationUntilProxyStarts: bool,
 });
 
-export const meshConfigSchema: Schema = obj({
+const meshConfigSchema: Schema = obj({
   ...Object.fromEntries(OTHER_MESH_FIELDS.map((f) => [f, any])),
   connectTimeout: dur,
   protocolDetectionTimeout: { t: 'duration', allowZero: true, minNs: 1_000_000 },
@@ -124,7 +124,7 @@ export function checkMeshConfigText(text: unknown, path: string, issues: Issues)
   checkMeshConfig(mesh, path, issues);
 }
 
-export function checkMeshConfig(mesh: Record<string, any>, path: string, issues: Issues): void {
+function checkMeshConfig(mesh: Record<string, any>, path: string, issues: Issues): void {
   checkSchema(mesh, meshConfigSchema, path, issues);
   const td = asStr(mesh.trustDomain);
   if (td !== undefined) {

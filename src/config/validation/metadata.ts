@@ -7,10 +7,10 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
-export function isDns1123Label(s: string): boolean {
+function isDns1123Label(s: string): boolean {
   return s.length <= 63 && DNS1123_LABEL.test(s);
 }
-export function isDns1123Subdomain(s: string): boolean {
+function isDns1123Subdomain(s: string): boolean {
   return s.length <= 253 && DNS1123_SUBDOMAIN.test(s);
 }
 /** A Kubernetes label key: optional DNS subdomain prefix and a name of at most 63 characters. */
@@ -27,7 +27,7 @@ export function labelValueProblem(v: string): string | undefined {
   return undefined;
 }
 
-export function validateLabelMap(m: unknown, path: string, issues: Issues): void {
+function validateLabelMap(m: unknown, path: string, issues: Issues): void {
   if (m === undefined || m === null) return;
   if (!isPlainObject(m)) {
     issues.error(path, 'must be a map of string to string');

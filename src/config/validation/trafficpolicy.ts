@@ -6,7 +6,7 @@ import { arr, durAny, enm, num, obj, str, uint32, type Schema } from './schema.t
 import { clientTLS, connectionPool, loadBalancer, outlierDetection, portSelector } from './common.ts';
 import { fqdnProblem, isIPAddress } from './values.ts';
 
-export const portTrafficPolicy: Schema = obj({ port: portSelector, loadBalancer, connectionPool, outlierDetection, tls: clientTLS });
+const portTrafficPolicy: Schema = obj({ port: portSelector, loadBalancer, connectionPool, outlierDetection, tls: clientTLS });
 
 export const trafficPolicy: Schema = obj({
   loadBalancer,
@@ -61,7 +61,7 @@ function checkPercent(v: unknown, path: string, issues: Issues): void {
   if (n !== undefined && (n < 0 || n > 100)) issues.error(path, `percentage ${n} is not in range 0..100`);
 }
 
-export function checkOutlier(od: unknown, path: string, issues: Issues): void {
+function checkOutlier(od: unknown, path: string, issues: Issues): void {
   if (!isPlainObject(od)) return;
   if (asNum(od.consecutiveErrors)) issues.warn(p(path, 'consecutiveErrors'), 'outlier detection consecutive errors is deprecated, use consecutiveGatewayErrors or consecutive5xxErrors instead');
   if (od.splitExternalLocalOriginErrors !== true && (asNum(od.consecutiveLocalOriginFailures) ?? 0) > 0) {
@@ -99,7 +99,7 @@ function isPrime(x: number): boolean {
   return true;
 }
 
-export function checkLoadBalancer(lb: unknown, hasOutlier: boolean, path: string, issues: Issues): void {
+function checkLoadBalancer(lb: unknown, hasOutlier: boolean, path: string, issues: Issues): void {
   if (!isPlainObject(lb)) return;
   const ch = lb.consistentHash;
   if (isPlainObject(ch)) {
@@ -216,7 +216,7 @@ function localitiesProblem(localities: string[]): string | undefined {
   return undefined;
 }
 
-export function checkClientTLS(tls: unknown, path: string, issues: Issues): void {
+function checkClientTLS(tls: unknown, path: string, issues: Issues): void {
   if (!isPlainObject(tls)) return;
   const mode = asStr(tls.mode) ?? 'DISABLE';
   const cred = asStr(tls.credentialName) ?? '';

@@ -6,8 +6,8 @@ import { resolveProtocol } from '../protocol.ts';
 import { byNamespaceHost, LabelIndex, tlsModeOf, type ServiceRegistry } from '../types.ts';
 import { effectiveWorkloadEntry } from '../serviceentry/index.ts';
 
-export const EXPORT_TO_ANNOTATION = 'networking.istio.io/exportTo';
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+const EXPORT_TO_ANNOTATION = 'networking.istio.io/exportTo';
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 interface KubePort { name?: string; port: number; targetPort?: number | string; protocol?: string; appProtocol?: string }
 interface KubeServiceSpec {
@@ -102,7 +102,7 @@ function isCore(o: ConfigObject): boolean {
   return o.apiVersion === 'v1' || o.apiVersion === undefined;
 }
 
-export function serviceOf(o: ConfigObject<KubeServiceSpec>, suffix = 'cluster.local'): Service {
+function serviceOf(o: ConfigObject<KubeServiceSpec>, suffix = 'cluster.local'): Service {
   const spec = o.spec ?? {};
   const ns = o.metadata.namespace;
   const ports: ServicePort[] = (spec.ports ?? []).map((p) => {

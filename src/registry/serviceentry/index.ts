@@ -8,7 +8,7 @@ import { resolveProtocol } from '../protocol.ts';
 import { byNamespaceHost, LabelIndex, tlsModeOf, type ServiceRegistry } from '../types.ts';
 
 /** Annotation Istio puts on a WorkloadEntry created from a WorkloadGroup (auto-registration). */
-export const GROUP_ANNOTATION = 'istio.io/autoRegistrationGroup';
+const GROUP_ANNOTATION = 'istio.io/autoRegistrationGroup';
 
 export class ServiceEntryRegistry implements ServiceRegistry {
   readonly name = 'ServiceEntry';
@@ -63,7 +63,7 @@ function sortObjects<T extends ConfigObject>(list: T[]): T[] {
 }
 
 /** One Service per host of the entry. Hosts are taken as written (lower-cased): ServiceEntry hosts are not short names. */
-export function servicesOf(se: ConfigObject<ServiceEntrySpec>): Service[] {
+function servicesOf(se: ConfigObject<ServiceEntrySpec>): Service[] {
   const spec = se.spec ?? ({ hosts: [] } as ServiceEntrySpec);
   const ports: ServicePort[] = (spec.ports ?? []).map((p) => {
     const sp: ServicePort = { name: p.name, port: p.number, protocol: resolveProtocol({ protocol: p.protocol, name: p.name }) };
@@ -126,7 +126,7 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 }
 
 /** Port on the workload: WorkloadEntry `ports` by port name, else the service port's targetPort, else its number. */
-export function workloadPort(we: WorkloadEntrySpec, sp: ServicePort): number {
+function workloadPort(we: WorkloadEntrySpec, sp: ServicePort): number {
   return we.ports?.[sp.name] ?? sp.targetPort ?? sp.port;
 }
 

@@ -56,7 +56,7 @@ export interface WireValue {
 }
 
 // The options both the server and our raw test/bench clients use, so field names stay Envoy's.
-export const loaderOptions: protoLoader.Options = {
+const loaderOptions: protoLoader.Options = {
   keepCase: true, longs: String, enums: String, defaults: false, oneofs: true, includeDirs: protoIncludeDirs,
 };
 

@@ -92,7 +92,7 @@ export function buildNodeSnapshot(version: string, config: GeneratedConfig): Nod
 }
 
 /** go-control-plane's Consistent(): every EDS cluster has a CLA, every RDS name a route config. */
-export function consistencyProblems(types: ReadonlyMap<string, TypeResources>): RigError[] {
+function consistencyProblems(types: ReadonlyMap<string, TypeResources>): RigError[] {
   const out: RigError[] = [];
   const clas = types.get(TypeUrl.ClusterLoadAssignment) ?? new Map();
   for (const c of types.get(TypeUrl.Cluster)?.values() ?? []) {

@@ -48,7 +48,7 @@ function scopedClusters(ctx: Ctx, proxy: Proxy): EnvoyResource[] {
 }
 
 /** Names of the EDS clusters among `clusters` (each needs a ClusterLoadAssignment). */
-export function edsClusterNames(clusters: readonly EnvoyResource[]): string[] {
+function edsClusterNames(clusters: readonly EnvoyResource[]): string[] {
   return clusters.filter((c) => c.type === 'EDS').map((c) => {
     const eds = c.eds_cluster_config as { service_name?: string } | undefined;
     return eds?.service_name || String(c.name);

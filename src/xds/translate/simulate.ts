@@ -1,7 +1,7 @@
 // xds/translate: simulator — walks one request through generated xDS resources the way Envoy would
 // (listener -> filter chain -> HCM -> route config -> virtual host -> first matching route) and reports
 // where it lands. Used by tests and debugging ("where does this request go?"), like Istio's pilot simulation.
-import type { EnvoyResource, GeneratedConfig } from './types.ts';
+import type { GeneratedConfig } from './types.ts';
 import { TypeUrl } from '../../envoy/protos.ts';
 
 export interface SimRequest {

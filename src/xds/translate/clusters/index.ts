@@ -64,7 +64,7 @@ function autoMtlsMatches(ctx: TranslateContext, plan: ClusterPlan, h2: boolean):
 }
 
 /** One outbound cluster from its plan. */
-export function buildCluster(ctx: TranslateContext, proxy: Proxy, plan: ClusterPlan): EnvoyResource {
+function buildCluster(ctx: TranslateContext, proxy: Proxy, plan: ClusterPlan): EnvoyResource {
   const grpc = isGrpcProxy(proxy);
   const { service: svc, port, policy } = plan;
   const lb = loadBalancer(policy?.loadBalancer, grpc);
@@ -135,21 +135,11 @@ export function serviceClusters(ctx: TranslateContext, proxy: Proxy, svc: Servic
   return out;
 }
 
-/** Plans of every outbound cluster `proxy` gets (for EDS: the names of EDS clusters to assign). */
-export function outboundPlans(ctx: TranslateContext, proxy: Proxy): ClusterPlan[] {
-  const out: ClusterPlan[] = [];
-  for (const svc of ctx.servicesFor(proxy)) {
-    const dr = ctx.destinationRuleFor(proxy, svc.hostname);
-    for (const port of proxiedPorts(svc)) out.push(...planServicePort(svc, port, dr));
-  }
-  return out;
-}
-
-export function blackHoleCluster(ctx: TranslateContext): EnvoyResource {
+function blackHoleCluster(ctx: TranslateContext): EnvoyResource {
   return { name: BLACKHOLE_CLUSTER, type: 'STATIC', connect_timeout: connectTimeout(undefined, ctx.snapshot.mesh.connectTimeout) };
 }
 
-export function passthroughCluster(ctx: TranslateContext, name = PASSTHROUGH_CLUSTER): EnvoyResource {
+function passthroughCluster(ctx: TranslateContext, name = PASSTHROUGH_CLUSTER): EnvoyResource {
   return {
     name, type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED',
     connect_timeout: connectTimeout(undefined, ctx.snapshot.mesh.connectTimeout),

@@ -41,7 +41,7 @@ function mergePolicy(original: PortPolicy | undefined, over: TrafficPolicy, port
 const MAX_U32 = 4294967295;
 
 /** A uint32 config value, or undefined (bad values are dropped, not thrown: protobuf would reject them). */
-export function u32(v: unknown): number | undefined {
+function u32(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_U32 ? v : undefined;
 }
 

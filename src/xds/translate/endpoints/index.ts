@@ -104,10 +104,6 @@ export function buildLoadAssignments(ctx: TranslateContext, proxy: Proxy, names:
   return out;
 }
 
-export function buildLoadAssignment(ctx: TranslateContext, proxy: Proxy, clusterName: string): EnvoyResource {
-  return buildLoadAssignments(ctx, proxy, [clusterName])[0]!;
-}
-
 /**
  * Every CLA of the proxy's scope (the names of its EDS clusters), shared by proxies with the same scope and
  * locality — the common full-push path, one memo lookup per proxy instead of one per cluster.

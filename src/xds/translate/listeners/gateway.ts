@@ -34,7 +34,7 @@ function serverNames(hosts: string[]): string[] {
 
 const tlsVersion: Record<string, string> = { TLSV1_0: 'TLSv1_0', TLSV1_1: 'TLSv1_1', TLSV1_2: 'TLSv1_2', TLSV1_3: 'TLSv1_3', TLS_AUTO: 'TLS_AUTO' };
 
-export function downstreamTlsContext(tls: ServerTLSSettings, http: boolean): EnvoyResource {
+function downstreamTlsContext(tls: ServerTLSSettings, http: boolean): EnvoyResource {
   const common: Record<string, unknown> = {};
   const mutual = tls.mode === 'MUTUAL' || tls.mode === 'ISTIO_MUTUAL' || tls.mode === 'OPTIONAL_MUTUAL';
   if (tls.mode === 'ISTIO_MUTUAL') {

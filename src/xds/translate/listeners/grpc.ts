@@ -39,7 +39,7 @@ function candidates(host: string, proxy: Proxy): string[] {
 }
 
 /** Name prefix xDS-enabled gRPC servers use to ask for their serving listener ("…/inbound/0.0.0.0:7070"). */
-export const GRPC_SERVER_LISTENER_PREFIX = 'xds.istio.io/grpc/lds/inbound/';
+const GRPC_SERVER_LISTENER_PREFIX = 'xds.istio.io/grpc/lds/inbound/';
 
 /**
  * A gRPC server's listener: plaintext, every request accepted by a non-forwarding route (the server

@@ -66,7 +66,7 @@ export function workloadMtlsMode(s: PushSnapshot, proxy: Pick<Proxy, 'namespace'
 export const INBOUND_MTLS_ALPN = ['istio-peer-exchange', 'istio', 'h2', 'http/1.1'];
 
 /** DownstreamTlsContext for mesh mTLS: workload cert "default", peers checked against "ROOTCA", client cert required. */
-export function inboundMtlsTransportSocket(): EnvoyResource {
+function inboundMtlsTransportSocket(): EnvoyResource {
   return {
     name: 'envoy.transport_sockets.tls',
     typed_config: {
@@ -84,7 +84,7 @@ export function inboundMtlsTransportSocket(): EnvoyResource {
 export const TLS_INSPECTOR = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TypeUrl.TlsInspector } };
 
 /** Chain names are unique within a listener: the plaintext chain keeps Istio's "inbound|<port>||", the TLS one is marked. */
-export function mtlsChainName(plainName: string): string {
+function mtlsChainName(plainName: string): string {
   return plainName.replace(/^inbound\|/, 'inbound-mtls|');
 }
 

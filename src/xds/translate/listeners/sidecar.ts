@@ -16,8 +16,8 @@ import { mtlsChains, needsTlsInspector, workloadMtlsMode, TLS_INSPECTOR } from '
 import { tcpRouteTarget, tlsRouteChains, outboundTcpProxy, VsIndex, type WeightedTarget } from './tcp-routes.ts';
 import { securityHttpFilters, securityNetworkFilters } from '../security/index.ts';
 
-export const VIRTUAL_OUTBOUND_PORT = 15001;
-export const VIRTUAL_INBOUND_PORT = 15006;
+const VIRTUAL_OUTBOUND_PORT = 15001;
+const VIRTUAL_INBOUND_PORT = 15006;
 
 const originalDstFilter = { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': TypeUrl.OriginalDst } };
 export const tlsInspector = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TypeUrl.TlsInspector } };
@@ -121,7 +121,7 @@ function portListener(ctx: TranslateContext, proxy: Proxy, portNum: number, entr
 }
 
 /** Visible service ports grouped by port number, ascending. */
-export function servicesByPort(services: readonly Service[]): Map<number, PortEntry[]> {
+function servicesByPort(services: readonly Service[]): Map<number, PortEntry[]> {
   const byPort = new Map<number, PortEntry[]>();
   for (const svc of services) {
     for (const port of proxiedPorts(svc)) {
@@ -152,7 +152,7 @@ function egressPortFilter(ctx: TranslateContext, proxy: Proxy): ((svc: Service, 
   return (svc, port) => parsed.some((p) => (p.port === undefined || p.port === port) && egressAdmits(p.hosts, svc.namespace, svc.hostname));
 }
 
-export function outboundPortListeners(ctx: TranslateContext, proxy: Proxy): EnvoyResource[] {
+function outboundPortListeners(ctx: TranslateContext, proxy: Proxy): EnvoyResource[] {
   // labels matter only when an L4 route matches on source labels
   const labels = meshVsIndex(ctx, proxy).usesSourceLabels();
   return memo(ctx, `lds-out|${listenerScopeKey(ctx, proxy, labels)}|${ctx.outboundTrafficPolicy(proxy)}`, () => {
@@ -171,7 +171,7 @@ export function outboundPortListeners(ctx: TranslateContext, proxy: Proxy): Envo
 }
 
 /** Inline inbound route config: everything arriving on the port goes to the local application. */
-export function inboundRouteConfig(p: InboundPort): EnvoyResource {
+function inboundRouteConfig(p: InboundPort): EnvoyResource {
   return {
     name: inboundCluster(p.endpointPort),
     virtual_hosts: [{

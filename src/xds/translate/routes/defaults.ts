@@ -9,9 +9,8 @@ import { ZERO_DURATION } from './duration.ts';
 import { memoPart } from './memo.ts';
 import type { DestinationRuleSpec } from '../../../config/types/networking.ts';
 
-export const DEFAULT_ROUTE_NAME = 'default';
+const DEFAULT_ROUTE_NAME = 'default';
 export const PASSTHROUGH = 'PassthroughCluster';
-export const BLACKHOLE = 'BlackHoleCluster';
 
 /** Istio's BuildDefaultHTTPOutboundRoute: prefix "/", the service cluster, mesh retry default, no timeout. */
 export function defaultServiceRoute(ctx: RouteContext, proxy: Proxy, svc: Service, port: number): EnvoyResource {

@@ -3,9 +3,6 @@
 // a child match must narrow a root match; children that conflict with every root match are dropped).
 import type { HTTPMatchRequest, HTTPRoute, StringMatch } from '../../../config/types/networking.ts';
 
-/** A child route merged under its root, remembering the child's namespace for host resolution. */
-export interface MergedRoute { route: HTTPRoute; namespace: string }
-
 function stringMatchConflict(root: StringMatch | undefined, leaf: StringMatch | undefined): boolean {
   if (!root || !leaf) return false;
   if (root.regex !== undefined || leaf.regex !== undefined) return true; // regexes cannot be compared
@@ -46,7 +43,7 @@ export function hasConflict(root: HTTPMatchRequest, leaf: HTTPMatchRequest): boo
 const joinName = (root?: string, child?: string): string | undefined =>
   !child ? root : root ? `${root}-${child}` : child;
 
-export function mergeMatch(root: HTTPMatchRequest, leaf: HTTPMatchRequest): HTTPMatchRequest {
+function mergeMatch(root: HTTPMatchRequest, leaf: HTTPMatchRequest): HTTPMatchRequest {
   const out: HTTPMatchRequest = { ...leaf };
   const name = joinName(root.name, leaf.name);
   if (name !== undefined) out.name = name;

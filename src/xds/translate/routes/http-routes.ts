@@ -13,8 +13,8 @@ import {
 import { mergeRoute } from './delegate.ts';
 import { ZERO_DURATION, type PbDuration } from './duration.ts';
 
-export const FAULT_FILTER = 'envoy.filters.http.fault';
-export const CORS_FILTER = 'envoy.filters.http.cors';
+const FAULT_FILTER = 'envoy.filters.http.fault';
+const CORS_FILTER = 'envoy.filters.http.cors';
 
 export interface RouteOptions {
   ctx: RouteContext;
@@ -53,7 +53,7 @@ const REDIRECT_CODES: Record<number, string> = {
 };
 
 /** HTTPRedirect -> RedirectAction; undefined for a response code Envoy cannot send (the route is skipped). */
-export function translateRedirect(r: HTTPRedirect, listenPort: number, isTLS: boolean): Record<string, unknown> | undefined {
+function translateRedirect(r: HTTPRedirect, listenPort: number, isTLS: boolean): Record<string, unknown> | undefined {
   const code = REDIRECT_CODES[r.redirectCode ?? 301];
   if (!code) return undefined;
   const out: Record<string, unknown> = { response_code: code };
@@ -71,7 +71,7 @@ export function translateRedirect(r: HTTPRedirect, listenPort: number, isTLS: bo
   return out;
 }
 
-export function translateDirectResponse(d: HTTPDirectResponse): Record<string, unknown> {
+function translateDirectResponse(d: HTTPDirectResponse): Record<string, unknown> {
   const out: Record<string, unknown> = { status: d.status };
   if (d.body?.string !== undefined) out.body = { inline_string: d.body.string };
   else if (d.body?.bytes !== undefined) out.body = { inline_bytes: d.body.bytes };
@@ -165,7 +165,7 @@ function routeAction(o: RouteOptions, in_: HTTPRoute, ns: string, out: EnvoyReso
  * Istio's route metadata naming the VirtualService a route came from (istioctl shows it; so does the
  * simulator). google.protobuf.Struct is spelled as protobufjs encodes it ({fields: {k: {stringValue}}}).
  */
-export function configMetadata(vs: ConfigObject<VirtualServiceSpec>): Record<string, unknown> {
+function configMetadata(vs: ConfigObject<VirtualServiceSpec>): Record<string, unknown> {
   const path = `/apis/networking.istio.io/v1/namespaces/${vs.metadata.namespace}/virtual-service/${vs.metadata.name}`;
   return { filter_metadata: { istio: { fields: { config: { stringValue: path } } } } };
 }

@@ -24,7 +24,7 @@ export function headerMatcher(name: string, m: StringMatch | undefined): Record<
   return { name, string_match: envoyStringMatch(m!) };
 }
 
-export function queryMatcher(name: string, m: StringMatch | undefined): Record<string, unknown> {
+function queryMatcher(name: string, m: StringMatch | undefined): Record<string, unknown> {
   if (isPresentMatch(m)) return { name, present_match: true };
   return { name, string_match: envoyStringMatch(m!) };
 }

@@ -33,7 +33,7 @@ function selectors(ctx: RouteContext): Selector[] {
   return s;
 }
 
-export function proxyKey(ctx: RouteContext, proxy: Proxy): string {
+function proxyKey(ctx: RouteContext, proxy: Proxy): string {
   const sig = selectors(ctx).map((sel) => (Object.entries(sel).every(([k, v]) => proxy.labels[k] === v) ? '1' : '0')).join('');
   return `${proxy.type}|${proxy.generator ?? ''}|${proxy.namespace}|${proxy.dnsDomain}|${sig}`;
 }

@@ -10,7 +10,7 @@ import { envoyStringMatch } from './match.ts';
 
 /** Istio's default outbound retry policy (pilot retry.DefaultPolicy). */
 export const DEFAULT_RETRY_ON = 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes';
-export const PREVIOUS_HOSTS = {
+const PREVIOUS_HOSTS = {
   name: 'envoy.retry_host_predicates.previous_hosts',
   typed_config: { '@type': TypeUrl.PreviousHostsPredicate },
 };
@@ -83,10 +83,10 @@ export function routeTimeout(vsTimeout: string | undefined, mesh: MeshConfig | u
 }
 
 /** Istio Percent (0..100, fractional) -> FractionalPercent per million; integer percents -> per hundred. */
-export function percentToFraction(p: Percent | undefined): Record<string, unknown> {
+function percentToFraction(p: Percent | undefined): Record<string, unknown> {
   return { numerator: Math.round((p?.value ?? 0) * 10000), denominator: 'MILLION' };
 }
-export function intPercentToFraction(n: number): Record<string, unknown> {
+function intPercentToFraction(n: number): Record<string, unknown> {
   return { numerator: n, denominator: 'HUNDRED' };
 }
 

@@ -19,7 +19,7 @@ interface VhostDraft { name: string; domains: string[]; routes: EnvoyResource[] 
  * Pick at most one VirtualService per service: the first one naming the host exactly, else the one
  * with the most specific matching wildcard (first in order on ties).
  */
-export function virtualServiceByHost(services: Service[], vss: ConfigObject<VirtualServiceSpec>[]): Map<string, ConfigObject<VirtualServiceSpec>> {
+function virtualServiceByHost(services: Service[], vss: ConfigObject<VirtualServiceSpec>[]): Map<string, ConfigObject<VirtualServiceSpec>> {
   const out = new Map<string, ConfigObject<VirtualServiceSpec>>();
   const wildBest = new Map<string, { vs: ConfigObject<VirtualServiceSpec>; len: number }>();
   const byHost = new Map(services.map((s) => [s.hostname, s]));
@@ -48,7 +48,7 @@ export interface SidecarScope {
   known: Set<string>;
 }
 
-export function sidecarScope(ctx: RouteContext, proxy: Proxy): SidecarScope {
+function sidecarScope(ctx: RouteContext, proxy: Proxy): SidecarScope {
   const services = ctx.servicesFor(proxy);
   const vss = ctx.virtualServicesFor(proxy, ['mesh']);
   return { services, vss, vsFor: virtualServiceByHost(services, vss), known: new Set(services.map((s) => s.hostname)) };

@@ -24,7 +24,7 @@ export function jwksProblem(text: string): string | undefined {
 }
 
 /** The URI to fetch for a rule: jwksUri (or its older spelling), else undefined. */
-export function jwksUriOf(rule: JWTRule): string | undefined {
+function jwksUriOf(rule: JWTRule): string | undefined {
   const u = typeof rule.jwksUri === 'string' && rule.jwksUri ? rule.jwksUri : typeof rule.jwks_uri === 'string' && rule.jwks_uri ? rule.jwks_uri : undefined;
   return u;
 }

@@ -13,11 +13,11 @@ import type { RequestAuthn } from './select.ts';
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x !== '') : []);
 
-export function jwtRulesOf(policies: readonly RequestAuthn[]): JWTRule[] {
+function jwtRulesOf(policies: readonly RequestAuthn[]): JWTRule[] {
   return policies.flatMap((p) => (Array.isArray(p.spec.jwtRules) ? p.spec.jwtRules : []).filter((r) => r && typeof r === 'object'));
 }
 
-export function jwtProvider(s: PushSnapshot, rule: JWTRule): EnvoyResource {
+function jwtProvider(s: PushSnapshot, rule: JWTRule): EnvoyResource {
   const p: EnvoyResource = {};
   if (typeof rule.issuer === 'string' && rule.issuer) p.issuer = rule.issuer;
   const aud = strings(rule.audiences);

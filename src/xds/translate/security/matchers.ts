@@ -11,7 +11,7 @@ export type Principal = EnvoyResource;
 export type Permission = EnvoyResource;
 
 const RE_SPECIAL = /[.*+?^${}()|[\]\\]/g;
-export const quoteRegex = (s: string): string => s.replace(RE_SPECIAL, '\\$&');
+const quoteRegex = (s: string): string => s.replace(RE_SPECIAL, '\\$&');
 
 export interface StringMatchOptions {
   /** Prepended to exact and prefix forms (e.g. "spiffe://" for principals). */
@@ -40,8 +40,8 @@ export function stringMatcher(value: string, o: StringMatchOptions = {}): EnvoyR
 // ---- combinators (a single member is used as is: same meaning, easier to read in config dumps)
 export const anyPrincipal = (): Principal => ({ any: true });
 export const anyPermission = (): Permission => ({ any: true });
-export const noPrincipal = (): Principal => ({ not_id: { any: true } });
-export const noPermission = (): Permission => ({ not_rule: { any: true } });
+const noPrincipal = (): Principal => ({ not_id: { any: true } });
+const noPermission = (): Permission => ({ not_rule: { any: true } });
 
 export function orIds(ids: Principal[]): Principal {
   if (ids.length === 0) return noPrincipal();

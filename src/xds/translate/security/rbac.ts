@@ -12,7 +12,7 @@ import { translateRule } from './rule.ts';
 
 export const HTTP_RBAC_FILTER = 'envoy.filters.http.rbac';
 export const NETWORK_RBAC_FILTER = 'envoy.filters.network.rbac';
-export const TCP_RBAC_STAT_PREFIX = 'tcp.';
+const TCP_RBAC_STAT_PREFIX = 'tcp.';
 
 type Group = 'DENY' | 'ALLOW' | 'AUDIT';
 /** Istio's filter order for the non-CUSTOM actions. */
@@ -69,7 +69,7 @@ function rbacConfigs(policies: readonly AuthzPolicy[], tcp: boolean): { group: G
   return out;
 }
 
-export const BAD_CUSTOM_SUFFIX = '-deny-due-to-bad-CUSTOM-action';
+const BAD_CUSTOM_SUFFIX = '-deny-due-to-bad-CUSTOM-action';
 
 /** The CUSTOM provider's name as written (Istio keys the deny rules by it). */
 function providerOf(p: AuthzPolicy): string {

@@ -11,7 +11,7 @@ import { labelsMatch } from '../../../model/visibility.ts';
 export type AuthzPolicy = ConfigObject<AuthorizationPolicySpec>;
 export type RequestAuthn = ConfigObject<RequestAuthenticationSpec>;
 
-export const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
+const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
 
 export function rootNamespace(s: PushSnapshot): string {
   return s.mesh.rootNamespace || 'istio-system';

@@ -22,7 +22,7 @@ export type { AccessLogPlan, LogSpec, FileLogProvider } from './accesslog.ts';
 export { celToAccessLogFilter } from './accesslog-cel.ts';
 
 /** The proxy's tracing plan (memoized per push, namespace and labels: the only proxy inputs scoping reads). */
-export function proxyTracingPlan(ctx: TranslateContext, proxy: Proxy): TracingPlan | undefined {
+function proxyTracingPlan(ctx: TranslateContext, proxy: Proxy): TracingPlan | undefined {
   return memo(ctx, `tracing-plan|${proxy.namespace}|${labelsKey(proxy.labels)}`, () => tracingPlan(ctx.snapshot, proxy, (h) => ctx.serviceByHost(h)));
 }
 
@@ -67,7 +67,7 @@ export function applyTracing(ctx: TranslateContext, proxy: Proxy, listeners: Env
 const traced: RewriteCache = new WeakMap();
 
 /** Collector clusters (outbound|port||host) the proxy's tracing reports to. */
-export function collectorClusterNames(ctx: TranslateContext, proxy: Proxy): string[] {
+function collectorClusterNames(ctx: TranslateContext, proxy: Proxy): string[] {
   if (isGrpcProxy(proxy)) return [];
   const plan = proxyTracingPlan(ctx, proxy);
   const out = new Set<string>();

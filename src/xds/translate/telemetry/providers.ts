@@ -38,7 +38,7 @@ export function isObj(v: unknown): v is Record<string, unknown> {
  * The service a provider names: an FQDN, Istio's "namespace/host" form, or a short "name.namespace" which
  * is expanded with the mesh's domain suffix (the legacy address "zipkin.istio-system:9411" uses that form).
  */
-export function findService(lookup: Lookup, service: string, domainSuffix: string): Service | undefined {
+function findService(lookup: Lookup, service: string, domainSuffix: string): Service | undefined {
   const host = service.includes('/') ? service.slice(service.indexOf('/') + 1) : service;
   return lookup(host) ?? lookup(`${host}.svc.${domainSuffix}`);
 }

@@ -104,14 +104,14 @@ export function tracingPlan(s: PushSnapshot, proxy: Pick<Proxy, 'namespace' | 'l
 }
 
 /** Istio's fallback sampling: defaultConfig.tracing.sampling when set (0 counts as unset; > 100 means 1 %), else 1 %. */
-export function meshSampling(mesh: MeshConfig): number {
+function meshSampling(mesh: MeshConfig): number {
   const v = mesh.defaultConfig?.tracing?.sampling;
   if (typeof v !== 'number' || !Number.isFinite(v) || v === 0) return 1;
   return v > 100 || v < 0 ? 1 : v;
 }
 
 /** Istio's service tags on every span: canonical service/revision, mesh, namespace, cluster (literal values). */
-export function istioTags(proxy: Proxy): EnvoyResource[] {
+function istioTags(proxy: Proxy): EnvoyResource[] {
   const l = proxy.labels;
   const svc = l['service.istio.io/canonical-name'] || l['app.kubernetes.io/name'] || l.app || proxy.workloadName || 'unknown';
   const rev = l['service.istio.io/canonical-revision'] || l['app.kubernetes.io/version'] || l.version || 'latest';
@@ -139,7 +139,7 @@ function customTags(tags: Record<string, TracingCustomTag> | undefined): EnvoyRe
 }
 
 /** The ZipkinConfig Istio emits for a zipkin provider. */
-export function zipkinTracer(p: ZipkinProvider): EnvoyResource {
+function zipkinTracer(p: ZipkinProvider): EnvoyResource {
   return {
     name: 'envoy.tracers.zipkin',
     typed_config: {
