@@ -165,6 +165,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const unwatchIssues = (store as ConfigStore & { onIssues?: (h: (i: ValidationIssue[]) => void) => () => void }).onIssues?.(() => reportIssues());
   const unwatch = () => { unwatchConfig(); unwatchIssues?.(); };
   let xdsPort: number;
+  let debugPort: number;
   let debug: DebugServer;
   try {
     xdsPort = await xds.listen(opts.xdsPort ?? 15010, host);
@@ -185,15 +186,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         jwks: jwks.status(),
       }),
     });
-  } catch (e) {
-    unwatch();
-    jwks.close();
-    await xds.close();
-    if (ownStore) await store.close();
-    throw e;
-  }
-  let debugPort: number;
-  try {
     debugPort = await debug.listen(opts.debugPort ?? 15014, host);
   } catch (e) {
     unwatch();
