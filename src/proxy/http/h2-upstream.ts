@@ -12,25 +12,36 @@ export interface H2UpstreamFactory {
 }
 
 const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL } = constants;
-// Connection-specific headers are forbidden in HTTP/2 (RFC 9113 8.2.2).
-const H2_FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'te']);
+/**
+ * Connection-specific headers are forbidden in HTTP/2 (RFC 9113 8.2.2). A switch, not a Set: header names are
+ * fresh strings, and hashing one per lookup costs more.
+ */
+function h2Forbidden(n: string): boolean {
+  switch (n) {
+    case 'connection': case 'keep-alive': case 'proxy-connection': case 'transfer-encoding': case 'upgrade': case 'host': case 'te':
+      return true;
+    default:
+      return false;
+  }
+}
 
 /** Flat [name, value...] -> node:http2 headers object; repeated names become arrays (set-cookie...). */
 export function toH2Headers(flat: readonly string[], into: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  let te: string | undefined;
   for (let i = 0; i < flat.length; i += 2) {
     const n = flat[i];
-    if (H2_FORBIDDEN.has(n) || n[0] === ':') continue;
+    if (n.charCodeAt(0) === 58 /* : */) continue;
+    if (h2Forbidden(n)) {
+      // The one TE value HTTP/2 allows is "trailers" (gRPC needs it end to end).
+      if (n === 'te' && te === undefined) te = flat[i + 1];
+      continue;
+    }
     const prev = into[n];
     if (prev === undefined) into[n] = flat[i + 1];
     else into[n] = Array.isArray(prev) ? [...prev, flat[i + 1]] : [String(prev), flat[i + 1]];
   }
-  if (flat.includes('te') && /trailers/i.test(String(flatGet(flat, 'te')))) into.te = 'trailers';
+  if (te !== undefined && /trailers/i.test(te)) into.te = 'trailers';
   return into;
-}
-
-function flatGet(flat: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < flat.length; i += 2) if (flat[i] === name) return flat[i + 1];
-  return undefined;
 }
 
 /** node:http2 headers object -> flat list, skipping pseudo-headers. */
