@@ -22,3 +22,13 @@ test("Istio's default buckets", () => {
   assert.equal(c.get(5), 0);
   assert.equal(c.get(10), 1);
 });
+
+test('values above every bound, +Infinity and NaN land where they did with a bounds-checked scan', () => {
+  const h = new Histogram([1, 10]);
+  for (const v of [1e12, Infinity, NaN, -5, 10, 10.000001]) h.observe(v);
+  // NaN compares false with every bound: first bucket, as before; -5 too; 10 in le=10; the rest +Inf
+  assert.deepEqual(h.cumulative(), [[1, 2], [10, 3], [Infinity, 6]]);
+  const again = new Histogram([1, 10]);
+  again.observe(5);
+  assert.deepEqual(again.cumulative(), [[1, 0], [10, 1], [Infinity, 1]], 'histograms over equal bounds do not share counts');
+});

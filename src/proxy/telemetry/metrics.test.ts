@@ -128,3 +128,18 @@ test('series are found by value: equal peer strings from new objects, many peers
   assert.equal(uo.labels.response_code, '503');
   assert.equal(uo.labels.source_workload, 'web-0');
 });
+
+test('interleaved clusters and directions keep separate series (the last-cluster shortcut never crosses them)', () => {
+  const m = new IstioMetrics(client);
+  const a = 'outbound|9080||a.shop.svc.cluster.local', b = 'outbound|9080||b.shop.svc.cluster.local';
+  const inb = 'inbound|9080||';
+  const order = [a, a, b, a, b, b, b, inb, a, inb];
+  for (const c of order) m.recordHttp(call({ cluster: c, inbound: c === inb, authority: 'x.shop' }));
+  // the same name once outbound and once inbound: two maps, two series
+  m.recordHttp(call({ cluster: a, inbound: true, authority: 'x.shop' }));
+  const rq = counters(m.stats(), 'istio_requests_total');
+  const count = (reporter: string, svc: string): number => rq.filter((r) => r.labels.reporter === reporter && r.labels.destination_service === svc).reduce((n, r) => n + r.value, 0);
+  assert.equal(count('source', 'a.shop.svc.cluster.local'), 4);
+  assert.equal(count('source', 'b.shop.svc.cluster.local'), 4);
+  assert.equal(rq.filter((r) => r.labels.reporter === 'destination').reduce((n, r) => n + r.value, 0), 3);
+});

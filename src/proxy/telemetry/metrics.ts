@@ -110,6 +110,10 @@ export class IstioMetrics {
   /** By cluster name, one map per direction (the cluster string comes from config, so its hash is cached). */
   private readonly inboundHttp = new Map<string, ClusterSlot>();
   private readonly outboundHttp = new Map<string, ClusterSlot>();
+  /** The last cluster record() found, in which map (slots are never removed). */
+  private lastCluster: string | undefined;
+  private lastClusters: Map<string, ClusterSlot> | undefined;
+  private lastSlot: ClusterSlot | undefined;
   private readonly overflow: { i?: HttpSeries; o?: HttpSeries } = {};
   private readonly tcp = new Map<string, TcpSeries>();
   private series = 0;
@@ -128,7 +132,9 @@ export class IstioMetrics {
     // Outbound series do not depend on the authority: leave it out of the peer match.
     const auth = inbound ? authority : undefined;
     const clusters = inbound ? this.inboundHttp : this.outboundHttp;
-    let slot = clusters.get(cluster);
+    // Consecutive requests nearly always name the same cluster (the same string object): skip the Map lookup.
+    let slot = cluster === this.lastCluster && clusters === this.lastClusters ? this.lastSlot : clusters.get(cluster);
+    if (slot !== undefined && slot !== this.lastSlot) { this.lastCluster = cluster; this.lastClusters = clusters; this.lastSlot = slot; }
     let peer: PeerSlot | undefined;
     if (slot !== undefined) {
       const ps = slot.peers;

@@ -1,7 +1,7 @@
 // proxy/telemetry: trace headers — start a trace when none, keep trace id and sampling across hops with a new span.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseTraceparent, propagateTrace } from './trace.ts';
+import { newSpanId, newTraceId, parseTraceparent, propagateTrace } from './trace.ts';
 import { getHeader } from '../http/header-edits.ts';
 
 test('no trace context: B3 and traceparent start one trace, sampled per the percentage', () => {
@@ -86,4 +86,39 @@ test('B3 ids in upper case are accepted and lower-cased; all-zero or wrong-lengt
     assert.equal(e.traceId.length, 32);
     assert.equal(e.parentSpanId, undefined);
   }
+});
+
+test('new trace and span ids are lower-case hex of 32 / 16 digits, distinct, every digit at every position, across pool refills', () => {
+  const traces = new Set<string>(), spans = new Set<string>();
+  const digits: Set<string>[] = Array.from({ length: 32 }, () => new Set<string>());
+  for (let i = 0; i < 600; i++) { // 600 x 24 bytes: several 4 KB pools
+    const t = newTraceId(), s = newSpanId();
+    assert.match(t, /^[0-9a-f]{32}$/);
+    assert.match(s, /^[0-9a-f]{16}$/);
+    traces.add(t); spans.add(s);
+    for (let k = 0; k < 32; k++) digits[k]!.add(t[k]!);
+  }
+  assert.equal(traces.size, 600);
+  assert.equal(spans.size, 600);
+  for (let k = 0; k < 32; k++) assert.equal(digits[k]!.size, 16, `position ${k}`);
+});
+
+test('trace headers are found among look-alike names (x-bz, x-envoy-*, t*, b*), built from a parsed head', () => {
+  // names cut out of one string, as the parser gives them (not the literals the code compares against)
+  const head = 'x-request-id:x-bz:x-envoy-expected-rq-timeout-ms:x-envoy-force-trace:b3x:b3:tracestate:x-b3-traceid:x-b3-spanid';
+  const n = head.split(':').map((s) => (s + ' ').slice(0, s.length));
+  const h = [n[0]!, 'r', n[1]!, 'z', n[2]!, '100', n[3]!, '1', n[4]!, 'q', n[5]!, 'ABCDEF0123456789abcdef0123456789-0123456789abcdef-0',
+    n[6]!, 's', n[7]!, '0123456789abcdef0123456789abcdef', n[8]!, 'abcdef0123456789'];
+  const d = propagateTrace(h, 0, () => 0.5);
+  assert.equal(d.traceId, '0123456789abcdef0123456789abcdef', 'x-b3-traceid wins over b3');
+  assert.equal(d.parentSpanId, 'abcdef0123456789');
+  assert.equal(d.sampled, true, 'x-envoy-force-trace found after other x-envoy-* names');
+  assert.equal(getHeader(h, 'x-bz'), 'z');
+  assert.equal(getHeader(h, 'x-b3-sampled'), '1');
+  // without B3 ids the single b3 header is read (and 'b3x' is not it)
+  const g = [n[4]!, 'q', n[5]!, 'abcdef0123456789abcdef0123456789-0123456789abcdef-1'];
+  const e = propagateTrace(g, 0, () => 0.5);
+  assert.equal(e.traceId, 'abcdef0123456789abcdef0123456789');
+  assert.equal(e.parentSpanId, '0123456789abcdef');
+  assert.equal(e.sampled, true);
 });

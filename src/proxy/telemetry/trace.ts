@@ -6,14 +6,34 @@ import { randomFillSync } from 'node:crypto';
 import { setHeader } from '../http/header-edits.ts';
 
 /**
- * Random ids drawn from a pool: one randomFillSync and one hex encoding per 4 KB (~340 ids), then each id is a
- * substring of the pool's hex — no call into C++ per id (Buffer#toString is an API call per use).
+ * Random ids drawn from a pool: one randomFillSync and one hex formatting per 4 KB (~340 ids), then each id is a
+ * substring of the pool's hex — no call into C++ per id. The hex is formatted in JS from a 256-entry table of
+ * digit pairs, stored as 16-bit words into a latin1 buffer (4 per iteration): ~5 instructions per byte against
+ * ~11 for Buffer#toString('hex').
  */
 const POOL = Buffer.alloc(4096);
+const POOL_TEXT = Buffer.alloc(2 * POOL.length);
+const POOL_WORDS = new Uint16Array(POOL_TEXT.buffer, POOL_TEXT.byteOffset, POOL.length);
+/** HEX_PAIRS[b]: b's two lower-case hex digits, the first in the low byte (as a little-endian word stores it). */
+const HEX_PAIRS = new Uint16Array(256);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+for (let b = 0; b < 256; b++) {
+  const hi = '0123456789abcdef'.charCodeAt(b >> 4), lo = '0123456789abcdef'.charCodeAt(b & 15);
+  HEX_PAIRS[b] = LITTLE_ENDIAN ? hi | (lo << 8) : (hi << 8) | lo;
+}
 let poolHex = '';
 let poolAt = POOL.length;
+function refillPool(): void {
+  randomFillSync(POOL);
+  const w = POOL_WORDS, p = POOL, x = HEX_PAIRS;
+  for (let i = 0; i < 4096; i += 4) {
+    w[i] = x[p[i]!]!; w[i + 1] = x[p[i + 1]!]!; w[i + 2] = x[p[i + 2]!]!; w[i + 3] = x[p[i + 3]!]!;
+  }
+  poolHex = POOL_TEXT.toString('latin1');
+  poolAt = 0;
+}
 function randomHex(bytes: number): string {
-  if (poolAt + bytes > POOL.length) { randomFillSync(POOL); poolHex = POOL.toString('hex'); poolAt = 0; }
+  if (poolAt + bytes > POOL.length) refillPool();
   const s = poolHex.slice(poolAt * 2, (poolAt + bytes) * 2);
   poolAt += bytes;
   return s;
@@ -81,15 +101,20 @@ export function propagateTrace(h: string[], samplingPercent: number, random: () 
   let iTrace = -1, iSpan = -1, iSampled = -1, iTp = -1, iParent = -1, repeated = false;
   for (let i = 0; i < h.length; i += 2) {
     const n = h[i]!;
-    if (n.charCodeAt(0) === 120 /* x */) {
+    const c0 = n.charCodeAt(0);
+    if (c0 === 120 /* x */) {
+      // Only x-b3-* and x-envoy-force-trace matter: the third character rules out the other x- headers
+      // (x-request-id, x-forwarded-*, x-envoy-expected-...) before any whole-name comparison.
+      const c2 = n.charCodeAt(2);
+      if (c2 === 101 /* e */) { if (n === 'x-envoy-force-trace') force = true; continue; }
+      if (c2 !== 98 /* b */) continue;
       if (n === 'x-b3-traceid') { if (iTrace >= 0) repeated = true; else { iTrace = i; b3Trace = h[i + 1]; } }
       else if (n === 'x-b3-spanid') { if (iSpan >= 0) repeated = true; else { iSpan = i; b3Span = h[i + 1]; } }
       else if (n === 'x-b3-sampled') { if (iSampled >= 0) repeated = true; else { iSampled = i; b3Sampled = h[i + 1]; } }
       else if (n === 'x-b3-parentspanid') { if (iParent >= 0) repeated = true; else iParent = i; }
       else if (n === 'x-b3-flags') b3Flags = h[i + 1];
-      else if (n === 'x-envoy-force-trace') force = true;
-    } else if (n === 'traceparent') { if (iTp >= 0) repeated = true; else { iTp = i; tpRaw = h[i + 1]; } }
-    else if (n === 'b3') single = h[i + 1];
+    } else if (c0 === 116 /* t */) { if (n === 'traceparent') { if (iTp >= 0) repeated = true; else { iTp = i; tpRaw = h[i + 1]; } } }
+    else if (c0 === 98 /* b */ && n === 'b3') single = h[i + 1];
   }
   const spanId = newSpanId();
   let traceId: string, parent: string | undefined, sampled: boolean;
@@ -114,7 +139,7 @@ export function propagateTrace(h: string[], samplingPercent: number, random: () 
   if (force) sampled = true;
   const s = sampled ? '1' : '0';
   // traceparent needs a 128-bit trace id: left-pad a 64-bit B3 id, as B3/W3C bridges do.
-  const tpOut = `00-${traceId.length === 32 ? traceId : traceId.padStart(32, '0')}-${spanId}-0${s}`;
+  const tpOut = '00-' + (traceId.length === 32 ? traceId : traceId.padStart(32, '0')) + '-' + spanId + (sampled ? '-01' : '-00');
   if (repeated) {
     // A header we rewrite came more than once: setHeader keeps the first and drops the others.
     setHeader(h, 'x-b3-traceid', traceId);
@@ -122,8 +147,12 @@ export function propagateTrace(h: string[], samplingPercent: number, random: () 
     setHeader(h, 'x-b3-sampled', s);
     setHeader(h, 'traceparent', tpOut);
     if (parent) setHeader(h, 'x-b3-parentspanid', parent);
+  } else if ((iTrace & iSpan & iSampled & iTp) === -1) {
+    // None of the four present (a new trace): one push, one growth of the list at most.
+    h.push('x-b3-traceid', traceId, 'x-b3-spanid', spanId, 'x-b3-sampled', s, 'traceparent', tpOut);
+    if (parent) put(h, iParent, 'x-b3-parentspanid', parent);
   } else {
-    // Replace where found, else append (a new trace: all four appended).
+    // Replace where found, else append.
     put(h, iTrace, 'x-b3-traceid', traceId);
     put(h, iSpan, 'x-b3-spanid', spanId);
     put(h, iSampled, 'x-b3-sampled', s);
