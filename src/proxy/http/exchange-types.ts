@@ -1,4 +1,5 @@
 // proxy/http: protocol-neutral shapes an exchange uses to talk to either side (HTTP/1.1 or HTTP/2).
+import type { RawFields } from './codec/head.ts';
 
 /** Why an upstream attempt failed; maps to Envoy response flags. */
 export type UpstreamFailure =
@@ -10,7 +11,8 @@ export type UpstreamFailure =
 
 /** What an upstream attempt reports back. Called on the event loop, never re-entrantly from send(). */
 export interface ResponseSink {
-  onHead(status: number, reason: string, headers: string[], bodyLength: number /* -1 unknown, 0 none */, end: boolean): void;
+  /** `raw`: the received HTTP/1.1 head `headers` came from (lets an HTTP/1.1 downstream copy unchanged lines). */
+  onHead(status: number, reason: string, headers: string[], bodyLength: number /* -1 unknown, 0 none */, end: boolean, raw?: RawFields): void;
   onData(buf: Buffer, start: number, end: number): void;
   onEnd(trailers: string[] | undefined): void;
   onError(kind: UpstreamFailure, detail: string): void;
@@ -50,7 +52,8 @@ export interface IncomingRequest extends OutgoingRequest {
 /** What an exchange needs from the downstream side. */
 export interface DownstreamResponder {
   readonly protocol: 'HTTP/1.1' | 'HTTP/2';
-  sendHead(status: number, headers: string[], bodyLength: number): void;
+  /** `raw`: the upstream's received HTTP/1.1 head that `headers` were forwarded from, if any (see RawFields). */
+  sendHead(status: number, headers: string[], bodyLength: number, raw?: RawFields): void;
   sendData(buf: Buffer, start: number, end: number): boolean;
   sendEnd(trailers: string[] | undefined): void;
   onDrain(cb: () => void): void;

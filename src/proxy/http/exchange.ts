@@ -11,6 +11,7 @@ import type { EngineContext, HttpChainRuntime } from '../listener/runtime.ts';
 import type { HeaderEdits, RouteDecision } from './route-types.ts';
 import type { DownstreamResponder, IncomingRequest, OutgoingRequest, ResponseSink, UpstreamFailure, UpstreamRequest } from './exchange-types.ts';
 import type { H1UpstreamConn } from './h1-upstream.ts';
+import type { RawFields } from './codec/head.ts';
 import { forwardHeaders } from './codec/serialize.ts';
 import { applyHeaderEdits, setHeader, getHeader, removeHeader } from './header-edits.ts';
 import { computeRequestHash } from '../upstream/lb/hash-policy.ts';
@@ -462,7 +463,7 @@ export class Exchange implements ResponseSink, DeadlineTarget {
 
   // ----- response from upstream (ResponseSink)
 
-  onHead(status: number, reason: string, headers: string[], bodyLength: number, _end: boolean): void {
+  onHead(status: number, reason: string, headers: string[], bodyLength: number, _end: boolean, raw?: RawFields): void {
     if (this.finished) return;
     this.ctx.clock.clearTimeout(this.tryTimer);
     this.tryTimer = undefined;
@@ -481,7 +482,7 @@ export class Exchange implements ResponseSink, DeadlineTarget {
     forwardHeaders(headers, h);
     this.decorateResponse(h);
     if (this.ctx.telemetry) this.responseTelemetry(h);
-    this.down.sendHead(status, h, bodyLength);
+    this.down.sendHead(status, h, bodyLength, raw !== undefined && raw.headers === headers ? raw : undefined);
   }
 
   /** Outbound: learn (and strip) the callee's peer metadata; inbound: name this workload to the caller. */

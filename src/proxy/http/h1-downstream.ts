@@ -2,7 +2,7 @@
 // writes responses (head + first body bytes in one write), keeps the connection alive, tunnels upgrades.
 import type { Socket } from 'node:net';
 import { parseRequestHead, ChunkedDecoder, serializeResponseHead, chunkHeader, CHUNK_TAIL, lastChunk, reasonPhrase } from './codec/index.ts';
-import type { RequestHead } from './codec/head.ts';
+import type { RawFields, RequestHead } from './codec/head.ts';
 import { Exchange } from './exchange.ts';
 import type { DownstreamResponder, IncomingRequest } from './exchange-types.ts';
 import type { ConnectionOrigin } from '../listener/origin.ts';
@@ -221,7 +221,7 @@ export class H1Downstream implements DownstreamResponder {
 
   // ----- DownstreamResponder
 
-  sendHead(status: number, headers: string[], bodyLength: number): void {
+  sendHead(status: number, headers: string[], bodyLength: number, raw?: RawFields): void {
     const h = this.head!;
     const noBody = h.method === 'HEAD' || status === 204 || status === 304;
     let kind: 'length' | 'chunked' | 'none' = 'length';
@@ -238,7 +238,7 @@ export class H1Downstream implements DownstreamResponder {
     let conn: string | undefined;
     if (!this.keepAlive) conn = 'close';
     else if (h.versionMinor === 0) conn = 'keep-alive';
-    this.pendingHead = serializeResponseHead(status, '', headers, kind, bodyLength < 0 ? 0 : bodyLength, conn);
+    this.pendingHead = serializeResponseHead(status, '', headers, kind, bodyLength < 0 ? 0 : bodyLength, conn, raw);
   }
 
   /** The head waits for the first body bytes so both leave in one write (see io writeParts). */

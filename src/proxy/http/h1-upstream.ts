@@ -139,7 +139,7 @@ export class H1UpstreamConn implements UpstreamRequest {
           this.keepAlive = h.keepAlive;
           if (h.bodyKind === 'none') {
             this.st = St.Idle;
-            sink?.onHead(h.status, h.reason, h.headers, 0, true);
+            sink?.onHead(h.status, h.reason, h.headers, 0, true, h);
             this.complete(undefined);
             if (start < end) { this.destroy(); } // bytes after a complete response: not reusable
             return;
@@ -147,7 +147,7 @@ export class H1UpstreamConn implements UpstreamRequest {
           if (h.bodyKind === 'length') { this.st = St.BodyLength; this.remaining = h.contentLength; }
           else if (h.bodyKind === 'chunked') { this.st = St.BodyChunked; this.decoder = new ChunkedDecoder(); }
           else this.st = St.BodyClose;
-          sink?.onHead(h.status, h.reason, h.headers, h.bodyKind === 'length' ? h.contentLength : -1, false);
+          sink?.onHead(h.status, h.reason, h.headers, h.bodyKind === 'length' ? h.contentLength : -1, false, h);
           break;
         }
         case St.BodyLength: {

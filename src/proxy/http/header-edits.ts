@@ -35,11 +35,33 @@ export function joinedHeader(h: readonly string[], name: string): string | undef
   return out;
 }
 
-/** Removes first, then adds, as Envoy does. */
+/** Each configured add list without entries whose value could break a message head (computed once per list). */
+const safeAdds = new WeakMap<HeaderEdits, HeaderEdits['add']>();
+
+/**
+ * Whether a configured value can be written into an HTTP/1.1 head as is: no CR, LF or NUL (which would end the
+ * line early and inject another; Envoy refuses such values in its config). The HTTP/1.1 serializer writes values
+ * as given, so config values are checked here, where they enter.
+ */
+export function safeHeaderValue(v: string): boolean {
+  return v.indexOf('\n') === -1 && v.indexOf('\r') === -1 && v.indexOf('\0') === -1;
+}
+
+function addsOf(e: HeaderEdits): HeaderEdits['add'] {
+  let adds = safeAdds.get(e);
+  if (adds === undefined) {
+    adds = e.add.every((a) => safeHeaderValue(a.value) && safeHeaderValue(a.key)) ? e.add : e.add.filter((a) => safeHeaderValue(a.value) && safeHeaderValue(a.key));
+    safeAdds.set(e, adds);
+  }
+  return adds;
+}
+
+/** Removes first, then adds, as Envoy does. Adds whose key or value holds CR, LF or NUL are skipped. */
 export function applyHeaderEdits(h: string[], e: HeaderEdits | undefined): void {
   if (!e) return;
   for (const r of e.remove) removeHeader(h, r);
-  for (const a of e.add) {
+  if (e.add.length === 0) return;
+  for (const a of addsOf(e)) {
     if (a.value === '' && !a.keepEmptyValue) continue;
     switch (a.action) {
       case 'APPEND_IF_EXISTS_OR_ADD': h.push(a.key, a.value); break;

@@ -8,13 +8,17 @@ import { TOKEN, FIELD_VALUE, CR, LF, SP, HTAB, COLON } from './chars.ts';
  *
  * `str`, when given, is the latin1 text of buf from byte `base` on (at least up to `end`): names and values are
  * then substrings of it, cut in JS, instead of one native Buffer#toString call per field (the head parsers
- * decode the whole head once; that was the largest share of per-request parsing cost).
+ * decode the whole head once; that was the largest share of per-request parsing cost). `lineStarts`, when given (at
+ * least maxHeaders + 2 long), receives each line's start (relative to `base`), then `end - base` (RawFields.lines).
  */
-export function parseFieldLines(buf: Buffer, pos: number, end: number, out: string[], maxHeaders: number, str?: string, base = 0): string {
+export function parseFieldLines(
+  buf: Buffer, pos: number, end: number, out: string[], maxHeaders: number, str?: string, base = 0, lineStarts?: Int32Array,
+): string {
   // Local copies of the imported tables: the loops below index them per byte.
   const TOKEN_ = TOKEN, VALUE_ = FIELD_VALUE;
   let count = 0;
   while (pos < end) {
+    if (lineStarts !== undefined) lineStarts[count] = pos - base;
     const c0 = buf[pos];
     if (c0 === SP || c0 === HTAB) return 'obsolete line folding';
     // A well-known name followed by ':' is matched (and so validated) in one pass over its bytes.
@@ -39,6 +43,7 @@ export function parseFieldLines(buf: Buffer, pos: number, end: number, out: stri
     pos = i + 2;
     if (++count > maxHeaders) return 'too many headers';
   }
+  if (lineStarts !== undefined) lineStarts[count] = end - base;
   return '';
 }
 

@@ -46,7 +46,24 @@ export class RequestHead {
   }
 }
 
-export class ResponseHead {
+/**
+ * A parsed head's field lines as text, so a serializer can copy the lines it forwards unchanged (one substring per
+ * run of lines) instead of rebuilding each as name + ': ' + value + CRLF. Line k holds the pair headers[2k],
+ * headers[2k + 1] and spans text[lines[k], lines[k + 1]) (CRLF included; the name in its received case, the value
+ * with its surrounding whitespace). `headers` must not be modified while this is in use. `lines` is the parser's
+ * shared scratch: it describes this head only while `stamp` is the parser's latest (rawFieldsCurrent), i.e. until
+ * the next response head is parsed; a serializer given a stale one rebuilds every line instead.
+ */
+export interface RawFields {
+  readonly headers: readonly string[];
+  readonly text: string;
+  readonly lines: ArrayLike<number>;
+  readonly stamp: number;
+}
+
+const NO_LINES = new Int32Array(0);
+
+export class ResponseHead implements RawFields {
   constructor(
     public status: number,
     public reason: string,
@@ -55,6 +72,10 @@ export class ResponseHead {
     public bodyKind: BodyKind,
     public contentLength: number,
     public keepAlive: boolean,
+    /** The head as latin1 text and where each field line starts in it (RawFields; stamp 0: none). */
+    readonly text = '',
+    readonly lines: ArrayLike<number> = NO_LINES,
+    readonly stamp = 0,
   ) {}
 
   get(name: string): string | undefined {

@@ -3,7 +3,7 @@ import { TOKEN, TARGET, CR, LF, SP, hasBareLf } from './chars.ts';
 import { parseFieldLines, parseContentLength, listTokens, validAuthority } from './fields.ts';
 import {
   RequestHead, ResponseHead, INCOMPLETE, parseError, defaultLimits,
-  type HeadLimits, type ParseOutcome, type BodyKind,
+  type HeadLimits, type ParseOutcome, type BodyKind, type RawFields,
 } from './head.ts';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
@@ -188,6 +188,12 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   return { kind: 'ok', head, consumed: headEnd - origin };
 }
 
+/** The response heads' shared line-start scratch and the stamp of the last head that filled it (RawFields). */
+let respLines = new Int32Array(defaultLimits.maxHeaders + 2);
+let respStamp = 0;
+/** Whether a RawFields from parseResponseHead still describes its head (no response head was parsed since). */
+export function rawFieldsCurrent(raw: RawFields): boolean { return raw.stamp !== 0 && raw.stamp === respStamp; }
+
 /**
  * Parse one response head. `requestMethod` decides bodiless responses (HEAD, 2xx to CONNECT).
  * Upstream errors map to 502 (Envoy answers a malformed upstream response with 502 and flag UPE-like reset).
@@ -219,7 +225,12 @@ export function parseResponseHead(
   if (buf[i] !== CR || buf[i + 1] !== LF) return parseError(502, 'invalid upstream status line');
   i += 2;
   const headers: string[] = [];
-  const err = parseFieldLines(buf, i, headEnd - 2, headers, limits.maxHeaders, str, start);
+  // Line starts go to one shared scratch (a typed-array store per line, no array per response); the stamp tells a
+  // serializer whether they are still this head's.
+  if (respLines.length < limits.maxHeaders + 2) respLines = new Int32Array(limits.maxHeaders + 2);
+  const lines = respLines;
+  const stamp = ++respStamp;
+  const err = parseFieldLines(buf, i, headEnd - 2, headers, limits.maxHeaders, str, start, lines);
   if (err) return parseError(502, `upstream: ${err}`);
 
   let cl: string[] | undefined;
@@ -262,5 +273,5 @@ export function parseResponseHead(
     keepAlive = false;
   }
   if (bodyKind === 'close') keepAlive = false;
-  return { kind: 'ok', head: new ResponseHead(status, reason, minor, headers, bodyKind, contentLength, keepAlive), consumed: headEnd - start };
+  return { kind: 'ok', head: new ResponseHead(status, reason, minor, headers, bodyKind, contentLength, keepAlive, str, lines, stamp), consumed: headEnd - start };
 }
