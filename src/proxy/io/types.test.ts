@@ -42,3 +42,25 @@ test('a message larger than the scratch gets its own buffer', () => {
   const small = coalesceBytes('s', undefined, 0, 0, '');
   assert.notEqual(out.buffer, small.buffer);
 });
+
+test('coalesceBytes reuses its view for a message of the same length, never across a retired scratch', () => {
+  const a = coalesceBytes('abc', body, 2, 4, '');
+  const b = coalesceBytes('xyz', body, 4, 6, '');
+  assert.equal(a, b, 'same length: the same view object');
+  assert.equal(Buffer.from(b).toString('latin1'), 'xyz23');
+  const c = coalesceBytes('xy', body, 4, 6, '');
+  assert.notEqual(c, b);
+  assert.equal(Buffer.from(c).toString('latin1'), 'xy23');
+  retainScratch(c);
+  const d = coalesceBytes('pq', body, 2, 4, '');
+  assert.notEqual(d, c, 'a retained scratch: a new view on the new scratch');
+  assert.notEqual(d.buffer, c.buffer);
+  assert.equal(Buffer.from(c).toString('latin1'), 'xy23', 'the retained bytes are untouched');
+});
+
+test('coalesceBytes copies the body with the copier it is given', () => {
+  const calls: number[][] = [];
+  const out = coalesceBytes('h:', body, 2, 5, '!', (src, dst, at, start, n) => { calls.push([at, start, n]); src.copy(dst, at, start, start + n); });
+  assert.deepEqual(calls, [[2, 2, 3]]);
+  assert.equal(Buffer.from(out).toString('latin1'), 'h:012!');
+});

@@ -39,18 +39,25 @@ export function retainScratch(b: Uint8Array): void {
   scratch = Buffer.allocUnsafe(2 * COALESCE_LIMIT);
   scratchMemory = scratch.buffer;
   scratchOffset = scratch.byteOffset;
+  view = undefined;
 }
+
+/** Copies src[start, start + n) to dst at `at`. */
+export type ByteCopy = (src: Buffer, dst: Buffer, at: number, start: number, n: number) => void;
+
+/** Buffer#copy (documented; builds a Uint8Array view of the source range per call). */
+export const bufferCopy: ByteCopy = (src, dst, at, start, n) => { src.copy(dst, at, start, start + n); };
 
 /**
  * Copies head, body slice and tail into the scratch, or, when they do not fit, a fresh buffer; returns which.
  * The head goes in with Buffer#latin1Write (Buffer#write first dispatches on the encoding in JS).
  */
-function fill(head: string, buf: Buffer | undefined, start: number, n: number, tail: string): Buffer {
+function fill(head: string, buf: Buffer | undefined, start: number, n: number, tail: string, copy: ByteCopy): Buffer {
   const total = head.length + n + tail.length;
   // Writes run no JS synchronously (completion callbacks are deferred), so the scratch is free again here.
   const out = (total <= scratch.length ? scratch : Buffer.allocUnsafe(total)) as Latin1Writer;
   if (head.length) out.latin1Write(head, 0);
-  if (n) buf!.copy(out, head.length, start, start + n);
+  if (n) copy(buf!, out, head.length, start, n);
   if (tail.length) out.latin1Write(tail, head.length + n);
   return out;
 }
@@ -61,20 +68,27 @@ function fill(head: string, buf: Buffer | undefined, start: number, n: number, t
  */
 export function coalesce(head: string, buf: Buffer | undefined, start: number, end: number, tail: string): Buffer {
   const n = buf ? end - start : 0;
-  const out = fill(head, buf, start, n, tail);
+  const out = fill(head, buf, start, n, tail, bufferCopy);
   return out === scratch ? scratch.subarray(0, head.length + n + tail.length) : out;
 }
+
+/** The last view coalesceBytes made of the scratch (reused while the scratch and the length are the same). */
+let view: Uint8Array | undefined;
 
 /**
  * coalesce() as a plain Uint8Array, for writes straight to a socket handle (which takes any byte view). Buffer's
  * subarray constructs through its species (a Uint8Array subclass: species lookup, derived constructor), ~4x the
  * cost of `new Uint8Array` on the same memory; stream writes would convert a non-Buffer back, so the stream paths
- * keep coalesce().
+ * keep coalesce(). Messages of the length of the previous one (same-sized responses) reuse its view. `copy`: the
+ * body copier (the internal path passes a faster one).
  */
-export function coalesceBytes(head: string, buf: Buffer | undefined, start: number, end: number, tail: string): Uint8Array {
+export function coalesceBytes(head: string, buf: Buffer | undefined, start: number, end: number, tail: string, copy: ByteCopy = bufferCopy): Uint8Array {
   const n = buf ? end - start : 0;
-  const out = fill(head, buf, start, n, tail);
-  return out === scratch ? new Uint8Array(scratchMemory, scratchOffset, head.length + n + tail.length) : out;
+  const out = fill(head, buf, start, n, tail, copy);
+  if (out !== scratch) return out;
+  const total = head.length + n + tail.length;
+  if (view === undefined || view.length !== total) view = new Uint8Array(scratchMemory, scratchOffset, total);
+  return view;
 }
 
 /**
