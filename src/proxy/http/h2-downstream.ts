@@ -50,6 +50,15 @@ const NO_EDITS: HeaderEdits = { add: [], remove: [] };
  * chunk (most responses) goes out with it at sendEnd, which knows whether trailers came. A body in several chunks
  * must answer at its first chunk: it waits for trailers only when they are likely (gRPC, or `te: trailers` from the
  * client); the announcing `trailer` response header does not get here (codec/serialize drops it as hop-by-hop).
+ *
+ * A response body's last write must not end the stream when the request's body was read to its end. node:http2
+ * destroys a stream when it closes if its readable side has ended, and reports the write that carried END_STREAM
+ * done only after that (next flush); node's Writable then builds an ERR_STREAM_DESTROYED, stack trace and all, for
+ * every such write (errorBuffer runs whenever a write completes on a destroyed stream, callbacks or not): ~20% of
+ * a request's instructions. So such a response waits for trailers (waitForTrailers) and, when there are none, ends
+ * with an empty DATA frame sent after the body's write completed: one 9-byte frame is far cheaper than the Error.
+ * A request that ended with its HEADERS is never read (see onStream), so its stream is destroyed only after the
+ * response's writes have finished and its response needs no extra frame.
  */
 class H2Responder implements DownstreamResponder {
   readonly protocol = 'HTTP/2' as const;
@@ -62,6 +71,8 @@ class H2Responder implements DownstreamResponder {
   /** The whole body (one chunk, a copy), held with the head until sendEnd. */
   private whole: Buffer | undefined;
   private waitsForTrailers = false;
+  /** The request's body was read to its end ('end' emitted): see endsWithoutWrite. */
+  requestRead = false;
   constructor(
     private readonly stream: ServerHttp2Stream, private readonly trailersLikely: boolean,
     /** The request ended with its HEADERS: nothing to read, and its stream must stay unread (see onStream). */
@@ -105,7 +116,7 @@ class H2Responder implements DownstreamResponder {
     if (h !== undefined) {
       // The first chunk is the whole body: hold both until sendEnd, which knows whether trailers follow.
       if (n >= this.bodyLength) { this.whole = copy; return true; }
-      if (!this.respond(h, this.waitsForTrailers, false)) return true;
+      if (!this.respond(h, this.waitsForTrailers || this.requestRead, false)) return true;
     }
     return stream.write(copy);
   }
@@ -120,7 +131,7 @@ class H2Responder implements DownstreamResponder {
     this.whole = undefined;
     if (h !== undefined) {
       // Head (and whole body) still here: trailers decide waitForTrailers; none and no body -> END_STREAM on HEADERS.
-      const wait = t !== undefined;
+      const wait = t !== undefined || (whole !== undefined && this.requestRead);
       if (!this.respond(h, wait, whole === undefined && !wait)) return;
       if (stream.writableEnded) return; // endStream, or HEAD / 204 / 304 (node ended it)
       if (whole !== undefined) stream.end(whole);
@@ -201,7 +212,8 @@ export class H2Downstream {
     const ct = headers['content-type'];
     const te = headers.te;
     const trailersLikely = (ct !== undefined && ct.startsWith('application/grpc')) || (typeof te === 'string' && /trailers/i.test(te));
-    const ex = new Exchange(this.ctx, m.origin, rt, req, new H2Responder(stream, trailersLikely, bodyless));
+    const responder = new H2Responder(stream, trailersLikely, bodyless);
+    const ex = new Exchange(this.ctx, m.origin, rt, req, responder);
     // CONNECT carries no :path; the others are checked the way the HTTP/1.1 parser checks its request line.
     const problem = requestProblem(method, method === 'CONNECT' && headers[':path'] === undefined ? '/' : path);
     if (problem) { reject400(ex, problem); return; }
@@ -217,7 +229,7 @@ export class H2Downstream {
     let trailers: string[] | undefined;
     stream.on('trailers', (t) => { trailers = fromH2Headers(t as Record<string, string>); });
     stream.on('data', (b: Buffer) => ex.requestData(b, 0, b.length));
-    stream.on('end', () => ex.requestEnd(trailers));
+    stream.on('end', () => { responder.requestRead = true; ex.requestEnd(trailers); });
     stream.pause();
     ex.start();
   }
