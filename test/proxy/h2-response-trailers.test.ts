@@ -87,9 +87,11 @@ const DATA = 0, HEADERS = 1, SETTINGS = 4, END_STREAM = 1;
  * GET `path` on stream 1 over a raw h2c socket and list the frames of stream 1 until END_STREAM. The request is
  * HPACK-encoded by hand: indexed :method GET / :scheme http, literal :path and :authority (indexed names, no Huffman).
  */
-function rawFrames(port: number, path: string): Promise<Frame[]> {
+function rawFrames(port: number, path: string, body?: string): Promise<Frame[]> {
   const lit = (index: number, v: string): Buffer => Buffer.concat([Buffer.from([index, v.length]), Buffer.from(v, 'latin1')]);
-  const block = Buffer.concat([Buffer.from([0x82, 0x86]), lit(0x04, path), lit(0x01, 'backend')]);
+  // 0x82 :method GET, 0x83 :method POST, 0x86 :scheme http; 0x0f 0x0d = content-length (static index 28), literal
+  const cl = body === undefined ? Buffer.alloc(0) : Buffer.concat([Buffer.from([0x0f, 0x0d, String(body.length).length]), Buffer.from(String(body.length))]);
+  const block = Buffer.concat([Buffer.from([body === undefined ? 0x82 : 0x83, 0x86]), lit(0x04, path), lit(0x01, 'backend'), cl]);
   const frame = (type: number, flags: number, stream: number, payload: Buffer): Buffer => {
     const h = Buffer.alloc(9);
     h.writeUIntBE(payload.length, 0, 3); h[3] = type; h[4] = flags; h.writeUInt32BE(stream, 5);
@@ -104,7 +106,8 @@ function rawFrames(port: number, path: string): Promise<Frame[]> {
     s.on('connect', () => {
       s.write(Buffer.concat([
         Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'), frame(SETTINGS, 0, 0, Buffer.alloc(0)),
-        frame(HEADERS, 0x4 | END_STREAM, 1, block), // END_HEADERS | END_STREAM
+        body === undefined ? frame(HEADERS, 0x4 | END_STREAM, 1, block) // END_HEADERS | END_STREAM
+          : Buffer.concat([frame(HEADERS, 0x4, 1, block), frame(DATA, END_STREAM, 1, Buffer.from(body, 'latin1'))]),
       ]));
     });
     s.on('data', (d: Buffer) => {
@@ -123,11 +126,18 @@ function rawFrames(port: number, path: string): Promise<Frame[]> {
   });
 }
 
-test('h2 responses without trailers: END_STREAM rides the last DATA frame, or the HEADERS frame when there is no body', async () => {
+test('h2 responses without trailers: END_STREAM on the last DATA frame (an empty one after a read request body), or on HEADERS when there is no body', async () => {
+  const bodies: string[] = [];
   const be = await backend((req, res) => {
-    if (req.url === '/empty') { res.writeHead(200, { 'content-length': '0' }); res.end(); return; }
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1024' });
-    res.end(Buffer.alloc(1024, 'a'));
+    let got = '';
+    req.setEncoding('latin1');
+    req.on('data', (d: string) => { got += d; });
+    req.on('end', () => {
+      bodies.push(got);
+      if (req.url === '/empty') { res.writeHead(200, { 'content-length': '0' }); res.end(); return; }
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1024' });
+      res.end(Buffer.alloc(1024, 'a'));
+    });
   });
   cleanups.push(() => be.close());
   const port = await engineFor(cluster('c', [{ address: '127.0.0.1', port: be.port }]));
@@ -139,4 +149,9 @@ test('h2 responses without trailers: END_STREAM rides the last DATA frame, or th
     const empty = await rawFrames(port, p);
     assert.deepEqual(empty.map((f) => [f.type, f.flags & END_STREAM]), [[HEADERS, END_STREAM]], p);
   }
+  // A request whose body was read to its end: its response ends with an empty DATA frame after the body, so node
+  // reports the body's write done before the stream closes (see H2Responder in h2-downstream.ts).
+  const post = await rawFrames(port, '/post', 'hello');
+  assert.equal(bodies.at(-1), 'hello');
+  assert.deepEqual(post.map((f) => [f.type, f.flags & END_STREAM, f.length]), [[HEADERS, 0, post[0]!.length], [DATA, 0, 1024], [DATA, END_STREAM, 0]]);
 });
