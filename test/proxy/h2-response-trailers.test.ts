@@ -155,3 +155,40 @@ test('h2 responses without trailers: END_STREAM on the last DATA frame (an empty
   assert.equal(bodies.at(-1), 'hello');
   assert.deepEqual(post.map((f) => [f.type, f.flags & END_STREAM, f.length]), [[HEADERS, 0, post[0]!.length], [DATA, 0, 1024], [DATA, END_STREAM, 0]]);
 });
+
+test('h2 HEAD and 204 answers end cleanly; a client reset before the response aborts the upstream request', async () => {
+  let aborted = 0;
+  const be = await backend((req, res) => {
+    if (req.url === '/slow') { req.on('close', () => { if (!res.writableEnded) aborted++; }); return; }
+    if (req.url === '/nocontent') { res.writeHead(204); res.end(); return; }
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1024' });
+    res.end(req.method === 'HEAD' ? undefined : Buffer.alloc(1024, 'a'));
+  });
+  cleanups.push(() => be.close());
+  const port = await engineFor(cluster('c', [{ address: '127.0.0.1', port: be.port }]));
+  const c = h2connect(`http://127.0.0.1:${port}`);
+  cleanups.push(() => new Promise<void>((r) => c.close(() => r())));
+  c.on('error', () => {});
+  const ask = (method: string, path: string): Promise<{ status: number; headers: Record<string, unknown>; bytes: number }> => new Promise((resolve, reject) => {
+    const q = c.request({ ':method': method, ':path': path });
+    let status = 0, bytes = 0;
+    let headers: Record<string, unknown> = {};
+    q.on('response', (h) => { status = Number(h[':status']); headers = { ...h }; });
+    q.on('data', (d: Buffer) => { bytes += d.length; });
+    q.on('end', () => resolve({ status, headers, bytes }));
+    q.on('error', reject);
+  });
+  const head = await ask('HEAD', '/x');
+  assert.equal(head.status, 200);
+  assert.equal(head.bytes, 0);
+  assert.deepEqual(await ask('GET', '/nocontent').then((r) => [r.status, r.bytes]), [204, 0]);
+
+  const q = c.request({ ':path': '/slow' });
+  q.on('error', () => {});
+  await new Promise((r) => setTimeout(r, 100));
+  q.close(0x8); // CANCEL
+  for (let i = 0; i < 100 && aborted === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(aborted, 1);
+  // The session still serves.
+  assert.deepEqual(await ask('GET', '/x').then((r) => [r.status, r.bytes]), [200, 1024]);
+});
