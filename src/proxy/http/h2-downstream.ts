@@ -114,9 +114,12 @@ class H2Responder implements DownstreamResponder {
     buf.copy(copy, 0, start, end);
     const h = this.head;
     if (h !== undefined) {
+      const held = this.whole;
       // The first chunk is the whole body: hold both until sendEnd, which knows whether trailers follow.
-      if (n >= this.bodyLength) { this.whole = copy; return true; }
+      if (held === undefined && n >= this.bodyLength) { this.whole = copy; return true; }
       if (!this.respond(h, this.waitsForTrailers || this.requestRead, false)) return true;
+      // More than the declared length after all (the upstream's framing is its codec's to police): send it all.
+      if (held !== undefined) { this.whole = undefined; stream.write(held); }
     }
     return stream.write(copy);
   }
