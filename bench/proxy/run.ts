@@ -163,15 +163,20 @@ function perRequest(m: { instrU?: number; instrK?: number }, total: number): Pic
 }
 
 const warmed = new Set<string>();
-/** Runs the load tool unmeasured for `warmup` seconds the first time a URL is loaded with it. */
-async function warm(tool: string, argv: (seconds: string) => string[], url: string): Promise<void> {
-  if (warmup <= 0 || warmed.has(tool + url)) return;
-  warmed.add(tool + url);
+/**
+ * Runs the load tool unmeasured for `warmup` seconds the first time a URL is loaded with it at this connection count:
+ * a c=200 run after a c=50 one would otherwise start by dialling 150 upstream connections (TLS handshakes on the mTLS
+ * rows) inside its measured seconds, which the c=50 row never does.
+ */
+async function warm(tool: string, argv: (seconds: string) => string[], url: string, conns: number): Promise<void> {
+  const key = `${tool} ${url} c=${conns}`;
+  if (warmup <= 0 || warmed.has(key)) return;
+  warmed.add(key);
   await new Promise((resolve) => spawn(tool, argv(String(warmup)), { stdio: 'ignore' }).on('exit', resolve));
 }
 
 async function runWrk(url: string, conns: number, host: string | undefined, pids: number[]): Promise<Measured> {
-  await warm(tools.wrk!, (d) => ['-t', '1', '-c', String(conns), '-d', `${d}s`, ...(host ? ['-H', `Host: ${host}`] : []), url], url);
+  await warm(tools.wrk!, (d) => ['-t', '1', '-c', String(conns), '-d', `${d}s`, ...(host ? ['-H', `Host: ${host}`] : []), url], url, conns);
   const argv = ['-t', '1', '-c', String(conns), '-d', `${duration}s`, '--latency', ...(host ? ['-H', `Host: ${host}`] : []), url];
   const m = await underLoad(tools.wrk!, argv, pids);
   const out = m.out;
@@ -188,7 +193,7 @@ async function runWrk(url: string, conns: number, host: string | undefined, pids
 /** h2load over h2c (prior knowledge), 10 streams per connection; undefined when h2 rows are not wanted. */
 async function runH2load(url: string, conns: number, host: string | undefined, pids: number[]): Promise<Measured | undefined> {
   if (!tools.h2load || !wantH2) return undefined;
-  await warm(tools.h2load, (d) => ['-c', String(conns), '-m', '10', '-D', d, '-t', '1', ...(host ? ['-H', `:authority: ${host}`] : []), url], url);
+  await warm(tools.h2load, (d) => ['-c', String(conns), '-m', '10', '-D', d, '-t', '1', ...(host ? ['-H', `:authority: ${host}`] : []), url], url, conns);
   const argv = ['-c', String(conns), '-m', '10', '-D', String(duration), '-t', '1', ...(host ? ['-H', `:authority: ${host}`] : []), url];
   const m = await underLoad(tools.h2load, argv, pids);
   const out = m.out;
