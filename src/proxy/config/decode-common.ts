@@ -189,6 +189,9 @@ export function headerValueOptions(v: unknown, ctx: Ctx, field: string): HeaderV
     if (!key) ctx.err(`${f}.header.key`, 'header key must not be empty');
     let value = str(hv.value) ?? '';
     if (!value && typeof hv.raw_value === 'string') value = Buffer.from(hv.raw_value, 'base64').toString('latin1');
+    // Envoy refuses these: written into an HTTP/1.1 head, a CR or LF would end the line and inject another.
+    if (/[\r\n\0]/.test(value)) ctx.err(`${f}.header.value`, 'header value must not contain CR, LF or NUL');
+    if (/[\r\n\0]/.test(key)) ctx.err(`${f}.header.key`, 'header key must not contain CR, LF or NUL');
     let action = (str(h.append_action) ?? 'APPEND_IF_EXISTS_OR_ADD') as HeaderValueOption['action'];
     if (!APPEND_ACTIONS.has(action)) {
       ctx.err(`${f}.append_action`, `unknown append action ${action}`);
