@@ -1,7 +1,8 @@
 // test/review: round-3 review of "no configured value can inject a line into an HTTP/1.1 head" — besides the header
 // edits, the HCM's server_name (every response's Server) and a route's CORS policy (allow_methods, allow_headers,
-// expose_headers, max_age: response header values) reach the serializer as configured. Shown end to end through an
-// engine, and required of the xDS decoders (NACK, as for header values).
+// expose_headers, max_age: response header values) reach the serializer as configured (seen in review: an engine with
+// server_name "evil\r\nX-Injected: 1" answers with an X-Injected line). The xDS decoders must refuse them (NACK), as
+// they do header values.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pack, TypeUrl } from '../../src/envoy/protos.ts';
