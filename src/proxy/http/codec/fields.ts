@@ -17,6 +17,8 @@ export function parseFieldLines(
   // Local copies of the imported tables: the loops below index them per byte.
   const TOKEN_ = TOKEN, VALUE_ = FIELD_VALUE;
   let count = 0;
+  // Indexed stores, not push: `push` of two values is a builtin call per line here (~80 instructions more a line).
+  let w = out.length;
   while (pos < end) {
     if (lineStarts !== undefined) lineStarts[count] = pos - base;
     const c0 = buf[pos];
@@ -39,7 +41,8 @@ export function parseFieldLines(
     if (buf[i] !== CR || buf[i + 1] !== LF) return buf[i] === LF ? 'bare LF in header line' : 'invalid character in header value';
     let ve = i;
     while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
-    out.push(name, ve === vs ? '' : str !== undefined ? str.slice(vs - base, ve - base) : buf.toString('latin1', vs, ve));
+    out[w++] = name;
+    out[w++] = ve === vs ? '' : str !== undefined ? str.slice(vs - base, ve - base) : buf.toString('latin1', vs, ve);
     pos = i + 2;
     if (++count > maxHeaders) return 'too many headers';
   }
