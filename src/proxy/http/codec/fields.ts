@@ -182,7 +182,7 @@ export function validAuthority(a: string): boolean {
 }
 
 /** Trimmed, lower-cased token; the usual values return constants (no new string). */
-function commonToken(v: string): string {
+export function commonToken(v: string): string {
   switch (v) {
     case 'keep-alive': case 'close': case 'chunked': case 'upgrade': return v;
     case 'Keep-Alive': return 'keep-alive';

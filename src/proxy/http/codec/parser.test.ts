@@ -174,3 +174,21 @@ test('findHeadEnd agrees with a plain search for CRLFCRLF over CR/LF-heavy rando
     else assert.ok(got < 0, `no head end expected, got ${got}`);
   }
 });
+
+test('Connection tokens: one value or a list, any case, repeated headers; response and request agree', () => {
+  const cases: Array<[string, number, boolean]> = [
+    ['Connection: close\r\n', 1, false], ['Connection: Close\r\n', 1, false], ['Connection:  CLOSE \r\n', 1, false],
+    ['Connection: keep-alive\r\n', 0, true], ['Connection: Keep-Alive\r\n', 0, true], ['Connection: keep-alive, close\r\n', 1, false],
+    ['Connection: x\r\nConnection: close\r\n', 1, false], ['Connection: x\r\nConnection: keep-alive\r\n', 0, true],
+    ['Connection: closed\r\n', 1, true], ['Connection: \r\n', 1, true], ['Connection: ,,close,,\r\n', 1, false],
+    ['Connection: x-close\r\n', 0, false],
+  ];
+  for (const [line, minor, keepAlive] of cases) {
+    assert.equal(okReq(`GET / HTTP/1.${minor}\r\nHost: a\r\n${line}\r\n`).keepAlive, keepAlive, `request 1.${minor} ${JSON.stringify(line)}`);
+    const r = res(`HTTP/1.${minor} 200 OK\r\nContent-Length: 0\r\n${line}\r\n`);
+    assert.equal(r.kind, 'ok');
+    assert.equal((r as { head: ResponseHead }).head.keepAlive, keepAlive, `response 1.${minor} ${JSON.stringify(line)}`);
+  }
+  assert.equal(okReq('GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, UPGRADE\r\nUpgrade: WebSocket\r\n\r\n').upgrade, 'websocket');
+  assert.equal(okReq('GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgraded\r\nUpgrade: websocket\r\n\r\n').upgrade, '');
+});

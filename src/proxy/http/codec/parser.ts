@@ -1,6 +1,6 @@
 // proxy/http/codec: strict HTTP/1.1 request and response head parsers (llhttp-strict semantics, no leniency flags).
 import { TOKEN, TARGET, CR, LF, SP, hasBareLf } from './chars.ts';
-import { parseFieldLines, parseContentLength, listTokens, validAuthority } from './fields.ts';
+import { parseFieldLines, parseContentLength, listTokens, validAuthority, commonToken } from './fields.ts';
 import {
   RequestHead, ResponseHead, INCOMPLETE, parseError, defaultLimits,
   type HeadLimits, type ParseOutcome, type BodyKind, type RawFields,
@@ -45,6 +45,23 @@ const HAS_LATIN1_SLICE = typeof (Buffer.prototype as Partial<Latin1Slicer>).lati
  */
 function latin1(buf: Buffer, start: number, end: number): string {
   return HAS_LATIN1_SLICE ? (buf as Latin1Slicer).latin1Slice(start, end) : buf.toString('latin1', start, end);
+}
+
+const CONN_CLOSE = 1, CONN_KEEP_ALIVE = 2, CONN_UPGRADE = 4;
+
+/** Which of close / keep-alive / upgrade the Connection values name, a bit each (no `includes` call per question). */
+function connectionFlags(values: string[]): number {
+  if (values.length === 1 && values[0].indexOf(',') === -1) return tokenFlag(commonToken(values[0]));
+  let f = 0;
+  const tokens = listTokens(values);
+  for (let k = 0; k < tokens.length; k++) {
+    f |= tokenFlag(tokens[k]);
+  }
+  return f;
+}
+
+function tokenFlag(t: string): number {
+  return t === 'close' ? CONN_CLOSE : t === 'keep-alive' ? CONN_KEEP_ALIVE : t === 'upgrade' ? CONN_UPGRADE : 0;
 }
 
 /** TARGET without '%': the request-target scan stops there to look for "%00". */
@@ -132,9 +149,10 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
     const n = headers[k];
     switch (n) {
       case 'host': host = headers[k + 1]; hostCount++; break;
-      case 'content-length': (cl ??= []).push(headers[k + 1]); break;
-      case 'transfer-encoding': (te ??= []).push(headers[k + 1]); break;
-      case 'connection': (conn ??= []).push(headers[k + 1]); break;
+      // A one-element literal (an inline allocation) for the first value; push, a builtin call, only for repeats.
+      case 'content-length': if (cl === undefined) cl = [headers[k + 1]]; else cl.push(headers[k + 1]); break;
+      case 'transfer-encoding': if (te === undefined) te = [headers[k + 1]]; else te.push(headers[k + 1]); break;
+      case 'connection': if (conn === undefined) conn = [headers[k + 1]]; else conn.push(headers[k + 1]); break;
       case 'upgrade': upgradeHdr = headers[k + 1]; break;
       case 'expect': expect = headers[k + 1].toLowerCase() === '100-continue'; break;
     }
@@ -186,14 +204,12 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
     bodyKind = contentLength > 0 ? 'length' : 'none';
   }
 
-  const connTokens = conn === undefined ? undefined : listTokens(conn);
+  const cf = conn === undefined ? 0 : connectionFlags(conn);
   let keepAlive = minor === 1;
-  if (connTokens !== undefined) {
-    if (connTokens.includes('close')) keepAlive = false;
-    else if (minor === 0 && connTokens.includes('keep-alive')) keepAlive = true;
-  }
+  if (cf & CONN_CLOSE) keepAlive = false;
+  else if (minor === 0 && cf & CONN_KEEP_ALIVE) keepAlive = true;
   let upgrade = '';
-  if (upgradeHdr !== undefined && connTokens !== undefined && connTokens.includes('upgrade')) upgrade = upgradeHdr.trim().toLowerCase();
+  if (upgradeHdr !== undefined && cf & CONN_UPGRADE) upgrade = upgradeHdr.trim().toLowerCase();
   if (method === 'CONNECT') upgrade = 'connect';
 
   const head = new RequestHead(method, target, minor, headers, authority, path, scheme, bodyKind, contentLength, keepAlive, upgrade, expect);
@@ -250,16 +266,14 @@ export function parseResponseHead(
   let conn: string[] | undefined;
   for (let k = 0; k < headers.length; k += 2) {
     const n = headers[k];
-    if (n === 'content-length') (cl ??= []).push(headers[k + 1]);
-    else if (n === 'transfer-encoding') (te ??= []).push(headers[k + 1]);
-    else if (n === 'connection') (conn ??= []).push(headers[k + 1]);
+    if (n === 'content-length') { if (cl === undefined) cl = [headers[k + 1]]; else cl.push(headers[k + 1]); }
+    else if (n === 'transfer-encoding') { if (te === undefined) te = [headers[k + 1]]; else te.push(headers[k + 1]); }
+    else if (n === 'connection') { if (conn === undefined) conn = [headers[k + 1]]; else conn.push(headers[k + 1]); }
   }
-  const connTokens = conn === undefined ? undefined : listTokens(conn);
+  const cf = conn === undefined ? 0 : connectionFlags(conn);
   let keepAlive = minor === 1;
-  if (connTokens !== undefined) {
-    if (connTokens.includes('close')) keepAlive = false;
-    else if (minor === 0 && connTokens.includes('keep-alive')) keepAlive = true;
-  }
+  if (cf & CONN_CLOSE) keepAlive = false;
+  else if (minor === 0 && cf & CONN_KEEP_ALIVE) keepAlive = true;
 
   let bodyKind: BodyKind;
   let contentLength = 0;
