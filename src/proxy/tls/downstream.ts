@@ -57,5 +57,5 @@ export async function acceptTls(socket: Socket, initial: Buffer | undefined, cfg
   const p = serverTlsOptions(cfg, secrets);
   if ('error' in p) { socket.destroy(); throw new Error(`downstream TLS: ${p.error}`); }
   const tls = await terminateTls(socket, initial, p.options, p.sans, io, 10_000, clock);
-  return { tls, peer: peerIdentity(tls) };
+  return { tls, peer: peerIdentity(tls, p.options.secureContext) };
 }

@@ -2,12 +2,13 @@
 // inspector already read (they are replayed into the handshake), and originating on a dialled upstream socket
 // with the peer SAN check. Both resolve once the handshake is done or fail with a reason.
 import { Duplex } from 'node:stream';
-import { TLSSocket, connect as tlsConnect, type ConnectionOptions, type TlsOptions } from 'node:tls';
+import { TLSSocket, connect as tlsConnect, type ConnectionOptions, type PeerCertificate, type TlsOptions } from 'node:tls';
 import type { Socket } from 'node:net';
 import type { Reader } from '../io/types.ts';
 import type { StringMatch } from '../config/types.ts';
 import { realClock, type Clock } from '../../common/clock.ts';
 import { sanAllowed } from './context.ts';
+import { rememberPeerCertificate } from './peer.ts';
 
 /** Reads a socket through the proxy's I/O path (which may not emit 'data'). */
 export interface ByteReader { read(socket: Socket, reader: Reader): void }
@@ -56,8 +57,7 @@ function serverTransport(socket: Socket, initial: Buffer | undefined, io: ByteRe
  * presented certificate must chain to our trust bundle; no certificate is refused only when one is required.
  * Sets `authorized` (which tls.Server would have set) for what follows.
  */
-function clientCertProblem(tls: TLSSocket, required: boolean): string | undefined {
-  const peer = tls.getPeerCertificate();
+function clientCertProblem(tls: TLSSocket, peer: PeerCertificate, required: boolean): string | undefined {
   const presented = !!peer && Object.keys(peer).length > 0;
   const err = (tls as unknown as { _handle?: { verifyError?(): Error & { code?: string } | null } })._handle?.verifyError?.();
   tls.authorized = presented && !err;
@@ -91,9 +91,12 @@ export function terminateTls(socket: Socket, initial: Buffer | undefined, option
       // bytes already buffered. The handshake is done: say so.
       (tls as unknown as { secureConnecting: boolean }).secureConnecting = false;
       tls.on('error', () => socket.destroy());
-      const refused = options.requestCert ? clientCertProblem(tls, options.rejectUnauthorized === true) : undefined;
+      // read once: the checks here and peerIdentity share it (each read converts and hashes the whole certificate)
+      const peer = options.requestCert ? tls.getPeerCertificate() : undefined;
+      const refused = peer ? clientCertProblem(tls, peer, options.rejectUnauthorized === true) : undefined;
       if (refused) { fail(new Error(refused)); return; }
-      if (options.requestCert && sans.length && !sanAllowed(sans, tls.getPeerCertificate())) { fail(new Error('client SAN not allowed')); return; }
+      if (peer && sans.length && !sanAllowed(sans, peer)) { fail(new Error('client SAN not allowed')); return; }
+      if (peer) rememberPeerCertificate(tls, peer);
       resolve(tls);
     });
   });
