@@ -62,6 +62,11 @@ export function decodeCorsPolicy(v: Obj, ctx: Ctx, field: string): CorsPolicyCon
     const sm = stringMatch(m, ctx, `${field}.allow_origin_string_match[${i}]`);
     if (sm) allowOrigins.push(sm);
   });
+  // Written into response heads as is: CR, LF or NUL would end the line and inject others.
+  for (const k of ['allow_methods', 'allow_headers', 'expose_headers', 'max_age'] as const) {
+    const s = str(v[k]);
+    if (s !== undefined && /[\r\n\0]/.test(s)) ctx.err(`${field}.${k}`, 'must not contain CR, LF or NUL');
+  }
   return {
     allowOrigins,
     allowMethods: str(v.allow_methods),

@@ -269,6 +269,9 @@ function hcm(v: Obj, ctx: Ctx, field: string): HttpHandlerConfig | undefined {
   if (v.strip_any_host_port === true) out.stripHostPort = 'any';
   else if (v.strip_matching_host_port === true) out.stripHostPort = 'matching';
   if (!FCC.has(out.forwardClientCertDetails)) ctx.err(`${field}.forward_client_cert_details`, `unknown value ${out.forwardClientCertDetails}`);
+  // Written into every response head as is: CR, LF or NUL would end the line and inject others (Envoy's config
+  // validation refuses such a server_name too).
+  if (out.serverName !== undefined && /[\r\n\0]/.test(out.serverName)) ctx.err(`${field}.server_name`, 'must not contain CR, LF or NUL');
   if (v.codec_type === 'HTTP3') ctx.err(`${field}.codec_type`, 'HTTP/3 is not supported');
   if (!out.statPrefix) ctx.err(`${field}.stat_prefix`, 'must not be empty');
   if (isObj(v.rds)) {
