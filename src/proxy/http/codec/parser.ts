@@ -21,6 +21,7 @@ export function findHeadEnd(buf: Buffer, start: number, end: number, limit: numb
   const jsEnd = Math.min(end, start + JS_SCAN_MAX);
   for (let i = start + 3; i < jsEnd;) {
     const c = buf[i];
+    if (c > CR) { i += 4; continue; } // one compare for the usual byte (every printable one is above CR)
     if (c === LF) {
       if (buf[i - 1] === CR && buf[i - 2] === LF && buf[i - 3] === CR) return i + 1 - start > limit ? -3 : i + 1;
       i += 2; // an LF can only be byte 2 or 4 of a match
