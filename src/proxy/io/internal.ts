@@ -54,10 +54,11 @@ let spare: WriteReq | undefined;
 function onDirectComplete(this: WriteReq, status: number): void {
   const s = this.socket as FastSocket;
   this.buffer = null;
-  if (status < 0) { s.destroy(new Error(`write failed (${status})`)); return; }
   const left = (s[PENDING] ?? 1) - 1;
   s[PENDING] = left;
-  if (left === 0) { pendingSockets--; s.emit('drain'); }
+  if (left === 0) pendingSockets--; // also for a failed write: the count gates every socket's check in direct()
+  if (status < 0) { s.destroy(new Error(`write failed (${status})`)); return; }
+  if (left === 0) s.emit('drain');
 }
 
 /** Write on the handle. undefined: not possible now (fall back to socket.write); else whether it finished. */
