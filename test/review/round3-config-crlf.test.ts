@@ -1,15 +1,12 @@
 // test/review: round-3 review of "no configured value can inject a line into an HTTP/1.1 head" — besides the header
 // edits, the HCM's server_name (every response's Server) and a route's CORS policy (allow_methods, allow_headers,
 // expose_headers, max_age: response header values) reach the serializer as configured (seen in review: an engine with
-// server_name "evil\r\nX-Injected: 1" answers with an X-Injected line). The xDS decoders must refuse them (NACK), as
-// they do header values.
+// server_name "evil\r\nX-Injected: 1" answered with an X-Injected line). The xDS decoders refuse them (NACK), as
+// they do header values (fixed in a6d6845).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pack, TypeUrl } from '../../src/envoy/protos.ts';
 import { decodeAny, ResourceType } from '../../src/proxy/config/decode.ts';
-
-const BUG = 'bug: server_name / CORS values with CR or LF are accepted and injected into response heads — see .tmp/patches/r1-config-crlf-values.patch';
-const skip = process.env.R1_UNSKIP ? false : BUG;
 
 function errorsOf(url: string, obj: Record<string, unknown>): Array<{ field: string; message: string }> {
   const r = decodeAny(url, pack(url, obj)).result as { errors?: Array<{ field: string; message: string }> };
@@ -36,12 +33,12 @@ test('a clean server_name decodes without errors (control)', () => {
   assert.deepEqual(errorsOf(ResourceType.Listener, listenerWith({ server_name: 'my-proxy' })), []);
 });
 
-test('server_name holding CR/LF is a decode error naming the field', { skip }, () => {
+test('server_name holding CR/LF is a decode error naming the field', () => {
   const errs = errorsOf(ResourceType.Listener, listenerWith({ server_name: 'evil\r\nX-Injected: 1' }));
   assert.ok(errs.some((e) => /server_name$/.test(e.field) && /CR, LF or NUL/.test(e.message)), JSON.stringify(errs));
 });
 
-test('a route CORS policy value holding CR/LF is a decode error naming the field', { skip }, () => {
+test('a route CORS policy value holding CR/LF is a decode error naming the field', () => {
   const rc = {
     name: 'r', virtual_hosts: [{
       name: 'vh', domains: ['*'],
