@@ -1,7 +1,8 @@
-// proxy/config: decoders for HTTP filter configs (fault, CORS, local rate limit, RBAC, jwt_authn) and typed_per_filter_config overrides.
+// proxy/config: decoders for HTTP filter configs (fault, CORS, local rate limit, RBAC, jwt_authn, ext_authz) and typed_per_filter_config overrides.
 import { Ctx, type Obj, anyType, anyUnresolved, arr, durationMs, fraction, headerMatchers, isObj, num, obj, runtimeFraction, str, stringMatch, wrappedBool, wrappedNum } from './decode-common.ts';
 import { decodeHttpRbac } from './decode-rbac.ts';
 import { decodeJwtAuthn } from './decode-jwt.ts';
+import { decodeExtAuthz } from './decode-ext-authz.ts';
 import type { CorsPolicyConfig, FaultConfig, HttpFilterConfig, LocalRateLimitConfig, PerFilterConfig, StringMatch } from './types.ts';
 
 const T = 'type.googleapis.com/';
@@ -17,6 +18,8 @@ export const FilterTypes = {
   jwtPerRoute: `${T}envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig`,
   localRateLimit: `${T}envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`,
   filterConfig: `${T}envoy.config.route.v3.FilterConfig`,
+  extAuthz: `${T}envoy.extensions.filters.http.ext_authz.v3.ExtAuthz`,
+  extAuthzPerRoute: `${T}envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute`,
 } as const;
 
 /** Well-known names Envoy accepts when a filter has no typed_config (legacy form). */
@@ -131,6 +134,11 @@ export function decodeHttpFilter(v: unknown, ctx: Ctx, field: string): HttpFilte
         ? { name, type: 'rbac', disabled, rbac: decodeHttpRbac(cfg, ctx, `${field}.typed_config`) }
         : { name, type: 'jwt_authn', disabled, jwt: decodeJwtAuthn(cfg, ctx, `${field}.typed_config`) };
     }
+    case FilterTypes.extAuthz: {
+      if (!tc || anyUnresolved(tc)) { ctx.err(`${field}.typed_config`, `filter ${name}: missing or undecodable ${type}`); return undefined; }
+      if (disabled) { ctx.err(`${field}.disabled`, `filter ${name}: a disabled ext_authz filter (enabled per route) is not supported; auth filters run before route selection`); return undefined; }
+      return { name, type: 'ext_authz', disabled, extAuthz: decodeExtAuthz(cfg, ctx, `${field}.typed_config`) };
+    }
     default:
       if (optional) return { name, type: 'skipped', disabled, typeUrl: type };
       ctx.err(`${field}`, `unknown http filter ${JSON.stringify(name)} (${type || 'no typed_config'}) and is_optional is not set`);
@@ -163,6 +171,7 @@ export function decodePerFilter(v: unknown, ctx: Ctx, field: string): PerFilterC
         break;
       case FilterTypes.rbacPerRoute:
       case FilterTypes.jwtPerRoute:
+      case FilterTypes.extAuthzPerRoute:
         // Auth filters run before routing here, so a per-route override cannot apply: reject rather than ignore.
         if (!optional) ctx.err(f, `per-route ${type.slice(type.lastIndexOf('.') + 1)} overrides are not supported (auth filters run before route selection)`);
         break;

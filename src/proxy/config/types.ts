@@ -188,6 +188,8 @@ export type HttpFilterConfig =
   /** Auth filters, decoded by decode-rbac.ts / decode-jwt.ts (a config that does not decode NACKs the listener). */
   | { name: string; type: 'rbac'; disabled: boolean; rbac: import('./authz-types.ts').RbacConfig }
   | { name: string; type: 'jwt_authn'; disabled: boolean; jwt: import('./authz-types.ts').JwtAuthnConfig }
+  /** External authorization over HTTP (decode-ext-authz.ts), from an AuthorizationPolicy CUSTOM action. */
+  | { name: string; type: 'ext_authz'; disabled: boolean; extAuthz: import('./decode-ext-authz.ts').ExtAuthzConfig }
   /** An optional filter (is_optional) we do not implement: skipped, as Envoy does. */
   | { name: string; type: 'skipped'; disabled: boolean; typeUrl: string };
 
