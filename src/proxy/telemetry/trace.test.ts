@@ -122,3 +122,17 @@ test('trace headers are found among look-alike names (x-bz, x-envoy-*, t*, b*), 
   assert.equal(e.parentSpanId, '0123456789abcdef');
   assert.equal(e.sampled, true);
 });
+
+test('B3 id validation: leading zeros are fine, all zeros / a trailing newline / a non-hex digit are not', () => {
+  const ok = ['x-b3-traceid', '00000000000000a1', 'x-b3-spanid', '0000000000000001', 'x-b3-sampled', '1'];
+  const d = propagateTrace(ok, 0, () => 0.5);
+  assert.equal(d.traceId, '00000000000000a1');
+  assert.equal(d.parentSpanId, '0000000000000001');
+  for (const bad of ['463ac35c9f6413a\n', '00000000000000000000000000000000', '463AC35C9F6413A-', ' 463ac35c9f6413a']) {
+    const d2 = propagateTrace(['x-b3-traceid', bad, 'x-b3-sampled', '1'], 0, () => 0.5);
+    assert.notEqual(d2.traceId, bad.toLowerCase(), JSON.stringify(bad));
+    assert.match(d2.traceId, /^[0-9a-f]{32}$/, 'a new trace');
+  }
+  const mixed = propagateTrace(['x-b3-traceid', '463AC35C9F6413AD', 'x-b3-sampled', '1'], 0, () => 0.5);
+  assert.equal(mixed.traceId, '463ac35c9f6413ad');
+});
