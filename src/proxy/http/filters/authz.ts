@@ -1,6 +1,7 @@
 // proxy/http/filters: the auth stage of an HTTP exchange — the HCM's path normalization, then the listener's
-// jwt_authn and RBAC filters, run first and in their configured order. Answers 401 (bad token) / 403 (denied) itself, or lets the exchange route the request;
-// JWT verification may make it asynchronous (then `next` is called later, unless the exchange ended meanwhile).
+// ext_authz, jwt_authn and RBAC filters, run first and in their configured order. An RBAC filter's shadow result is
+// published as its dynamic metadata (shadow_effective_policy_id) when an ext_authz filter may read it. Answers 401 (bad token) / 403 (denied) itself, or lets the exchange route the request;
+// JWT verification and ext_authz checks make it asynchronous (then `next` is called later, unless the exchange ended meanwhile).
 import { realClock } from '../../../common/clock.ts';
 import type { HttpHandlerConfig } from '../../config/types.ts';
 import type { ConnectionOrigin } from '../../listener/origin.ts';
@@ -12,6 +13,10 @@ import { JWT_METADATA_NAMESPACE, JwtAuthnFilter, type JwtOutcome } from './jwt-a
 import { RbacFilter, authzCounters } from './rbac.ts';
 import type { RbacInput } from './rbac-match.ts';
 import { normalizeExchangePath, normalizesPath } from './path-normalize.ts';
+import { compileRules, type RbacEngine } from './rbac-match.ts';
+import { ExtAuthzFilter, type ExtAuthzResult } from './ext-authz.ts';
+import type { ResponseFlag } from '../../telemetry/response-flags.ts';
+import { setHeader } from '../header-edits.ts';
 
 /** Why the auth stage answered: for the access log (response code details) and the explanation. */
 export interface AuthzOutcome {
@@ -33,10 +38,15 @@ export interface AuthzExchange {
   readonly req: IncomingRequest;
   readonly isFinished: boolean;
   authz: AuthzOutcome | undefined;
+  /** Response flags (UAEX when ext_authz denies or fails). */
+  readonly flags?: ResponseFlag[];
   localReply(status: number, body: string, edits: HeaderEdits, extra?: string[]): void;
 }
 
-type Step = { kind: 'jwt'; f: JwtAuthnFilter } | { kind: 'rbac'; f: RbacFilter };
+/** `shadow`: the shadow engine again, for the metadata an ext_authz filter reads (only when one is configured). */
+type Step = { kind: 'jwt'; f: JwtAuthnFilter } | { kind: 'rbac'; f: RbacFilter; shadow?: RbacEngine } | { kind: 'ext'; f: ExtAuthzFilter };
+
+const RBAC_METADATA = 'envoy.filters.http.rbac';
 
 const NO_EDITS: HeaderEdits = { add: [], remove: [] };
 const RBAC_DENIED_BODY = 'RBAC: access denied';
@@ -55,10 +65,13 @@ function preludeFor(h: HttpHandlerConfig): Prelude {
   let p = preludes.get(h);
   if (p === undefined) {
     const list: Step[] = [];
+    const ext = h.httpFilters.some((f) => f.type === 'ext_authz' && !f.disabled);
     for (const f of h.httpFilters) {
       if (f.disabled) continue;
       if (f.type === 'jwt_authn' && f.jwt) list.push({ kind: 'jwt', f: new JwtAuthnFilter(f.name, f.jwt) });
-      else if (f.type === 'rbac' && f.rbac) list.push({ kind: 'rbac', f: new RbacFilter(f.name, f.rbac, `http.${h.statPrefix}.`) });
+      else if (f.type === 'rbac' && f.rbac) {
+        list.push({ kind: 'rbac', f: new RbacFilter(f.name, f.rbac, `http.${h.statPrefix}.`), shadow: ext && f.rbac.shadowRules ? compileRules(f.rbac.shadowRules) : undefined });
+      } else if (f.type === 'ext_authz') list.push({ kind: 'ext', f: new ExtAuthzFilter(f.name, f.extAuthz) });
     }
     const normalize = normalizesPath(h);
     p = !normalize && list.length === 0 ? NOTHING : { normalize, steps: list.length ? list : null };
@@ -132,7 +145,22 @@ export function authorize(ex: AuthzExchange, ctx: EngineContext, origin: Connect
   const run = (from: number): boolean => {
     for (let s = from; s < steps.length; s++) {
       const step = steps[s];
+      if (step.kind === 'ext') {
+        if (!step.f.enabled(input.metadata)) continue;
+        step.f.check(req, ctx, (r) => {
+          if (ex.isFinished) return;
+          try {
+            if (extDone(ex, step.f, r) && run(s + 1) && !ex.isFinished) next();
+          } catch (e) {
+            if (ex.isFinished) return;
+            ex.flags?.push('UAEX');
+            ex.localReply(500, 'ext_authz error', NO_EDITS);
+          }
+        });
+        return false;
+      }
       if (step.kind === 'rbac') {
+        if (step.shadow) shadowMetadata(input, step.f.cfg.shadowStatPrefix, step.shadow);
         const d = step.f.check(input, stats);
         if (!d.allowed) {
           ex.authz = { filter: step.f.name, kind: 'rbac', status: 403, details: d.details!, policy: d.policy, action: d.action };
@@ -162,6 +190,32 @@ export function authorize(ex: AuthzExchange, ctx: EngineContext, origin: Connect
     return true;
   };
   return run(0);
+}
+
+/** Envoy's RBAC dynamic metadata for the shadow rules: the matched policy (if any) and the shadow engine's result. */
+function shadowMetadata(input: RbacInput, prefix: string, engine: RbacEngine): void {
+  const r = engine.evaluate(input);
+  const md = new Map(input.metadata ?? []);
+  const mine: Record<string, unknown> = { ...(md.get(RBAC_METADATA) ?? {}), [`${prefix}shadow_engine_result`]: r.allowed ? 'allowed' : 'denied' };
+  if (r.policy !== undefined) mine[`${prefix}shadow_effective_policy_id`] = r.policy;
+  md.set(RBAC_METADATA, mine);
+  input.metadata = md;
+}
+
+/**
+ * Apply an ext_authz answer: allow -> the allowed headers are set on the request; deny -> the service's status, body
+ * and headers; error -> status_on_error (or go on when failure_mode_allow). Denials and errors carry flag UAEX.
+ */
+function extDone(ex: AuthzExchange, f: ExtAuthzFilter, r: ExtAuthzResult): boolean {
+  if (r.kind === 'allow') {
+    for (const [k, v] of r.upstreamHeaders) setHeader(ex.req.headers, k, v);
+    return true;
+  }
+  if (r.kind === 'error' && f.cfg.failureModeAllow) return true;
+  ex.flags?.push('UAEX');
+  if (r.kind === 'deny') ex.localReply(r.status, r.body, NO_EDITS, r.headers);
+  else ex.localReply(f.cfg.statusOnError, '', NO_EDITS);
+  return false;
 }
 
 function jwtDone(ex: AuthzExchange, f: JwtAuthnFilter, o: JwtOutcome, input: RbacInput): boolean {
