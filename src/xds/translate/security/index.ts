@@ -1,5 +1,5 @@
 // xds/translate/security: what listener translation asks for — the authn/authz HTTP filters (Istio's order: the
-// CUSTOM deny RBAC, jwt_authn, then RBAC AUDIT, DENY, ALLOW) that go before the router in a workload's inbound (or a gateway's) HCM, and the network
+// CUSTOM ext_authz (RBAC shadow + ext_authz) or deny RBAC, jwt_authn, then RBAC AUDIT, DENY, ALLOW) that go before the router in a workload's inbound (or a gateway's) HCM, and the network
 // RBAC filters that go before tcp_proxy on its TCP chains. Memoized per push by what selection reads (namespace
 // and labels), so proxies of one deployment share the work.
 import type { Proxy } from '../../../model/types.ts';
@@ -9,11 +9,13 @@ import { memo, labelsKey } from '../clusters/context.ts';
 import { authorizationPoliciesFor, requestAuthenticationsFor } from './select.ts';
 import { httpCustomRbacFilters, httpRbacFilters, networkRbacFilters } from './rbac.ts';
 import { jwtAuthnFilter } from './jwt.ts';
+import { planCustom } from './ext-authz.ts';
 
 export { HTTP_RBAC_FILTER, NETWORK_RBAC_FILTER, rbacPolicyName } from './rbac.ts';
 export { authorizationPoliciesFor, requestAuthenticationsFor } from './select.ts';
 export { securityIssues } from './issues.ts';
 export { FAKE_JWKS } from './jwks.ts';
+export { EXT_AUTHZ_FILTER, resolveExtAuthzProvider } from './ext-authz.ts';
 
 type Who = Pick<Proxy, 'namespace' | 'labels'>;
 
@@ -23,7 +25,8 @@ export function securityHttpFilters(ctx: TranslateContext, proxy: Who): EnvoyRes
   if (!s.authorizationPolicies.length && !s.requestAuthentications.length) return [];
   return memo(ctx, `sec-http|${proxy.namespace}|${labelsKey(proxy.labels)}`, () => {
     const policies = authorizationPoliciesFor(s, proxy);
-    const out: EnvoyResource[] = httpCustomRbacFilters(policies);
+    const custom = planCustom(policies, s.mesh, (h) => ctx.serviceByHost(h), s.domainSuffix);
+    const out: EnvoyResource[] = [...custom.filters, ...httpCustomRbacFilters(policies, custom.bad)];
     const jwt = jwtAuthnFilter(s, requestAuthenticationsFor(s, proxy));
     if (jwt) out.push(jwt);
     out.push(...httpRbacFilters(policies));

@@ -1,22 +1,29 @@
 // xds/translate/security: what the security translation could not do as written, as ValidationIssues naming the
-// policy and field (for logs and the debug API): CUSTOM actions enforced as DENY, targetRef policies applied to
+// policy and field (for logs and the debug API): CUSTOM actions whose provider is unusable (enforced as DENY), targetRef policies applied to
 // no proxy, `when` keys with no translation, and jwksUri values whose JWKS could not be fetched. Pure.
 import type { ValidationIssue } from '../../../config/types.ts';
 import { ErrorCodes } from '../../../common/errors.ts';
-import type { PushSnapshot } from '../../../model/types.ts';
+import type { PushSnapshot, Service } from '../../../model/types.ts';
+import { customProblems } from './ext-authz.ts';
 import { hasTargetRef, actionOf, type AuthzPolicy, type RequestAuthn } from './select.ts';
 import { conditionMatcher } from './rule.ts';
 import { jwksFor } from './jwks.ts';
 
 /** Takes a snapshot, or just its security objects (the control plane can report without building one). */
-export function securityIssues(s: Pick<PushSnapshot, 'authorizationPolicies' | 'requestAuthentications' | 'jwks'>): ValidationIssue[] {
+export function securityIssues(
+  s: Pick<PushSnapshot, 'authorizationPolicies' | 'requestAuthentications' | 'jwks'> & Partial<Pick<PushSnapshot, 'mesh' | 'domainSuffix'>>,
+  lookup?: (host: string) => Service | undefined,
+): ValidationIssue[] {
   const out: ValidationIssue[] = [];
+  // without the mesh config and registry the provider cannot be checked: every CUSTOM policy is reported
+  const custom = customProblems(s.authorizationPolicies as AuthzPolicy[], s.mesh, lookup, s.domainSuffix);
   const warn = (kind: string, o: { metadata: { namespace: string; name: string } }, path: string, code: string, message: string) =>
     out.push({ severity: 'warning', code, kind, name: `${o.metadata.namespace}/${o.metadata.name}`, path, message });
   for (const p of s.authorizationPolicies as AuthzPolicy[]) {
     if (!p?.spec || typeof p.spec !== 'object') continue;
     if (hasTargetRef(p.spec)) warn('AuthorizationPolicy', p, p.spec.targetRef ? 'spec.targetRef' : 'spec.targetRefs', ErrorCodes.XDS_AUTHZ_UNSUPPORTED, 'policies attached by targetRef are not applied by Rigging (no waypoint or Gateway API gateway); use a selector');
-    if (actionOf(p) === 'CUSTOM') warn('AuthorizationPolicy', p, 'spec.action', ErrorCodes.XDS_AUTHZ_UNSUPPORTED, 'CUSTOM (ext_authz) is not supported: as Istio does for an unusable provider, the requests its rules match are denied');
+    const bad = actionOf(p) === 'CUSTOM' ? custom.get(p) : undefined;
+    if (bad) warn('AuthorizationPolicy', p, 'spec.provider.name', ErrorCodes.XDS_AUTHZ_UNSUPPORTED, `CUSTOM provider unusable (${bad}): as Istio does, the requests its rules match are denied`);
     (Array.isArray(p.spec.rules) ? p.spec.rules : []).forEach((r, i) => {
       (Array.isArray(r?.when) ? r.when : []).forEach((w, j) => {
         const hasValues = (Array.isArray(w?.values) && w.values.length > 0) || (Array.isArray(w?.notValues) && w.notValues.length > 0);

@@ -1,8 +1,8 @@
 // xds/translate/security: the AuthorizationPolicies applying to a proxy -> Envoy RBAC filters (HTTP and network),
 // one per action in Istio's order AUDIT (Envoy RBAC action LOG), DENY, ALLOW — so a denied request is still
 // audited. Rules are named Istio's way, "ns[<ns>]-policy[<name>]-rule[<i>]". Dry-run policies (annotation
-// istio.io/dry-run: "true") go to shadow_rules only. CUSTOM (ext_authz) has no provider here: Istio, for a provider
-// it cannot use, emits one DENY RBAC filter per provider holding the CUSTOM rules (renamed
+// istio.io/dry-run: "true") go to shadow_rules only. CUSTOM with a usable HTTP provider is ext-authz.ts; Istio, for a
+// provider it cannot use (and on TCP chains, where an HTTP provider cannot check), emits one DENY RBAC filter per provider holding the CUSTOM rules (renamed
 // "istio-ext-authz-<provider>-ns[..]-policy[..]-rule[i]-deny-due-to-bad-CUSTOM-action"), placed before every other
 // auth filter: the requests those rules select are refused (a rule-less CUSTOM policy selects nothing).
 import { TypeUrl } from '../../../envoy/protos.ts';
@@ -81,11 +81,12 @@ function providerOf(p: AuthzPolicy): string {
  * CUSTOM policies, one DENY config per provider (sorted by name). Only enforced policies count (Istio drops dry-run
  * ones when the provider is unusable); a provider left with no rules gets no filter (it would deny nothing).
  */
-function customConfigs(policies: readonly AuthzPolicy[], tcp: boolean): EnvoyResource[] {
+function customConfigs(policies: readonly AuthzPolicy[], tcp: boolean, only?: ReadonlySet<string>): EnvoyResource[] {
   const byProvider = new Map<string, Record<string, EnvoyResource>>();
   for (const p of policies) {
     if (actionOf(p) !== 'CUSTOM' || isDryRun(p)) continue;
     const provider = providerOf(p);
+    if (only && !only.has(provider)) continue;
     let rules = byProvider.get(provider);
     if (!rules) byProvider.set(provider, rules = {});
     const list = Array.isArray(p.spec.rules) ? p.spec.rules : [];
@@ -101,9 +102,12 @@ function customConfigs(policies: readonly AuthzPolicy[], tcp: boolean): EnvoyRes
   });
 }
 
-/** The CUSTOM deny filters: Istio puts them first in the HCM, before jwt_authn. */
-export function httpCustomRbacFilters(policies: readonly AuthzPolicy[]): EnvoyResource[] {
-  return customConfigs(policies, false).map((config) => ({ name: HTTP_RBAC_FILTER, typed_config: { '@type': TypeUrl.HttpRbac, ...config } }));
+/**
+ * The CUSTOM deny filters: Istio puts them first in the HCM, before jwt_authn. `only`: the providers that cannot be
+ * used (the usable one becomes ext_authz, ext-authz.ts); absent: every provider is denied.
+ */
+export function httpCustomRbacFilters(policies: readonly AuthzPolicy[], only?: ReadonlySet<string>): EnvoyResource[] {
+  return customConfigs(policies, false, only).map((config) => ({ name: HTTP_RBAC_FILTER, typed_config: { '@type': TypeUrl.HttpRbac, ...config } }));
 }
 
 export function httpRbacFilters(policies: readonly AuthzPolicy[]): EnvoyResource[] {
