@@ -32,7 +32,7 @@ function checkChains(listeners: R[]): string[] {
         if (f.name === HCM) {
           const hf = (f.typed_config.http_filters ?? []) as R[];
           names.push(`${HCM}[${hf.map((h) => h.name).join(', ')}]`);
-          http.add(JSON.stringify(hf.filter((h) => /jwt_authn|rbac/.test(h.name))));
+          http.add(JSON.stringify(hf.filter((h) => /jwt_authn|rbac|ext_authz/.test(h.name))));
         } else {
           names.push(f.name);
           if (f.name === TCP_PROXY) tcp.add(JSON.stringify((c.filters as R[]).filter((x) => x.name === 'envoy.filters.network.rbac')));
@@ -82,6 +82,14 @@ const cases: Case[] = [
     },
   },
   {
+    // CUSTOM with extensionProviders: HTTP ext_authz, gRPC (denied), unknown service, two providers
+    feature: 'authz-tests/ext-authz', proxies: {
+      web: { name: 'web-1', namespace: 'foo', ip: '10.0.3.5', labels: { app: 'web' } },
+      api: { name: 'api-1', namespace: 'foo', ip: '10.0.3.6', labels: { app: 'api' } },
+      both: { name: 'both-1', namespace: 'foo', ip: '10.0.3.7', labels: { app: 'both' } },
+    },
+  },
+  {
     feature: 'authz-gateway', router: true, proxies: {
       ingress: { type: 'router', name: 'ingress-1', namespace: 'istio-system', ip: '10.9.0.1', labels: { istio: 'ingressgateway' } },
     },
@@ -103,6 +111,6 @@ for (const c of cases) {
       // the data plane's decoders must accept it (a proxy NACKs what it cannot decode)
       assertDecodes(name, cfg);
     }
-    assertIssues(c.feature, c.jwks ? 'issues-jwks-fetched' : 'issues', securityIssues(snap));
+    assertIssues(c.feature, c.jwks ? 'issues-jwks-fetched' : 'issues', securityIssues(snap, (h) => ctx.serviceByHost(h)));
   });
 }
