@@ -139,7 +139,11 @@ export class H1UpstreamConn implements UpstreamRequest {
           this.keepAlive = h.keepAlive;
           if (h.bodyKind === 'none') {
             this.st = St.Idle;
-            sink?.onHead(h.status, h.reason, h.headers, 0, true, h);
+            // A HEAD response's Content-Length is the GET body's length (RFC 9110 8.6): the downstream head says the
+            // same, not "0" (Envoy forwards it too).
+            let len = 0;
+            if (this.method === 'HEAD') for (let k = 0; k < h.headers.length; k += 2) if (h.headers[k] === 'content-length') { len = h.contentLength; break; }
+            sink?.onHead(h.status, h.reason, h.headers, len, true, h);
             this.complete(undefined);
             if (start < end) { this.destroy(); } // bytes after a complete response: not reusable
             return;
