@@ -164,8 +164,58 @@ function checkMeshConfig(mesh: Record<string, any>, path: string, issues: Issues
     const dd = parseGoDuration(dc.drainDuration); // a malformed one is reported by the schema
     if (dd !== undefined && dd % 1e9 !== 0) issues.error(p(path, 'defaultConfig.drainDuration'), 'drain time only supports durations to seconds precision');
   }
+  checkExtensionProviders(mesh.extensionProviders, p(path, 'extensionProviders'), issues);
   if (mesh.enableTracing === true && isPlainObject(dc) && dc.tracing === undefined && !Array.isArray(mesh.extensionProviders)) {
     issues.notice(p(path, 'enableTracing'), 'tracing is enabled but no tracer is configured (defaultConfig.tracing or extensionProviders)');
   }
 }
 
+
+/**
+ * extensionProviders: names unique; the ext_authz kinds (AuthorizationPolicy CUSTOM) need a service host, a port
+ * in 1-65535, a positive timeout, a pathPrefix starting with "/", a statusOnError that is an HTTP status, and
+ * header name lists of non-empty strings.
+ */
+function checkExtensionProviders(list: unknown, path: string, issues: Issues): void {
+  if (!Array.isArray(list)) return;
+  const seen = new Set<string>();
+  list.forEach((prov: unknown, i: number) => {
+    if (!isPlainObject(prov)) return;
+    const at = `${path}[${i}]`;
+    if (typeof prov.name === 'string') {
+      if (seen.has(prov.name)) issues.error(`${at}.name`, `duplicate extension provider name ${prov.name}`);
+      seen.add(prov.name);
+    }
+    for (const kind of ['envoyExtAuthzHttp', 'envoyExtAuthzGrpc'] as const) {
+      const e = prov[kind];
+      if (e === undefined) continue;
+      const f = `${at}.${kind}`;
+      if (!isPlainObject(e)) { issues.error(f, 'must be an object'); continue; }
+      const service = e.service;
+      const host = typeof service === 'string' ? service.slice(service.indexOf('/') + 1) : '';
+      if (!host) issues.error(`${f}.service`, 'service is required (a host name, or namespace/host)');
+      else if (host !== '*' && !isIPAddress(host) && fqdnProblem(host.replace(/^\*\./, 'x.'))) issues.error(`${f}.service`, `"${service}" is not a valid host name`);
+      const port = typeof e.port === 'string' && /^\d+$/.test(e.port) ? Number(e.port) : e.port;
+      if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) issues.error(`${f}.port`, `port must be between 1-65535 (got ${JSON.stringify(e.port ?? null)})`);
+      if (e.timeout !== undefined) {
+        const t = parseGoDuration(e.timeout);
+        if (t === undefined || t <= 0) issues.error(`${f}.timeout`, `timeout must be a positive duration such as "2s" (got ${JSON.stringify(e.timeout)})`);
+      }
+      if (e.statusOnError !== undefined && e.statusOnError !== '') {
+        const c = Number(e.statusOnError);
+        if (!Number.isInteger(c) || c < 100 || c > 599) issues.error(`${f}.statusOnError`, `statusOnError must be an HTTP status code (got ${JSON.stringify(e.statusOnError)})`);
+      }
+      if (kind === 'envoyExtAuthzHttp') {
+        if (e.pathPrefix !== undefined && (typeof e.pathPrefix !== 'string' || (e.pathPrefix !== '' && !e.pathPrefix.startsWith('/')))) issues.error(`${f}.pathPrefix`, `pathPrefix must begin with "/" (got ${JSON.stringify(e.pathPrefix)})`);
+        for (const h of ['includeRequestHeadersInCheck', 'includeHeadersInCheck', 'headersToUpstreamOnAllow', 'headersToDownstreamOnDeny', 'headersToDownstreamOnAllow'] as const) {
+          const v = e[h];
+          if (v === undefined) continue;
+          if (!Array.isArray(v)) { issues.error(`${f}.${h}`, 'must be a list of header names'); continue; }
+          v.forEach((x: unknown, j: number) => { if (typeof x !== 'string' || x === '' || /[\s:]/.test(x)) issues.error(`${f}.${h}[${j}]`, `invalid header name ${JSON.stringify(x)}`); });
+        }
+        const add = e.includeAdditionalHeadersInCheck;
+        if (add !== undefined && (!isPlainObject(add) || Object.values(add).some((v) => typeof v !== 'string'))) issues.error(`${f}.includeAdditionalHeadersInCheck`, 'must map header names to string values');
+      }
+    }
+  });
+}
