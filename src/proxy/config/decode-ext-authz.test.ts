@@ -33,7 +33,6 @@ test('an Istio-shaped ext_authz config decodes after a proto round trip', () => 
   assert.deepEqual(c.allowedHeaders, [{ kind: 'exact', value: 'x-ext-authz', ignoreCase: true }]);
   assert.deepEqual(c.allowedUpstreamHeaders, [{ kind: 'prefix', value: 'x-user', ignoreCase: true }]);
   assert.deepEqual(c.allowedClientHeaders, [{ kind: 'exact', value: 'x-reason', ignoreCase: true }]);
-  assert.equal(c.allowedClientHeadersOnSuccess, undefined);
   assert.deepEqual(c.enabledMetadata, { filter: 'envoy.filters.http.rbac', path: ['istio_ext_authz_shadow_effective_policy_id'], match: { kind: 'prefix', value: 'istio-ext-authz', ignoreCase: false } });
 });
 
@@ -50,6 +49,9 @@ test('what the proxy cannot honour is an error naming the field', () => {
   const ctx = new Ctx('l');
   decodeExtAuthz(normalize(TypeUrl.ExtAuthz, { '@type': TypeUrl.ExtAuthz, grpc_service: { envoy_grpc: { cluster_name: 'c' } }, with_request_body: { max_request_bytes: 10 } }), ctx, 'f');
   assert.deepEqual(ctx.errors.map((e) => e.field).sort(), ['f.grpc_service', 'f.with_request_body']);
+  const ctx1 = new Ctx('l');
+  decodeExtAuthz({ http_service: { server_uri: { uri: 'http://a', cluster: 'c' }, authorization_response: { allowed_client_headers_on_success: { patterns: [{ exact: 'x' }] } } } }, ctx1, 'f');
+  assert.deepEqual(ctx1.errors.map((e) => e.field), ['f.http_service.authorization_response.allowed_client_headers_on_success']);
   const ctx2 = new Ctx('l');
   decodeExtAuthz({ http_service: { server_uri: { uri: 'http://a' }, path_prefix: 'nope' } }, ctx2, 'f');
   assert.deepEqual(ctx2.errors.map((e) => e.field), ['f.http_service.server_uri.cluster', 'f.http_service.path_prefix']);

@@ -33,6 +33,8 @@ test('provider resolution: defaults, short service names, and why a provider is 
   assert.match(why([http({ port: 0 })]), /port/);
   assert.match(why([http({ timeout: 'soon' })]), /invalid timeout/);
   assert.match(why([http({ statusOnError: '999' })]), /invalid statusOnError/);
+  assert.match(why([http({ headersToDownstreamOnAllow: ['x-a'] })]), /headersToDownstreamOnAllow is not supported/);
+  assert.match(why([http({ includeRequestBodyInCheck: { maxRequestBytes: 10 } })]), /includeRequestBodyInCheck is not supported/);
 });
 
 test('a usable HTTP provider: RBAC shadow DENY rules named istio-ext-authz-..., then ext_authz enabled by their metadata', () => {
