@@ -138,6 +138,10 @@ test('AuthorizationPolicy CUSTOM: ext_authz HTTP provider checked by the server 
     assert.equal(downLine.flags, 'UAEX');
     assert.equal(downLine.status, 403);
     assert.equal((await m.request('client', `${url}/public`)).status, 200);
+    const stats = await m.admin('server', '/stats');
+    assert.match(stats, /^http\..*\.ext_authz\.ok: [1-9]/m);
+    assert.match(stats, /^http\..*\.ext_authz\.denied: [1-9]/m);
+    assert.match(stats, /^http\..*\.ext_authz\.error: [1-9]/m);
   } finally {
     await mesh?.stop();
     await app.close();

@@ -44,7 +44,7 @@ export interface AuthzExchange {
 }
 
 /** `shadow`: the shadow engine again, for the metadata an ext_authz filter reads (only when one is configured). */
-type Step = { kind: 'jwt'; f: JwtAuthnFilter } | { kind: 'rbac'; f: RbacFilter; shadow?: RbacEngine } | { kind: 'ext'; f: ExtAuthzFilter };
+type Step = { kind: 'jwt'; f: JwtAuthnFilter } | { kind: 'rbac'; f: RbacFilter; shadow?: RbacEngine } | { kind: 'ext'; f: ExtAuthzFilter; stat: string };
 
 const RBAC_METADATA = 'envoy.filters.http.rbac';
 
@@ -71,7 +71,7 @@ function preludeFor(h: HttpHandlerConfig): Prelude {
       if (f.type === 'jwt_authn' && f.jwt) list.push({ kind: 'jwt', f: new JwtAuthnFilter(f.name, f.jwt) });
       else if (f.type === 'rbac' && f.rbac) {
         list.push({ kind: 'rbac', f: new RbacFilter(f.name, f.rbac, `http.${h.statPrefix}.`), shadow: ext && f.rbac.shadowRules ? compileRules(f.rbac.shadowRules) : undefined });
-      } else if (f.type === 'ext_authz') list.push({ kind: 'ext', f: new ExtAuthzFilter(f.name, f.extAuthz) });
+      } else if (f.type === 'ext_authz') list.push({ kind: 'ext', f: new ExtAuthzFilter(f.name, f.extAuthz), stat: `http.${h.statPrefix}.ext_authz.` });
     }
     const normalize = normalizesPath(h);
     p = !normalize && list.length === 0 ? NOTHING : { normalize, steps: list.length ? list : null };
@@ -150,7 +150,7 @@ export function authorize(ex: AuthzExchange, ctx: EngineContext, origin: Connect
         step.f.check(req, ctx, (r) => {
           if (ex.isFinished) return;
           try {
-            if (extDone(ex, step.f, r) && run(s + 1) && !ex.isFinished) next();
+            if (extDone(ex, step.f, r, stats, step.stat) && run(s + 1) && !ex.isFinished) next();
           } catch (e) {
             if (ex.isFinished) return;
             ex.flags?.push('UAEX');
@@ -206,12 +206,15 @@ function shadowMetadata(input: RbacInput, prefix: string, engine: RbacEngine): v
  * Apply an ext_authz answer: allow -> the allowed headers are set on the request; deny -> the service's status, body
  * and headers; error -> status_on_error (or go on when failure_mode_allow). Denials and errors carry flag UAEX.
  */
-function extDone(ex: AuthzExchange, f: ExtAuthzFilter, r: ExtAuthzResult): boolean {
+function extDone(ex: AuthzExchange, f: ExtAuthzFilter, r: ExtAuthzResult, stats: Map<string, number>, stat: string): boolean {
+  // Envoy's counters: http.<prefix>.ext_authz.ok / denied / error / failure_mode_allowed
+  const bump = (k: string) => stats.set(stat + k, (stats.get(stat + k) ?? 0) + 1);
+  bump(r.kind === 'allow' ? 'ok' : r.kind === 'deny' ? 'denied' : 'error');
   if (r.kind === 'allow') {
     for (const [k, v] of r.upstreamHeaders) setHeader(ex.req.headers, k, v);
     return true;
   }
-  if (r.kind === 'error' && f.cfg.failureModeAllow) return true;
+  if (r.kind === 'error' && f.cfg.failureModeAllow) { bump('failure_mode_allowed'); return true; }
   ex.flags?.push('UAEX');
   if (r.kind === 'deny') ex.localReply(r.status, r.body, NO_EDITS, r.headers);
   else ex.localReply(f.cfg.statusOnError, '', NO_EDITS);
