@@ -148,3 +148,45 @@ test('AuthorizationPolicy CUSTOM: ext_authz HTTP provider checked by the server 
     if (authzOpen) await authz.close();
   }
 });
+
+test('CUSTOM: the authorization server is a mesh workload behind its own sidecar (check over mTLS)', { timeout: 120_000 }, async () => {
+  const app: TestApp = await startApp('server');
+  const authz = await startAuthz();
+  let mesh: Mesh | undefined;
+  try {
+    const cfgText = config(8000)
+      .replace(/kind: ServiceEntry\nmetadata: \{name: authz[\s\S]*?endpoints: \[\{address: 127\.0\.0\.1\}\]\n/, `kind: ServiceEntry
+metadata: {name: authz, namespace: default}
+spec:
+  hosts: [authz.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 8000, name: http, protocol: HTTP}]
+  workloadSelector: {labels: {app: authz}}
+`);
+    assert.match(cfgText, /workloadSelector: \{labels: \{app: authz\}\}/);
+    mesh = await Mesh.start({
+      config: cfgText,
+      workloads: [
+        { name: 'client', labels: { app: 'client' }, serviceAccount: 'client-sa' },
+        { name: 'server', labels: { app: 'server' }, serviceAccount: 'server-sa', app, ports: { http: 9080 } },
+        { name: 'authz', labels: { app: 'authz' }, serviceAccount: 'authz-sa', app: { port: authz.port } as TestApp, ports: { http: 8000 } },
+      ],
+    });
+    const m = mesh;
+    const url = 'http://server:9080';
+    await m.waitRoutable('client', `${url}/public`, 30_000);
+    const ok = await poll(async () => { const r = await m.request('client', `${url}/allow/mtls`, { timeoutMs: 3000 }); return r.status === 200 ? r : undefined; }, 20_000, 200);
+    assert.equal(ok.json!.headers['x-user'], 'alice');
+    assert.equal(authz.seen.at(-1)!.url, '/check/allow/mtls');
+    // the check arrived through the authorization server's sidecar, which adds the mTLS peer's identity
+    assert.match(String(authz.seen.at(-1)!.headers['x-forwarded-client-cert'] ?? ''), /spiffe:\/\/cluster\.local\/ns\/default\/sa\/server-sa/);
+    const denied = await m.request('client', `${url}/deny/mtls`);
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body, 'denied by the test authz server');
+  } finally {
+    await mesh?.stop();
+    await app.close();
+    await authz.close();
+  }
+});
