@@ -106,10 +106,9 @@ test('raw-forwarded response heads keep the forwarding rules through a real prox
 });
 
 // A HEAD response's Content-Length must be the GET body's length or absent (RFC 9110 8.6, RFC 9112 6.3: "MUST NOT send
-// Content-Length ... unless its value equals" that length). The proxy answers "content-length: 0" for an upstream's
-// "Content-Length: 1234" (h1-upstream passes 0 as the length of every bodiless response). Pre-existing, not this round's.
-const HEAD_BUG = 'bug: HEAD response Content-Length rewritten to 0 — see .tmp/patches/r1-head-content-length.patch';
-test('a HEAD response keeps the upstream Content-Length', { timeout: 10_000, skip: process.env.R1_UNSKIP ? false : HEAD_BUG }, async () => {
+// Content-Length ... unless its value equals" that length). The proxy answered "content-length: 0" for an upstream's
+// "Content-Length: 1234" (h1-upstream passed 0 as the length of every bodiless response; fixed in 78b93f8).
+test('a HEAD response keeps the upstream Content-Length', { timeout: 10_000 }, async () => {
   const fp = installFastPath('internal');
   const up = createServer((s: Socket) => {
     s.on('data', () => s.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1234\r\n\r\n'));
