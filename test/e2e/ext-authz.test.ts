@@ -116,6 +116,14 @@ test('AuthorizationPolicy CUSTOM: ext_authz HTTP provider checked by the server 
     assert.equal(ok.json!.headers['x-authz-level'], 'gold');
     assert.equal(ok.json!.headers['x-not-forwarded'], undefined, 'only headersToUpstreamOnAllow reach the backend');
     assert.equal(ok.json!.url, '/allow/x?q=1');
+    // a request body waits while the check is in flight, then reaches the backend whole; the check carries none
+    const big = 'b'.repeat(100_000);
+    const posted = await m.request('client', `${url}/allow/post`, { method: 'POST', body: big, headers: { 'content-type': 'text/plain' } });
+    assert.equal(posted.status, 200);
+    assert.equal(app.seen.find((x) => x.url === '/allow/post')?.body, big);
+    assert.equal(authz.seen.at(-1)!.url, '/check/allow/post');
+    assert.equal(authz.seen.at(-1)!.method, 'POST');
+    assert.equal(authz.seen.at(-1)!.headers['content-length'], '0');
 
     // Denied: the server's status, body and listed headers; the backend sees nothing.
     const seenBefore = app.seen.length;

@@ -31,9 +31,9 @@ test('check request: method, prefix + path, always-sent and allowed headers, add
   assert.equal(out.method, 'POST');
   assert.equal(out.path, '/check/a?b=1');
   assert.equal(out.bodyLength, 0);
-  assert.deepEqual(out.headers, ['host', 'web:9080', 'authorization', 'Bearer t', 'x-ext-authz', 'yes', 'x-user-id', '7', 'x-from', 'sidecar']);
+  assert.deepEqual(out.headers, ['host', 'web:9080', 'authorization', 'Bearer t', 'x-ext-authz', 'yes', 'x-user-id', '7', 'x-from', 'sidecar', 'content-length', '0']);
   // without allowed_headers only host + authorization go (host from :authority when absent)
-  assert.deepEqual(new ExtAuthzFilter('ext', cfg({ headersToAdd: [] })).checkRequest(req('/', ['x-ext-authz', 'yes'])).headers, ['host', 'web:9080']);
+  assert.deepEqual(new ExtAuthzFilter('ext', cfg({ headersToAdd: [] })).checkRequest(req('/', ['x-ext-authz', 'yes'])).headers, ['host', 'web:9080', 'content-length', '0']);
 });
 
 test('answers: 200 allows with the allowed upstream headers, 5xx is an error, other statuses deny', () => {

@@ -60,6 +60,7 @@ export class ExtAuthzFilter {
     }
     if (!headers.includes('host')) headers.push('host', req.authority);
     for (const [k, v] of c.headersToAdd) headers.push(k, v);
+    headers.push('content-length', '0'); // as Envoy: the check never carries the body, and says so
     return { method: req.method, path: c.pathPrefix + req.path, authority: req.authority, scheme: 'http', headers, bodyLength: 0, upgrade: '' };
   }
 
