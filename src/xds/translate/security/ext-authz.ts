@@ -195,7 +195,7 @@ export function customProblems(policies: readonly AuthzPolicy[], mesh: MeshConfi
   const out = new Map<AuthzPolicy, string>();
   for (const p of policies) {
     if (actionOf(p) !== 'CUSTOM') continue;
-    if (!mesh || !lookup) { out.set(p, 'the provider could not be checked'); continue; }
+    if (!mesh || !lookup) { out.set(p, `provider ${providerOf(p) || '(none)'} was not checked here (no mesh config / registry given); it is used when meshConfig.extensionProviders defines it as envoyExtAuthzHttp on a known service`); continue; }
     const r = resolveExtAuthzProvider(mesh, providerOf(p), lookup, suffix);
     if (r.problem) out.set(p, r.problem);
   }

@@ -23,7 +23,12 @@ export function securityIssues(
     if (!p?.spec || typeof p.spec !== 'object') continue;
     if (hasTargetRef(p.spec)) warn('AuthorizationPolicy', p, p.spec.targetRef ? 'spec.targetRef' : 'spec.targetRefs', ErrorCodes.XDS_AUTHZ_UNSUPPORTED, 'policies attached by targetRef are not applied by Rigging (no waypoint or Gateway API gateway); use a selector');
     const bad = actionOf(p) === 'CUSTOM' ? custom.get(p) : undefined;
-    if (bad) warn('AuthorizationPolicy', p, 'spec.provider.name', ErrorCodes.XDS_AUTHZ_UNSUPPORTED, `CUSTOM provider unusable (${bad}): as Istio does, the requests its rules match are denied`);
+    if (bad) {
+      const checked = s.mesh !== undefined && lookup !== undefined;
+      warn('AuthorizationPolicy', p, 'spec.provider.name', ErrorCodes.XDS_AUTHZ_UNSUPPORTED, checked
+        ? `CUSTOM provider unusable (${bad}): as Istio does, the requests its rules match are denied`
+        : `CUSTOM: ${bad}; otherwise, as Istio does, the requests its rules match are denied`);
+    }
     (Array.isArray(p.spec.rules) ? p.spec.rules : []).forEach((r, i) => {
       (Array.isArray(r?.when) ? r.when : []).forEach((w, j) => {
         const hasValues = (Array.isArray(w?.values) && w.values.length > 0) || (Array.isArray(w?.notValues) && w.notValues.length > 0);
