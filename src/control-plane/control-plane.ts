@@ -123,7 +123,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // rebuild passes the objects and JWKS it built with; the debug API reads the store as it is now
   const securityNow = (objects = store!.list(), resolved = jwks.resolve(objects)): ValidationIssue[] => {
     const of = (k: string) => objects.filter((o) => o.kind === k);
-    return securityIssues({ authorizationPolicies: of('AuthorizationPolicy'), requestAuthentications: of('RequestAuthentication'), jwks: resolved });
+    // CUSTOM providers are checked against the mesh config and registry of the snapshot last built
+    const s = snapshot;
+    const lookup = s ? (h: string) => s.services.find((x) => x.hostname === h) : undefined;
+    return securityIssues({ authorizationPolicies: of('AuthorizationPolicy'), requestAuthentications: of('RequestAuthentication'), jwks: resolved, mesh: s?.mesh, domainSuffix: s?.domainSuffix }, lookup);
   };
 
   const reportTranslationIssues = issueReporter((line) => log.info(`translation issue resolved: ${line}`), (i, line) =>

@@ -135,6 +135,7 @@ test('AuthorizationPolicy CUSTOM: ext_authz HTTP provider checked by the server 
     assert.equal(app.seen.length, seenBefore, 'a denied request never reaches the backend');
     const denyLine = await poll(async () => m.flagged('server').find((l) => l.path === '/deny/me'), 5000, 100);
     assert.equal(denyLine.flags, 'UAEX');
+    assert.match(denyLine.explanation ?? '', /the authorization service answered 403 \(envoy\.filters\.http\.ext_authz, AuthorizationPolicy action CUSTOM\)/);
 
     // The authorization server down: failOpen false -> 403 (status_on_error), flag UAEX; unselected paths still work.
     await authz.close();
@@ -145,6 +146,7 @@ test('AuthorizationPolicy CUSTOM: ext_authz HTTP provider checked by the server 
     const downLine = await poll(async () => m.flagged('server').find((l) => l.path === '/allow/down'), 5000, 100);
     assert.equal(downLine.flags, 'UAEX');
     assert.equal(downLine.status, 403);
+    assert.match(downLine.explanation ?? '', /the authorization check failed \(connect-failure/);
     assert.equal((await m.request('client', `${url}/public`)).status, 200);
     const stats = await m.admin('server', '/stats');
     assert.match(stats, /^http\..*\.ext_authz\.ok: [1-9]/m);

@@ -129,11 +129,12 @@ export interface ExplainContext {
   fault?: { delayMs?: number; abortStatus?: number; grpcStatus?: number };
   maxStreamDurationMs?: number;
   /** The auth filters answered (no response flag): RBAC denial naming the policy, or a JWT failure. */
-  authz?: { kind: 'rbac' | 'jwt_authn'; filter: string; status: number; policy?: string; action?: string; message?: string };
+  authz?: { kind: 'rbac' | 'jwt_authn' | 'ext_authz'; filter: string; status: number; policy?: string; action?: string; message?: string };
 }
 
 /** Why an auth filter (RBAC / jwt_authn) refused the request, naming the policy. */
 export function explainAuthz(a: NonNullable<ExplainContext['authz']>): string {
+  if (a.kind === 'ext_authz') return `${a.message ?? 'the authorization service refused the request'} (${a.filter}, AuthorizationPolicy action CUSTOM)`;
   if (a.kind === 'jwt_authn') return `the request's JWT was rejected by ${a.filter}: ${a.message ?? 'verification failed'} (RequestAuthentication)`;
   if (a.action === 'DENY') return `denied by RBAC filter ${a.filter}: DENY policy "${a.policy}" matched (AuthorizationPolicy action DENY)`;
   return `denied by RBAC filter ${a.filter}: no ALLOW policy matched the request${a.policy ? ` (${a.policy})` : ''} (AuthorizationPolicy action ALLOW: only listed sources / operations are let in)`;
@@ -217,6 +218,7 @@ function explainOne(f: ResponseFlag, ctx: ExplainContext): string {
     case 'RL':
       return `the request was rate limited by the proxy's local rate limit${where(ctx)}`;
     case 'UAEX':
+      if (ctx.authz?.kind === 'ext_authz') return explainAuthz(ctx.authz);
       return `the external authorization service denied the request${detail}`;
     case 'RLSE':
       return `the rate limit service failed and the request was rejected${detail}`;

@@ -22,7 +22,7 @@ import { setHeader } from '../header-edits.ts';
 export interface AuthzOutcome {
   /** The filter's name in the listener (e.g. envoy.filters.http.rbac). */
   filter: string;
-  kind: 'rbac' | 'jwt_authn';
+  kind: 'rbac' | 'jwt_authn' | 'ext_authz';
   status: number;
   /** Envoy's response code details, e.g. rbac_access_denied_matched_policy[ns[foo]-policy[deny-admin]-rule[0]]. */
   details: string;
@@ -216,6 +216,10 @@ function extDone(ex: AuthzExchange, f: ExtAuthzFilter, r: ExtAuthzResult, stats:
   }
   if (r.kind === 'error' && f.cfg.failureModeAllow) { bump('failure_mode_allowed'); return true; }
   ex.flags?.push('UAEX');
+  const status = r.kind === 'deny' ? r.status : f.cfg.statusOnError;
+  ex.authz = r.kind === 'deny'
+    ? { filter: f.name, kind: 'ext_authz', status, details: 'ext_authz_denied', message: `the authorization service answered ${status}` }
+    : { filter: f.name, kind: 'ext_authz', status, details: 'ext_authz_error', message: `the authorization check failed (${r.detail})` };
   if (r.kind === 'deny') ex.localReply(r.status, r.body, NO_EDITS, r.headers);
   else ex.localReply(f.cfg.statusOnError, '', NO_EDITS);
   return false;
