@@ -26,7 +26,7 @@ import { authorize, type AuthzOutcome } from './filters/authz.ts';
 import { MIRROR_BUFFER_LIMIT, sendMirrors } from './mirror.ts';
 import { newRequestId, notFilterState, originalDestination, splitHostPort } from './exchange-util.ts';
 export { originalDestination } from './exchange-util.ts';
-import { explain } from '../telemetry/response-flags.ts';
+import { explain, localCodeDetails } from '../telemetry/response-flags.ts';
 import { applyXfcc } from '../tls/xfcc.ts';
 import type { ResponseFlag } from '../telemetry/response-flags.ts';
 import { PEER_HEADER } from '../telemetry/labels.ts';
@@ -100,6 +100,8 @@ export class Exchange implements ResponseSink, DeadlineTarget {
   /** CORS response headers for an allowed cross-origin request. */
   private corsHeaders: Array<[string, string]> | undefined;
   private detail = '';
+  /** The last try ended by its per-try timeout (response code details upstream_per_try_timeout). */
+  private perTryTimedOut = false;
   /** Set when the auth filters (jwt_authn / RBAC, src/proxy/http/filters/authz.ts) answered: for the log and explanation. */
   authz: AuthzOutcome | undefined;
   private hash: number | undefined;
@@ -313,7 +315,10 @@ export class Exchange implements ResponseSink, DeadlineTarget {
     // Envoy sends the count on every attempt when the virtual host asks, "1" included (not only on retries).
     if (this.fwd?.virtualHost?.includeAttemptCountInRequest) setHeader(out.headers, 'x-envoy-attempt-count', rs ? rs.attemptCountHeader() : '1');
     const seq = ++this.attemptSeq;
-    if (rs && rs.perTryTimeoutMs > 0) this.tryTimer = this.ctx.clock.setTimeout(() => { if (seq === this.attemptSeq) this.onTryTimeout(); }, rs.perTryTimeoutMs);
+    // Every try has the per-try timeout, the first included, also while the RetryState is still deferred (lazyRetry)
+    // and with num_retries 0, as Envoy's router applies it.
+    const tryMs = rs ? rs.perTryTimeoutMs : this.fwd?.retryPolicy?.perTryTimeoutMs ?? 0;
+    if (tryMs > 0) this.tryTimer = this.ctx.clock.setTimeout(() => { if (seq === this.attemptSeq) this.onTryTimeout(); }, tryMs);
     this.ctx.stats.upstream_rq_total++;
     // use_downstream_protocol (Istio's useClientProtocol and sniffed ports): an HTTP/2 request (gRPC with its
     // trailers) stays HTTP/2 upstream; an HTTP/1.1 one stays HTTP/1.1.
@@ -592,6 +597,7 @@ export class Exchange implements ResponseSink, DeadlineTarget {
   private onTryTimeout(): void {
     this.tryTimer = undefined;
     if (this.finished || this.responseStarted) return;
+    this.perTryTimedOut = true;
     this.dropPending();
     const u = this.upstream;
     this.upstream = null;
@@ -617,6 +623,7 @@ export class Exchange implements ResponseSink, DeadlineTarget {
     ++this.attemptSeq;
     u?.abort();
     if (this.host) this.cluster!.reportLocal(this.host, 'timeout');
+    this.perTryTimedOut = false; // the route's own timeout ended it, not a try's
     this.flags.push('UT');
     if (this.responseStarted) { this.down.abort(); this.finish(); return; }
     this.localReply(504, 'upstream request timeout', NO_EDITS);
@@ -734,7 +741,8 @@ export class Exchange implements ResponseSink, DeadlineTarget {
       downstreamLocalAddress: `${this.origin.localAddress}:${this.origin.localPort}`,
       downstreamRemoteAddress: `${this.origin.remoteAddress}:${this.origin.remotePort}`,
       downstreamPeerUriSan: this.origin.peer?.principal,
-      responseCodeDetails: this.authz ? this.authz.details : this.responseStarted ? 'via_upstream' : this.flags.length ? this.flags.join(',') : undefined,
+      responseCodeDetails: this.authz ? this.authz.details : this.responseStarted && !this.flags.includes('DC') ? 'via_upstream'
+        : localCodeDetails(this.flags, this.perTryTimedOut, this.decision?.kind === 'direct' || this.decision?.kind === 'redirect'),
       grpcStatus: this.grpcStatus,
       req: (n) => n === ':method' ? req.method : n === ':path' ? req.path : n === ':authority' ? req.authority : n === ':scheme' ? req.scheme
         : n === 'x-request-id' ? this.requestId || req.get(n) : req.get(n),
