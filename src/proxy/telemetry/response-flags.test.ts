@@ -51,3 +51,16 @@ test('every flag has an explanation; a 5xx without flags blames the upstream its
   assert.equal(explain([], { status: 503, cluster: CLUSTER, upstreamHost: '10.0.0.1:9080' }), `503: the response came from 10.0.0.1:9080 in ${CLUSTER} itself (no proxy flag was set)`);
   assert.equal(explain([], { status: 200 }), '200: no response flags');
 });
+
+test('localCodeDetails: Envoy names for the flag that ended the request', async () => {
+  const { localCodeDetails } = await import('./response-flags.ts');
+  assert.equal(localCodeDetails(['FI'], false, false), 'fault_filter_abort');
+  assert.equal(localCodeDetails(['URX', 'UF'], false, false), 'upstream_reset_before_response_started{remote_connection_failure}');
+  assert.equal(localCodeDetails(['UT'], true, false), 'upstream_per_try_timeout');
+  assert.equal(localCodeDetails(['UT'], false, false), 'response_timeout');
+  assert.equal(localCodeDetails(['DI', 'UO'], false, false), 'upstream_reset_before_response_started{overflow}');
+  assert.equal(localCodeDetails([], false, true), 'direct_response');
+  assert.equal(localCodeDetails(['UC', 'DC'], false, false), 'downstream_remote_disconnect');
+  assert.equal(localCodeDetails(['DPE'], false, false), 'DPE');
+  assert.equal(localCodeDetails([], false, false), undefined);
+});

@@ -132,6 +132,38 @@ export interface ExplainContext {
   authz?: { kind: 'rbac' | 'jwt_authn' | 'ext_authz'; filter: string; status: number; policy?: string; action?: string; message?: string };
 }
 
+/** Envoy's %RESPONSE_CODE_DETAILS% for the flag that ended a request (the last one that explains a local reply). */
+const DETAILS_BY_FLAG: Record<string, string> = {
+  NR: 'route_not_found',
+  NC: 'cluster_not_found',
+  UH: 'no_healthy_upstream',
+  UO: 'upstream_reset_before_response_started{overflow}',
+  UF: 'upstream_reset_before_response_started{remote_connection_failure}',
+  UC: 'upstream_reset_before_response_started{connection_termination}',
+  UR: 'upstream_reset_before_response_started{remote_reset}',
+  UPE: 'upstream_reset_before_response_started{protocol_error}',
+  UT: 'response_timeout',
+  FI: 'fault_filter_abort',
+  DC: 'downstream_remote_disconnect',
+};
+
+/**
+ * Response code details of a request that did not get its answer from upstream: Envoy's name for the last flag that
+ * has one (a retried UF ends as URX + UF: the UF names the reset), `upstream_per_try_timeout` when the final try timed
+ * out, `direct_response` for a route's direct response or redirect; else the flags themselves (or undefined).
+ */
+export function localCodeDetails(flags: readonly string[], perTryTimeout: boolean, direct: boolean): string | undefined {
+  if (flags.includes('DC')) return DETAILS_BY_FLAG.DC;
+  for (let i = flags.length - 1; i >= 0; i--) {
+    const f = flags[i]!;
+    if (f === 'UT' && perTryTimeout) return 'upstream_per_try_timeout';
+    const d = DETAILS_BY_FLAG[f];
+    if (d !== undefined) return d;
+  }
+  if (direct) return 'direct_response';
+  return flags.length ? flags.join(',') : undefined;
+}
+
 /** Why an auth filter (RBAC / jwt_authn) refused the request, naming the policy. */
 export function explainAuthz(a: NonNullable<ExplainContext['authz']>): string {
   if (a.kind === 'ext_authz') return `${a.message ?? 'the authorization service refused the request'} (${a.filter}, AuthorizationPolicy action CUSTOM)`;
