@@ -97,6 +97,8 @@ const restFiles = [
   'envoy/service/secret/v3/sds.proto',
   'envoy/service/status/v3/csds.proto',
   'envoy/config/bootstrap/v3/bootstrap.proto',
+  // ext_authz's gRPC Check: a proxy loads it only when a gRPC ext_authz filter is configured
+  'envoy/service/auth/v3/external_auth.proto',
 ];
 
 let rootCache: protobuf.Root | undefined;

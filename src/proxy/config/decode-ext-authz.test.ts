@@ -47,7 +47,7 @@ test('defaults: 200 ms timeout, 403 on error, fail closed', () => {
 
 test('what the proxy cannot honour is an error naming the field', () => {
   const ctx = new Ctx('l');
-  decodeExtAuthz(normalize(TypeUrl.ExtAuthz, { '@type': TypeUrl.ExtAuthz, grpc_service: { envoy_grpc: { cluster_name: 'c' } }, with_request_body: { max_request_bytes: 10 } }), ctx, 'f');
+  decodeExtAuthz(normalize(TypeUrl.ExtAuthz, { '@type': TypeUrl.ExtAuthz, grpc_service: { google_grpc: { target_uri: 'x', stat_prefix: 's' } }, with_request_body: { max_request_bytes: 10 } }), ctx, 'f');
   assert.deepEqual(ctx.errors.map((e) => e.field).sort(), ['f.grpc_service', 'f.with_request_body']);
   const ctx1 = new Ctx('l');
   decodeExtAuthz({ http_service: { server_uri: { uri: 'http://a', cluster: 'c' }, authorization_response: { allowed_client_headers_on_success: { patterns: [{ exact: 'x' }] } } } }, ctx1, 'f');
@@ -55,4 +55,14 @@ test('what the proxy cannot honour is an error naming the field', () => {
   const ctx2 = new Ctx('l');
   decodeExtAuthz({ http_service: { server_uri: { uri: 'http://a' }, path_prefix: 'nope' } }, ctx2, 'f');
   assert.deepEqual(ctx2.errors.map((e) => e.field), ['f.http_service.server_uri.cluster', 'f.http_service.path_prefix']);
+});
+
+test('a gRPC service: envoy_grpc cluster, authority and timeout', () => {
+  const ctx = new Ctx('l');
+  const c = decodeExtAuthz(normalize(TypeUrl.ExtAuthz, { '@type': TypeUrl.ExtAuthz, grpc_service: { envoy_grpc: { cluster_name: 'outbound|9000||opa', authority: 'opa' }, timeout: { seconds: 1 } }, status_on_error: { code: 'Forbidden' } }), ctx, 'f');
+  assert.deepEqual(ctx.errors, []);
+  assert.deepEqual(c.grpc, { authority: 'opa' });
+  assert.equal(c.cluster, 'outbound|9000||opa');
+  assert.equal(c.timeoutMs, 1000);
+  assert.equal(c.statusOnError, 403);
 });

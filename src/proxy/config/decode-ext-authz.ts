@@ -1,11 +1,13 @@
-// proxy/config: decoder for envoy.filters.http.ext_authz (HTTP service only) into ExtAuthzConfig. What we cannot
-// honour (gRPC service, request body in the check) is an error: a half-applied authorization filter must NACK.
+// proxy/config: decoder for envoy.filters.http.ext_authz (HTTP service, or gRPC service through envoy_grpc) into
+// ExtAuthzConfig. What we cannot honour (google_grpc, request body in the check) is an error: a half-applied authorization filter must NACK.
 import { dataPlaneRoot } from '../../envoy/protos.ts';
 import { Ctx, type Obj, arr, durationMs, obj, str, stringMatch } from './decode-common.ts';
 import type { StringMatch } from './types.ts';
 
 export interface ExtAuthzConfig {
-  /** Cluster the check request goes to (http_service.server_uri.cluster). */
+  /** gRPC service (grpc_service.envoy_grpc): Check over HTTP/2 to `cluster`, with this :authority. Absent: HTTP service. */
+  grpc?: { authority: string };
+  /** Cluster the check request goes to (http_service.server_uri.cluster or grpc_service.envoy_grpc.cluster_name). */
   cluster: string;
   /** server_uri.uri: its host is only a label here, as in Envoy. */
   uri: string;
@@ -46,12 +48,23 @@ function statusCode(v: unknown): number | undefined {
 
 export function decodeExtAuthz(v: Obj, ctx: Ctx, field: string): ExtAuthzConfig {
   const out: ExtAuthzConfig = { cluster: '', uri: '', timeoutMs: DEFAULT_TIMEOUT_MS, pathPrefix: '', headersToAdd: [], failureModeAllow: v.failure_mode_allow === true, statusOnError: 403 };
-  if (v.grpc_service !== undefined) ctx.err(`${field}.grpc_service`, 'ext_authz gRPC service is not supported (use http_service)');
   for (const k of ['with_request_body', 'denied_header_prefixes', 'metadata_context_namespaces', 'filter_enabled', 'deny_at_disable'] as const) {
     if (v[k] !== undefined) ctx.err(`${field}.${k}`, `ext_authz ${k} is not supported`);
   }
+  decodeCommon(v, ctx, field, out);
+  const gs = obj(v.grpc_service);
+  if (gs) {
+    const eg = obj(gs.envoy_grpc);
+    if (!eg) { ctx.err(`${field}.grpc_service`, 'only envoy_grpc (a cluster) is supported, not google_grpc'); return out; }
+    out.cluster = str(eg.cluster_name) ?? '';
+    if (!out.cluster) ctx.err(`${field}.grpc_service.envoy_grpc.cluster_name`, 'must name a cluster');
+    out.grpc = { authority: str(eg.authority) ?? '' };
+    const t = durationMs(gs.timeout);
+    if (t !== undefined) out.timeoutMs = t;
+    return out;
+  }
   const hs = obj(v.http_service);
-  if (!hs) { if (v.grpc_service === undefined) ctx.err(`${field}.http_service`, 'ext_authz needs http_service'); return out; }
+  if (!hs) { ctx.err(`${field}.http_service`, 'ext_authz needs http_service or grpc_service'); return out; }
   const su = obj(hs.server_uri);
   out.cluster = str(su?.cluster) ?? '';
   out.uri = str(su?.uri) ?? '';
@@ -79,6 +92,11 @@ export function decodeExtAuthz(v: Obj, ctx: Ctx, field: string): ExtAuthzConfig 
       if (rs[k] !== undefined) ctx.err(`${f}.${k}`, `ext_authz ${k} is not supported`);
     }
   }
+  return out;
+}
+
+/** The fields both services share: status_on_error and filter_enabled_metadata. */
+function decodeCommon(v: Obj, ctx: Ctx, field: string, out: ExtAuthzConfig): void {
   const soe = obj(v.status_on_error);
   if (soe) {
     const c = statusCode(soe.code);
@@ -94,5 +112,4 @@ export function decodeExtAuthz(v: Obj, ctx: Ctx, field: string): ExtAuthzConfig 
     if (!str(md.filter) || path.length === 0 || path.includes('') || !match || md.invert === true) ctx.err(f, 'only a filter + key path + string_match value (not inverted) is supported');
     else out.enabledMetadata = { filter: str(md.filter)!, path, match };
   }
-  return out;
 }

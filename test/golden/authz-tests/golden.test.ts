@@ -82,7 +82,7 @@ const cases: Case[] = [
     },
   },
   {
-    // CUSTOM with extensionProviders: HTTP ext_authz, gRPC (denied), unknown service, two providers
+    // CUSTOM with extensionProviders: HTTP ext_authz, gRPC ext_authz, unknown service, two providers
     feature: 'authz-tests/ext-authz', proxies: {
       web: { name: 'web-1', namespace: 'foo', ip: '10.0.3.5', labels: { app: 'web' } },
       api: { name: 'api-1', namespace: 'foo', ip: '10.0.3.6', labels: { app: 'api' } },

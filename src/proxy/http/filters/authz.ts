@@ -156,7 +156,7 @@ export function authorize(ex: AuthzExchange, ctx: EngineContext, origin: Connect
             ex.flags?.push('UAEX');
             ex.localReply(500, 'ext_authz error', NO_EDITS);
           }
-        });
+        }, { source: { address: origin.remoteAddress, port: origin.remotePort }, destination: origin.destination });
         return false;
       }
       if (step.kind === 'rbac') {

@@ -1,4 +1,4 @@
-// proxy/http/filters: envoy.filters.http.ext_authz over HTTP — the check request to the authorization service's
+// proxy/http/filters: envoy.filters.http.ext_authz (gRPC service: ext-authz-grpc.ts) over HTTP — the check request to the authorization service's
 // cluster (the request's method, path_prefix + path, Envoy's always-sent headers plus allowed_headers and
 // headers_to_add, no body) and what its answer means: 200 allows (allowed_upstream_headers are set on the request),
 // 5xx / connect failure / reset / timeout is an error (status_on_error, or allow when failure_mode_allow), any other
@@ -8,6 +8,7 @@ import type { StringMatch } from '../../config/types.ts';
 import type { EngineContext } from '../../listener/runtime.ts';
 import type { IncomingRequest, OutgoingRequest, ResponseSink, UpstreamFailure } from '../exchange-types.ts';
 import { matchString } from './match.ts';
+import { grpcCheck, type CheckPeers } from './ext-authz-grpc.ts';
 
 export type ExtAuthzResult =
   | { kind: 'allow'; upstreamHeaders: Array<[string, string]> }
@@ -91,7 +92,7 @@ export class ExtAuthzFilter {
    * Send the check for `req` to the configured cluster; `done` is called exactly once (unless cancelled).
    * Returns a cancel function (the exchange ended first).
    */
-  check(req: IncomingRequest, ctx: EngineContext, done: (r: ExtAuthzResult) => void): () => void {
+  check(req: IncomingRequest, ctx: EngineContext, done: (r: ExtAuthzResult) => void, peers: CheckPeers = {}): () => void {
     let over = false;
     let cancelAcquire: (() => void) | undefined;
     let conn: { abort(): void } | undefined;
@@ -106,6 +107,11 @@ export class ExtAuthzFilter {
       conn?.abort();
       finish({ kind: 'error', detail: `authorization check timed out after ${this.cfg.timeoutMs} ms` });
     }, this.cfg.timeoutMs);
+    if (this.cfg.grpc) {
+      const abort = grpcCheck(ctx, this.cfg.cluster, this.cfg.grpc.authority, req, peers, finish);
+      conn = abort ? { abort } : undefined;
+      return () => { if (!over) { over = true; ctx.clock.clearTimeout(timer); conn?.abort(); } };
+    }
     const cluster = ctx.upstreams.cluster(this.cfg.cluster);
     const host = cluster?.pick({}).host;
     if (!cluster || !host) {

@@ -27,7 +27,6 @@ test('provider resolution: defaults, short service names, and why a provider is 
   assert.equal(resolveExtAuthzProvider(mesh([http({ service: 'authz.foo', port: '8000' })]), 'ext', lookup).provider?.host, svc.hostname);
   const why = (providers: unknown[]) => resolveExtAuthzProvider(mesh(providers), 'ext', lookup).problem ?? '';
   assert.match(why([]), /not defined/);
-  assert.match(why([{ name: 'ext', envoyExtAuthzGrpc: { service: svc.hostname, port: 9000 } }]), /envoyExtAuthzGrpc.*not support/);
   assert.match(why([{ name: 'ext', zipkin: {} }]), /not an ext_authz provider/);
   assert.match(why([http({ service: 'nowhere.foo.svc.cluster.local' })]), /could not find service nowhere/);
   assert.match(why([http({ port: 0 })]), /port/);
@@ -60,10 +59,20 @@ test('a usable HTTP provider: RBAC shadow DENY rules named istio-ext-authz-..., 
   assert.deepEqual(httpCustomRbacFilters(ps, plan.bad), []);
 });
 
+test('an envoyExtAuthzGrpc provider: the same pair, ext_authz with an envoy_grpc service', () => {
+  n = 0;
+  const g = planCustom([ap('ext', [{}])], mesh([{ name: 'ext', envoyExtAuthzGrpc: { service: svc.hostname, port: 9000, timeout: '1s', failOpen: true } }]), lookup);
+  assert.equal(g.bad.size, 0);
+  const ext = normalize(TypeUrl.ExtAuthz, g.filters[1]!.typed_config as Record<string, unknown>) as Record<string, any>;
+  assert.deepEqual(ext.grpc_service, { envoy_grpc: { cluster_name: 'outbound|9000||authz.foo.svc.cluster.local', authority: 'authz.foo.svc.cluster.local' }, timeout: { seconds: 1, nanos: 0 } });
+  assert.equal(ext.http_service, undefined);
+  assert.equal(ext.failure_mode_allow, true);
+});
+
 test('unusable or several providers: no ext_authz, every CUSTOM rule denies (and the issue names the cause)', () => {
   n = 0;
   const grpc = [ap('ext', [{}])];
-  const g = planCustom(grpc, mesh([{ name: 'ext', envoyExtAuthzGrpc: { service: svc.hostname, port: 9000 } }]), lookup);
+  const g = planCustom(grpc, mesh([{ name: 'ext', envoyExtAuthzGrpc: { service: 'nowhere.foo.svc.cluster.local', port: 9000 } }]), lookup);
   assert.deepEqual(g.filters, []);
   assert.deepEqual([...g.bad], ['ext']);
   assert.equal(httpCustomRbacFilters(grpc, g.bad).length, 1);

@@ -2,7 +2,8 @@
 // ext_authz HTTP filter, Istio's way: an RBAC filter whose shadow DENY rules (named "istio-ext-authz-ns[..]-..."),
 // when one matches, leave "istio_ext_authz_shadow_effective_policy_id" in the RBAC filter's dynamic metadata; the
 // ext_authz filter that follows is enabled only by that metadata, so only requests a CUSTOM rule selects are checked.
-// A provider we cannot use (unknown name, unknown service, gRPC kind, several providers on one workload) is left to
+// envoyExtAuthzGrpc becomes the same filter with a grpc_service. A provider we cannot use (unknown name, unknown
+// service, unsupported option, several providers on one workload) is left to
 // rbac.ts, which denies what its rules select (Istio's behaviour for a bad provider). Pure.
 import { envoyRoot, TypeUrl } from '../../../envoy/protos.ts';
 import { parseGoDuration, nsToDuration } from '../../../common/duration.ts';
@@ -22,8 +23,10 @@ const DEFAULT_TIMEOUT_NS = 600 * 1e9;
 
 type Lookup = (host: string) => Service | undefined;
 
-/** A usable envoyExtAuthzHttp provider, resolved against the registry. */
+/** A usable envoyExtAuthzHttp / envoyExtAuthzGrpc provider, resolved against the registry. */
 export interface HttpExtAuthzProvider {
+  /** envoyExtAuthzHttp or envoyExtAuthzGrpc (then only the fields up to statusOnError apply). */
+  kind: 'http' | 'grpc';
   name: string;
   host: string;
   port: number;
@@ -58,9 +61,9 @@ export function resolveExtAuthzProvider(mesh: MeshConfig, name: string, lookup: 
   const p = list.find((x) => isObj(x) && x.name === name) as Record<string, unknown> | undefined;
   if (!name) return { problem: 'CUSTOM action without provider.name' };
   if (!p) return { problem: `provider ${name} is not defined in meshConfig.extensionProviders` };
-  if (isObj(p.envoyExtAuthzGrpc)) return { problem: `provider ${name} is envoyExtAuthzGrpc, which Rigging does not support yet (use envoyExtAuthzHttp)` };
-  const h = p.envoyExtAuthzHttp;
-  if (!isObj(h)) return { problem: `provider ${name} is not an ext_authz provider (envoyExtAuthzHttp)` };
+  const grpc = isObj(p.envoyExtAuthzGrpc);
+  const h = grpc ? p.envoyExtAuthzGrpc : p.envoyExtAuthzHttp;
+  if (!isObj(h)) return { problem: `provider ${name} is not an ext_authz provider (envoyExtAuthzHttp / envoyExtAuthzGrpc)` };
   // Rigging's proxy cannot honour these yet: the provider is unusable rather than half applied
   if (isObj(h.includeRequestBodyInCheck)) return { problem: `provider ${name}: includeRequestBodyInCheck is not supported yet` };
   if (strList(h.headersToDownstreamOnAllow).length) return { problem: `provider ${name}: headersToDownstreamOnAllow is not supported yet` };
@@ -84,7 +87,7 @@ export function resolveExtAuthzProvider(mesh: MeshConfig, name: string, lookup: 
   const requestHeaders = strList(h.includeRequestHeadersInCheck);
   const additional = isObj(h.includeAdditionalHeadersInCheck) ? h.includeAdditionalHeadersInCheck : {};
   const out: HttpExtAuthzProvider = {
-    name, host: svc.hostname, port, cluster: outboundCluster(svc.hostname, port), timeoutNs,
+    kind: grpc ? 'grpc' : 'http', name, host: svc.hostname, port, cluster: outboundCluster(svc.hostname, port), timeoutNs,
     pathPrefix: typeof h.pathPrefix === 'string' ? h.pathPrefix : '',
     failOpen: h.failOpen === true, statusOnError,
     // the deprecated includeHeadersInCheck counts only when the new field is not set (Istio)
@@ -119,8 +122,18 @@ function headerList(names: readonly string[]): EnvoyResource | undefined {
   };
 }
 
-/** The ext_authz filter's typed_config for a resolved HTTP provider. */
+/** The ext_authz filter's typed_config for a resolved provider. */
 export function extAuthzConfig(p: HttpExtAuthzProvider): EnvoyResource {
+  if (p.kind === 'grpc') {
+    return {
+      '@type': TypeUrl.ExtAuthz,
+      grpc_service: { envoy_grpc: { cluster_name: p.cluster, authority: p.host }, timeout: nsToDuration(p.timeoutNs) },
+      status_on_error: { code: statusName(p.statusOnError) },
+      failure_mode_allow: p.failOpen,
+      transport_api_version: 'V3',
+      filter_enabled_metadata: filterEnabledMetadata(),
+    };
+  }
   const service: EnvoyResource = {
     server_uri: { uri: `http://${p.host}`, cluster: p.cluster, timeout: nsToDuration(p.timeoutNs) },
     path_prefix: p.pathPrefix,
@@ -141,14 +154,19 @@ export function extAuthzConfig(p: HttpExtAuthzProvider): EnvoyResource {
     status_on_error: { code: statusName(p.statusOnError) },
     failure_mode_allow: p.failOpen,
     transport_api_version: 'V3',
-    filter_enabled_metadata: {
-      filter: HTTP_RBAC_FILTER,
-      path: [{ key: `${EXT_AUTHZ_STAT_PREFIX}shadow_effective_policy_id` }],
-      value: { string_match: { prefix: EXT_AUTHZ_POLICY_PREFIX } },
-    },
+    filter_enabled_metadata: filterEnabledMetadata(),
   };
   if (p.body) cfg.with_request_body = { max_request_bytes: p.body.maxRequestBytes, allow_partial_message: p.body.allowPartialMessage, pack_as_bytes: p.body.packAsBytes };
   return cfg;
+}
+
+/** Enable ext_authz only where the CUSTOM shadow rules matched (the RBAC filter's metadata names the policy). */
+function filterEnabledMetadata(): EnvoyResource {
+  return {
+    filter: HTTP_RBAC_FILTER,
+    path: [{ key: `${EXT_AUTHZ_STAT_PREFIX}shadow_effective_policy_id` }],
+    value: { string_match: { prefix: EXT_AUTHZ_POLICY_PREFIX } },
+  };
 }
 
 /** The enforced CUSTOM policies applying to a proxy, and the one provider they may use (Istio allows one per workload). */
