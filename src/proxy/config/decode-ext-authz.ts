@@ -1,6 +1,6 @@
 // proxy/config: decoder for envoy.filters.http.ext_authz (HTTP service, or gRPC service through envoy_grpc) into
 // ExtAuthzConfig. What we cannot honour (google_grpc, request body in the check) is an error: a half-applied authorization filter must NACK.
-import { dataPlaneRoot } from '../../envoy/protos.ts';
+import { dataPlaneRoot, lookupType } from '../../envoy/protos.ts';
 import { Ctx, type Obj, arr, durationMs, obj, str, stringMatch } from './decode-common.ts';
 import type { StringMatch } from './types.ts';
 
@@ -59,6 +59,10 @@ export function decodeExtAuthz(v: Obj, ctx: Ctx, field: string): ExtAuthzConfig 
     out.cluster = str(eg.cluster_name) ?? '';
     if (!out.cluster) ctx.err(`${field}.grpc_service.envoy_grpc.cluster_name`, 'must name a cluster');
     out.grpc = { authority: str(eg.authority) ?? '' };
+    // The Check messages are outside the proxy's data-plane types: load them now, at config time, not on a request.
+    try { lookupType('envoy.service.auth.v3.CheckRequest'); lookupType('envoy.service.auth.v3.CheckResponse'); } catch (e) {
+      ctx.err(`${field}.grpc_service`, `cannot load envoy.service.auth.v3 types: ${(e as Error).message}`);
+    }
     const t = durationMs(gs.timeout);
     if (t !== undefined) out.timeoutMs = t;
     return out;
