@@ -65,7 +65,8 @@ test('Telemetry envoy provider with response.code >= 400 logs only failing reque
   // successful requests are filtered out everywhere (the 503 and 500 lines above were flushed after them)
   for (const w of ['client', 'backend']) {
     assert.deepEqual(out(w, '/ok-'), [], `${w} logged a 200`);
-    assert.deepEqual(out(w, '/warmup'), [], `${w} logged the warmup`);
+    // the warm-up polls until a 200: a 503 while the backend's sidecar is still starting is a failure and may be logged
+    assert.deepEqual(out(w, '/warmup').filter((l) => /" 200 /.test(l)), [], `${w} logged the warmup's 200`);
   }
   assert.equal(out('backend', 'rid-abort-1').length, 0, 'the abort never reached the backend');
 
