@@ -149,7 +149,7 @@ test('fail closed: deny answers, 5xx, a redirect and a missing provider cluster 
 });
 
 test('a provider missing from MeshConfig, or a dry-run-only CUSTOM policy, adds no ext_authz filter', () => {
-  const bad = planCustom([policy([{}], 'nowhere')], { extensionProviders: [] } as MeshConfig, lookup);
+  const bad = planCustom([policy([{}], 'nowhere')], { extensionProviders: [] } as unknown as MeshConfig, lookup);
   assert.deepEqual([bad.filters, [...bad.bad]], [[], ['nowhere']], 'rbac.ts then denies what its rules select');
   const dry = { ...policy([{}]), metadata: { name: 'd', namespace: 'foo', annotations: { 'istio.io/dry-run': 'true' } } };
   assert.deepEqual(planCustom([dry], { extensionProviders: [{ name: 'ext', ...httpProvider() }] } as MeshConfig, lookup), { filters: [], bad: new Set() });
