@@ -204,3 +204,21 @@ test('gRPC denied_response cannot set the local reply framing (as the HTTP servi
   assert.doesNotMatch(head, /^transfer-encoding:/m);
   assert.match(head, /^x-reason: r$/m);
 });
+
+test('a gRPC client denied or failed by ext_authz gets a gRPC answer (trailers-only, grpc-status), as from RBAC', {
+  skip: process.env.R2_UNSKIP ? false : 'bug: ext_authz local replies skip the gRPC conversion deny() does — see .tmp/patches/r2-ext-authz-grpc-client.patch',
+}, () => {
+  const h = handler(httpProvider(), [{}]);
+  const grpcReq = () => request('POST', '/pkg.Svc/Call', ['content-type', 'application/grpc', 'te', 'trailers']);
+  const denied = run(h, engine(http(401, ['x-why', 'expired'], 'token expired')).ctx, grpcReq());
+  assert.equal(denied.replies[0]?.status, 200, 'Envoy answers a gRPC request with HTTP 200 + grpc-status');
+  const ex = denied.replies[0]!.extra;
+  assert.equal(ex[ex.indexOf('grpc-status') + 1], '16', '401 -> UNAUTHENTICATED');
+  assert.equal(ex[ex.indexOf('grpc-message') + 1], 'token expired');
+  assert.equal(ex[ex.indexOf('x-why') + 1], 'expired');
+  const failed = run(handler(httpProvider({ statusOnError: '503' }), [{}]), engine('no-cluster').ctx, grpcReq());
+  assert.equal(failed.replies[0]?.status, 200);
+  const fx = failed.replies[0]!.extra;
+  assert.equal(fx[fx.indexOf('grpc-status') + 1], '14', 'status_on_error 503 -> UNAVAILABLE');
+  assert.deepEqual(failed.flags, ['UAEX']);
+});
