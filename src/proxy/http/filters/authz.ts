@@ -17,6 +17,7 @@ import { compileRules, type RbacEngine } from './rbac-match.ts';
 import { ExtAuthzFilter, type ExtAuthzResult } from './ext-authz.ts';
 import type { ResponseFlag } from '../../telemetry/response-flags.ts';
 import { setHeader } from '../header-edits.ts';
+import { httpToGrpcStatus } from './fault.ts';
 
 /** Why the auth stage answered: for the access log (response code details) and the explanation. */
 export interface AuthzOutcome {
@@ -156,7 +157,7 @@ export function authorize(ex: AuthzExchange, ctx: EngineContext, origin: Connect
             ex.flags?.push('UAEX');
             ex.localReply(500, 'ext_authz error', NO_EDITS);
           }
-        }, { source: { address: origin.remoteAddress, port: origin.remotePort }, destination: origin.destination });
+        }, { source: { address: origin.remoteAddress, port: origin.remotePort }, destination: origin.destination, xfcc: { mode: h.forwardClientCertDetails, peer: origin.peer } });
         return false;
       }
       if (step.kind === 'rbac') {
@@ -220,8 +221,9 @@ function extDone(ex: AuthzExchange, f: ExtAuthzFilter, r: ExtAuthzResult, stats:
   ex.authz = r.kind === 'deny'
     ? { filter: f.name, kind: 'ext_authz', status, details: 'ext_authz_denied', message: `the authorization service answered ${status}` }
     : { filter: f.name, kind: 'ext_authz', status, details: 'ext_authz_error', message: `the authorization check failed (${r.detail})` };
-  if (r.kind === 'deny') ex.localReply(r.status, r.body, NO_EDITS, r.headers);
-  else ex.localReply(f.cfg.statusOnError, '', NO_EDITS);
+  // deny(): a gRPC caller gets Envoy's gRPC-shaped local reply (HTTP 200, grpc-status from the HTTP status)
+  if (r.kind === 'deny') deny(ex, r.status, r.body, r.headers);
+  else deny(ex, f.cfg.statusOnError, '', []);
   return false;
 }
 
@@ -239,11 +241,11 @@ function jwtDone(ex: AuthzExchange, f: JwtAuthnFilter, o: JwtOutcome, input: Rba
 
 /**
  * The local reply for a denial. A gRPC request gets what Envoy sends it: a trailers-only response (HTTP 200,
- * grpc-status PERMISSION_DENIED / UNAUTHENTICATED, grpc-message with the body text).
+ * grpc-status mapped from the HTTP status, e.g. PERMISSION_DENIED / UNAUTHENTICATED, grpc-message with the body text).
  */
 function deny(ex: AuthzExchange, status: number, body: string, headers: string[]): void {
   if ((ex.req.get('content-type') ?? '').startsWith('application/grpc')) {
-    const code = status === 401 ? '16' : '7';
+    const code = String(httpToGrpcStatus(status)); // 401 -> 16, 403 -> 7, 503 -> 14 (Envoy's mapping)
     ex.localReply(200, '', NO_EDITS, ['content-type', 'application/grpc', 'grpc-status', code, 'grpc-message', body, ...headers]);
     return;
   }

@@ -7,25 +7,44 @@ import { lookupType } from '../../../envoy/protos.ts';
 import type { EngineContext } from '../../listener/runtime.ts';
 import type { IncomingRequest, OutgoingRequest, ResponseSink } from '../exchange-types.ts';
 import type { ExtAuthzResult } from './ext-authz.ts';
+import { applyXfcc } from '../../tls/xfcc.ts';
+import type { PeerIdentity } from '../../tls/peer.ts';
 
 const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
 const MAX_RESPONSE = 1024 * 1024;
 
-/** Peer addresses for the CheckRequest (source = downstream client, destination = this listener). */
-export interface CheckPeers { source?: { address: string; port: number }; destination?: { address: string; port: number } }
+/**
+ * Peer addresses for the CheckRequest (source = downstream client, destination = this listener), and the HCM's
+ * forward_client_cert_details with the downstream peer: Envoy edits x-forwarded-client-cert before any filter runs,
+ * so the check must see the header as the upstream would (a client must not hand the authz server a forged identity).
+ */
+export interface CheckPeers {
+  source?: { address: string; port: number };
+  destination?: { address: string; port: number };
+  xfcc?: { mode: string; peer: PeerIdentity | undefined };
+}
+
+/** The request headers a check reads: XFCC as the HCM leaves it (when `peers.xfcc` is given). */
+export function checkHeaders(req: IncomingRequest, peers: CheckPeers): string[] {
+  if (!peers.xfcc) return req.headers;
+  const h = req.headers.slice();
+  applyXfcc(h, peers.xfcc.mode, peers.xfcc.peer);
+  return h;
+}
 
 const peer = (p: { address: string; port: number } | undefined) => (p ? { address: { socket_address: { address: p.address, port_value: p.port } } } : undefined);
 
 /** The CheckRequest message (plain object, Envoy's field names) for `req`. */
 export function checkRequestObject(req: IncomingRequest, peers: CheckPeers = {}): Record<string, unknown> {
   const headers: Record<string, string> = { ':method': req.method, ':path': req.path, ':authority': req.authority, ':scheme': req.scheme };
-  const h = req.headers;
+  const h = checkHeaders(req, peers);
   for (let i = 0; i + 1 < h.length; i += 2) headers[h[i]!] = headers[h[i]!] === undefined ? h[i + 1]! : `${headers[h[i]!]},${h[i + 1]}`;
   const q = req.path.indexOf('?');
   return {
     attributes: {
-      ...(peers.source ? { source: peer(peers.source) } : {}),
-      ...(peers.destination ? { destination: peer(peers.destination) } : {}),
+      // principal: the mTLS peer's SPIFFE ID (source) and ours (destination), as Envoy fills them
+      ...(peers.source ? { source: { ...peer(peers.source), ...(peers.xfcc?.peer?.principal ? { principal: peers.xfcc.peer.principal } : {}) } } : {}),
+      ...(peers.destination ? { destination: { ...peer(peers.destination), ...(peers.xfcc?.peer?.localPrincipal ? { principal: peers.xfcc.peer.localPrincipal } : {}) } } : {}),
       request: {
         http: {
           id: req.get('x-request-id') ?? '', method: req.method, headers, path: req.path, host: req.authority, scheme: req.scheme,
@@ -52,6 +71,9 @@ function statusNumber(v: unknown): number | undefined {
   return typeof n === 'number' ? n : undefined;
 }
 
+/** Never taken from a denied_response onto the local reply: it frames its own body (as the HTTP service's answer). */
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'host', ':authority', 'date', 'server']);
+
 /** The HeaderValueOption list of a CheckResponse as flat [name, value] pairs (names lower-cased). */
 function pairs(list: unknown): Array<[string, string]> {
   const out: Array<[string, string]> = [];
@@ -68,7 +90,7 @@ export function interpretCheckResponse(r: Record<string, any>): ExtAuthzResult {
   if (code === 0) return { kind: 'allow', upstreamHeaders: pairs(r.ok_response?.headers) };
   const d = r.denied_response ?? {};
   const status = statusNumber(d.status?.code) ?? 403;
-  return { kind: 'deny', status, body: typeof d.body === 'string' ? d.body : '', headers: pairs(d.headers).flat() };
+  return { kind: 'deny', status, body: typeof d.body === 'string' ? d.body : '', headers: pairs(d.headers).filter(([k]) => !FRAMING.has(k)).flat() };
 }
 
 /** Decode the unary response body (one gRPC message) into a result; undefined when malformed. */

@@ -8,7 +8,7 @@ import type { StringMatch } from '../../config/types.ts';
 import type { EngineContext } from '../../listener/runtime.ts';
 import type { IncomingRequest, OutgoingRequest, ResponseSink, UpstreamFailure } from '../exchange-types.ts';
 import { matchString } from './match.ts';
-import { grpcCheck, type CheckPeers } from './ext-authz-grpc.ts';
+import { checkHeaders, grpcCheck, type CheckPeers } from './ext-authz-grpc.ts';
 
 export type ExtAuthzResult =
   | { kind: 'allow'; upstreamHeaders: Array<[string, string]> }
@@ -48,10 +48,10 @@ export class ExtAuthzFilter {
   }
 
   /** The check request for `req` (exported for tests). */
-  checkRequest(req: IncomingRequest): OutgoingRequest {
+  checkRequest(req: IncomingRequest, peers: CheckPeers = {}): OutgoingRequest {
     const c = this.cfg;
     const headers: string[] = [];
-    const src = req.headers;
+    const src = checkHeaders(req, peers);
     for (let i = 0; i + 1 < src.length; i += 2) {
       const n = src[i]!;
       if (ALWAYS.has(n) || (c.allowedHeaders !== undefined && anyMatch(c.allowedHeaders, n))) {
@@ -118,7 +118,7 @@ export class ExtAuthzFilter {
       finish({ kind: 'error', detail: cluster ? `no healthy host in ${this.cfg.cluster}` : `unknown cluster ${this.cfg.cluster}` });
       return () => {};
     }
-    const out = this.checkRequest(req);
+    const out = this.checkRequest(req, peers);
     let status = 0;
     let respHeaders: string[] = [];
     const chunks: Buffer[] = [];
