@@ -113,7 +113,8 @@ export class Exchange implements ResponseSink, DeadlineTarget {
   private mirrorBytes = 0;
   private mirrorOut: OutgoingRequest | undefined;
   /** Cancels a request waiting in a pool for a connection (it holds a max_pending_requests slot). */
-  private cancelPending: (() => void) | undefined;
+  /** Cancels what the exchange waits on (a connection acquire, or the auth stage's ext_authz check); finish() runs it. */
+  cancelPending: (() => void) | undefined;
   /** The breaker limit that overflowed, for the UO explanation. */
   private breaker: { resource: string; limit: number } | undefined;
   // Telemetry (src/proxy/telemetry): body bytes each way, the other sidecar's peer metadata, the response head.

@@ -42,6 +42,8 @@ export interface AuthzExchange {
   /** Response flags (UAEX when ext_authz denies or fails). */
   readonly flags?: ResponseFlag[];
   localReply(status: number, body: string, edits: HeaderEdits, extra?: string[]): void;
+  /** Run by the exchange when it ends first (client gone): the auth stage parks its in-flight check's cancel here. */
+  cancelPending?: (() => void) | undefined;
 }
 
 /** `shadow`: the shadow engine again, for the metadata an ext_authz filter reads (only when one is configured). */
@@ -148,7 +150,10 @@ export function authorize(ex: AuthzExchange, ctx: EngineContext, origin: Connect
       const step = steps[s];
       if (step.kind === 'ext') {
         if (!step.f.enabled(input.metadata)) continue;
-        step.f.check(req, ctx, (r) => {
+        let settled = false;
+        const cancel = step.f.check(req, ctx, (r) => {
+          settled = true;
+          ex.cancelPending = undefined;
           if (ex.isFinished) return;
           try {
             if (extDone(ex, step.f, r, stats, step.stat) && run(s + 1) && !ex.isFinished) next();
@@ -158,6 +163,8 @@ export function authorize(ex: AuthzExchange, ctx: EngineContext, origin: Connect
             ex.localReply(500, 'ext_authz error', NO_EDITS);
           }
         }, { source: { address: origin.remoteAddress, port: origin.remotePort }, destination: origin.destination, xfcc: { mode: h.forwardClientCertDetails, peer: origin.peer } });
+        // Envoy cancels the check when the stream goes away; without this a gone client's check runs to its timeout
+        if (!settled) ex.cancelPending = cancel;
         return false;
       }
       if (step.kind === 'rbac') {

@@ -17,6 +17,11 @@ export type ExtAuthzResult =
 
 /** Request headers every check carries (Envoy's HTTP service), besides allowed_headers. */
 const ALWAYS = new Set(['host', 'authorization']);
+/**
+ * Never copied into the check: it has no body and is no upgrade, and Envoy's HCM removed the connection-level
+ * headers (and answered Expect) before any filter ran. Proxy-Authorization is left to allowed_headers.
+ */
+const NOT_IN_CHECK = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect']);
 /** Never copied from the check response to the client: the local reply frames its own body. */
 const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'host', ':authority', 'date', 'server']);
 /** Sent to the client on deny even when allowed_client_headers leaves them out (Envoy adds these). */
@@ -55,7 +60,7 @@ export class ExtAuthzFilter {
     for (let i = 0; i + 1 < src.length; i += 2) {
       const n = src[i]!;
       if (ALWAYS.has(n) || (c.allowedHeaders !== undefined && anyMatch(c.allowedHeaders, n))) {
-        if (n === 'content-length' || n === 'transfer-encoding') continue; // the check has no body
+        if (NOT_IN_CHECK.has(n)) continue;
         headers.push(n, src[i + 1]!);
       }
     }
