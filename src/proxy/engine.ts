@@ -115,7 +115,7 @@ export class Engine {
       this.bindErrors.delete(name);
       const pre = this.prebound.get(name);
       if (pre) this.prebound.delete(name);
-      if (pre && sameSocket(pre.config, cfg)) { pre.config = cfg; pre.active = true; this.listeners.set(name, pre); continue; } // bound during LDS
+      if (pre && sameSocket(pre.config, cfg)) { pre.config = cfg; this.listeners.set(name, pre); pre.activate(); continue; } // bound during LDS
       pre?.destroy();
       const al = this.newListener(cfg);
       this.listeners.set(name, al);

@@ -14,6 +14,7 @@ import type { SocketIO } from '../io/index.ts';
 import { acceptTls, inspectConnection, LISTENER_TLS_INSPECTOR } from '../tls/downstream.ts';
 import { tlsIO } from '../tls/io.ts';
 import { NO_SECRETS } from '../tls/context.ts';
+import type { TimerHandle } from '../../common/clock.ts';
 
 /** Where a transparently captured connection was going (SO_ORIGINAL_DST); undefined when not captured. */
 export type OriginalDstResolver = (socket: Socket) => { address: string; port: number } | undefined;
@@ -33,6 +34,15 @@ export interface ListenerDeps {
   log?: Logger;
 }
 
+/**
+ * A connection accepted while its listener warms (bound during LDS, its RDS/SDS not yet applied) waits this long for
+ * the listener to become active before it is closed. The xDS client serves a warming listener anyway after its
+ * initial fetch timeout (15 s), so this only bounds a listener that never activates.
+ */
+export const WARMING_HOLD_MS = 20_000;
+/** At most this many connections wait per warming listener; more are closed (startup only, memory bound). */
+const MAX_HELD = 4096;
+
 /** Sniffing waits at most this long for the first bytes before assuming HTTP/1.1 (server-first protocols). */
 const SNIFF_BYTES = H2_PREFACE.length;
 
@@ -40,10 +50,14 @@ export class ActiveListener {
   server: Server | undefined;
   draining = false;
   /**
-   * False while the socket is bound for an LDS update whose snapshot is not applied yet (warming): connections are
-   * refused then, as Envoy does not accept on a listener before it is active.
+   * False while the socket is bound for an LDS update whose snapshot is not applied yet (warming). Envoy does not
+   * listen() before a listener is warm, so a client sees a refused (retried) connect; our socket already listens (a
+   * bind failure must NACK the LDS), so a connection that arrives now is held, unread, until activate(), instead of
+   * being accepted and closed unanswered (the client's 503 UC, which is not retried).
    */
   active = true;
+  /** Connections held while warming, with their give-up timers. */
+  private readonly held = new Map<Socket, TimerHandle>();
   readonly connections = new Set<Socket>();
   readonly h1 = new Set<H1Downstream>();
   boundPort = 0;
@@ -78,7 +92,7 @@ export class ActiveListener {
 
   accept(socket: Socket, handedOff?: ConnectionOrigin): void {
     socket.on('error', () => {});
-    if (!this.active) { socket.destroy(); return; }
+    if (!this.active) { this.hold(socket); return; }
     let origin = handedOff;
     if (!origin) {
       const od = this.config.useOriginalDst ? this.deps.originalDst?.(socket) : undefined;
@@ -99,6 +113,38 @@ export class ActiveListener {
     if (!chain) { socket.destroy(); return; }
     if (chain.tls) { this.acceptTls(socket, origin, chain); return; }
     this.dispatch(socket, origin, chain, undefined, this.deps.ctx.io);
+  }
+
+  /** Keep a connection that arrived while warming: paused (nothing read), served by activate(), closed on give-up. */
+  private hold(socket: Socket): void {
+    if (this.draining || this.held.size >= MAX_HELD) { socket.destroy(); return; }
+    socket.pause();
+    const clock = this.deps.ctx.clock;
+    const timer = clock.setTimeout(() => { if (this.held.delete(socket)) socket.destroy(); }, WARMING_HOLD_MS);
+    this.held.set(socket, timer);
+    socket.once('close', () => { if (this.held.delete(socket)) clock.clearTimeout(timer); });
+  }
+
+  /** Connections waiting for this warming listener. */
+  get heldConnections(): number { return this.held.size; }
+
+  /** The listener's snapshot is applied: serve from now on, starting with the connections held while it warmed. */
+  activate(): void {
+    this.active = true;
+    const held = [...this.held];
+    this.held.clear();
+    for (const [socket, timer] of held) {
+      this.deps.ctx.clock.clearTimeout(timer);
+      if (socket.destroyed) continue;
+      // resume() before the handler's reader is set is safe: both I/O paths deliver bytes only on a later turn.
+      socket.resume();
+      this.accept(socket);
+    }
+  }
+
+  private dropHeld(): void {
+    for (const [socket, timer] of this.held) { this.deps.ctx.clock.clearTimeout(timer); socket.destroy(); }
+    this.held.clear();
   }
 
   /**
@@ -171,12 +217,14 @@ export class ActiveListener {
   drain(): void {
     this.draining = true;
     this.server?.close();
+    this.dropHeld();
     for (const c of this.h1) c.drain();
   }
 
   destroy(): void {
     this.draining = true;
     this.server?.close();
+    this.dropHeld();
     for (const s of this.connections) s.destroy();
   }
 }
