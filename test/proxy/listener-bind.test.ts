@@ -131,7 +131,7 @@ test('engine: LDS-time binds refuse connections until applied, unused ones close
     const la = listener('a', tcp, a), lb = listener('b', tcp, b), lc = listener('c', tcp, c);
     const failed = await engine.bindListeners([la, lb, listener('taken', tcp, takenPort)]);
     assert.deepEqual([...failed], [['taken', `cannot bind '127.0.0.1:${takenPort}': Address already in use`]]);
-    // bound but not active (its snapshot is not applied): a connection is closed unanswered
+    // bound but not active (its snapshot is not applied): a connection is held unanswered (listener-warming.test.ts)
     await assert.rejects(echoThrough(a, 'early'));
     // LDS no longer holds b: its socket closes, the port is free again
     engine.retainListeners(new Set(['a']));
