@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { startControlPlane } from '../../src/control-plane/index.ts';
 import { freePort } from '../../src/local/ports.ts';
-import { serviceEntry, workloadEntry } from '../../test/helpers/fixtures.ts';
+import { meshConfig } from './mesh-config.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
@@ -64,20 +64,7 @@ async function main(): Promise<void> {
   const b = 10 + Math.floor(Math.random() * 200);
   const serverIp = `127.0.${b}.3`, clientIp = `127.0.${b}.2`;
   const mtls = mode === 'mtls';
-  const vs = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: backend, namespace: default}
-spec:
-  hosts: [backend.default.svc.cluster.local]
-  http:
-  - match: [{uri: {prefix: /}}]
-    route: [{destination: {host: backend.default.svc.cluster.local, port: {number: 9080}}}]
-    timeout: 10s
----
-`;
-  const we = mode === 'one' ? workloadEntry('backend-1', '127.0.0.1', { ports: { http: bePort }, labels: { app: 'backend' } })
-    : workloadEntry('backend-1', serverIp, { labels: { app: 'backend' }, serviceAccount: mtls ? 'backend' : undefined });
-  writeFileSync(join(tmp, 'mesh.yaml'), serviceEntry('backend') + vs + we);
+  writeFileSync(join(tmp, 'mesh.yaml'), mode === 'one' ? meshConfig('127.0.0.1', bePort) : meshConfig(serverIp, undefined, mtls ? 'backend' : undefined));
   const cp = await startControlPlane({ configDir: tmp, xdsPort: 0, debugPort: 0, fileDebounceMs: 10, logger: pino({ level: 'silent' }) });
   cpRef.close = () => cp.close();
   const xds = `127.0.0.1:${cp.xdsPort}`;

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { startControlPlane, type ControlPlane } from '../../src/control-plane/index.ts';
 import { freePort, resolveCommand } from '../../src/local/ports.ts';
-import { serviceEntry, workloadEntry } from '../../test/helpers/fixtures.ts';
+import { meshConfig } from './mesh-config.ts';
 import { nginxClientConf, nginxServerConf, writeTlsPairCerts } from './tls-nginx.ts';
 import { nginxPairConfs, nginxProxyConf } from './nginx-pair.ts';
 
@@ -214,20 +214,6 @@ async function nginxPids(p: Proc): Promise<number[]> {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`nginx started no worker: ${p.out.slice(-1000)}`);
-}
-
-function meshConfig(backendAddr: string, backendPort: number | undefined, serviceAccount?: string): string {
-  return serviceEntry('backend') + `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: backend, namespace: default}
-spec:
-  hosts: [backend.default.svc.cluster.local]
-  http:
-  - match: [{uri: {prefix: /}}]
-    route: [{destination: {host: backend.default.svc.cluster.local, port: {number: 9080}}}]
-    timeout: 10s
----
-` + workloadEntry('backend-1', backendAddr, { ports: backendPort ? { http: backendPort } : undefined, labels: { app: 'backend' }, serviceAccount });
 }
 
 async function main(): Promise<void> {
