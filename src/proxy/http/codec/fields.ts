@@ -1,5 +1,6 @@
 // proxy/http/codec: strict header-field line parsing and the framing headers' value rules (RFC 9110/9112).
 import { TOKEN, FIELD_VALUE, CR, LF, SP, HTAB, COLON } from './chars.ts';
+import { LINE_REBUILD } from './head.ts';
 
 /**
  * Parse header lines in buf[pos, end) into `out` as [lowerName, value, ...]. `end` is just past the CRLF of
@@ -9,7 +10,8 @@ import { TOKEN, FIELD_VALUE, CR, LF, SP, HTAB, COLON } from './chars.ts';
  * `str`, when given, is the latin1 text of buf from byte `base` on (at least up to `end`): names and values are
  * then substrings of it, cut in JS, instead of one native Buffer#toString call per field (the head parsers
  * decode the whole head once; that was the largest share of per-request parsing cost). `lineStarts`, when given (at
- * least maxHeaders + 2 long), receives each line's start (relative to `base`), then `end - base` (RawFields.lines).
+ * least maxHeaders + 2 long), receives each line's start (relative to `base`), then `end - base` (RawFields.lines);
+ * a line whose name has a capital letter or whose value is not `: value` exactly gets LINE_REBUILD set.
  */
 export function parseFieldLines(
   buf: Buffer, pos: number, end: number, out: string[], maxHeaders: number, str?: string, base = 0, lineStarts?: Int32Array,
@@ -24,6 +26,7 @@ export function parseFieldLines(
     const c0 = buf[pos];
     if (c0 === SP || c0 === HTAB) return 'obsolete line folding';
     // A well-known name followed by ':' is matched (and so validated) in one pass over its bytes.
+    // The name matchers leave in `folded` whether a capital letter was folded (a module variable: no result object).
     let name = knownPrefix(buf, pos, end);
     let i: number;
     if (name !== undefined) i = pos + name.length;
@@ -32,8 +35,15 @@ export function parseFieldLines(
       while (i < end && TOKEN_[buf[i]] === 1) i++;
       if (i === pos) return 'invalid header name';
       if (buf[i] !== COLON) return 'invalid character in header name';
-      name = knownName(buf, pos, i) ?? (str !== undefined ? str.slice(pos - base, i - base) : buf.toString('latin1', pos, i)).toLowerCase();
+      name = knownName(buf, pos, i);
+      if (name === undefined) {
+        const received = str !== undefined ? str.slice(pos - base, i - base) : buf.toString('latin1', pos, i);
+        name = received.toLowerCase();
+        // toLowerCase returns the same string when nothing changed: a pointer compare.
+        folded = name === received ? 0 : 1;
+      }
     }
+    const colon = i;
     i++;
     while (i < end && (buf[i] === SP || buf[i] === HTAB)) i++;
     const vs = i;
@@ -43,6 +53,7 @@ export function parseFieldLines(
     if (buf[i] !== CR || buf[i + 1] !== LF) return buf[i] === LF ? 'bare LF in header line' : 'invalid character in header value';
     let ve = i;
     while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
+    if (lineStarts !== undefined && (folded !== 0 || vs !== colon + 2 || buf[colon + 1] !== SP || ve !== i)) lineStarts[count] |= LINE_REBUILD;
     out[w++] = name;
     out[w++] = ve === vs ? '' : str !== undefined ? str.slice(vs - base, ve - base) : buf.toString('latin1', vs, ve);
     pos = i + 2;
@@ -85,6 +96,12 @@ for (const n of [
   'grpc-status', 'grpc-message', 'grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding',
 ]) (KNOWN_BY_LENGTH[n.length] ??= []).push(n);
 
+/** 1 when the last name knownPrefix / knownName / parseFieldLines matched had a capital letter, else 0. */
+let folded = 0;
+
+/** Every interned name (lower case), for tables keyed by name elsewhere (the serializer's line prefixes). */
+export const KNOWN_NAMES: readonly string[] = KNOWN_BY_LENGTH.flatMap((l) => l ?? []);
+
 /** Byte -> its lower case for A-Z, itself otherwise: FOLD[b] === c holds only for b === c or (c a letter) its capital. */
 const FOLD = new Uint8Array(256);
 for (let b = 0; b < 256; b++) FOLD[b] = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
@@ -96,7 +113,8 @@ for (let b = 0; b < 256; b++) FOLD[b] = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
  * letter, and `| 0x20` maps only that letter's two cases to it, so the bucket already matched the first byte.
  */
 export function knownPrefix(buf: Uint8Array, start: number, end: number): string | undefined {
-  const cands = KNOWN_BY_FIRST[buf[start] | 0x20];
+  const b0 = buf[start];
+  const cands = KNOWN_BY_FIRST[b0 | 0x20];
   if (cands === undefined) return undefined;
   const fold = FOLD;
   outer: for (let c = 0; c < cands.length; c++) {
@@ -105,7 +123,16 @@ export function knownPrefix(buf: Uint8Array, start: number, end: number): string
     const len = bytes.length;
     const e = start + len;
     if (e >= end || buf[e] !== COLON) continue;
-    for (let k = 1; k < len; k++) if (fold[buf[start + k]] !== bytes[k]) continue outer;
+    // Exact bytes first (names usually arrive in lower case), the fold table only for a byte that differs.
+    let f = b0 === bytes[0] ? 0 : 1;
+    for (let k = 1; k < len; k++) {
+      const b = buf[start + k];
+      if (b !== bytes[k]) {
+        if (fold[b] !== bytes[k]) continue outer;
+        f = 1;
+      }
+    }
+    folded = f;
     return kn.name;
   }
   return undefined;
@@ -119,7 +146,15 @@ export function knownName(buf: Uint8Array, start: number, end: number): string |
     const n = cands[c];
     // b | 0x20 folds A-Z to a-z; for the token bytes that reach here it equals a letter or '-' only for that
     // letter (either case) or '-' itself (CR, the only other byte folding to '-', is not a token byte).
-    for (let k = 0; k < n.length; k++) if ((buf[start + k] | 0x20) !== n.charCodeAt(k)) continue outer;
+    let f = 0;
+    for (let k = 0; k < n.length; k++) {
+      const b = buf[start + k], want = n.charCodeAt(k);
+      if (b !== want) {
+        if ((b | 0x20) !== want) continue outer;
+        f = 1;
+      }
+    }
+    folded = f;
     return n;
   }
   return undefined;

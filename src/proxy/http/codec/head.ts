@@ -50,7 +50,7 @@ export class RequestHead {
  * A parsed head's field lines as text, so a serializer can copy the lines it forwards unchanged (one substring per
  * run of lines) instead of rebuilding each as name + ': ' + value + CRLF. Line k holds the pair headers[2k],
  * headers[2k + 1] and spans text[lines[k], lines[k + 1]) (CRLF included; the name in its received case, the value
- * with its surrounding whitespace). `headers` must not be modified while this is in use. `lines` is the parser's
+ * with its surrounding whitespace; LINE_REBUILD marks lines not in canonical form). `headers` must not be modified while this is in use. `lines` is the parser's
  * shared scratch: it describes this head only while `stamp` is the parser's latest (rawFieldsCurrent), i.e. until
  * the next response head is parsed; a serializer given a stale one rebuilds every line instead.
  */
@@ -60,6 +60,15 @@ export interface RawFields {
   readonly lines: ArrayLike<number>;
   readonly stamp: number;
 }
+
+/**
+ * A RawFields line start with this bit set marks a line a serializer must rebuild rather than copy: its name is not
+ * all lower case, or its value is not written as `name: value` (one space, nothing trailing). Envoy's HTTP/1.1
+ * codec writes names in lower case and values with exactly that spacing; a copied line must read the same.
+ */
+export const LINE_REBUILD = 1 << 30;
+/** The position bits of a RawFields line start. */
+export const LINE_POS = LINE_REBUILD - 1;
 
 const NO_LINES = new Int32Array(0);
 
