@@ -1,5 +1,6 @@
 // proxy/http/codec: strict HTTP/1.1 request and response head parsers (llhttp-strict semantics, no leniency flags).
 import { TOKEN, TARGET, CR, LF, SP, hasBareLf } from './chars.ts';
+import { FieldBlockCache } from './block-cache.ts';
 import { parseFieldLines, parseContentLength, listTokens, validAuthority, commonToken } from './fields.ts';
 import {
   RequestHead, ResponseHead, INCOMPLETE, parseError, defaultLimits,
@@ -134,9 +135,14 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   if (buf[i] !== CR || buf[i + 1] !== LF) return parseError(400, 'expected CRLF after version');
   i += 2;
 
-  const headers: string[] = [];
-  const err = parseFieldLines(buf, i, headEnd - 2, headers, limits.maxHeaders, str, start);
-  if (err) return parseError(err === 'too many headers' ? 431 : 400, err);
+  // A field block equal to a recent one reuses its parse (see block-cache.ts).
+  let headers = requestBlocks.get(str, i - start, headEnd - 2 - start, limits.maxHeaders, undefined);
+  if (headers === undefined) {
+    headers = [];
+    const err = parseFieldLines(buf, i, headEnd - 2, headers, limits.maxHeaders, str, start);
+    if (err) return parseError(err === 'too many headers' ? 431 : 400, err);
+    requestBlocks.set(str, i - start, headEnd - 2 - start, headers, undefined);
+  }
 
   // Framing and routing headers, gathered in one pass.
   let host: string | undefined;
@@ -217,6 +223,10 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   return { kind: 'ok', head, consumed: headEnd - origin };
 }
 
+/** Recently parsed field blocks, one cache per direction (requests from clients, responses from upstreams). */
+const requestBlocks = new FieldBlockCache();
+const responseBlocks = new FieldBlockCache();
+
 /** The response heads' shared line-start scratch and the stamp of the last head that filled it (RawFields). */
 let respLines = new Int32Array(defaultLimits.maxHeaders + 2);
 let respStamp = 0;
@@ -253,14 +263,18 @@ export function parseResponseHead(
   }
   if (buf[i] !== CR || buf[i + 1] !== LF) return parseError(502, 'invalid upstream status line');
   i += 2;
-  const headers: string[] = [];
   // Line starts go to one shared scratch (a typed-array store per line, no array per response); the stamp tells a
   // serializer whether they are still this head's.
   if (respLines.length < limits.maxHeaders + 2) respLines = new Int32Array(limits.maxHeaders + 2);
   const lines = respLines;
   const stamp = ++respStamp;
-  const err = parseFieldLines(buf, i, headEnd - 2, headers, limits.maxHeaders, str, start, lines);
-  if (err) return parseError(502, `upstream: ${err}`);
+  let headers = responseBlocks.get(str, i - start, headEnd - 2 - start, limits.maxHeaders, lines);
+  if (headers === undefined) {
+    headers = [];
+    const err = parseFieldLines(buf, i, headEnd - 2, headers, limits.maxHeaders, str, start, lines);
+    if (err) return parseError(502, `upstream: ${err}`);
+    responseBlocks.set(str, i - start, headEnd - 2 - start, headers, lines);
+  }
 
   let cl: string[] | undefined;
   let te: string[] | undefined;
