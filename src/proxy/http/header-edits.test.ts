@@ -1,7 +1,7 @@
 // proxy/http: header edits from config — Envoy's append actions, and values that could inject a line are never added.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyHeaderEdits, safeHeaderValue } from './header-edits.ts';
+import { applyHeaderEdits, removeHeader, safeHeaderValue, setHeader } from './header-edits.ts';
 import type { HeaderEdits } from './route-types.ts';
 import { serializeResponseHead, serializeRequestHead } from './codec/serialize.ts';
 import { parseResponseHead, parseRequestHead } from './codec/parser.ts';
@@ -38,4 +38,15 @@ test('a configured value or key holding CR/LF/NUL is skipped; the others of the 
     assert.equal(q.kind, 'ok');
     assert.deepEqual((q as { head: { headers: string[] } }).head.headers, ['host', 'a', 'x-ok', '1', 'x-ok2', '2']);
   }
+});
+
+test('removeHeader drops every entry of a name at or after `from` (none, one pair, several, the last), order kept', () => {
+  const base = ['a', '1', 'peer', 'p', 'b', '2', 'peer', 'q', 'c', '3'];
+  let h = base.slice(); removeHeader(h, 'none'); assert.deepEqual(h, base);
+  h = ['a', '1', 'peer', 'p', 'b', '2']; removeHeader(h, 'peer'); assert.deepEqual(h, ['a', '1', 'b', '2']);
+  h = ['a', '1', 'peer', 'p']; removeHeader(h, 'peer'); assert.deepEqual(h, ['a', '1']);
+  h = base.slice(); removeHeader(h, 'peer'); assert.deepEqual(h, ['a', '1', 'b', '2', 'c', '3']);
+  h = base.slice(); removeHeader(h, 'peer', 4); assert.deepEqual(h, ['a', '1', 'peer', 'p', 'b', '2', 'c', '3']);
+  h = ['peer', 'p', 'peer', 'q']; removeHeader(h, 'peer'); assert.deepEqual(h, []);
+  h = base.slice(); setHeader(h, 'peer', 'z'); assert.deepEqual(h, ['a', '1', 'peer', 'z', 'b', '2', 'c', '3']);
 });
