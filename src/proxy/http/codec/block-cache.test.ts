@@ -111,3 +111,32 @@ test('a slot whose same-length blocks keep differing is skipped for a while, the
   }
   assert.ok(first > 0 && first < 1100, `hit after ${first}`);
 });
+
+test('a repeated head is found at the last head\'s length only when its block is the cached one (pipelining, early CRLFCRLF)', () => {
+  const one = 'GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n\r\n';
+  for (let k = 0; k < 3; k++) assert.equal(req(one).kind, 'ok');
+  // Three pipelined copies: each parse ends exactly at its own head.
+  const three = Buffer.from(one + one + one, 'latin1');
+  let pos = 0;
+  for (let k = 0; k < 3; k++) {
+    const r = parseRequestHead(three, pos, three.length);
+    assert.equal(r.kind, 'ok');
+    assert.equal((r as { consumed: number }).consumed, one.length);
+    assert.deepEqual((r as { head: RequestHead }).head.headers, ['host', 'a', 'x', '1']);
+    pos += one.length;
+  }
+  // Same total length with CRLFCRLF at the guessed end, but the real head ends earlier: the guess must not hold.
+  const early = 'GET / HTTP/1.1\r\nHost: a\r\n\r\nX1\r\n\r\n';
+  assert.equal(early.length, one.length);
+  const r = req(early);
+  assert.equal(r.kind, 'ok');
+  assert.equal((r as { consumed: number }).consumed, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n'.length);
+  assert.deepEqual((r as { head: RequestHead }).head.headers, ['host', 'a']);
+  // A response head of the cached length whose status line changed is parsed (and checked) in full.
+  const ok = 'HTTP/1.1 200 OK\r\nx-a: 1\r\n\r\n';
+  for (let k = 0; k < 3; k++) assert.equal(res(ok).kind, 'ok');
+  assert.equal(res('HTTP/1.1 2x0 OK\r\nx-a: 1\r\n\r\n').kind, 'error');
+  const other = res('HTTP/1.1 404 No\r\nx-a: 1\r\n\r\n');
+  assert.equal((other as { head: ResponseHead }).head.status, 404);
+  assert.equal((other as { head: ResponseHead }).head.reason, 'No');
+});

@@ -30,24 +30,28 @@ interface Entry {
 
 export class FieldBlockCache {
   private readonly slots: (Entry | undefined)[] = new Array<Entry | undefined>(SLOTS).fill(undefined);
+  /** Length of the last head whose block get() found (0: the last lookup missed); the parser sets it (speculativeEnd). */
+  lastHeadLength = 0;
   /** The block text get() cut for its compare, reused by set() for the same block. */
   private cut = '';
 
   /**
    * The fields of the block str[from, to) when it equals a cached one, as a fresh array (callers may modify it), or
    * undefined. With `lines`, writes the line starts as parseFieldLines would, at offset `from` (the block's start
-   * relative to the text's base). A cached block with more fields than `maxHeaders` is not used.
+   * relative to the text's base). A cached block with more fields than `maxHeaders` is not used. `probe`: a lookup
+   * that does not count towards the slot's miss streak.
    */
-  get(str: string, from: number, to: number, maxHeaders: number, lines: Int32Array | undefined): string[] | undefined {
+  get(str: string, from: number, to: number, maxHeaders: number, lines: Int32Array | undefined, probe = false): string[] | undefined {
     this.cut = '';
     const len = to - from;
-    if (len === 0 || len > MAX_BLOCK) return undefined;
+    if (len <= 0 || len > MAX_BLOCK) return undefined;
     const e = this.slots[len & (SLOTS - 1)];
     if (e === undefined) return undefined;
-    if (e.skip > 0) { e.skip--; return undefined; }
+    if (e.skip > 0) { if (!probe) e.skip--; return undefined; }
     // Another length in the slot counts as a miss too: two alternating heads would otherwise replace each other.
     if (e.text.length !== len || e.count > maxHeaders || e.text !== (this.cut = str.slice(from, to))) {
-      if (++e.streak >= MISS_STREAK) {
+      // A probe (a guessed head end) that misses is followed by a real lookup: only that one counts.
+      if (!probe && ++e.streak >= MISS_STREAK) {
         e.streak = 0;
         e.skip = e.skipLen;
         if (e.skipLen < SKIP_MAX) e.skipLen *= 2;

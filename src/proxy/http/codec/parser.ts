@@ -98,22 +98,35 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   const origin = start;
   // RFC 9112 2.2: a server SHOULD ignore at least one empty line before the request-line.
   if (end - start >= 2 && buf[start] === CR && buf[start + 1] === LF) start += 2;
+  const g = speculativeEnd(requestBlocks, buf, start, end, limits);
+  if (g !== -1) {
+    const r = requestFrom(buf, origin, start, g, limits, true);
+    if (r !== undefined) return r;
+  }
   const headEnd = findHeadEnd(buf, start, end, limits.maxHeadBytes);
   if (headEnd === -1) return INCOMPLETE;
   if (headEnd === -3) return parseError(431, 'request header fields too large');
   if (headEnd === -2) return parseError(400, 'bare LF line ending');
+  return requestFrom(buf, origin, start, headEnd, limits, false)!;
+}
 
+/**
+ * The request head in buf[start, headEnd) (origin: where the caller's bytes began). `spec`: headEnd is a guess
+ * (speculativeEnd); then the result is undefined unless the field block came from the cache, which proves the guess
+ * (see speculativeEnd), and every error before that is left to the full parse.
+ */
+function requestFrom(buf: Buffer, origin: number, start: number, headEnd: number, limits: HeadLimits, spec: boolean): ParseOutcome<RequestHead> | undefined {
   // request-line = method SP request-target SP HTTP-version CRLF
   let i = start;
   while (TOKEN[buf[i]] === 1) i++;
-  if (i === start || buf[i] !== SP) return parseError(400, 'invalid method');
+  if (i === start || buf[i] !== SP) return spec ? undefined : parseError(400, 'invalid method');
   // The whole head decoded once; every string below is a substring of it (cut in JS, no native call each).
   const str = latin1(buf, start, headEnd - 2);
   let method = knownMethod(buf, start, i);
   if (method === undefined) {
     // Envoy refuses a method that is not upper case (Istio's normalization docs: 400), so "get" cannot dodge a
     // policy on GET in a backend that reads it case-insensitively. The interned common methods skip the scan.
-    for (let k = start; k < i; k++) if (buf[k] >= 0x61 && buf[k] <= 0x7a) return parseError(400, 'method not upper case');
+    for (let k = start; k < i; k++) if (buf[k] >= 0x61 && buf[k] <= 0x7a) return spec ? undefined : parseError(400, 'method not upper case');
     method = str.slice(0, i - start);
   }
   const ts = ++i;
@@ -122,22 +135,24 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   for (;;) {
     while (TARGET_NO_PCT[buf[i]] === 1) i++;
     if (buf[i] !== 0x25) break;
-    if (buf[i + 1] === 0x30 && buf[i + 2] === 0x30) return parseError(400, 'encoded NUL (%00) in the request-target');
+    if (buf[i + 1] === 0x30 && buf[i + 2] === 0x30) return spec ? undefined : parseError(400, 'encoded NUL (%00) in the request-target');
     i++;
   }
-  if (i === ts || buf[i] !== SP) return parseError(400, 'invalid request-target');
+  if (i === ts || buf[i] !== SP) return spec ? undefined : parseError(400, 'invalid request-target');
   const target = str.slice(ts - start, i - start);
   i++;
   const minor = parseVersion(buf, i);
-  if (minor === -2) return parseError(400, 'invalid HTTP version');
-  if (minor === -1) return parseError(505, 'HTTP version not supported');
+  if (minor === -2) return spec ? undefined : parseError(400, 'invalid HTTP version');
+  if (minor === -1) return spec ? undefined : parseError(505, 'HTTP version not supported');
   i += 8;
-  if (buf[i] !== CR || buf[i + 1] !== LF) return parseError(400, 'expected CRLF after version');
+  if (buf[i] !== CR || buf[i + 1] !== LF) return spec ? undefined : parseError(400, 'expected CRLF after version');
   i += 2;
 
   // A field block equal to a recent one reuses its parse (see block-cache.ts).
-  let headers = requestBlocks.get(str, i - start, headEnd - 2 - start, limits.maxHeaders, undefined);
+  let headers = requestBlocks.get(str, i - start, headEnd - 2 - start, limits.maxHeaders, undefined, spec);
+  requestBlocks.lastHeadLength = headers === undefined ? 0 : headEnd - start;
   if (headers === undefined) {
+    if (spec) return undefined;
     headers = [];
     const err = parseFieldLines(buf, i, headEnd - 2, headers, limits.maxHeaders, str, start);
     if (err) return parseError(err === 'too many headers' ? 431 : 400, err);
@@ -223,6 +238,21 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   return { kind: 'ok', head, consumed: headEnd - origin };
 }
 
+/**
+ * Where a head starting at buf[start] ends if it is as long as the last head of its direction and that one's field
+ * block came from the cache (lastHeadLength; 0 otherwise), or -1 when the bytes there are not CRLFCRLF. Repeated heads
+ * then skip findHeadEnd's scan. A guess is proven only by a cache hit on the block between the start line and the
+ * guessed end: a cached block is whole field lines, none empty, and the start line has one CRLF, its last bytes, so
+ * no CRLFCRLF can come before the guessed one. Without a hit the full parse runs, so a guess that fails costs a
+ * decode and a compare once: the next head does not guess.
+ */
+function speculativeEnd(cache: FieldBlockCache, buf: Buffer, start: number, end: number, limits: HeadLimits): number {
+  const len = cache.lastHeadLength;
+  const g = start + len;
+  if (len === 0 || g > end || len > limits.maxHeadBytes) return -1;
+  return buf[g - 1] === LF && buf[g - 2] === CR && buf[g - 3] === LF && buf[g - 4] === CR ? g : -1;
+}
+
 /** Recently parsed field blocks, one cache per direction (requests from clients, responses from upstreams). */
 const requestBlocks = new FieldBlockCache();
 const responseBlocks = new FieldBlockCache();
@@ -240,19 +270,29 @@ export function rawFieldsCurrent(raw: RawFields): boolean { return raw.stamp !==
 export function parseResponseHead(
   buf: Buffer, start: number, end: number, requestMethod: string, limits: HeadLimits = defaultLimits,
 ): ParseOutcome<ResponseHead> {
+  const g = speculativeEnd(responseBlocks, buf, start, end, limits);
+  if (g !== -1) {
+    const r = responseFrom(buf, start, g, requestMethod, limits, true);
+    if (r !== undefined) return r;
+  }
   const headEnd = findHeadEnd(buf, start, end, limits.maxHeadBytes);
   if (headEnd === -1) return INCOMPLETE;
   if (headEnd === -3) return parseError(502, 'upstream response headers too large');
   if (headEnd === -2) return parseError(502, 'bare LF in upstream response');
+  return responseFrom(buf, start, headEnd, requestMethod, limits, false)!;
+}
+
+/** The response head in buf[start, headEnd); `spec` as in requestFrom. */
+function responseFrom(buf: Buffer, start: number, headEnd: number, requestMethod: string, limits: HeadLimits, spec: boolean): ParseOutcome<ResponseHead> | undefined {
   const minor = parseVersion(buf, start);
-  if (minor < 0) return parseError(502, 'invalid upstream HTTP version');
+  if (minor < 0) return spec ? undefined : parseError(502, 'invalid upstream HTTP version');
   // The whole head decoded once; reason and fields are substrings of it.
   const str = latin1(buf, start, headEnd - 2);
   let i = start + 8;
-  if (buf[i] !== SP) return parseError(502, 'invalid upstream status line');
+  if (buf[i] !== SP) return spec ? undefined : parseError(502, 'invalid upstream status line');
   i++;
   const d0 = buf[i] - 0x30, d1 = buf[i + 1] - 0x30, d2 = buf[i + 2] - 0x30;
-  if (!(d0 >= 1 && d0 <= 5 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9)) return parseError(502, 'invalid upstream status code');
+  if (!(d0 >= 1 && d0 <= 5 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9)) return spec ? undefined : parseError(502, 'invalid upstream status code');
   const status = d0 * 100 + d1 * 10 + d2;
   i += 3;
   let reason = '';
@@ -261,15 +301,17 @@ export function parseResponseHead(
     while (i < headEnd && buf[i] !== CR && buf[i] !== LF && (buf[i] >= 0x20 || buf[i] === 0x09) && buf[i] !== 0x7f) i++;
     reason = i - rs === 2 && buf[rs] === 0x4f && buf[rs + 1] === 0x4b ? 'OK' : str.slice(rs - start, i - start);
   }
-  if (buf[i] !== CR || buf[i + 1] !== LF) return parseError(502, 'invalid upstream status line');
+  if (buf[i] !== CR || buf[i + 1] !== LF) return spec ? undefined : parseError(502, 'invalid upstream status line');
   i += 2;
   // Line starts go to one shared scratch (a typed-array store per line, no array per response); the stamp tells a
   // serializer whether they are still this head's.
   if (respLines.length < limits.maxHeaders + 2) respLines = new Int32Array(limits.maxHeaders + 2);
   const lines = respLines;
   const stamp = ++respStamp;
-  let headers = responseBlocks.get(str, i - start, headEnd - 2 - start, limits.maxHeaders, lines);
+  let headers = responseBlocks.get(str, i - start, headEnd - 2 - start, limits.maxHeaders, lines, spec);
+  responseBlocks.lastHeadLength = headers === undefined ? 0 : headEnd - start;
   if (headers === undefined) {
+    if (spec) return undefined;
     headers = [];
     const err = parseFieldLines(buf, i, headEnd - 2, headers, limits.maxHeaders, str, start, lines);
     if (err) return parseError(502, `upstream: ${err}`);
