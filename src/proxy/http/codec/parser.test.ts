@@ -192,3 +192,10 @@ test('Connection tokens: one value or a list, any case, repeated headers; respon
   assert.equal(okReq('GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, UPGRADE\r\nUpgrade: WebSocket\r\n\r\n').upgrade, 'websocket');
   assert.equal(okReq('GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgraded\r\nUpgrade: websocket\r\n\r\n').upgrade, '');
 });
+
+test('a fragment in the request-target is refused wherever the # is; an encoded one is a path byte', () => {
+  for (const t of ['/a#b', '/#', '/a%20b#c', '/a?x=1#']) assert.match(errReq(`GET ${t} HTTP/1.1\r\nHost: h.example\r\n\r\n`), /fragment/, t);
+  errReq('GET http://h.example/p#f HTTP/1.1\r\nHost: h.example\r\n\r\n');
+  assert.equal(okReq('GET /a%23b HTTP/1.1\r\nHost: h\r\n\r\n').path, '/a%23b');
+  assert.match(errReq('GET /a#%00 HTTP/1.1\r\nHost: h\r\n\r\n'), /%00|fragment/);
+});
