@@ -48,7 +48,8 @@ export class RequestHead {
 
 /**
  * A parsed head's field lines as text, so a serializer can copy the lines it forwards unchanged (one substring per
- * run of lines) instead of rebuilding each as name + ': ' + value + CRLF. Line k holds the pair headers[2k],
+ * run of lines) instead of rebuilding each as name + ': ' + value + CRLF. `text` starts at least two characters
+ * before the first line (the CRLF ending the start line). Line k holds the pair headers[2k],
  * headers[2k + 1] and spans text[lines[k], lines[k + 1]) (CRLF included; the name in its received case, the value
  * with its surrounding whitespace; LINE_REBUILD marks lines not in canonical form). `headers` must not be modified while this is in use. `lines` is the parser's
  * shared scratch: it describes this head only while `stamp` is the parser's latest (rawFieldsCurrent), i.e. until
@@ -81,7 +82,7 @@ export class ResponseHead implements RawFields {
     public bodyKind: BodyKind,
     public contentLength: number,
     public keepAlive: boolean,
-    /** The head as latin1 text and where each field line starts in it (RawFields; stamp 0: none). */
+    /** The field lines as latin1 text from the status line's CRLF on, and where each starts in it (RawFields; stamp 0: none). */
     readonly text = '',
     readonly lines: ArrayLike<number> = NO_LINES,
     readonly stamp = 0,

@@ -291,8 +291,6 @@ export function parseResponseHead(
 function responseFrom(buf: Buffer, start: number, headEnd: number, requestMethod: string, limits: HeadLimits, spec: boolean): ParseOutcome<ResponseHead> | undefined {
   const minor = parseVersion(buf, start);
   if (minor < 0) return spec ? undefined : parseError(502, 'invalid upstream HTTP version');
-  // The whole head decoded once; reason and fields are substrings of it.
-  const str = latin1(buf, start, headEnd - 2);
   let i = start + 8;
   if (buf[i] !== SP) return spec ? undefined : parseError(502, 'invalid upstream status line');
   i++;
@@ -304,7 +302,7 @@ function responseFrom(buf: Buffer, start: number, headEnd: number, requestMethod
   if (buf[i] === SP) {
     const rs = ++i;
     while (i < headEnd && buf[i] !== CR && buf[i] !== LF && (buf[i] >= 0x20 || buf[i] === 0x09) && buf[i] !== 0x7f) i++;
-    reason = i - rs === 2 && buf[rs] === 0x4f && buf[rs + 1] === 0x4b ? 'OK' : str.slice(rs - start, i - start);
+    reason = i - rs === 2 && buf[rs] === 0x4f && buf[rs + 1] === 0x4b ? 'OK' : i === rs ? '' : latin1(buf, rs, i);
   }
   if (buf[i] !== CR || buf[i + 1] !== LF) return spec ? undefined : parseError(502, 'invalid upstream status line');
   i += 2;
@@ -313,14 +311,19 @@ function responseFrom(buf: Buffer, start: number, headEnd: number, requestMethod
   if (respLines.length < limits.maxHeaders + 2) respLines = new Int32Array(limits.maxHeaders + 2);
   const lines = respLines;
   const stamp = ++respStamp;
-  let headers = responseBlocks.get(str, i - start, headEnd - 2 - start, limits.maxHeaders, lines, spec);
+  // The field block decoded once, from the status line's CRLF on (RawFields: each line's CRLF is before it): fields
+  // are substrings of it, and as a whole (sequential) string it is compared with the cache's without V8's slow path
+  // for a substring (SlowGetFlatContent, ~0.6k per compare measured).
+  const base = i - 2;
+  const str = latin1(buf, base, headEnd - 2);
+  let headers = responseBlocks.get(str, 0, str.length, limits.maxHeaders, lines, spec);
   responseBlocks.lastHeadLength = headers === undefined ? 0 : headEnd - start;
   if (headers === undefined) {
     if (spec) return undefined;
     headers = [];
-    const err = parseFieldLines(buf, i, headEnd - 2, headers, limits.maxHeaders, str, start, lines);
+    const err = parseFieldLines(buf, i, headEnd - 2, headers, limits.maxHeaders, str, base, lines);
     if (err) return parseError(502, `upstream: ${err}`);
-    responseBlocks.set(str, i - start, headEnd - 2 - start, headers, lines);
+    responseBlocks.set(str, 0, str.length, headers, lines);
   }
 
   let cl: string[] | undefined;
