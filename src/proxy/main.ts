@@ -13,7 +13,7 @@ import { AdminServer } from './admin/server.ts';
 import type { Stat } from './admin/types.ts';
 import { installFastPath } from './io/index.ts';
 import type { RequestRecord } from './listener/runtime.ts';
-import { WorkloadCertAgent } from './tls/agent.ts';
+import { ROOT_SECRET, WORKLOAD_SECRET, WorkloadCertAgent } from './tls/agent.ts';
 import { grpcSigner } from './tls/cert-client.ts';
 import { ProxyTelemetry } from './telemetry/index.ts';
 import { ISTIO_METRICS_PORT, MetricsServer } from './telemetry/metrics-server.ts';
@@ -22,7 +22,7 @@ import { ISTIO_METRICS_PORT, MetricsServer } from './telemetry/metrics-server.ts
  * The certificate agent (Istio's istio-agent role): identity spiffe://<TRUST_DOMAIN|cluster.local>/ns/<NAMESPACE>/sa/
  * <SERVICE_ACCOUNT> from the node metadata, signed by the CertificateService on the xDS address.
  */
-function startIdentity(o: ProxyOptions, boot: ProxyBootstrap, engine: Engine, clock: Clock): { stop(): void } | undefined {
+function startIdentity(o: ProxyOptions, boot: ProxyBootstrap, engine: Engine, clock: Clock, onCert: () => void): { stop(): void } | undefined {
   const md = boot.node.metadata;
   const sa = typeof md.SERVICE_ACCOUNT === 'string' ? md.SERVICE_ACCOUNT : '';
   if (o.identity === false || (o.identity === undefined && !sa)) return undefined;
@@ -35,6 +35,8 @@ function startIdentity(o: ProxyOptions, boot: ProxyBootstrap, engine: Engine, cl
     metadata: { NAMESPACE: ns, SERVICE_ACCOUNT: sa || 'default', ...(typeof md.WORKLOAD_NAME === 'string' ? { WorkloadName: md.WORKLOAD_NAME } : {}) },
   });
   engine.secrets.setAgent(agent);
+  // A listener or cluster naming "default" / "ROOTCA" warms until the first certificate is here.
+  agent.on('rotated', onCert);
   agent.start().catch(() => { /* logged by the agent; it retries */ });
   return { stop: () => { agent.stop(); signer.close(); } };
 }
@@ -111,8 +113,10 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
   const xds = new XdsClient({
     server: boot.xds, node: boot.node, clock, log: logger('xds-client'),
     listenerSockets: { bind: (ls) => engine.bindListeners(ls), retain: (names) => engine.retainListeners(names) },
+    // The agent's names warm until its first certificate when it runs; without an agent nothing will serve them.
+    externalSecret: (name) => (name === WORKLOAD_SECRET || name === ROOT_SECRET ? (identity ? engine.secrets.fromAgent(name) : true) : undefined),
   });
-  const identity = startIdentity(o, boot, engine, clock);
+  const identity = startIdentity(o, boot, engine, clock, () => xds.secretsChanged());
   let configured = false;
   xds.on('update', (s) => {
     engine.apply(s).then(() => {

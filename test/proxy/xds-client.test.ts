@@ -1,72 +1,17 @@
-// test/proxy: the proxy's ADS client against a tiny ADS server written here (grpc-js + proto-loader on 127.0.0.1:0):
+// test/proxy: the proxy's ADS client against a tiny ADS server (test/helpers/fake-ads.ts, grpc-js on 127.0.0.1:0):
 // subscriptions, warming, ACK, NACK with error_detail, last-good kept, reconnect after a server restart.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as grpc from '@grpc/grpc-js';
 import { FakeClock } from '../../src/common/clock.ts';
-import { pack, TypeUrl } from '../../src/envoy/protos.ts';
+import { TypeUrl } from '../../src/envoy/protos.ts';
 import { XdsClient } from '../../src/proxy/xds-client/client.ts';
-import { adsServiceClient, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type DiscoveryRequest, type DiscoveryResponse } from '../../src/proxy/xds-client/ads-proto.ts';
+import { FakeAds } from '../helpers/fake-ads.ts';
 import type { ProxyConfigSnapshot } from '../../src/proxy/config/types.ts';
 import { rootLogger } from '../../src/common/logger.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const log = rootLogger().child({ module: 'xds-client-test' });
 log.level = 'silent';
-
-type Call = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
-type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
-
-/** A scriptable ADS server: records requests; the test answers them. */
-class FakeAds {
-  server = new grpc.Server();
-  requests: DiscoveryRequest[] = [];
-  calls: Call[] = [];
-  deltaRequests: DeltaDiscoveryRequest[] = [];
-  deltaCalls: DeltaCall[] = [];
-  port = 0;
-  private nonce = 0;
-  async start(port = 0): Promise<void> {
-    this.server.addService(adsServiceClient().service, {
-      StreamAggregatedResources: (call: Call) => {
-        this.calls.push(call);
-        call.on('data', (r: DiscoveryRequest) => this.requests.push(r));
-        call.on('error', () => {});
-        call.on('end', () => call.end());
-      },
-      DeltaAggregatedResources: (call: DeltaCall) => {
-        this.deltaCalls.push(call);
-        call.on('data', (r: DeltaDiscoveryRequest) => this.deltaRequests.push(r));
-        call.on('error', () => {});
-        call.on('end', () => call.end());
-      },
-    });
-    this.port = await new Promise<number>((res, rej) => this.server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
-  }
-  respond(typeUrl: string, version: string, resources: Record<string, unknown>[]): string {
-    const nonce = `n${++this.nonce}`;
-    const call = this.calls[this.calls.length - 1]!;
-    call.write({ type_url: typeUrl, version_info: version, nonce, resources: resources.map((r) => pack(typeUrl, r)) });
-    return nonce;
-  }
-  respondDelta(typeUrl: string, resources: Record<string, unknown>[], removed: string[] = [], version = 'x'): string {
-    const nonce = `d${++this.nonce}`;
-    const call = this.deltaCalls[this.deltaCalls.length - 1]!;
-    call.write({
-      type_url: typeUrl, system_version_info: 'sys', nonce, removed_resources: removed,
-      resources: resources.map((r) => ({ name: String(r.name ?? r.cluster_name), version, resource: pack(typeUrl, r) })),
-    });
-    return nonce;
-  }
-  stop(): void {
-    for (const c of [...this.calls, ...this.deltaCalls]) c.destroy();
-    this.server.forceShutdown();
-  }
-  /** Requests of a type, newest last. */
-  of(typeUrl: string): DiscoveryRequest[] {
-    return this.requests.filter((r) => r.type_url === typeUrl);
-  }
-}
 
 const router = { name: 'envoy.filters.http.router', typed_config: { '@type': TypeUrl.Router } };
 function listener(name: string, port: number, rds: string, filters: unknown[] = [router]): Record<string, unknown> {

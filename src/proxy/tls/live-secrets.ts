@@ -23,6 +23,11 @@ export class LiveSecrets implements SecretSource {
     this.xdsGen++;
   }
 
+  /** Whether the certificate agent serves this name now (it has its certificate). */
+  fromAgent(name: string): boolean {
+    return this.agent?.secret(name) !== undefined;
+  }
+
   get(name: string): SecretConfig | undefined {
     return this.agent?.secret(name) ?? this.xds.get(name);
   }

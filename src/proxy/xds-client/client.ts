@@ -19,6 +19,9 @@ import { delta, sotw, type NormalizedResponse, type Protocol, type WireRequest }
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { buildSnapshot, sameSnapshot, XdsStore, type AppliedResource, type NackRecord, type TypeState } from './store.ts';
 
+/** SDS names Istio's agent serves to its Envoy (workload certificate, root of trust); istiod never sends them. */
+const AGENT_SECRETS: ReadonlySet<string> = new Set(['default', 'ROOTCA']);
+
 /** The node identity sent in the first request of each stream. */
 export interface NodeInfo {
   id: string;
@@ -37,6 +40,13 @@ export interface XdsClientOptions {
   initialFetchTimeoutMs?: number;
   /** Subscribe to SDS secrets referenced by TLS contexts over ADS (default true). */
   subscribeSecrets?: boolean;
+  /**
+   * Secrets served from outside xDS: true = here now (a listener or cluster naming it is not held for it), false =
+   * expected from there but not yet (held, bounded by the initial fetch timeout), undefined = an xDS secret (held until
+   * SDS delivers it). Call secretsChanged() when an answer may have changed. Default: Istio's agent names "default" and
+   * "ROOTCA" are never awaited over ADS (istiod does not serve them), every other name is.
+   */
+  externalSecret?: (name: string) => boolean | undefined;
   credentials?: grpc.ChannelCredentials;
   /** Wire protocol: state of the world (default, what Envoy uses by default) or incremental (delta). */
   protocol?: 'sotw' | 'delta';
@@ -416,8 +426,9 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     this.clock.clearTimeout(this.fetchTimer);
     this.fetchTimer = undefined;
     let earliest = Infinity;
-    for (const t of [this.store.endpoints, this.store.routes]) {
+    for (const t of [this.store.endpoints, this.store.routes, this.store.secrets]) {
       for (const n of this.missing(t)) {
+        if (t === this.store.secrets && this.external(n) === true) continue;
         const due = (t.requestedAt.get(n) ?? 0) + this.initialFetchTimeoutMs;
         if (due > this.clock.now()) earliest = Math.min(earliest, due);
       }
@@ -431,15 +442,27 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   }
 
   private expired = (typeUrl: string, name: string): boolean => {
+    // Secrets not subscribed over ADS are not waited for here (externalSecret covers the agent's).
+    if (typeUrl === ResourceType.Secret && this.opts.subscribeSecrets === false) return true;
     if (this.initialFetchTimeoutMs <= 0) return false;
-    const t = typeUrl === ResourceType.ClusterLoadAssignment ? this.store.endpoints : this.store.routes;
+    const t = typeUrl === ResourceType.ClusterLoadAssignment ? this.store.endpoints : typeUrl === ResourceType.Secret ? this.store.secrets : this.store.routes;
     const at = t.requestedAt.get(name);
     return at !== undefined && this.clock.now() - at >= this.initialFetchTimeoutMs;
   };
 
+  private external = (name: string): boolean | undefined =>
+    this.opts.externalSecret ? this.opts.externalSecret(name) : AGENT_SECRETS.has(name) ? true : undefined;
+
+  /** A secret served from outside xDS appeared or changed (externalSecret): serve what was warming for it. */
+  secretsChanged(): void {
+    if (this.current === undefined) return;
+    if (this.publish() && this.updateSubscriptions()) this.publish();
+    this.armFetchTimer();
+  }
+
   /** Publish a new snapshot if what is served changed (the first one is always published). Returns whether it did. */
   private publish(): boolean {
-    const next = buildSnapshot(this.store, this.current, this.generation + 1, this.expired);
+    const next = buildSnapshot(this.store, this.current, this.generation + 1, this.expired, this.external);
     if (this.current && sameSnapshot(this.current, next)) return false;
     this.generation++;
     this.current = next;

@@ -103,15 +103,18 @@ function chains(l: ListenerConfig): ListenerConfig['filterChains'] {
 }
 
 /**
- * Envoy's warming: a cluster is served once its endpoints have arrived (or it needs none); a listener once every
- * route config its HTTP chains name has arrived. An updated resource that is still warming leaves the previously
- * served version in place. `expired(typeUrl, name)` says the initial fetch timeout passed: serve it without waiting.
+ * Envoy's warming: a cluster is served once its endpoints and the SDS secrets of its TLS contexts have arrived (or it
+ * needs none); a listener once every route config its HTTP chains name and every secret its TLS chains name has
+ * arrived. An updated resource that is still warming leaves the previously served version in place.
+ * `expired(typeUrl, name)` says the initial fetch timeout passed: serve it without waiting. `external(name)` says a
+ * secret is served from outside xDS (the certificate agent's "default" / "ROOTCA", as istio-agent serves them to Envoy).
  */
 export function buildSnapshot(
   s: XdsStore,
   previous: ProxyConfigSnapshot | undefined,
   generation: number,
   expired: (typeUrl: string, name: string) => boolean,
+  external?: (secretName: string) => boolean | undefined,
 ): ProxyConfigSnapshot {
   const endpoints = new Map<string, ClusterLoadAssignment>();
   for (const [n, r] of s.endpoints.resources) endpoints.set(n, r.value);
@@ -120,7 +123,11 @@ export function buildSnapshot(
   const secrets = new Map<string, SecretConfig>();
   for (const [n, r] of s.secrets.resources) secrets.set(n, r.value);
 
+  const secretReady = (n: string): boolean => secrets.has(n) || external?.(n) === true || expired(ResourceType.Secret, n);
+  const tlsReady = (t: { certificateSdsNames: string[]; validationSdsName?: string } | undefined): boolean =>
+    t === undefined || (t.certificateSdsNames.every(secretReady) && (t.validationSdsName === undefined || secretReady(t.validationSdsName)));
   const clusterReady = (c: ClusterConfig): boolean => {
+    if (!tlsReady(c.tls) || !c.transportSocketMatches.every((m) => tlsReady(m.tls))) return false;
     if (c.type !== 'EDS') return true;
     const n = c.edsServiceName ?? c.name;
     return endpoints.has(n) || expired(ResourceType.ClusterLoadAssignment, n);
@@ -135,7 +142,7 @@ export function buildSnapshot(
   }
 
   const listenerReady = (l: ListenerConfig): boolean =>
-    chains(l).every((fc) => fc.handler.kind !== 'http' || fc.handler.routeConfigName === undefined || routes.has(fc.handler.routeConfigName) || expired(ResourceType.RouteConfiguration, fc.handler.routeConfigName));
+    chains(l).every((fc) => tlsReady(fc.tls) && (fc.handler.kind !== 'http' || fc.handler.routeConfigName === undefined || routes.has(fc.handler.routeConfigName) || expired(ResourceType.RouteConfiguration, fc.handler.routeConfigName)));
   const listeners = new Map<string, ListenerConfig>();
   for (const [n, r] of s.listeners.resources) {
     if (listenerReady(r.value)) listeners.set(n, r.value);

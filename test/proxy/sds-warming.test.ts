@@ -1,0 +1,141 @@
+// test/proxy: listeners warm until their SDS secrets arrive (Envoy's warming) — a TLS connection accepted before the
+// listener's certificate is known is held and completes its handshake once the secret comes over ADS; secrets the
+// certificate agent serves count as arrived; a secret that never comes stops blocking after the initial fetch timeout.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect as tlsConnect } from 'node:tls';
+import { createServer, type AddressInfo } from 'node:net';
+import { CertificateAuthority } from '../../src/ca/index.ts';
+import { FakeClock } from '../../src/common/clock.ts';
+import { rootLogger } from '../../src/common/logger.ts';
+import { TypeUrl } from '../../src/envoy/protos.ts';
+import { Engine } from '../../src/proxy/engine.ts';
+import { compileRouter } from '../../src/proxy/router/router.ts';
+import { XdsClient } from '../../src/proxy/xds-client/client.ts';
+import { FakeAds } from '../helpers/fake-ads.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const log = rootLogger().child({ module: 'sds-warming-test' });
+log.level = 'silent';
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const p = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+/** A listener with one TLS chain whose certificate is the SDS secret `secret`, answering 200 "secured" itself. */
+function tlsListener(name: string, port: number, secret: string): Record<string, unknown> {
+  return {
+    name, address: { socket_address: { address: '127.0.0.1', port_value: port } },
+    filter_chains: [{
+      transport_socket: {
+        name: 'envoy.transport_sockets.tls',
+        typed_config: { '@type': TypeUrl.DownstreamTls, common_tls_context: { tls_certificate_sds_secret_configs: [{ name: secret, sds_config: { ads: {} } }] } },
+      },
+      filters: [{
+        name: 'envoy.filters.network.http_connection_manager',
+        typed_config: {
+          '@type': TypeUrl.HttpConnectionManager, stat_prefix: name,
+          route_config: { name: 'rc', virtual_hosts: [{ name: 'vh', domains: ['*'], routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: 'secured' } } }] }] },
+          http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': TypeUrl.Router } }],
+        },
+      }],
+    }],
+  };
+}
+
+function newClient(port: number, opts: { clock?: FakeClock; externalSecret?: (n: string) => boolean | undefined } = {}): XdsClient {
+  return new XdsClient({
+    backoff: { initialMs: 500, maxMs: 1000 },
+    server: { host: '127.0.0.1', port },
+    node: { id: 'sidecar~127.0.0.1~pod.ns~ns.svc.cluster.local', cluster: 'app.ns', metadata: { NAMESPACE: 'ns' } },
+    log, initialFetchTimeoutMs: 15_000, ...opts,
+  });
+}
+
+/** HTTPS GET over a fresh TLS connection; resolves with the response text, or 'ERROR: ...' / 'TIMEOUT'. */
+function httpsGet(port: number, ca: string, timeoutMs = 8000): Promise<string> {
+  return new Promise((resolve) => {
+    const s = tlsConnect({ port, host: '127.0.0.1', ca, checkServerIdentity: () => undefined });
+    let got = '';
+    const timer = setTimeout(() => { s.destroy(); resolve(got || 'TIMEOUT'); }, timeoutMs);
+    s.on('secureConnect', () => s.write('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'));
+    s.on('data', (b) => { got += b.toString('latin1'); });
+    s.on('error', (e) => { clearTimeout(timer); resolve(got || `ERROR: ${e.message}`); });
+    s.on('close', () => { clearTimeout(timer); resolve(got); });
+  });
+}
+
+test('a TLS connection to a listener whose SDS certificate has not arrived is held and served once it does', { timeout: 20_000 }, async () => {
+  const ca = await CertificateAuthority.generate();
+  const cert = await ca.issue({ namespace: 'ns', serviceAccount: 'server' });
+  const ads = new FakeAds();
+  await ads.start();
+  const engine = new Engine({ compileRouter: (rc) => compileRouter(rc), log });
+  // Wired as `rig proxy` wires them (src/proxy/main.ts): LDS binds before the ACK; snapshots are applied.
+  const client = new XdsClient({
+    backoff: { initialMs: 500, maxMs: 1000 },
+    server: { host: '127.0.0.1', port: ads.port },
+    node: { id: 'sidecar~127.0.0.1~pod.ns~ns.svc.cluster.local', cluster: 'app.ns', metadata: { NAMESPACE: 'ns' } },
+    log, initialFetchTimeoutMs: 15_000,
+    listenerSockets: { bind: (ls) => engine.bindListeners(ls), retain: (names) => engine.retainListeners(names) },
+  });
+  client.on('update', (s) => { void engine.apply(s); });
+  try {
+    const port = await freePort();
+    client.start();
+    await waitFor('LDS request', () => ads.of(TypeUrl.Listener).length);
+    ads.respond(TypeUrl.Cluster, 'c1', []);
+    const lds = ads.respond(TypeUrl.Listener, 'l1', [tlsListener('tls-in', port, 'srv-cert')]);
+    await waitFor('SDS subscription', () => ads.of(TypeUrl.Secret).find((r) => r.resource_names?.includes('srv-cert')));
+    // The socket is bound before the LDS ACK (a bind failure NACKs).
+    await waitFor('LDS ACK', () => ads.of(TypeUrl.Listener).find((r) => r.response_nonce === lds && r.version_info === 'l1'));
+    assert.equal(client.snapshot()?.listeners.has('tls-in') ?? false, false, 'the listener warms until its secret arrives');
+
+    const early = httpsGet(port, ca.rootCertPem());
+    await new Promise((r) => setTimeout(r, 300)); // the connection reaches the warming listener first
+    ads.respond(TypeUrl.Secret, 's1', [{ name: 'srv-cert', tls_certificate: { certificate_chain: { inline_string: cert.certChain.join('') }, private_key: { inline_string: cert.privateKeyPem } } }]);
+    const res = await early;
+    assert.match(res, /^HTTP\/1\.1 200 /, res);
+    assert.match(res, /secured$/);
+    assert.ok(client.snapshot()?.listeners.has('tls-in'));
+    assert.match(await httpsGet(port, ca.rootCertPem()), /^HTTP\/1\.1 200 /);
+  } finally {
+    client.stop();
+    engine.close();
+    ads.stop();
+  }
+});
+
+test('warming on secrets: the agent\'s secrets count as arrived; a secret that never comes stops blocking after the initial fetch timeout', async () => {
+  const ads = new FakeAds();
+  await ads.start();
+  const clock = new FakeClock();
+  let agentHas = false;
+  const client = newClient(ads.port, { clock, externalSecret: (n) => (n === 'default' ? agentHas : undefined) });
+  try {
+    client.start();
+    await waitFor('LDS request', () => ads.of(TypeUrl.Listener).length);
+    ads.respond(TypeUrl.Cluster, 'c1', []);
+    ads.respond(TypeUrl.Listener, 'l1', [tlsListener('agent', 15001, 'default'), tlsListener('never', 15002, 'never-sent')]);
+    await waitFor('SDS subscription', () => ads.of(TypeUrl.Secret).find((r) => r.resource_names?.includes('never-sent')));
+    assert.equal(client.snapshot()?.listeners.size ?? 0, 0, 'both warm: no secret yet');
+
+    // The certificate agent gets its first certificate: the listener naming "default" is served at once.
+    agentHas = true;
+    client.secretsChanged();
+    assert.deepEqual([...client.snapshot()!.listeners.keys()], ['agent']);
+
+    // The other one is served after the initial fetch timeout, as Envoy does (its handshakes then fail).
+    clock.advance(14_999);
+    assert.equal(client.snapshot()!.listeners.has('never'), false);
+    clock.advance(1);
+    assert.equal(client.snapshot()!.listeners.has('never'), true);
+  } finally {
+    client.stop();
+    ads.stop();
+  }
+});
