@@ -48,8 +48,8 @@ const NO_EDITS: HeaderEdits = { add: [], remove: [] };
  * node:http2 decides at respond() whether a stream waits for trailers (waitForTrailers); one that waits and gets none
  * ends with an extra empty DATA frame. So the head of a known-length response waits for its body: a whole body in one
  * chunk (most responses) goes out with it at sendEnd, which knows whether trailers came. A body in several chunks
- * must answer at its first chunk: it waits for trailers only when they are likely (gRPC, or `te: trailers` from the
- * client); the announcing `trailer` response header does not get here (codec/serialize drops it as hop-by-hop).
+ * must answer at its first chunk, before its end says whether trailers follow: it waits for them (Envoy forwards
+ * trailers to any h2 client), paying the empty frame when none come.
  *
  * A response body's last write must not end the stream when the request's body was read to its end. node:http2
  * destroys a stream when it closes if its readable side has ended, and reports the write that carried END_STREAM
@@ -70,11 +70,10 @@ class H2Responder implements DownstreamResponder {
   private bodyLength = 0;
   /** The whole body (one chunk, a copy), held with the head until sendEnd. */
   private whole: Buffer | undefined;
-  private waitsForTrailers = false;
   /** The request's body was read to its end ('end' emitted): see endsWithoutWrite. */
   requestRead = false;
   constructor(
-    private readonly stream: ServerHttp2Stream, private readonly trailersLikely: boolean,
+    private readonly stream: ServerHttp2Stream,
     /** The request ended with its HEADERS: nothing to read, and its stream must stay unread (see onStream). */
     private readonly bodyless: boolean,
   ) {}
@@ -87,13 +86,11 @@ class H2Responder implements DownstreamResponder {
     if (bodyLength < 0) { this.respond(h, true, false); return; }
     this.head = h;
     this.bodyLength = bodyLength;
-    this.waitsForTrailers = this.trailersLikely;
   }
 
   /** False when the stream closed meanwhile (a client reset): respond() would throw. */
   private respond(h: OutgoingHttpHeaders, waitForTrailers: boolean, endStream: boolean): boolean {
     this.head = undefined;
-    this.waitsForTrailers = waitForTrailers;
     if (this.stream.closed) return false;
     if (waitForTrailers) this.stream.once('wantTrailers', () => this.onWantTrailers());
     this.stream.respond(h, { endStream, waitForTrailers });
@@ -117,7 +114,10 @@ class H2Responder implements DownstreamResponder {
       const held = this.whole;
       // The first chunk is the whole body: hold both until sendEnd, which knows whether trailers follow.
       if (held === undefined && n >= this.bodyLength) { this.whole = copy; return true; }
-      if (!this.respond(h, this.waitsForTrailers || this.requestRead, false)) return true;
+      // The body comes in several chunks: trailers may still follow its end (an h2 upstream's), and node:http2 takes
+      // them only on a stream that said so at respond(). Envoy forwards them to any h2 client, so wait; without any,
+      // the end costs one empty frame, only on this path (a body in one chunk decides at sendEnd).
+      if (!this.respond(h, true, false)) return true;
       // More than the declared length after all (the upstream's framing is its codec's to police): send it all.
       if (held !== undefined) { this.whole = undefined; stream.write(held); }
     }
@@ -141,9 +141,7 @@ class H2Responder implements DownstreamResponder {
       else stream.end();
       return;
     }
-    // Trailers after a known-length body sent in several chunks, for a client that is neither gRPC nor said
-    // `te: trailers`: the stream is not waiting for them (node:http2 allows trailers only on a stream that said so
-    // at respond()), so they are dropped.
+    // Streamed or several chunks: the stream waits for trailers (wantTrailers sends this.trailers, or none).
     if (!stream.writableEnded) stream.end();
   }
 
@@ -212,10 +210,7 @@ export class H2Downstream {
       String(headers[':scheme'] ?? 'http'), fromH2Headers(headers as Record<string, string | string[] | undefined>),
       bodyless ? 0 : cl !== undefined ? Number(cl) : -1,
     );
-    const ct = headers['content-type'];
-    const te = headers.te;
-    const trailersLikely = (ct !== undefined && ct.startsWith('application/grpc')) || (typeof te === 'string' && /trailers/i.test(te));
-    const responder = new H2Responder(stream, trailersLikely, bodyless);
+    const responder = new H2Responder(stream, bodyless);
     const ex = new Exchange(this.ctx, m.origin, rt, req, responder);
     // CONNECT carries no :path; the others are checked the way the HTTP/1.1 parser checks its request line.
     const problem = requestProblem(method, method === 'CONNECT' && headers[':path'] === undefined ? '/' : path);
