@@ -179,6 +179,17 @@ export function queryParamMatchers(v: unknown, ctx: Ctx, field: string): QueryPa
 
 const APPEND_ACTIONS = new Set(['APPEND_IF_EXISTS_OR_ADD', 'ADD_IF_ABSENT', 'OVERWRITE_IF_EXISTS_OR_ADD', 'OVERWRITE_IF_EXISTS']);
 
+/**
+ * A configured string the proxy writes into HTTP/1.1 heads as is (header keys and values, server_name, CORS values):
+ * a CR or LF would end the line and inject another, a NUL is invalid in a field. Envoy's config validation refuses
+ * them too. Records the problem at `field`; returns whether the value is clean.
+ */
+export function headSafe(value: string | undefined, ctx: Ctx, field: string, what = 'value'): boolean {
+  if (value === undefined || !/[\r\n\0]/.test(value)) return true;
+  ctx.err(field, `${what} must not contain CR, LF or NUL`);
+  return false;
+}
+
 export function headerValueOptions(v: unknown, ctx: Ctx, field: string): HeaderValueOption[] {
   const out: HeaderValueOption[] = [];
   arr(v).forEach((h, i) => {
@@ -189,9 +200,8 @@ export function headerValueOptions(v: unknown, ctx: Ctx, field: string): HeaderV
     if (!key) ctx.err(`${f}.header.key`, 'header key must not be empty');
     let value = str(hv.value) ?? '';
     if (!value && typeof hv.raw_value === 'string') value = Buffer.from(hv.raw_value, 'base64').toString('latin1');
-    // Envoy refuses these: written into an HTTP/1.1 head, a CR or LF would end the line and inject another.
-    if (/[\r\n\0]/.test(value)) ctx.err(`${f}.header.value`, 'header value must not contain CR, LF or NUL');
-    if (/[\r\n\0]/.test(key)) ctx.err(`${f}.header.key`, 'header key must not contain CR, LF or NUL');
+    headSafe(value, ctx, `${f}.header.value`, 'header value');
+    headSafe(key, ctx, `${f}.header.key`, 'header key');
     let action = (str(h.append_action) ?? 'APPEND_IF_EXISTS_OR_ADD') as HeaderValueOption['action'];
     if (!APPEND_ACTIONS.has(action)) {
       ctx.err(`${f}.append_action`, `unknown append action ${action}`);

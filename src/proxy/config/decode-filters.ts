@@ -1,5 +1,5 @@
 // proxy/config: decoders for HTTP filter configs (fault, CORS, local rate limit, RBAC, jwt_authn, ext_authz) and typed_per_filter_config overrides.
-import { Ctx, type Obj, anyType, anyUnresolved, arr, durationMs, fraction, headerMatchers, isObj, num, obj, runtimeFraction, str, stringMatch, wrappedBool, wrappedNum } from './decode-common.ts';
+import { Ctx, type Obj, anyType, anyUnresolved, arr, durationMs, fraction, headSafe, headerMatchers, isObj, num, obj, runtimeFraction, str, stringMatch, wrappedBool, wrappedNum } from './decode-common.ts';
 import { decodeHttpRbac } from './decode-rbac.ts';
 import { decodeJwtAuthn } from './decode-jwt.ts';
 import { decodeExtAuthz } from './decode-ext-authz.ts';
@@ -65,11 +65,7 @@ export function decodeCorsPolicy(v: Obj, ctx: Ctx, field: string): CorsPolicyCon
     const sm = stringMatch(m, ctx, `${field}.allow_origin_string_match[${i}]`);
     if (sm) allowOrigins.push(sm);
   });
-  // Written into response heads as is: CR, LF or NUL would end the line and inject others.
-  for (const k of ['allow_methods', 'allow_headers', 'expose_headers', 'max_age'] as const) {
-    const s = str(v[k]);
-    if (s !== undefined && /[\r\n\0]/.test(s)) ctx.err(`${field}.${k}`, 'must not contain CR, LF or NUL');
-  }
+  for (const k of ['allow_methods', 'allow_headers', 'expose_headers', 'max_age'] as const) headSafe(str(v[k]), ctx, `${field}.${k}`);
   return {
     allowOrigins,
     allowMethods: str(v.allow_methods),

@@ -1,5 +1,5 @@
 // proxy/config: decodes Listener (LDS) with its filter chains, HTTP connection manager and TCP proxy into ListenerConfig.
-import { Ctx, type Obj, anyType, arr, downstreamTransportSocket, durationMs, enumName, fraction, headerMatcher, isObj, num, obj, protoStruct, str, wrappedBool, wrappedNum } from './decode-common.ts';
+import { Ctx, type Obj, anyType, arr, downstreamTransportSocket, durationMs, enumName, fraction, headSafe, headerMatcher, isObj, num, obj, protoStruct, str, wrappedBool, wrappedNum } from './decode-common.ts';
 import { decodeHttpFilter } from './decode-filters.ts';
 import { decodeNetworkRbac } from './decode-rbac.ts';
 import { routeConfigInto } from './decode-route.ts';
@@ -269,9 +269,7 @@ function hcm(v: Obj, ctx: Ctx, field: string): HttpHandlerConfig | undefined {
   if (v.strip_any_host_port === true) out.stripHostPort = 'any';
   else if (v.strip_matching_host_port === true) out.stripHostPort = 'matching';
   if (!FCC.has(out.forwardClientCertDetails)) ctx.err(`${field}.forward_client_cert_details`, `unknown value ${out.forwardClientCertDetails}`);
-  // Written into every response head as is: CR, LF or NUL would end the line and inject others (Envoy's config
-  // validation refuses such a server_name too).
-  if (out.serverName !== undefined && /[\r\n\0]/.test(out.serverName)) ctx.err(`${field}.server_name`, 'must not contain CR, LF or NUL');
+  headSafe(out.serverName, ctx, `${field}.server_name`);
   if (v.codec_type === 'HTTP3') ctx.err(`${field}.codec_type`, 'HTTP/3 is not supported');
   if (!out.statPrefix) ctx.err(`${field}.stat_prefix`, 'must not be empty');
   if (isObj(v.rds)) {
