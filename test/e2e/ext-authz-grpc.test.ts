@@ -9,6 +9,7 @@ import { lookupType } from '../../src/envoy/protos.ts';
 import { Mesh } from '../helpers/mesh.ts';
 import { startApp, type TestApp } from '../helpers/apps.ts';
 import { poll } from '../helpers/processes.ts';
+import { extAuthzMeshConfig } from '../helpers/ext-authz-mesh.ts';
 
 type Obj = Record<string, any>;
 const opts = { enums: String, longs: Number, defaults: false } as const;
@@ -38,44 +39,10 @@ async function startGrpcAuthz(): Promise<{ port: number; seen: Obj[]; close(): P
   return { port, seen, close: () => new Promise<void>((r) => server.tryShutdown(() => r())) };
 }
 
-const config = (port: number) => `apiVersion: v1
-kind: ConfigMap
-metadata: {name: istio, namespace: istio-system}
-data:
-  mesh: |
-    extensionProviders:
-    - name: grpc-authz
-      envoyExtAuthzGrpc: {service: authz-grpc.default.svc.cluster.local, port: ${port}, timeout: 2s}
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: authz-grpc, namespace: default}
-spec:
-  hosts: [authz-grpc.default.svc.cluster.local]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  ports: [{number: ${port}, name: grpc, protocol: GRPC}]
-  endpoints: [{address: 127.0.0.1}]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: server, namespace: default}
-spec:
-  hosts: [server.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 9080, name: http, protocol: HTTP}]
-  workloadSelector: {labels: {app: server}}
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: ext, namespace: default}
-spec:
-  selector: {matchLabels: {app: server}}
-  action: CUSTOM
-  provider: {name: grpc-authz}
-  rules: [{to: [{operation: {paths: ["/allow*", "/deny*"]}}]}]
-`;
+const config = (port: number): string => extAuthzMeshConfig({
+  provider: 'grpc-authz', service: 'authz-grpc', port, protocol: 'GRPC',
+  providerYaml: `      envoyExtAuthzGrpc: {service: authz-grpc.default.svc.cluster.local, port: ${port}, timeout: 2s}`,
+});
 
 test('AuthorizationPolicy CUSTOM: envoyExtAuthzGrpc provider (Authorization/Check over HTTP/2)', { timeout: 120_000 }, async () => {
   const app: TestApp = await startApp('server');

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { Mesh } from '../helpers/mesh.ts';
 import { startApp, type TestApp } from '../helpers/apps.ts';
 import { poll } from '../helpers/processes.ts';
+import { extAuthzMeshConfig } from '../helpers/ext-authz-mesh.ts';
 
 interface Check { method: string; url: string; headers: IncomingHttpHeaders }
 
@@ -34,51 +35,17 @@ async function startAuthz(): Promise<{ port: number; seen: Check[]; close(): Pro
   };
 }
 
-const config = (authzPort: number) => `apiVersion: v1
-kind: ConfigMap
-metadata: {name: istio, namespace: istio-system}
-data:
-  mesh: |
-    extensionProviders:
-    - name: test-authz
-      envoyExtAuthzHttp:
+const config = (authzPort: number): string => extAuthzMeshConfig({
+  provider: 'test-authz', service: 'authz', port: authzPort, protocol: 'HTTP',
+  providerYaml: `      envoyExtAuthzHttp:
         service: authz.default.svc.cluster.local
         port: ${authzPort}
         timeout: 2s
         pathPrefix: /check
         includeRequestHeadersInCheck: [x-ext-authz]
         headersToUpstreamOnAllow: [x-user, "x-authz-*"]
-        headersToDownstreamOnDeny: [x-reason]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: authz, namespace: default}
-spec:
-  hosts: [authz.default.svc.cluster.local]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  ports: [{number: ${authzPort}, name: http, protocol: HTTP}]
-  endpoints: [{address: 127.0.0.1}]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: server, namespace: default}
-spec:
-  hosts: [server.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{number: 9080, name: http, protocol: HTTP}]
-  workloadSelector: {labels: {app: server}}
----
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: ext, namespace: default}
-spec:
-  selector: {matchLabels: {app: server}}
-  action: CUSTOM
-  provider: {name: test-authz}
-  rules: [{to: [{operation: {paths: ["/allow*", "/deny*"]}}]}]
-`;
+        headersToDownstreamOnDeny: [x-reason]`,
+});
 
 test('AuthorizationPolicy CUSTOM: ext_authz HTTP provider checked by the server sidecar', { timeout: 120_000 }, async () => {
   const app: TestApp = await startApp('server');
