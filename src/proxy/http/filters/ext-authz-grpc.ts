@@ -71,8 +71,12 @@ function statusNumber(v: unknown): number | undefined {
   return typeof n === 'number' ? n : undefined;
 }
 
-/** Never taken from a denied_response onto the local reply: it frames its own body (as the HTTP service's answer). */
+/**
+ * Never copied from an authorization server's answer (HTTP or gRPC) onto the request or the local reply: the local
+ * reply frames its own body, and the connection-level and identity headers are the proxy's.
+ */
 const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'host', ':authority', 'date', 'server']);
+export const isFramingHeader = (n: string): boolean => FRAMING.has(n);
 
 /** The HeaderValueOption list of a CheckResponse as flat [name, value] pairs (names lower-cased). */
 function pairs(list: unknown): Array<[string, string]> {
@@ -90,7 +94,7 @@ export function interpretCheckResponse(r: Record<string, any>): ExtAuthzResult {
   if (code === 0) return { kind: 'allow', upstreamHeaders: pairs(r.ok_response?.headers) };
   const d = r.denied_response ?? {};
   const status = statusNumber(d.status?.code) ?? 403;
-  return { kind: 'deny', status, body: typeof d.body === 'string' ? d.body : '', headers: pairs(d.headers).filter(([k]) => !FRAMING.has(k)).flat() };
+  return { kind: 'deny', status, body: typeof d.body === 'string' ? d.body : '', headers: pairs(d.headers).filter(([k]) => !isFramingHeader(k)).flat() };
 }
 
 /** Decode the unary response body (one gRPC message) into a result; undefined when malformed. */

@@ -8,7 +8,8 @@ import type { StringMatch } from '../../config/types.ts';
 import type { EngineContext } from '../../listener/runtime.ts';
 import type { IncomingRequest, OutgoingRequest, ResponseSink, UpstreamFailure } from '../exchange-types.ts';
 import { matchString } from './match.ts';
-import { checkHeaders, grpcCheck, type CheckPeers } from './ext-authz-grpc.ts';
+import { checkHeaders, grpcCheck, isFramingHeader, type CheckPeers } from './ext-authz-grpc.ts';
+import { isHopByHop } from '../codec/serialize.ts';
 
 export type ExtAuthzResult =
   | { kind: 'allow'; upstreamHeaders: Array<[string, string]> }
@@ -19,11 +20,11 @@ export type ExtAuthzResult =
 const ALWAYS = new Set(['host', 'authorization']);
 /**
  * Never copied into the check: it has no body and is no upgrade, and Envoy's HCM removed the connection-level
- * headers (and answered Expect) before any filter ran. Proxy-Authorization is left to allowed_headers.
+ * headers (and answered Expect) before any filter ran: the hop-by-hop set the codec drops, and Expect.
+ * Proxy-Authorization is left to allowed_headers.
  */
-const NOT_IN_CHECK = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect']);
-/** Never copied from the check response to the client: the local reply frames its own body. */
-const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'host', ':authority', 'date', 'server']);
+const notInCheck = (n: string): boolean => n === 'expect' || (n !== 'proxy-authorization' && isHopByHop(n));
+
 /** Sent to the client on deny even when allowed_client_headers leaves them out (Envoy adds these). */
 const CLIENT_ALWAYS = new Set(['www-authenticate', 'location']);
 /** A check response body larger than this is cut (it is a short denial message). */
@@ -60,7 +61,7 @@ export class ExtAuthzFilter {
     for (let i = 0; i + 1 < src.length; i += 2) {
       const n = src[i]!;
       if (ALWAYS.has(n) || (c.allowedHeaders !== undefined && anyMatch(c.allowedHeaders, n))) {
-        if (NOT_IN_CHECK.has(n)) continue;
+        if (notInCheck(n)) continue;
         headers.push(n, src[i + 1]!);
       }
     }
@@ -79,7 +80,7 @@ export class ExtAuthzFilter {
       if (c.allowedUpstreamHeaders) {
         for (let i = 0; i + 1 < headers.length; i += 2) {
           const n = headers[i]!;
-          if (!FRAMING.has(n) && anyMatch(c.allowedUpstreamHeaders, n)) up.push([n, headers[i + 1]!]);
+          if (!isFramingHeader(n) && anyMatch(c.allowedUpstreamHeaders, n)) up.push([n, headers[i + 1]!]);
         }
       }
       return { kind: 'allow', upstreamHeaders: up };
@@ -87,7 +88,7 @@ export class ExtAuthzFilter {
     const out: string[] = [];
     for (let i = 0; i + 1 < headers.length; i += 2) {
       const n = headers[i]!;
-      if (FRAMING.has(n)) continue;
+      if (isFramingHeader(n)) continue;
       if (c.allowedClientHeaders === undefined || CLIENT_ALWAYS.has(n) || anyMatch(c.allowedClientHeaders, n)) out.push(n, headers[i + 1]!);
     }
     return { kind: 'deny', status, body, headers: out };
