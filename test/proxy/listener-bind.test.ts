@@ -16,6 +16,7 @@ import { Engine } from '../../src/proxy/engine.ts';
 import type { TcpHandlerConfig } from '../../src/proxy/config/types.ts';
 import { cluster, listener, snapshot, testRouter } from './engine-fixtures.ts';
 import { poll } from '../helpers/processes.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const log = rootLogger().child({ module: 'listener-bind-test' });
 log.level = 'silent';
@@ -40,12 +41,6 @@ async function listen(s: Server): Promise<number> {
 }
 
 /** Free port picked by the OS (closed again). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  const p = await listen(s);
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 /** One line through a tcp_proxy listener to the echo backend. */
 function echoThrough(port: number, line: string): Promise<string> {

@@ -3,18 +3,12 @@
 // accepted and closed unanswered (the client's 503 UC); a listener that never warms closes held connections on drop.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { Engine } from '../../src/proxy/engine.ts';
 import { installFastPath, documentedIO, type SocketIO } from '../../src/proxy/io/index.ts';
 import { httpHandler, listener, routes, snapshot, testRouter } from './engine-fixtures.ts';
+import { freePort } from '../helpers/ports.ts';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 /** Raw HTTP/1.1 GET; resolves with what came back before the server closed (or '' on a bare close). */
 function rawGet(port: number, timeoutMs = 5000): Promise<string> {

@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
-import { createServer, type AddressInfo } from 'node:net';
 import { CertificateAuthority } from '../../src/ca/index.ts';
 import { FakeClock } from '../../src/common/clock.ts';
 import { rootLogger } from '../../src/common/logger.ts';
@@ -14,17 +13,11 @@ import { compileRouter } from '../../src/proxy/router/router.ts';
 import { XdsClient } from '../../src/proxy/xds-client/client.ts';
 import { FakeAds } from '../helpers/fake-ads.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const log = rootLogger().child({ module: 'sds-warming-test' });
 log.level = 'silent';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-}
 
 /** A listener with one TLS chain whose certificate is the SDS secret `secret`, answering 200 "secured" itself. */
 function tlsListener(name: string, port: number, secret: string): Record<string, unknown> {
