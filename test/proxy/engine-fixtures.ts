@@ -123,6 +123,28 @@ export async function backend(handler: (req: IncomingMessage, res: ServerRespons
   return b;
 }
 
+/**
+ * A raw HTTP/1.1 upstream: for each request head (bodyless requests) it writes `reply(method, path)` as is, so a test
+ * controls the response head byte for byte (case, spacing, obs-text) as node:http would not.
+ */
+export async function rawUpstream(reply: (method: string, path: string) => string): Promise<{ port: number; close(): Promise<void> }> {
+  const net = await import('node:net');
+  const up = net.createServer((s) => {
+    let buf = '';
+    s.on('data', (b: Buffer) => {
+      buf += b.toString('latin1');
+      for (let e = buf.indexOf('\r\n\r\n'), guard = 0; e >= 0 && guard < 100; e = buf.indexOf('\r\n\r\n'), guard++) {
+        const [method, path] = buf.slice(0, buf.indexOf(' ', buf.indexOf(' ') + 1)).split(' ') as [string, string];
+        buf = buf.slice(e + 4);
+        s.write(Buffer.from(reply(method, path), 'latin1'));
+      }
+    });
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
+  return { port: (up.address() as AddressInfo).port, close: () => new Promise((r) => up.close(() => r())) };
+}
+
 /** Send raw bytes on one connection and collect the reply until `done(text)` says it is complete. */
 export async function rawExchange(port: number, payload: string | Buffer, done: (text: string) => boolean, timeoutMs = 5000): Promise<string> {
   const { connect } = await import('node:net');

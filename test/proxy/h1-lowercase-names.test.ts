@@ -2,10 +2,9 @@
 // writes them) whether the head is rebuilt (short) or copied from received lines (8+ lines); values byte-exact.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Engine } from '../../src/proxy/engine.ts';
 import { installFastPath } from '../../src/proxy/io/index.ts';
-import { cluster, httpHandler, listener, rawExchange, routes, snapshot, testRouter } from './engine-fixtures.ts';
+import { cluster, httpHandler, listener, rawExchange, rawUpstream, routes, snapshot, testRouter } from './engine-fixtures.ts';
 import { cleanupsAfterAll } from '../helpers/cleanup.ts';
 
 const cleanups = cleanupsAfterAll();
@@ -21,23 +20,11 @@ const PAD = Array.from({ length: 10 }, (_, i) => (i % 2 ? `X-Pad-${i}: V${i}\r\n
 test('mixed-case response header names reach the client in lower case, short and long heads, values byte-exact', { timeout: 15_000 }, async () => {
   const fp = installFastPath('internal');
   assert.equal(fp.mode, 'internal', fp.reason ?? '');
-  const up = createServer((s: Socket) => {
-    let buf = '';
-    s.on('data', (b: Buffer) => {
-      buf += b.toString('latin1');
-      for (let e = buf.indexOf('\r\n\r\n'), guard = 0; e >= 0 && guard < 100; e = buf.indexOf('\r\n\r\n'), guard++) {
-        const long = buf.startsWith('GET /long ');
-        buf = buf.slice(e + 4);
-        s.write(Buffer.from('HTTP/1.1 200 OK\r\n' + MIXED + (long ? PAD : '') + 'Content-Length: 2\r\n\r\nok', 'latin1'));
-      }
-    });
-    s.on('error', () => {});
-  });
-  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise((r) => up.close(r)));
+  const up = await rawUpstream((_m, path) => 'HTTP/1.1 200 OK\r\n' + MIXED + (path === '/long' ? PAD : '') + 'Content-Length: 2\r\n\r\nok');
+  cleanups.push(() => up.close());
   const engine = new Engine({ compileRouter: testRouter, io: fp.io });
   cleanups.push(() => engine.close());
-  await engine.apply(snapshot([listener('http', httpHandler(routes('r', [{ prefix: '/' }])))], [cluster('c', [{ address: '127.0.0.1', port: (up.address() as AddressInfo).port }])]));
+  await engine.apply(snapshot([listener('http', httpHandler(routes('r', [{ prefix: '/' }])))], [cluster('c', [{ address: '127.0.0.1', port: up.port }])]));
   const port = engine.portOf('http')!;
   for (const path of ['/short', '/long', '/short', '/long']) {
     const t = await rawExchange(port, `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`, (x) => x.endsWith('ok'));

@@ -4,10 +4,9 @@
 // framing regenerated once, route response edits applied; interim 100 before the final head; HEAD / 204 / 304.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Engine } from '../../src/proxy/engine.ts';
 import { installFastPath } from '../../src/proxy/io/index.ts';
-import { cluster, httpHandler, listener, rawExchange, routes, snapshot, testRouter } from '../proxy/engine-fixtures.ts';
+import { cluster, httpHandler, listener, rawExchange, rawUpstream, routes, snapshot, testRouter } from '../proxy/engine-fixtures.ts';
 import { cleanupsAfterAll } from '../helpers/cleanup.ts';
 
 const cleanups = cleanupsAfterAll();
@@ -38,23 +37,11 @@ function upstreamReply(method: string, path: string): string {
 test('raw-forwarded response heads keep the forwarding rules through a real proxy', { timeout: 15_000 }, async () => {
   const fp = installFastPath('internal');
   assert.equal(fp.mode, 'internal', fp.reason ?? '');
-  const up = createServer((s: Socket) => {
-    let buf = '';
-    s.on('data', (b: Buffer) => {
-      buf += b.toString('latin1');
-      for (let e = buf.indexOf('\r\n\r\n'), guard = 0; e >= 0 && guard < 100; e = buf.indexOf('\r\n\r\n'), guard++) {
-        const [method, path] = buf.slice(0, buf.indexOf(' ', buf.indexOf(' ') + 1)).split(' ') as [string, string];
-        buf = buf.slice(e + 4);
-        s.write(Buffer.from(upstreamReply(method, path), 'latin1'));
-      }
-    });
-    s.on('error', () => {});
-  });
-  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise((r) => up.close(r)));
+  const up = await rawUpstream(upstreamReply);
+  cleanups.push(() => up.close());
   const engine = new Engine({ compileRouter: testRouter, io: fp.io });
   cleanups.push(() => engine.close());
-  await engine.apply(snapshot([listener('http', httpHandler(routes('r', [{ prefix: '/' }])))], [cluster('c', [{ address: '127.0.0.1', port: (up.address() as AddressInfo).port }])]));
+  await engine.apply(snapshot([listener('http', httpHandler(routes('r', [{ prefix: '/' }])))], [cluster('c', [{ address: '127.0.0.1', port: up.port }])]));
   const port = engine.portOf('http')!;
   const ask = (method: string, path: string, complete: (t: string) => boolean): Promise<string> =>
     rawExchange(port, `${method} ${path} HTTP/1.1\r\nHost: a\r\n\r\n`, complete);
@@ -111,15 +98,11 @@ test('raw-forwarded response heads keep the forwarding rules through a real prox
 // "Content-Length: 1234" (h1-upstream passed 0 as the length of every bodiless response; fixed in 78b93f8).
 test('a HEAD response keeps the upstream Content-Length', { timeout: 10_000 }, async () => {
   const fp = installFastPath('internal');
-  const up = createServer((s: Socket) => {
-    s.on('data', () => s.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1234\r\n\r\n'));
-    s.on('error', () => {});
-  });
-  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise((r) => up.close(r)));
+  const up = await rawUpstream(() => 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1234\r\n\r\n');
+  cleanups.push(() => up.close());
   const engine = new Engine({ compileRouter: testRouter, io: fp.io });
   cleanups.push(() => engine.close());
-  await engine.apply(snapshot([listener('http', httpHandler(routes('r', [{ prefix: '/' }])))], [cluster('c', [{ address: '127.0.0.1', port: (up.address() as AddressInfo).port }])]));
+  await engine.apply(snapshot([listener('http', httpHandler(routes('r', [{ prefix: '/' }])))], [cluster('c', [{ address: '127.0.0.1', port: up.port }])]));
   const port = engine.portOf('http')!;
   // two HEADs on one connection: the first answer must not carry a body, and the connection stays usable
   const t = await rawExchange(port, 'HEAD /a HTTP/1.1\r\nHost: a\r\n\r\nHEAD /b HTTP/1.1\r\nHost: a\r\n\r\n', (x) => x.split('\r\n\r\n').length >= 3);
