@@ -113,7 +113,9 @@ test('AuthorizationPolicy CUSTOM: ext_authz HTTP provider checked by the server 
     const downLine = await poll(async () => m.flagged('server').find((l) => l.path === '/allow/down'), 5000, 100);
     assert.equal(downLine.flags, 'UAEX');
     assert.equal(downLine.status, 403);
-    assert.match(downLine.explanation ?? '', /the authorization check failed \(connect-failure/);
+    // Connect refused, or (when the check took the pooled connection before the proxy read the server's FIN, a race
+    // Envoy's pools have too) the connection closed under it: either way the check failed and nothing passed.
+    assert.match(downLine.explanation ?? '', /the authorization check failed \((connect-failure|reset-before-response: upstream connection closed)/);
     assert.equal((await m.request('client', `${url}/public`)).status, 200);
     const stats = await m.admin('server', '/stats');
     assert.match(stats, /^http\..*\.ext_authz\.ok: [1-9]/m);
