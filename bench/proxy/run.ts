@@ -4,7 +4,7 @@
 // processes, and ratios to nginx (two-sidecar rows also to the nginx pair).
 // Usage: npm run bench:proxy [-- --json] [--duration 10] [--connections 50,200] [--bodies 1024,16384] [--io auto,documented]
 //        [--runtime bundle,tsx] [--targets direct,nginx,nginx-pair,one,two,h2,nginx-tls,mtls] [--node-options '--max-semi-space-size=2']
-//        [--warmup 2] [--no-perf]
+//        [--warmup 2] [--no-perf] [--heads plain,traced]
 // It installs nothing: missing tools are named (apt-get install nginx wrk nghttp2-client linux-perf).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
@@ -34,6 +34,12 @@ const runtimes = flag('runtime', 'bundle').split(',');
 // nginx-pair: wrk -> nginx -> nginx -> backend (the plaintext baseline for two sidecars); h2: h2load rows for nginx,
 // the nginx pair, one and two (alone, `--targets h2` runs only those); nginx-tls: nginx pair with mTLS between them;
 // mtls: two sidecars with auto mTLS (ratios to the nginx-tls pair).
+// traced: extra rows for nginx and one proxy (first body size and connection count) whose every request head is unique
+// (bench/proxy/traced.lua: x-request-id and B3 ids per request), compared with each other: wrk's own request repeats
+// byte for byte, which a parse cache of recent heads (the proxy has one) turns into a best case.
+const tracedHeads = flag('heads', 'plain,traced').split(',').includes('traced');
+const TRACED_SCRIPT = join(root, 'bench', 'proxy', 'traced.lua');
+const TRACED = ' (traced heads)';
 const only = flag('targets', 'direct,nginx,nginx-pair,one,two,h2,nginx-tls,mtls').split(',');
 const h2Only = only.length === 1 && only[0] === 'h2';
 const H2_TARGETS = ['nginx', 'nginx-pair', 'one', 'two'];
@@ -175,9 +181,10 @@ async function warm(tool: string, argv: (seconds: string) => string[], url: stri
   await new Promise((resolve) => spawn(tool, argv(String(warmup)), { stdio: 'ignore' }).on('exit', resolve));
 }
 
-async function runWrk(url: string, conns: number, host: string | undefined, pids: number[]): Promise<Measured> {
-  await warm(tools.wrk!, (d) => ['-t', '1', '-c', String(conns), '-d', `${d}s`, ...(host ? ['-H', `Host: ${host}`] : []), url], url, conns);
-  const argv = ['-t', '1', '-c', String(conns), '-d', `${duration}s`, '--latency', ...(host ? ['-H', `Host: ${host}`] : []), url];
+async function runWrk(url: string, conns: number, host: string | undefined, pids: number[], script?: string): Promise<Measured> {
+  const extra = [...(host ? ['-H', `Host: ${host}`] : []), ...(script ? ['-s', script] : [])];
+  await warm(tools.wrk!, (d) => ['-t', '1', '-c', String(conns), '-d', `${d}s`, ...extra, url], url + (script ?? ''), conns);
+  const argv = ['-t', '1', '-c', String(conns), '-d', `${duration}s`, '--latency', ...extra, url];
   const m = await underLoad(tools.wrk!, argv, pids);
   const out = m.out;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
@@ -251,6 +258,7 @@ async function main(): Promise<void> {
         started.push(ngx);
         const pids = await nginxPids(ngx);
         if (wantH1) for (const c of connectionsList) record({ target: 'nginx', protocol: 'h1', connections: c, bodyBytes: body, ...(await runWrk(`http://127.0.0.1:${port}/`, c, undefined, pids)) });
+        if (wantH1 && tracedHeads && body === bodies[0] && want('one')) record({ target: 'nginx' + TRACED, protocol: 'h1', connections: connectionsList[0], bodyBytes: body, ...(await runWrk(`http://127.0.0.1:${port}/`, connectionsList[0], undefined, pids, TRACED_SCRIPT)) });
         const h2 = await runH2load(`http://127.0.0.1:${portH2}/`, connectionsList[0], undefined, pids);
         if (h2) record({ target: 'nginx', protocol: 'h2', connections: connectionsList[0], bodyBytes: body, ...h2 });
         await stop(ngx);
@@ -351,6 +359,7 @@ async function main(): Promise<void> {
           const ran = /runtime (\w+)/.exec(client.out)?.[1] ?? '?';
           log(`${target}: idle rss ${idleRssMB} MB (runtime ${ran})`);
           if (wantH1) for (const c of connectionsList) record({ target, io: ioUsed, protocol: 'h1', connections: c, bodyBytes: body, idleRssMB, ...(await runWrk(`http://127.0.0.1:${httpPort}/`, c, 'backend:9080', pids)) });
+          if (wantH1 && tracedHeads && mode === 'one proxy' && body === bodies[0]) record({ target: target + TRACED, io: ioUsed, protocol: 'h1', connections: connectionsList[0], bodyBytes: body, idleRssMB, ...(await runWrk(`http://127.0.0.1:${httpPort}/`, connectionsList[0], undefined, pids, TRACED_SCRIPT)) });
           const h2 = mtls ? undefined : await runH2load(`http://127.0.0.1:${httpPort}/`, connectionsList[0], 'backend:9080', pids);
           if (h2) record({ target, io: ioUsed, protocol: 'h2', connections: connectionsList[0], bodyBytes: body, ...h2 });
           await stop(client);
@@ -371,11 +380,12 @@ async function main(): Promise<void> {
   const find = (target: string, r: Row, protocol = r.protocol): Row | undefined =>
     rows.find((x) => x.target === target && x.protocol === protocol && x.connections === r.connections && x.bodyBytes === r.bodyBytes);
   for (const r of rows) {
-    if (r.target === 'nginx' || r.target === 'nginx pair' || r.target === 'nginx tls pair') continue;
+    if (r.target.startsWith('nginx')) continue;
     // Added p99: what the proxy adds over the direct path, relative to what the baseline adds.
     const d = find('direct', r, 'h1');
-    // mTLS rows compare with the nginx pair that also does mutual TLS between its two legs.
-    const n = find(r.target.includes('mtls') ? 'nginx tls pair' : 'nginx', r);
+    // mTLS rows compare with the nginx pair that also does mutual TLS between its two legs; traced-head rows with
+    // nginx under the same heads.
+    const n = find((r.target.includes('mtls') ? 'nginx tls pair' : 'nginx') + (r.target.endsWith(TRACED) ? TRACED : ''), r);
     if (n) {
       r.ratioRps = round(r.rps / n.rps);
       r.ratioCpu = round(n.cpuSecPer1k / r.cpuSecPer1k);
