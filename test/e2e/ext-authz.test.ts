@@ -1,7 +1,7 @@
 // e2e (authorization, CUSTOM): real processes — `rig control-plane` translating an AuthorizationPolicy CUSTOM action
 // with a MeshConfig envoyExtAuthzHttp provider into RBAC shadow + ext_authz, and the server's `rig proxy` sidecar
 // checking the requests the rule selects with a small authorization server: 200 -> the backend gets the request and
-// the allowed headers; 403 -> the client gets the server's status, body and allowed headers, the backend nothing;
+// the allowed headers, the client the headersToDownstreamOnAllow ones; 403 -> the client gets the server's status, body and allowed headers, the backend nothing;
 // unselected paths skip the check; the server down -> 403 with flag UAEX (failOpen false).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +21,7 @@ async function startAuthz(): Promise<{ port: number; seen: Check[]; close(): Pro
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     req.resume();
     if ((req.url ?? '').startsWith('/check/allow')) {
-      res.writeHead(200, { 'x-user': 'alice', 'x-authz-level': 'gold', 'x-not-forwarded': 'secret' });
+      res.writeHead(200, { 'x-user': 'alice', 'x-authz-level': 'gold', 'x-not-forwarded': 'secret', 'x-session': 'sess-1' });
       res.end();
       return;
     }
@@ -44,7 +44,8 @@ const config = (authzPort: number): string => extAuthzMeshConfig({
         pathPrefix: /check
         includeRequestHeadersInCheck: [x-ext-authz]
         headersToUpstreamOnAllow: [x-user, "x-authz-*"]
-        headersToDownstreamOnDeny: [x-reason]`,
+        headersToDownstreamOnDeny: [x-reason]
+        headersToDownstreamOnAllow: [x-session]`,
 });
 
 test('AuthorizationPolicy CUSTOM: ext_authz HTTP provider checked by the server sidecar', { timeout: 120_000 }, async () => {
@@ -82,6 +83,11 @@ test('AuthorizationPolicy CUSTOM: ext_authz HTTP provider checked by the server 
     assert.equal(ok.json!.headers['x-user'], 'alice');
     assert.equal(ok.json!.headers['x-authz-level'], 'gold');
     assert.equal(ok.json!.headers['x-not-forwarded'], undefined, 'only headersToUpstreamOnAllow reach the backend');
+    assert.equal(ok.json!.headers['x-session'], undefined);
+    // headersToDownstreamOnAllow: the check's x-session reaches the client with the backend's response, nothing else
+    assert.equal(ok.headers['x-session'], 'sess-1');
+    assert.equal(ok.headers['x-user'], undefined);
+    assert.equal(ok.headers['x-not-forwarded'], undefined);
     assert.equal(ok.json!.url, '/allow/x?q=1');
     // a request body waits while the check is in flight, then reaches the backend whole; the check carries none
     const big = 'b'.repeat(100_000);

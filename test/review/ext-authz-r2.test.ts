@@ -178,8 +178,11 @@ const checkResponse = (o: Record<string, unknown>) => {
 };
 
 test('gRPC answers: header values with CR/LF are dropped, never injected', () => {
-  const r = decodeCheckResponse(checkResponse({ status: { code: 0 }, ok_response: { headers: [{ header: { key: 'x-user', value: 'a\r\nx-admin: true' } }, { header: { key: 'x-ok', value: 'b' } }] } }));
-  assert.deepEqual(r, { kind: 'allow', upstreamHeaders: [['x-ok', 'b']] });
+  const r = decodeCheckResponse(checkResponse({ status: { code: 0 }, ok_response: {
+    headers: [{ header: { key: 'x-user', value: 'a\r\nx-admin: true' } }, { header: { key: 'x-ok', value: 'b' } }],
+    response_headers_to_add: [{ header: { key: 'x-to-client', value: 'c\r\nset-cookie: evil' } }, { header: { key: 'x-fine', value: 'd' } }],
+  } }));
+  assert.deepEqual(r, { kind: 'allow', upstreamHeaders: [['x-ok', 'b']], downstreamHeaders: [['x-fine', 'd']] });
   const d = decodeCheckResponse(checkResponse({ status: { code: 7 }, denied_response: { headers: [{ header: { key: 'set-cookie', value: 'a\r\n\r\n<html>' } }] } }));
   assert.deepEqual(d, { kind: 'deny', status: 403, body: '', headers: [] });
 });

@@ -50,8 +50,13 @@ test('what the proxy cannot honour is an error naming the field', () => {
   decodeExtAuthz(normalize(TypeUrl.ExtAuthz, { '@type': TypeUrl.ExtAuthz, grpc_service: { google_grpc: { target_uri: 'x', stat_prefix: 's' } }, with_request_body: { max_request_bytes: 10 } }), ctx, 'f');
   assert.deepEqual(ctx.errors.map((e) => e.field).sort(), ['f.grpc_service', 'f.with_request_body']);
   const ctx1 = new Ctx('l');
-  decodeExtAuthz({ http_service: { server_uri: { uri: 'http://a', cluster: 'c' }, authorization_response: { allowed_client_headers_on_success: { patterns: [{ exact: 'x' }] } } } }, ctx1, 'f');
-  assert.deepEqual(ctx1.errors.map((e) => e.field), ['f.http_service.authorization_response.allowed_client_headers_on_success']);
+  decodeExtAuthz({ http_service: { server_uri: { uri: 'http://a', cluster: 'c' }, authorization_response: { allowed_upstream_headers_to_append: { patterns: [{ exact: 'x' }] } } } }, ctx1, 'f');
+  assert.deepEqual(ctx1.errors.map((e) => e.field), ['f.http_service.authorization_response.allowed_upstream_headers_to_append']);
+  // allowed_client_headers_on_success is applied (headersToDownstreamOnAllow)
+  const ctx3 = new Ctx('l');
+  const ok = decodeExtAuthz({ http_service: { server_uri: { uri: 'http://a', cluster: 'c' }, authorization_response: { allowed_client_headers_on_success: { patterns: [{ exact: 'x-s' }] } } } }, ctx3, 'f');
+  assert.deepEqual(ctx3.errors, []);
+  assert.equal(ok.allowedClientHeadersOnSuccess?.length, 1);
   const ctx2 = new Ctx('l');
   decodeExtAuthz({ http_service: { server_uri: { uri: 'http://a' }, path_prefix: 'nope' } }, ctx2, 'f');
   assert.deepEqual(ctx2.errors.map((e) => e.field), ['f.http_service.server_uri.cluster', 'f.http_service.path_prefix']);

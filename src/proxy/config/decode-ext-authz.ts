@@ -21,6 +21,8 @@ export interface ExtAuthzConfig {
   allowedUpstreamHeaders?: StringMatch[];
   /** Check response headers sent to the client on deny (undefined: all of them). */
   allowedClientHeaders?: StringMatch[];
+  /** Check response headers added to the client's response on allow (allowed_client_headers_on_success; undefined: none). */
+  allowedClientHeadersOnSuccess?: StringMatch[];
   failureModeAllow: boolean;
   /** HTTP status for the local reply when the check fails (error, timeout, 5xx). Envoy's default 403. */
   statusOnError: number;
@@ -92,7 +94,8 @@ export function decodeExtAuthz(v: Obj, ctx: Ctx, field: string): ExtAuthzConfig 
     const f = `${field}.http_service.authorization_response`;
     out.allowedUpstreamHeaders = matchers(rs.allowed_upstream_headers, ctx, `${f}.allowed_upstream_headers`);
     out.allowedClientHeaders = matchers(rs.allowed_client_headers, ctx, `${f}.allowed_client_headers`);
-    for (const k of ['allowed_client_headers_on_success', 'allowed_upstream_headers_to_append', 'dynamic_metadata_from_headers'] as const) {
+    out.allowedClientHeadersOnSuccess = matchers(rs.allowed_client_headers_on_success, ctx, `${f}.allowed_client_headers_on_success`);
+    for (const k of ['allowed_upstream_headers_to_append', 'dynamic_metadata_from_headers'] as const) {
       if (rs[k] !== undefined) ctx.err(`${f}.${k}`, `ext_authz ${k} is not supported`);
     }
   }

@@ -99,6 +99,8 @@ export class Exchange implements ResponseSink, DeadlineTarget {
   private setCookie: string | undefined;
   /** CORS response headers for an allowed cross-origin request. */
   private corsHeaders: Array<[string, string]> | undefined;
+  /** ext_authz allowed_client_headers_on_success: added to whatever response the client gets. */
+  private authzResponseHeaders: Array<readonly [string, string]> | undefined;
   private detail = '';
   /** The last try ended by its per-try timeout (response code details upstream_per_try_timeout). */
   private perTryTimedOut = false;
@@ -504,6 +506,7 @@ export class Exchange implements ResponseSink, DeadlineTarget {
     setHeader(h, 'server', this.rt.handler.serverName ?? 'envoy');
     if (this.setCookie) h.push('set-cookie', this.setCookie);
     if (this.corsHeaders) for (const [k, v] of this.corsHeaders) setHeader(h, k, v);
+    if (this.authzResponseHeaders) for (const [k, v] of this.authzResponseHeaders) h.push(k, v);
     if (this.fwd?.virtualHost?.includeAttemptCountInResponse) h.push('x-envoy-attempt-count', this.retry ? this.retry.attemptCountHeader() : '1');
     if (this.fwd) applyHeaderEdits(h, this.fwd.response);
   }
@@ -643,6 +646,10 @@ export class Exchange implements ResponseSink, DeadlineTarget {
 
   // ----- local replies and completion
 
+  addResponseHeaders(pairs: ReadonlyArray<readonly [string, string]>): void {
+    (this.authzResponseHeaders ??= []).push(...pairs);
+  }
+
   localReply(status: number, body: string, edits: HeaderEdits, extra?: string[]): void {
     if (this.finished) return;
     this.status = status;
@@ -653,6 +660,7 @@ export class Exchange implements ResponseSink, DeadlineTarget {
     const h: string[] = extra ? [...extra] : [];
     if (b && getHeader(h, 'content-type') === undefined) h.push('content-type', LOCAL_BODY_TYPE);
     h.push('date', new Date().toUTCString(), 'server', this.rt.handler.serverName ?? 'envoy');
+    if (this.authzResponseHeaders) for (const [k, v] of this.authzResponseHeaders) h.push(k, v);
     applyHeaderEdits(h, edits);
     this.respHeaders = h;
     this.down.sendHead(status, h, b ? b.length : 0);

@@ -42,6 +42,8 @@ export interface AuthzExchange {
   /** Response flags (UAEX when ext_authz denies or fails). */
   readonly flags?: ResponseFlag[];
   localReply(status: number, body: string, edits: HeaderEdits, extra?: string[]): void;
+  /** Headers an ext_authz allow adds to the response the client gets (upstream answer or later local reply). */
+  addResponseHeaders?(pairs: ReadonlyArray<readonly [string, string]>): void;
   /** Run by the exchange when it ends first (client gone): the auth stage parks its in-flight check's cancel here. */
   cancelPending?: (() => void) | undefined;
 }
@@ -220,6 +222,7 @@ function extDone(ex: AuthzExchange, f: ExtAuthzFilter, r: ExtAuthzResult, stats:
   bump(r.kind === 'allow' ? 'ok' : r.kind === 'deny' ? 'denied' : 'error');
   if (r.kind === 'allow') {
     for (const [k, v] of r.upstreamHeaders) setHeader(ex.req.headers, k, v);
+    if (r.downstreamHeaders.length) ex.addResponseHeaders?.(r.downstreamHeaders);
     return true;
   }
   if (r.kind === 'error' && f.cfg.failureModeAllow) { bump('failure_mode_allowed'); return true; }

@@ -32,7 +32,9 @@ const resp = (o: Record<string, unknown>) => {
 };
 
 test('CheckResponse: OK allows with ok_response headers; denied uses its status or 403; malformed is undefined', () => {
-  assert.deepEqual(decodeCheckResponse(resp({ status: { code: 0 }, ok_response: { headers: [{ header: { key: 'X-User', value: 'a' } }] } })), { kind: 'allow', upstreamHeaders: [['x-user', 'a']] });
+  assert.deepEqual(decodeCheckResponse(resp({ status: { code: 0 }, ok_response: { headers: [{ header: { key: 'X-User', value: 'a' } }] } })), { kind: 'allow', upstreamHeaders: [['x-user', 'a']], downstreamHeaders: [] });
+  // response_headers_to_add: to the client's response (framing never)
+  assert.deepEqual(decodeCheckResponse(resp({ status: { code: 0 }, ok_response: { response_headers_to_add: [{ header: { key: 'x-session', value: 's' } }, { header: { key: 'content-length', value: '9' } }] } })), { kind: 'allow', upstreamHeaders: [], downstreamHeaders: [['x-session', 's']] });
   assert.deepEqual(decodeCheckResponse(resp({ status: { code: 7 }, denied_response: { status: { code: 'Unauthorized' }, body: 'no', headers: [{ header: { key: 'x-r', value: 'v' } }] } })),
     { kind: 'deny', status: 401, body: 'no', headers: ['x-r', 'v'] });
   assert.deepEqual(decodeCheckResponse(resp({ status: { code: 7 } })), { kind: 'deny', status: 403, body: '', headers: [] });

@@ -91,7 +91,8 @@ function pairs(list: unknown): Array<[string, string]> {
 /** What a decoded CheckResponse means (exported for tests). */
 export function interpretCheckResponse(r: Record<string, any>): ExtAuthzResult {
   const code = typeof r.status?.code === 'number' ? r.status.code : 0;
-  if (code === 0) return { kind: 'allow', upstreamHeaders: pairs(r.ok_response?.headers) };
+  // OkHttpResponse: headers go to the upstream request, response_headers_to_add to the client's response.
+  if (code === 0) return { kind: 'allow', upstreamHeaders: pairs(r.ok_response?.headers), downstreamHeaders: pairs(r.ok_response?.response_headers_to_add).filter(([k]) => !isFramingHeader(k)) };
   const d = r.denied_response ?? {};
   const status = statusNumber(d.status?.code) ?? 403;
   return { kind: 'deny', status, body: typeof d.body === 'string' ? d.body : '', headers: pairs(d.headers).filter(([k]) => !isFramingHeader(k)).flat() };

@@ -38,7 +38,10 @@ test('check request: method, prefix + path, always-sent and allowed headers, add
 
 test('answers: 200 allows with the allowed upstream headers, 5xx is an error, other statuses deny', () => {
   const f = new ExtAuthzFilter('ext', cfg({ allowedUpstreamHeaders: [exact('x-user'), prefix('x-authz-')], allowedClientHeaders: [exact('x-reason')] }));
-  assert.deepEqual(f.interpret(200, ['x-user', 'alice', 'x-authz-a', '1', 'x-secret', 's', 'content-length', '0'], ''), { kind: 'allow', upstreamHeaders: [['x-user', 'alice'], ['x-authz-a', '1']] });
+  assert.deepEqual(f.interpret(200, ['x-user', 'alice', 'x-authz-a', '1', 'x-secret', 's', 'content-length', '0'], ''), { kind: 'allow', upstreamHeaders: [['x-user', 'alice'], ['x-authz-a', '1']], downstreamHeaders: [] });
+  // allowed_client_headers_on_success: matching check-response headers go to the client's response (never framing)
+  const onOk = new ExtAuthzFilter('ext', cfg({ allowedClientHeadersOnSuccess: [exact('x-session'), exact('content-length')] }));
+  assert.deepEqual(onOk.interpret(200, ['x-session', 's1', 'x-user', 'alice', 'content-length', '0'], ''), { kind: 'allow', upstreamHeaders: [], downstreamHeaders: [['x-session', 's1']] });
   assert.equal(f.interpret(503, [], 'down').kind, 'error');
   assert.deepEqual(f.interpret(401, ['x-reason', 'r', 'x-internal', 'i', 'www-authenticate', 'Basic', 'content-length', '2'], 'no'),
     { kind: 'deny', status: 401, body: 'no', headers: ['x-reason', 'r', 'www-authenticate', 'Basic'] });
@@ -101,7 +104,7 @@ test('check against a real server: allow, deny with body, 5xx error, refused con
     if (rq.url === '/check/ok') { rs.writeHead(200, { 'x-user': 'bob' }); rs.end(); } else if (rq.url === '/check/boom') { rs.writeHead(500); rs.end(); } else { rs.writeHead(403, { 'x-why': 'no', 'content-length': 7 }); rs.end('go away'); }
   }, async (port) => {
     const ctx = fakeCtx(port, new FakeClock());
-    assert.deepEqual(await run(f, ctx, '/ok'), { kind: 'allow', upstreamHeaders: [['x-user', 'bob']] });
+    assert.deepEqual(await run(f, ctx, '/ok'), { kind: 'allow', upstreamHeaders: [['x-user', 'bob']], downstreamHeaders: [] });
     const d = await run(f, ctx, '/nope');
     assert.equal(d.kind, 'deny');
     assert.equal(d.kind === 'deny' && d.body, 'go away');

@@ -12,7 +12,8 @@ import { checkHeaders, grpcCheck, isFramingHeader, type CheckPeers } from './ext
 import { isHopByHop } from '../codec/serialize.ts';
 
 export type ExtAuthzResult =
-  | { kind: 'allow'; upstreamHeaders: Array<[string, string]> }
+  /** upstreamHeaders: set on the request; downstreamHeaders: added to the response the client gets. */
+  | { kind: 'allow'; upstreamHeaders: Array<[string, string]>; downstreamHeaders: Array<[string, string]> }
   | { kind: 'deny'; status: number; body: string; headers: string[] }
   | { kind: 'error'; detail: string };
 
@@ -40,6 +41,17 @@ function metadataString(md: ReadonlyMap<string, Record<string, unknown>> | undef
     v = (v as Record<string, unknown>)[k];
   }
   return typeof v === 'string' ? v : undefined;
+}
+
+/** The [name, value] pairs of a check response's headers whose names match (none without matchers; never framing). */
+function pick(headers: readonly string[], ms: readonly StringMatch[] | undefined): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  if (ms === undefined) return out;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const n = headers[i]!;
+    if (!isFramingHeader(n) && anyMatch(ms, n)) out.push([n, headers[i + 1]!]);
+  }
+  return out;
 }
 
 export class ExtAuthzFilter {
@@ -76,14 +88,7 @@ export class ExtAuthzFilter {
     const c = this.cfg;
     if (status >= 500) return { kind: 'error', detail: `authorization service answered ${status}` };
     if (status === 200) {
-      const up: Array<[string, string]> = [];
-      if (c.allowedUpstreamHeaders) {
-        for (let i = 0; i + 1 < headers.length; i += 2) {
-          const n = headers[i]!;
-          if (!isFramingHeader(n) && anyMatch(c.allowedUpstreamHeaders, n)) up.push([n, headers[i + 1]!]);
-        }
-      }
-      return { kind: 'allow', upstreamHeaders: up };
+      return { kind: 'allow', upstreamHeaders: pick(headers, c.allowedUpstreamHeaders), downstreamHeaders: pick(headers, c.allowedClientHeadersOnSuccess) };
     }
     const out: string[] = [];
     for (let i = 0; i + 1 < headers.length; i += 2) {

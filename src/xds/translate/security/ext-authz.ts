@@ -66,7 +66,6 @@ export function resolveExtAuthzProvider(mesh: MeshConfig, name: string, lookup: 
   if (!isObj(h)) return { problem: `provider ${name} is not an ext_authz provider (envoyExtAuthzHttp / envoyExtAuthzGrpc)` };
   // Rigging's proxy cannot honour these yet: the provider is unusable rather than half applied
   if (isObj(h.includeRequestBodyInCheck)) return { problem: `provider ${name}: includeRequestBodyInCheck is not supported yet` };
-  if (strList(h.headersToDownstreamOnAllow).length) return { problem: `provider ${name}: headersToDownstreamOnAllow is not supported yet` };
   const service = typeof h.service === 'string' ? h.service : '';
   const port = typeof h.port === 'number' ? h.port : Number(h.port);
   if (!service || !Number.isInteger(port) || port <= 0 || port > 65535) return { problem: `provider ${name} needs envoyExtAuthzHttp.service and a port in 1-65535` };
