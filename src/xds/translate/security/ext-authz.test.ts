@@ -84,3 +84,24 @@ test('unusable or several providers: no ext_authz, every CUSTOM rule denies (and
   const probs = customProblems(grpc, mesh([]), lookup);
   assert.match(probs.get(grpc[0]!) ?? '', /not defined/);
 });
+
+test('two CUSTOM providers that can select one workload are reported once per pair, naming both', async () => {
+  const { securityIssues } = await import('./issues.ts');
+  const withSel = (p: ConfigObject<AuthorizationPolicySpec>, ns: string, labels?: Record<string, string>) => ({ ...p, metadata: { ...p.metadata, namespace: ns }, spec: { ...p.spec, ...(labels ? { selector: { matchLabels: labels } } : {}) } });
+  const a = withSel(ap('oauth', [{}]), 'ns', { app: 'web' });
+  const b = withSel(ap('ldap', [{}]), 'ns', { app: 'web', tier: 'front' });
+  const c = withSel(ap('keys', [{}]), 'ns', { app: 'api' }); // other app: cannot meet a or b
+  const d = withSel(ap('oauth', [{}]), 'other', {}); // same provider as a, other namespace
+  const e = withSel(ap('mesh-wide', [{}]), 'istio-system'); // root namespace: meets everything
+  const issues = securityIssues({ authorizationPolicies: [a, b, c, d, e], requestAuthentications: [], jwks: undefined })
+    .filter((i) => /can apply to the same workload/.test(i.message));
+  const pairs = issues.map((i) => `${i.name} ${/provider (\S+) and (\S+)'s provider (\S+)/.exec(i.message)!.slice(1).join(' ')}`).sort();
+  assert.deepEqual(pairs, [
+    `istio-system/${e.metadata.name} mesh-wide ns/${a.metadata.name} oauth`,
+    `istio-system/${e.metadata.name} mesh-wide ns/${b.metadata.name} ldap`,
+    `istio-system/${e.metadata.name} mesh-wide ns/${c.metadata.name} keys`,
+    `istio-system/${e.metadata.name} mesh-wide other/${d.metadata.name} oauth`,
+    `ns/${b.metadata.name} ldap ns/${a.metadata.name} oauth`,
+  ]);
+  assert.ok(issues.every((i) => i.path === 'spec.provider.name' && i.severity === 'warning'));
+});
