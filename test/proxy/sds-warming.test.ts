@@ -1,6 +1,7 @@
 // test/proxy: listeners warm until their SDS secrets arrive (Envoy's warming) — a TLS connection accepted before the
 // listener's certificate is known is held and completes its handshake once the secret comes over ADS; secrets the
-// certificate agent serves count as arrived; a secret that never comes stops blocking after the initial fetch timeout.
+// certificate agent serves count as arrived; a secret that never comes stops blocking after the initial fetch timeout;
+// a cluster whose upstream TLS names a secret warms the same way, its previous version serving meanwhile.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
@@ -127,6 +128,38 @@ test('warming on secrets: the agent\'s secrets count as arrived; a secret that n
     assert.equal(client.snapshot()!.listeners.has('never'), false);
     clock.advance(1);
     assert.equal(client.snapshot()!.listeners.has('never'), true);
+  } finally {
+    client.stop();
+    ads.stop();
+  }
+});
+
+test('a cluster whose upstream TLS names an SDS secret warms until it arrives; the old version keeps serving meanwhile', async () => {
+  const ads = new FakeAds();
+  await ads.start();
+  const client = newClient(ads.port, { clock: new FakeClock() });
+  const tlsCluster = (secret: string) => ({
+    name: 'up', type: 'STATIC', connect_timeout: { seconds: 1 },
+    load_assignment: { cluster_name: 'up', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 9 } } } }] }] },
+    transport_socket: {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: { '@type': TypeUrl.UpstreamTls, common_tls_context: { tls_certificate_sds_secret_configs: [{ name: secret, sds_config: { ads: {} } }] } },
+    },
+  });
+  try {
+    client.start();
+    await waitFor('CDS request', () => ads.of(TypeUrl.Cluster).length);
+    ads.respond(TypeUrl.Cluster, 'c1', [tlsCluster('client-cert')]);
+    await waitFor('SDS subscription', () => ads.of(TypeUrl.Secret).find((r) => r.resource_names?.includes('client-cert')));
+    assert.equal(client.snapshot()?.clusters.has('up') ?? false, false, 'the cluster warms until its secret arrives');
+    ads.respond(TypeUrl.Secret, 's1', [{ name: 'client-cert', tls_certificate: { certificate_chain: { inline_string: 'x' }, private_key: { inline_string: 'y' } } }]);
+    await waitFor('cluster served', () => client.snapshot()?.clusters.has('up'));
+    // An update naming a secret not sent yet: the served version (with client-cert) stays until it arrives.
+    ads.respond(TypeUrl.Cluster, 'c2', [tlsCluster('rotated-cert')]);
+    await waitFor('new secret subscribed', () => ads.of(TypeUrl.Secret).find((r) => r.resource_names?.includes('rotated-cert')));
+    assert.deepEqual(client.snapshot()!.clusters.get('up')!.tls?.certificateSdsNames, ['client-cert']);
+    ads.respond(TypeUrl.Secret, 's2', [{ name: 'rotated-cert', tls_certificate: { certificate_chain: { inline_string: 'x' }, private_key: { inline_string: 'y' } } }]);
+    await waitFor('updated cluster served', () => client.snapshot()?.clusters.get('up')?.tls?.certificateSdsNames[0] === 'rotated-cert');
   } finally {
     client.stop();
     ads.stop();
