@@ -13,7 +13,8 @@ import { AdminServer } from './admin/server.ts';
 import type { Stat } from './admin/types.ts';
 import { installFastPath } from './io/index.ts';
 import type { RequestRecord } from './listener/runtime.ts';
-import { ROOT_SECRET, WORKLOAD_SECRET, WorkloadCertAgent } from './tls/agent.ts';
+import { WorkloadCertAgent } from './tls/agent.ts';
+import { isAgentSecret } from './tls/live-secrets.ts';
 import { grpcSigner } from './tls/cert-client.ts';
 import { ProxyTelemetry } from './telemetry/index.ts';
 import { ISTIO_METRICS_PORT, MetricsServer } from './telemetry/metrics-server.ts';
@@ -114,7 +115,7 @@ export async function runProxy(o: ProxyOptions): Promise<RunningProxy> {
     server: boot.xds, node: boot.node, clock, log: logger('xds-client'),
     listenerSockets: { bind: (ls) => engine.bindListeners(ls), retain: (names) => engine.retainListeners(names) },
     // The agent's names warm until its first certificate when it runs; without an agent nothing will serve them.
-    externalSecret: (name) => (name === WORKLOAD_SECRET || name === ROOT_SECRET ? (identity ? engine.secrets.fromAgent(name) : true) : undefined),
+    externalSecret: (name) => (isAgentSecret(name) ? (identity ? engine.secrets.fromAgent(name) : true) : undefined),
   });
   const identity = startIdentity(o, boot, engine, clock, () => xds.secretsChanged());
   let configured = false;

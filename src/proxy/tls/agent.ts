@@ -10,8 +10,9 @@ import type { SecretConfig } from '../config/types.ts';
 import { generateKeyAndCsr } from './csr.ts';
 import type { CertificateSigner } from './cert-client.ts';
 
-export const WORKLOAD_SECRET = 'default';
-export const ROOT_SECRET = 'ROOTCA';
+import { ROOT_SECRET, WORKLOAD_SECRET } from './live-secrets.ts';
+
+export { ROOT_SECRET, WORKLOAD_SECRET };
 
 export interface WorkloadCertOptions {
   /** spiffe://<td>/ns/<ns>/sa/<sa> this workload runs as. */

@@ -4,6 +4,11 @@
 import type { SecretConfig } from '../config/types.ts';
 import type { SecretSource } from './context.ts';
 
+/** The SDS names the certificate agent serves (Istio's istio-agent serves these to Envoy; istiod never sends them). */
+export const WORKLOAD_SECRET = 'default';
+export const ROOT_SECRET = 'ROOTCA';
+export const isAgentSecret = (name: string): boolean => name === WORKLOAD_SECRET || name === ROOT_SECRET;
+
 export interface AgentLike {
   secret(name: string): SecretConfig | undefined;
   readonly generation: number;

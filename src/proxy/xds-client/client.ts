@@ -18,9 +18,7 @@ import { adsServiceClient, jsToWireStruct, type AdsClient, type WireNode } from 
 import { delta, sotw, type NormalizedResponse, type Protocol, type WireRequest } from './protocol.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { buildSnapshot, sameSnapshot, XdsStore, type AppliedResource, type NackRecord, type TypeState } from './store.ts';
-
-/** SDS names Istio's agent serves to its Envoy (workload certificate, root of trust); istiod never sends them. */
-const AGENT_SECRETS: ReadonlySet<string> = new Set(['default', 'ROOTCA']);
+import { isAgentSecret } from '../tls/live-secrets.ts';
 
 /** The node identity sent in the first request of each stream. */
 export interface NodeInfo {
@@ -451,7 +449,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   };
 
   private external = (name: string): boolean | undefined =>
-    this.opts.externalSecret ? this.opts.externalSecret(name) : AGENT_SECRETS.has(name) ? true : undefined;
+    this.opts.externalSecret ? this.opts.externalSecret(name) : isAgentSecret(name) ? true : undefined;
 
   /** A secret served from outside xDS appeared or changed (externalSecret): serve what was warming for it. */
   secretsChanged(): void {
