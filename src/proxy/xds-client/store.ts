@@ -81,19 +81,11 @@ export class XdsStore {
   }
   wantedSecrets(served?: ProxyConfigSnapshot): Set<string> {
     const out = new Set<string>();
-    const add = (t: { certificateSdsNames: string[]; validationSdsName?: string } | undefined): void => {
-      if (!t) return;
-      for (const n of t.certificateSdsNames) out.add(n);
-      if (t.validationSdsName) out.add(t.validationSdsName);
-    };
-    const cluster = (c: ClusterConfig): void => {
-      add(c.tls);
-      for (const m of c.transportSocketMatches) add(m.tls);
-    };
-    for (const c of this.clusters.resources.values()) cluster(c.value);
-    for (const c of served?.clusters.values() ?? []) cluster(c);
-    for (const l of this.listeners.resources.values()) for (const fc of chains(l.value)) add(fc.tls);
-    for (const l of served?.listeners.values() ?? []) for (const fc of chains(l)) add(fc.tls);
+    const add = (names: string[]): void => { for (const n of names) out.add(n); };
+    for (const c of this.clusters.resources.values()) add(clusterSecrets(c.value));
+    for (const c of served?.clusters.values() ?? []) add(clusterSecrets(c));
+    for (const l of this.listeners.resources.values()) add(listenerSecrets(l.value));
+    for (const l of served?.listeners.values() ?? []) add(listenerSecrets(l));
     return out;
   }
 }
@@ -101,6 +93,20 @@ export class XdsStore {
 function chains(l: ListenerConfig): ListenerConfig['filterChains'] {
   return l.defaultFilterChain ? [...l.filterChains, l.defaultFilterChain] : l.filterChains;
 }
+
+type SdsNamed = { certificateSdsNames: string[]; validationSdsName?: string } | undefined;
+/** The SDS secret names TLS contexts name (certificates, then the validation context). */
+function sdsNames(ts: SdsNamed[]): string[] {
+  const out: string[] = [];
+  for (const t of ts) {
+    if (!t) continue;
+    out.push(...t.certificateSdsNames);
+    if (t.validationSdsName) out.push(t.validationSdsName);
+  }
+  return out;
+}
+const clusterSecrets = (c: ClusterConfig): string[] => sdsNames([c.tls, ...c.transportSocketMatches.map((m) => m.tls)]);
+const listenerSecrets = (l: ListenerConfig): string[] => sdsNames(chains(l).map((fc) => fc.tls));
 
 /**
  * Envoy's warming: a cluster is served once its endpoints and the SDS secrets of its TLS contexts have arrived (or it
@@ -124,10 +130,8 @@ export function buildSnapshot(
   for (const [n, r] of s.secrets.resources) secrets.set(n, r.value);
 
   const secretReady = (n: string): boolean => secrets.has(n) || external?.(n) === true || expired(ResourceType.Secret, n);
-  const tlsReady = (t: { certificateSdsNames: string[]; validationSdsName?: string } | undefined): boolean =>
-    t === undefined || (t.certificateSdsNames.every(secretReady) && (t.validationSdsName === undefined || secretReady(t.validationSdsName)));
   const clusterReady = (c: ClusterConfig): boolean => {
-    if (!tlsReady(c.tls) || !c.transportSocketMatches.every((m) => tlsReady(m.tls))) return false;
+    if (!clusterSecrets(c).every(secretReady)) return false;
     if (c.type !== 'EDS') return true;
     const n = c.edsServiceName ?? c.name;
     return endpoints.has(n) || expired(ResourceType.ClusterLoadAssignment, n);
@@ -142,7 +146,7 @@ export function buildSnapshot(
   }
 
   const listenerReady = (l: ListenerConfig): boolean =>
-    chains(l).every((fc) => tlsReady(fc.tls) && (fc.handler.kind !== 'http' || fc.handler.routeConfigName === undefined || routes.has(fc.handler.routeConfigName) || expired(ResourceType.RouteConfiguration, fc.handler.routeConfigName)));
+    listenerSecrets(l).every(secretReady) && chains(l).every((fc) => fc.handler.kind !== 'http' || fc.handler.routeConfigName === undefined || routes.has(fc.handler.routeConfigName) || expired(ResourceType.RouteConfiguration, fc.handler.routeConfigName));
   const listeners = new Map<string, ListenerConfig>();
   for (const [n, r] of s.listeners.resources) {
     if (listenerReady(r.value)) listeners.set(n, r.value);
