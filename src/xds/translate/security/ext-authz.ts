@@ -176,7 +176,7 @@ export interface CustomPlan {
   bad: Set<string>;
 }
 
-function providerOf(p: AuthzPolicy): string {
+export function providerOf(p: AuthzPolicy): string {
   const n = (p.spec as { provider?: { name?: unknown } }).provider?.name;
   return typeof n === 'string' ? n : '';
 }

@@ -5,8 +5,8 @@
 import type { ValidationIssue } from '../../../config/types.ts';
 import { ErrorCodes } from '../../../common/errors.ts';
 import type { PushSnapshot, Service } from '../../../model/types.ts';
-import { customProblems } from './ext-authz.ts';
-import { hasTargetRef, actionOf, isDryRun, type AuthzPolicy, type RequestAuthn } from './select.ts';
+import { customProblems, providerOf } from './ext-authz.ts';
+import { hasTargetRef, actionOf, isDryRun, rootNamespace, selectorLabels, type AuthzPolicy, type RequestAuthn } from './select.ts';
 import { conditionMatcher } from './rule.ts';
 import { jwksFor } from './jwks.ts';
 
@@ -39,7 +39,7 @@ export function securityIssues(
       });
     });
   }
-  out.push(...providerConflicts(s.authorizationPolicies as AuthzPolicy[], s.mesh?.rootNamespace || 'istio-system'));
+  out.push(...providerConflicts(s.authorizationPolicies as AuthzPolicy[], rootNamespace(s)));
   for (const p of s.requestAuthentications as RequestAuthn[]) {
     if (!p?.spec || typeof p.spec !== 'object') continue;
     if (hasTargetRef(p.spec)) warn('RequestAuthentication', p, p.spec.targetRef ? 'spec.targetRef' : 'spec.targetRefs', ErrorCodes.XDS_AUTHZ_UNSUPPORTED, 'policies attached by targetRef are not applied by Rigging (no waypoint or Gateway API gateway); use a selector');
@@ -56,12 +56,6 @@ export function securityIssues(
   return out;
 }
 
-const providerName = (p: AuthzPolicy): string => String((p.spec as { provider?: { name?: unknown } }).provider?.name ?? '');
-const matchLabelsOf = (p: AuthzPolicy): Record<string, unknown> => {
-  const ml = (p.spec as { selector?: { matchLabels?: unknown } }).selector?.matchLabels;
-  return ml && typeof ml === 'object' && !Array.isArray(ml) ? ml as Record<string, unknown> : {};
-};
-
 /**
  * Enforced CUSTOM policies naming different providers that can select one workload (namespaces compatible: the same,
  * or one is the root namespace; no label both selectors name with different values). One provider per workload is
@@ -69,19 +63,19 @@ const matchLabelsOf = (p: AuthzPolicy): Record<string, unknown> => {
  * both deny, so each pair is reported once, naming both policies and providers.
  */
 function providerConflicts(policies: readonly AuthzPolicy[], root: string): ValidationIssue[] {
-  const custom = policies.filter((p) => p?.spec && typeof p.spec === 'object' && actionOf(p) === 'CUSTOM' && !isDryRun(p) && !hasTargetRef(p.spec) && providerName(p));
+  const custom = policies.filter((p) => p?.spec && typeof p.spec === 'object' && actionOf(p) === 'CUSTOM' && !isDryRun(p) && !hasTargetRef(p.spec) && providerOf(p));
   const out: ValidationIssue[] = [];
   for (let i = 0; i < custom.length; i++) {
     for (let j = i + 1; j < custom.length; j++) {
       const a = custom[i]!, b = custom[j]!;
-      if (providerName(a) === providerName(b)) continue;
+      if (providerOf(a) === providerOf(b)) continue;
       const na = a.metadata.namespace, nb = b.metadata.namespace;
       if (na !== nb && na !== root && nb !== root) continue;
-      const la = matchLabelsOf(a), lb = matchLabelsOf(b);
+      const la = selectorLabels(a.spec.selector) ?? {}, lb = selectorLabels(b.spec.selector) ?? {};
       if (Object.keys(la).some((k) => k in lb && lb[k] !== la[k])) continue;
       out.push({
         severity: 'warning', code: ErrorCodes.XDS_AUTHZ_UNSUPPORTED, kind: 'AuthorizationPolicy', name: `${nb}/${b.metadata.name}`, path: 'spec.provider.name',
-        message: `CUSTOM provider ${providerName(b)} and ${na}/${a.metadata.name}'s provider ${providerName(a)} can apply to the same workload; one provider per workload is supported: where both apply, the requests their rules match are denied`,
+        message: `CUSTOM provider ${providerOf(b)} and ${na}/${a.metadata.name}'s provider ${providerOf(a)} can apply to the same workload; one provider per workload is supported: where both apply, the requests their rules match are denied`,
       });
     }
   }

@@ -13,8 +13,8 @@ export type RequestAuthn = ConfigObject<RequestAuthenticationSpec>;
 
 const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
 
-export function rootNamespace(s: PushSnapshot): string {
-  return s.mesh.rootNamespace || 'istio-system';
+export function rootNamespace(s: { mesh?: Pick<PushSnapshot['mesh'], 'rootNamespace'> }): string {
+  return s.mesh?.rootNamespace || 'istio-system';
 }
 
 export function hasTargetRef(spec: { targetRef?: unknown; targetRefs?: unknown } | undefined): boolean {
@@ -22,7 +22,7 @@ export function hasTargetRef(spec: { targetRef?: unknown; targetRefs?: unknown }
   return (!!spec.targetRef && typeof spec.targetRef === 'object') || (Array.isArray(spec.targetRefs) && spec.targetRefs.length > 0);
 }
 
-function selectorLabels(sel: WorkloadSelector | undefined): Record<string, string> | undefined {
+export function selectorLabels(sel: WorkloadSelector | undefined): Record<string, string> | undefined {
   const ml = sel && typeof sel === 'object' ? sel.matchLabels : undefined;
   return ml && typeof ml === 'object' && !Array.isArray(ml) && Object.keys(ml).length > 0 ? ml : undefined;
 }
