@@ -103,7 +103,7 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
   const g = speculativeEnd(requestBlocks, buf, start, end, limits);
   if (g !== -1) {
     const r = requestFrom(buf, origin, start, g, limits, true);
-    if (r !== undefined) return r;
+    if (r !== undefined && r.kind === 'ok') return r;
   }
   const headEnd = findHeadEnd(buf, start, end, limits.maxHeadBytes);
   if (headEnd === -1) return INCOMPLETE;
@@ -115,20 +115,20 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, limits
 /**
  * The request head in buf[start, headEnd) (origin: where the caller's bytes began). `spec`: headEnd is a guess
  * (speculativeEnd); then the result is undefined unless the field block came from the cache, which proves the guess
- * (see speculativeEnd), and every error before that is left to the full parse.
+ * (see speculativeEnd), and the caller uses only an ok outcome: any error is left to the full parse to find again.
  */
 function requestFrom(buf: Buffer, origin: number, start: number, headEnd: number, limits: HeadLimits, spec: boolean): ParseOutcome<RequestHead> | undefined {
   // request-line = method SP request-target SP HTTP-version CRLF
   let i = start;
   while (TOKEN[buf[i]] === 1) i++;
-  if (i === start || buf[i] !== SP) return spec ? undefined : parseError(400, 'invalid method');
+  if (i === start || buf[i] !== SP) return parseError(400, 'invalid method');
   // The whole head decoded once; every string below is a substring of it (cut in JS, no native call each).
   const str = latin1(buf, start, headEnd - 2);
   let method = knownMethod(buf, start, i);
   if (method === undefined) {
     // Envoy refuses a method that is not upper case (Istio's normalization docs: 400), so "get" cannot dodge a
     // policy on GET in a backend that reads it case-insensitively. The interned common methods skip the scan.
-    for (let k = start; k < i; k++) if (buf[k] >= 0x61 && buf[k] <= 0x7a) return spec ? undefined : parseError(400, 'method not upper case');
+    for (let k = start; k < i; k++) if (buf[k] >= 0x61 && buf[k] <= 0x7a) return parseError(400, 'method not upper case');
     method = str.slice(0, i - start);
   }
   const ts = ++i;
@@ -140,17 +140,17 @@ function requestFrom(buf: Buffer, origin: number, start: number, headEnd: number
     const c = buf[i];
     if (c === 0x23) { fragment = true; i++; continue; }
     if (c !== 0x25) break;
-    if (buf[i + 1] === 0x30 && buf[i + 2] === 0x30) return spec ? undefined : parseError(400, 'encoded NUL (%00) in the request-target');
+    if (buf[i + 1] === 0x30 && buf[i + 2] === 0x30) return parseError(400, 'encoded NUL (%00) in the request-target');
     i++;
   }
-  if (i === ts || buf[i] !== SP) return spec ? undefined : parseError(400, 'invalid request-target');
+  if (i === ts || buf[i] !== SP) return parseError(400, 'invalid request-target');
   const target = str.slice(ts - start, i - start);
   i++;
   const minor = parseVersion(buf, i);
-  if (minor === -2) return spec ? undefined : parseError(400, 'invalid HTTP version');
-  if (minor === -1) return spec ? undefined : parseError(505, 'HTTP version not supported');
+  if (minor === -2) return parseError(400, 'invalid HTTP version');
+  if (minor === -1) return parseError(505, 'HTTP version not supported');
   i += 8;
-  if (buf[i] !== CR || buf[i + 1] !== LF) return spec ? undefined : parseError(400, 'expected CRLF after version');
+  if (buf[i] !== CR || buf[i + 1] !== LF) return parseError(400, 'expected CRLF after version');
   i += 2;
 
   // A field block equal to a recent one reuses its parse (see block-cache.ts).
@@ -278,7 +278,7 @@ export function parseResponseHead(
   const g = speculativeEnd(responseBlocks, buf, start, end, limits);
   if (g !== -1) {
     const r = responseFrom(buf, start, g, requestMethod, limits, true);
-    if (r !== undefined) return r;
+    if (r !== undefined && r.kind === 'ok') return r;
   }
   const headEnd = findHeadEnd(buf, start, end, limits.maxHeadBytes);
   if (headEnd === -1) return INCOMPLETE;
@@ -290,12 +290,12 @@ export function parseResponseHead(
 /** The response head in buf[start, headEnd); `spec` as in requestFrom. */
 function responseFrom(buf: Buffer, start: number, headEnd: number, requestMethod: string, limits: HeadLimits, spec: boolean): ParseOutcome<ResponseHead> | undefined {
   const minor = parseVersion(buf, start);
-  if (minor < 0) return spec ? undefined : parseError(502, 'invalid upstream HTTP version');
+  if (minor < 0) return parseError(502, 'invalid upstream HTTP version');
   let i = start + 8;
-  if (buf[i] !== SP) return spec ? undefined : parseError(502, 'invalid upstream status line');
+  if (buf[i] !== SP) return parseError(502, 'invalid upstream status line');
   i++;
   const d0 = buf[i] - 0x30, d1 = buf[i + 1] - 0x30, d2 = buf[i + 2] - 0x30;
-  if (!(d0 >= 1 && d0 <= 5 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9)) return spec ? undefined : parseError(502, 'invalid upstream status code');
+  if (!(d0 >= 1 && d0 <= 5 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9)) return parseError(502, 'invalid upstream status code');
   const status = d0 * 100 + d1 * 10 + d2;
   i += 3;
   let reason = '';
@@ -304,7 +304,7 @@ function responseFrom(buf: Buffer, start: number, headEnd: number, requestMethod
     while (i < headEnd && buf[i] !== CR && buf[i] !== LF && (buf[i] >= 0x20 || buf[i] === 0x09) && buf[i] !== 0x7f) i++;
     reason = i - rs === 2 && buf[rs] === 0x4f && buf[rs + 1] === 0x4b ? 'OK' : i === rs ? '' : latin1(buf, rs, i);
   }
-  if (buf[i] !== CR || buf[i + 1] !== LF) return spec ? undefined : parseError(502, 'invalid upstream status line');
+  if (buf[i] !== CR || buf[i + 1] !== LF) return parseError(502, 'invalid upstream status line');
   i += 2;
   // Line starts go to one shared scratch (a typed-array store per line, no array per response); the stamp tells a
   // serializer whether they are still this head's.
