@@ -69,11 +69,13 @@ for (const n of KNOWN_NAMES) (NL_BY_LENGTH[n.length] ??= []).push(n, flat('\r\n'
 /** The tail after the last field line for a body kind and no Connection header, one flat piece per length seen. */
 const TAIL_LEN = new Float64Array(64).fill(-1);
 const TAIL_STR: string[] = new Array<string>(64).fill('');
+/** 1 once the slot's string is flat: made flat on its second use, so a length seen once costs no flattening copy. */
+const TAIL_FLAT = new Uint8Array(64);
 const TAIL_CHUNKED = '\r\ntransfer-encoding: chunked\r\n\r\n';
 
 /**
  * Everything after the last field line: the framing header(s) for a body kind, `connection` when given, and the
- * empty line. A content-length tail is cached per length (direct-mapped: a response size repeats).
+ * empty line. A content-length tail is cached per length (direct-mapped: a response size repeats), flat once it does.
  */
 function tail(kind: BodyKind, length: number, connection: string | undefined): string {
   if (connection) {
@@ -83,10 +85,15 @@ function tail(kind: BodyKind, length: number, connection: string | undefined): s
   if (kind === 'chunked') return TAIL_CHUNKED;
   if (kind !== 'length') return '\r\n\r\n';
   const k = length & 63;
-  if (TAIL_LEN[k] === length) return TAIL_STR[k];
-  const t = flat('\r\ncontent-length: ' + length + '\r\n\r\n');
+  if (TAIL_LEN[k] === length) {
+    if (TAIL_FLAT[k] === 0) { TAIL_STR[k] = flat(TAIL_STR[k]); TAIL_FLAT[k] = 1; }
+    return TAIL_STR[k];
+  }
+  // Responses whose lengths vary (most real traffic) would pay a flattening copy (~150 ns) for a string used once.
+  const t = '\r\ncontent-length: ' + length + '\r\n\r\n';
   TAIL_LEN[k] = length;
   TAIL_STR[k] = t;
+  TAIL_FLAT[k] = 0;
   return t;
 }
 
