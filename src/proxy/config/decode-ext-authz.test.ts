@@ -71,3 +71,13 @@ test('a gRPC service: envoy_grpc cluster, authority and timeout', () => {
   assert.equal(c.timeoutMs, 1000);
   assert.equal(c.statusOnError, 403);
 });
+
+test('headers_to_add: no key, or CR/LF/NUL in a key or value, is an error naming the entry and field; the rest apply', () => {
+  const ctx = new Ctx('l');
+  const c = decodeExtAuthz({ http_service: { server_uri: { uri: 'http://a', cluster: 'c' }, authorization_request: { headers_to_add: [
+    { key: 'x-ok', value: 'v' }, { key: '', value: 'v' }, { key: 'x-bad', value: 'a\r\nx-injected: 1' }, { key: 'x\nk', value: 'b\0' },
+  ] } } }, ctx, 'f');
+  const p = 'f.http_service.authorization_request.headers_to_add';
+  assert.deepEqual(ctx.errors.map((e) => e.field), [`${p}[1]`, `${p}[2].value`, `${p}[3].key`, `${p}[3].value`]);
+  assert.deepEqual(c.headersToAdd, [['x-ok', 'v']]);
+});

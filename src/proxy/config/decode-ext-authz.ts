@@ -1,7 +1,7 @@
 // proxy/config: decoder for envoy.filters.http.ext_authz (HTTP service, or gRPC service through envoy_grpc) into
 // ExtAuthzConfig. What we cannot honour (google_grpc, request body in the check) is an error: a half-applied authorization filter must NACK.
 import { dataPlaneRoot, lookupType } from '../../envoy/protos.ts';
-import { Ctx, type Obj, arr, durationMs, obj, str, stringMatch } from './decode-common.ts';
+import { Ctx, type Obj, arr, durationMs, headSafe, obj, str, stringMatch } from './decode-common.ts';
 import type { StringMatch } from './types.ts';
 
 export interface ExtAuthzConfig {
@@ -85,8 +85,13 @@ export function decodeExtAuthz(v: Obj, ctx: Ctx, field: string): ExtAuthzConfig 
     arr(rq.headers_to_add).forEach((h, i) => {
       const k = str(obj(h)?.key)?.toLowerCase();
       const val = str(obj(h)?.value) ?? '';
-      if (!k || /[\r\n\0]/.test(k + val)) ctx.err(`${field}.http_service.authorization_request.headers_to_add[${i}]`, 'needs a key; no CR, LF or NUL');
-      else out.headersToAdd.push([k, val]);
+      const f = `${field}.http_service.authorization_request.headers_to_add[${i}]`;
+      if (!k) ctx.err(f, 'needs a key');
+      else {
+        // both checked: every problem is reported
+        const keyOk = headSafe(k, ctx, `${f}.key`, 'key'), valueOk = headSafe(val, ctx, `${f}.value`);
+        if (keyOk && valueOk) out.headersToAdd.push([k, val]);
+      }
     });
   }
   const rs = obj(hs.authorization_response);
