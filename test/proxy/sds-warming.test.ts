@@ -5,9 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as tlsConnect } from 'node:tls';
+import { pino } from 'pino';
 import { CertificateAuthority } from '../../src/ca/index.ts';
 import { FakeClock } from '../../src/common/clock.ts';
-import { rootLogger } from '../../src/common/logger.ts';
+import { rootLogger, type Logger } from '../../src/common/logger.ts';
 import { TypeUrl } from '../../src/envoy/protos.ts';
 import { Engine } from '../../src/proxy/engine.ts';
 import { compileRouter } from '../../src/proxy/router/router.ts';
@@ -18,6 +19,12 @@ import { freePort } from '../helpers/ports.ts';
 
 const log = rootLogger().child({ module: 'sds-warming-test' });
 log.level = 'silent';
+
+/** A logger that keeps its warn-and-above records, for asserting what an operator would read. */
+function capturingLog(): { log: Logger; records: Array<Record<string, unknown>> } {
+  const records: Array<Record<string, unknown>> = [];
+  return { records, log: pino<never>({ level: 'warn' }, { write: (line: string) => { records.push(JSON.parse(line) as Record<string, unknown>); } }) };
+}
 
 
 /** A listener with one TLS chain whose certificate is the SDS secret `secret`, answering 200 "secured" itself. */
@@ -41,7 +48,7 @@ function tlsListener(name: string, port: number, secret: string): Record<string,
   };
 }
 
-function newClient(port: number, opts: { clock?: FakeClock; externalSecret?: (n: string) => boolean | undefined } = {}): XdsClient {
+function newClient(port: number, opts: { clock?: FakeClock; log?: typeof log; externalSecret?: (n: string) => boolean | undefined } = {}): XdsClient {
   return new XdsClient({
     backoff: { initialMs: 500, maxMs: 1000 },
     server: { host: '127.0.0.1', port },
@@ -109,7 +116,8 @@ test('warming on secrets: the agent\'s secrets count as arrived; a secret that n
   await ads.start();
   const clock = new FakeClock();
   let agentHas = false;
-  const client = newClient(ads.port, { clock, externalSecret: (n) => (n === 'default' ? agentHas : undefined) });
+  const capture = capturingLog();
+  const client = newClient(ads.port, { clock, log: capture.log, externalSecret: (n) => (n === 'default' ? agentHas : undefined) });
   try {
     client.start();
     await waitFor('LDS request', () => ads.of(TypeUrl.Listener).length);
@@ -123,11 +131,20 @@ test('warming on secrets: the agent\'s secrets count as arrived; a secret that n
     client.secretsChanged();
     assert.deepEqual([...client.snapshot()!.listeners.keys()], ['agent']);
 
-    // The other one is served after the initial fetch timeout, as Envoy does (its handshakes then fail).
+    // The other one is served after the initial fetch timeout, as Envoy does (its handshakes then fail), and
+    // the log says which secret never came and what is served without it, once.
     clock.advance(14_999);
     assert.equal(client.snapshot()!.listeners.has('never'), false);
+    assert.equal(capture.records.length, 0);
     clock.advance(1);
     assert.equal(client.snapshot()!.listeners.has('never'), true);
+    const warned = capture.records.filter((r) => r.name === 'never-sent');
+    assert.equal(warned.length, 1, JSON.stringify(capture.records));
+    assert.deepEqual(warned[0]!.servedWithout, ['listener never']);
+    assert.match(String(warned[0]!.msg), /initial fetch timeout: sds resource "never-sent" not received/);
+    assert.equal(client.stats().find((x) => x.name === 'sds.init_fetch_timeout')?.value, 1);
+    clock.advance(60_000);
+    assert.equal(capture.records.filter((r) => r.name === 'never-sent').length, 1, 'said once');
   } finally {
     client.stop();
     ads.stop();
@@ -162,6 +179,43 @@ test('a cluster whose upstream TLS names an SDS secret warms until it arrives; t
     await waitFor('updated cluster served', () => client.snapshot()?.clusters.get('up')?.tls?.certificateSdsNames[0] === 'rotated-cert');
   } finally {
     client.stop();
+    ads.stop();
+  }
+});
+
+test('TLS connections to a listener served without its SDS certificate are closed, counted and named in a warning', { timeout: 20_000 }, async () => {
+  const ads = new FakeAds();
+  await ads.start();
+  const capture = capturingLog();
+  const engine = new Engine({ compileRouter: (rc) => compileRouter(rc), log: capture.log });
+  const client = new XdsClient({
+    backoff: { initialMs: 500, maxMs: 1000 },
+    server: { host: '127.0.0.1', port: ads.port },
+    node: { id: 'sidecar~127.0.0.1~pod.ns~ns.svc.cluster.local', cluster: 'app.ns', metadata: { NAMESPACE: 'ns' } },
+    log: capture.log, initialFetchTimeoutMs: 200,
+    listenerSockets: { bind: (ls) => engine.bindListeners(ls), retain: (names) => engine.retainListeners(names) },
+  });
+  client.on('update', (s) => { void engine.apply(s); });
+  try {
+    const port = await freePort();
+    client.start();
+    await waitFor('LDS request', () => ads.of(TypeUrl.Listener).length);
+    ads.respond(TypeUrl.Cluster, 'c1', []);
+    ads.respond(TypeUrl.Listener, 'l1', [tlsListener('tls-in', port, 'never-sent')]);
+    await waitFor('served after the initial fetch timeout', () => client.snapshot()?.listeners.has('tls-in'));
+    // each handshake is refused (no certificate to present); until the snapshot is applied one may still be held
+    for (let i = 0; i < 20 && engine.stats.downstream_context_secrets_not_ready < 3; i++) {
+      const res = await httpsGet(port, 'unused', 3000);
+      assert.doesNotMatch(res, /HTTP\/1\.1/, 'never served');
+    }
+    assert.ok(engine.stats.downstream_context_secrets_not_ready >= 3);
+    const listenerWarn = capture.records.filter((r) => r.listener === 'tls-in');
+    assert.equal(listenerWarn.length, 1, 'at most one warning per 30 s per listener');
+    assert.match(String(listenerWarn[0]!.err), /SDS secret never-sent not available/);
+    assert.ok(capture.records.some((r) => r.name === 'never-sent' && String(r.msg).includes('initial fetch timeout')));
+  } finally {
+    client.stop();
+    engine.close();
     ads.stop();
   }
 });

@@ -62,6 +62,8 @@ export class ActiveListener {
   readonly h1 = new Set<H1Downstream>();
   boundPort = 0;
 
+  /** When a context-not-ready warning was last logged (clock ms). */
+  private contextWarnedAt = -Infinity;
   constructor(public config: ListenerConfig, private readonly deps: ListenerDeps) {}
 
   /** Where bind() listens: local mode may move wildcard addresses and ports. */
@@ -174,8 +176,20 @@ export class ActiveListener {
         this.deps.h2.attach(tls as unknown as Socket, o, rt);
       } else this.dispatch(tls as unknown as Socket, o, chain, undefined, tlsIO); // TLS sockets: stream API
     }, (e: Error) => {
-      this.deps.log?.debug({ listener: this.config.name, err: e.message }, 'downstream TLS handshake failed');
       socket.destroy();
+      // acceptTls says "downstream TLS: ..." when the chain's context cannot be built (an SDS secret not here yet,
+      // an unreadable file): every handshake on the chain fails the same way, so it is counted (Envoy's
+      // downstream_context_secrets_not_ready) and said at warn level, at most every 30 s per listener.
+      if (e.message.startsWith('downstream TLS: ')) {
+        this.deps.ctx.stats.downstream_context_secrets_not_ready++;
+        const now = this.deps.ctx.clock.now();
+        if (now - this.contextWarnedAt >= 30_000) {
+          this.contextWarnedAt = now;
+          this.deps.log?.warn({ listener: this.config.name, err: e.message }, 'closing TLS connections: the filter chain\'s TLS context is not ready');
+        }
+        return;
+      }
+      this.deps.log?.debug({ listener: this.config.name, err: e.message }, 'downstream TLS handshake failed');
     });
   }
 

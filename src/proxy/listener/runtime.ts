@@ -33,6 +33,8 @@ export class EngineStats {
   downstream_rq_4xx = 0;
   downstream_rq_5xx = 0;
   downstream_cx_protocol_error = 0;
+  /** TLS connections closed because their filter chain's certificate or trust bundle (SDS) is not there. */
+  downstream_context_secrets_not_ready = 0;
   upstream_rq_total = 0;
   upstream_cx_connect_fail = 0;
   upstream_rq_timeout = 0;

@@ -17,7 +17,7 @@ import { formatDecodeError, type DecodeError, type ListenerConfig, type ProxyCon
 import { adsServiceClient, jsToWireStruct, type AdsClient, type WireNode } from './ads-proto.ts';
 import { delta, sotw, type NormalizedResponse, type Protocol, type WireRequest } from './protocol.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
-import { buildSnapshot, sameSnapshot, XdsStore, type AppliedResource, type NackRecord, type TypeState } from './store.ts';
+import { buildSnapshot, dependents, sameSnapshot, XdsStore, type AppliedResource, type NackRecord, type TypeState } from './store.ts';
 import { isAgentSecret } from '../tls/live-secrets.ts';
 
 /** The node identity sent in the first request of each stream. */
@@ -130,6 +130,8 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   private connectedNow = false;
   /** Envoy-named update counters per type, plus stream counters (for /stats). */
   private readonly counters = new Map<string, number>();
+  /** Resources already reported as past their initial fetch timeout, per type URL. */
+  private readonly timedOut = new Map<string, Set<string>>();
   /** Responses wait here while an earlier one is binding listener sockets (they apply in order). */
   private inbox: Promise<void> | undefined;
 
@@ -434,9 +436,35 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     if (earliest === Infinity) return;
     this.fetchTimer = this.clock.setTimeout(() => {
       this.fetchTimer = undefined;
+      this.reportFetchTimeouts();
       if (this.publish() && this.updateSubscriptions()) this.publish();
       this.armFetchTimer();
     }, earliest - this.clock.now());
+  }
+
+  /**
+   * Say once (a warning and Envoy's `<prefix>.init_fetch_timeout` counter) that a resource did not arrive within the
+   * initial fetch timeout, naming the listeners and clusters now served without it: a TLS listener without its
+   * certificate refuses every handshake, a cluster without endpoints answers 503 UH, and the log is where to find why.
+   * Reported again only after it arrived (or was unsubscribed) and went missing anew.
+   */
+  private reportFetchTimeouts(): void {
+    const now = this.clock.now();
+    for (const t of [this.store.endpoints, this.store.routes, this.store.secrets]) {
+      let told = this.timedOut.get(t.typeUrl);
+      if (!told) this.timedOut.set(t.typeUrl, (told = new Set()));
+      for (const n of told) if (t.resources.has(n) || !t.names.has(n)) told.delete(n);
+      for (const n of this.missing(t)) {
+        if (t === this.store.secrets && this.external(n) === true) continue;
+        const at = t.requestedAt.get(n);
+        if (at === undefined || now - at < this.initialFetchTimeoutMs || told.has(n)) continue;
+        told.add(n);
+        this.count(t.typeUrl, 'init_fetch_timeout');
+        const kind = STAT_PREFIX[t.typeUrl];
+        this.log.warn({ type: kind, name: n, waitedMs: now - at, servedWithout: dependents(this.store, t.typeUrl, n) },
+          `initial fetch timeout: ${kind} resource "${n}" not received; serving what waited for it without it`);
+      }
+    }
   }
 
   private expired = (typeUrl: string, name: string): boolean => {

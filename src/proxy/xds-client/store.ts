@@ -161,6 +161,30 @@ export function buildSnapshot(
   return { generation, listeners, routes, clusters, endpoints, secrets, versions };
 }
 
+/**
+ * What waits for a resource: the listeners and clusters that name it (a secret in their TLS contexts, a route config
+ * in a listener's HTTP chains, endpoints by a cluster's EDS name), as "listener X" / "cluster Y", for logs.
+ */
+export function dependents(s: XdsStore, typeUrl: string, name: string): string[] {
+  const out: string[] = [];
+  if (typeUrl === ResourceType.Secret || typeUrl === ResourceType.RouteConfiguration) {
+    for (const [n, r] of s.listeners.resources) {
+      const uses = typeUrl === ResourceType.Secret
+        ? listenerSecrets(r.value).includes(name)
+        : chains(r.value).some((fc) => fc.handler.kind === 'http' && fc.handler.routeConfigName === name);
+      if (uses) out.push(`listener ${n}`);
+    }
+  }
+  if (typeUrl === ResourceType.Secret || typeUrl === ResourceType.ClusterLoadAssignment) {
+    for (const [n, r] of s.clusters.resources) {
+      const c = r.value;
+      const uses = typeUrl === ResourceType.Secret ? clusterSecrets(c).includes(name) : c.type === 'EDS' && (c.edsServiceName ?? c.name) === name;
+      if (uses) out.push(`cluster ${n}`);
+    }
+  }
+  return out;
+}
+
 /** Whether two snapshots serve the same objects (decoded values are replaced, never mutated, so identity suffices). */
 export function sameSnapshot(a: ProxyConfigSnapshot | undefined, b: ProxyConfigSnapshot): boolean {
   if (!a) return false;
