@@ -2,7 +2,9 @@
 // sidecars) and holds it for profiling (perf stat / perf record -p PID, wrk by hand); stops everything on SIGINT /
 // SIGTERM or after --max-seconds.
 // Usage: node --import tsx bench/proxy/hold.ts [--mode one|two|mtls] [--body 1024] [--max-seconds 1800]
-//        [--node-options '--perf-basic-prof'] [--runtime bundle|tsx]
+//        [--node-options '--perf-basic-prof'] [--runtime bundle|tsx] [--h2-upgrade]
+// --h2-upgrade: a DestinationRule with h2UpgradePolicy UPGRADE, so the hop between two sidecars is HTTP/2 (the proxies'
+// HTTP/2 client and server); RIG_PROXY_H2=node in the environment picks node:http2 instead of the native codec.
 // Prints one JSON line: {"url","host","proxyPids","backendPid","adminPorts"}, then "held" and waits.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
@@ -23,6 +25,15 @@ const body = Number(flag('body', '1024'));
 const maxSeconds = Number(flag('max-seconds', '1800'));
 const nodeFlags = flag('node-options', '').split(' ').filter(Boolean);
 const runtime = flag('runtime', 'bundle');
+const h2Upgrade = args.includes('--h2-upgrade');
+const UPGRADE_RULE = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: backend-h2, namespace: default}
+spec:
+  host: backend.default.svc.cluster.local
+  trafficPolicy: {connectionPool: {http: {h2UpgradePolicy: UPGRADE}}}
+---
+`;
 if (!['one', 'two', 'mtls'].includes(mode)) { process.stderr.write(`--mode must be one, two or mtls (got ${mode})\n`); process.exit(2); }
 
 const children: ChildProcess[] = [];
@@ -64,7 +75,7 @@ async function main(): Promise<void> {
   const b = 10 + Math.floor(Math.random() * 200);
   const serverIp = `127.0.${b}.3`, clientIp = `127.0.${b}.2`;
   const mtls = mode === 'mtls';
-  writeFileSync(join(tmp, 'mesh.yaml'), mode === 'one' ? meshConfig('127.0.0.1', bePort) : meshConfig(serverIp, undefined, mtls ? 'backend' : undefined));
+  writeFileSync(join(tmp, 'mesh.yaml'), (mode === 'one' ? meshConfig('127.0.0.1', bePort) : meshConfig(serverIp, undefined, mtls ? 'backend' : undefined)) + (h2Upgrade ? UPGRADE_RULE : ''));
   const cp = await startControlPlane({ configDir: tmp, xdsPort: 0, debugPort: 0, fileDebounceMs: 10, logger: pino({ level: 'silent' }) });
   cpRef.close = () => cp.close();
   const xds = `127.0.0.1:${cp.xdsPort}`;

@@ -12,6 +12,7 @@ export const settingDefs = {
   debounceMs: num('RIG_DEBOUNCE_MS', 100, 'control plane: quiet period after a config change before a push (ms), like PILOT_DEBOUNCE_AFTER'),
   debounceMaxMs: num('RIG_DEBOUNCE_MAX_MS', 1000, 'control plane: longest a push may be delayed by a stream of changes (ms), like PILOT_DEBOUNCE_MAX'),
   domainSuffix: str('RIG_DOMAIN_SUFFIX', 'cluster.local', 'DNS suffix of in-mesh service names'),
+  proxyH2: str('RIG_PROXY_H2', 'native', "proxy: HTTP/2 codec, 'native' (src/proxy/http/h2) or 'node' (node:http2's API, the fallback)"),
   updateGolden: bool('RIG_UPDATE_GOLDEN', false, 'tests: rewrite golden files under test/golden from current output instead of comparing (1/true)'),
 } as const;
 

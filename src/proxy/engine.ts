@@ -1,6 +1,7 @@
 // proxy: the connection engine — applies ProxyConfigSnapshots (listeners, routers, clusters) hitlessly and drains.
 import type { Clock, TimerHandle } from '../common/clock.ts';
 import { realClock } from '../common/clock.ts';
+import { settings } from '../common/settings.ts';
 import type { Logger } from '../common/logger.ts';
 import type { FilterChainConfig, ListenerConfig, ProxyConfigSnapshot, RouteConfig } from './config/types.ts';
 import { handlerRoutes } from './config/types.ts';
@@ -9,9 +10,11 @@ import { EngineStats, chainRuntime, type EngineContext, type HttpChainRuntime, t
 import type { HttpRouter } from './http/route-types.ts';
 import { H2Downstream } from './http/h2-downstream.ts';
 import { FaultFilter } from './http/filters/fault.ts';
-import { H2UpstreamPool } from './http/h2-upstream.ts';
+import { H2UpstreamPool, type H2UpstreamFactory } from './http/h2-upstream.ts';
+import { H2ClientPool } from './http/h2/client.ts';
 import { UpstreamManager } from './upstream/pool-manager.ts';
 import type { Random } from './upstream/lb/types.ts';
+import type { ClusterState } from './upstream/cluster-state.ts';
 import { documentedIO, type SocketIO } from './io/index.ts';
 import { LiveSecrets } from './tls/live-secrets.ts';
 
@@ -35,6 +38,11 @@ export interface EngineOptions {
   secrets?: LiveSecrets;
   /** Istio metrics, access logs, peer metadata (src/proxy/telemetry); absent: none. */
   telemetry?: import('./telemetry/types.ts').RequestTelemetry;
+  /**
+   * HTTP/2 codec for upstream streams: 'native' (src/proxy/http/h2, the default) or 'node' (node:http2's session API;
+   * `rig proxy` picks it with RIG_PROXY_H2=node).
+   */
+  h2?: 'native' | 'node';
 }
 
 /** How often idle / stream-idle timeouts are checked; timeouts fire up to this much late. */
@@ -57,7 +65,7 @@ export class Engine {
   private runtimes = new Map<string, Map<FilterChainConfig, HttpChainRuntime>>();
   private routerCache = new WeakMap<RouteConfig, HttpRouter>();
   private readonly h2: H2Downstream;
-  private readonly h2up: H2UpstreamPool;
+  private readonly h2up: H2UpstreamFactory;
   private snapshot: ProxyConfigSnapshot | undefined;
   private updating: Promise<void> = Promise.resolve();
   private sweepTimer: TimerHandle | undefined;
@@ -68,7 +76,8 @@ export class Engine {
   constructor(private readonly opts: EngineOptions) {
     const clock = opts.clock ?? realClock;
     this.secrets = opts.secrets ?? new LiveSecrets();
-    this.h2up = new H2UpstreamPool(clock, (c, a, p) => (this.ctx.upstreams.tlsFor(c, a, p) ? this.ctx.upstreams.dialIO(c, a, p, true) : undefined));
+    const h2Tls = (c: ClusterState, a: string, p: number): SocketIO | undefined => (this.ctx.upstreams.tlsFor(c, a, p) ? this.ctx.upstreams.dialIO(c, a, p, true) : undefined);
+    this.h2up = (opts.h2 ?? (settings.proxyH2 === 'node' ? 'node' : 'native')) === 'node' ? new H2UpstreamPool(clock, h2Tls) : new H2ClientPool(clock, () => this.ctx.io, h2Tls);
     this.ctx = {
       clock,
       random: opts.random ?? Math.random,
