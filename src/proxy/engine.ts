@@ -12,6 +12,7 @@ import { H2Downstream } from './http/h2-downstream.ts';
 import { FaultFilter } from './http/filters/fault.ts';
 import { H2UpstreamPool, type H2UpstreamFactory } from './http/h2-upstream.ts';
 import { H2ClientPool } from './http/h2/client.ts';
+import { NativeH2Server, type H2ServerLike } from './http/h2/server.ts';
 import { UpstreamManager } from './upstream/pool-manager.ts';
 import type { Random } from './upstream/lb/types.ts';
 import type { ClusterState } from './upstream/cluster-state.ts';
@@ -39,8 +40,8 @@ export interface EngineOptions {
   /** Istio metrics, access logs, peer metadata (src/proxy/telemetry); absent: none. */
   telemetry?: import('./telemetry/types.ts').RequestTelemetry;
   /**
-   * HTTP/2 codec for upstream streams: 'native' (src/proxy/http/h2, the default) or 'node' (node:http2's session API;
-   * `rig proxy` picks it with RIG_PROXY_H2=node).
+   * HTTP/2 codec, both directions: 'native' (src/proxy/http/h2, the default) or 'node' (node:http2's API; `rig proxy`
+   * picks it with RIG_PROXY_H2=node).
    */
   h2?: 'native' | 'node';
 }
@@ -64,7 +65,7 @@ export class Engine {
   private settledOnce = false;
   private runtimes = new Map<string, Map<FilterChainConfig, HttpChainRuntime>>();
   private routerCache = new WeakMap<RouteConfig, HttpRouter>();
-  private readonly h2: H2Downstream;
+  private readonly h2: H2ServerLike;
   private readonly h2up: H2UpstreamFactory;
   private snapshot: ProxyConfigSnapshot | undefined;
   private updating: Promise<void> = Promise.resolve();
@@ -77,7 +78,8 @@ export class Engine {
     const clock = opts.clock ?? realClock;
     this.secrets = opts.secrets ?? new LiveSecrets();
     const h2Tls = (c: ClusterState, a: string, p: number): SocketIO | undefined => (this.ctx.upstreams.tlsFor(c, a, p) ? this.ctx.upstreams.dialIO(c, a, p, true) : undefined);
-    this.h2up = (opts.h2 ?? (settings.proxyH2 === 'node' ? 'node' : 'native')) === 'node' ? new H2UpstreamPool(clock, h2Tls) : new H2ClientPool(clock, () => this.ctx.io, h2Tls);
+    const h2Codec = opts.h2 ?? (settings.proxyH2 === 'node' ? 'node' : 'native');
+    this.h2up = h2Codec === 'node' ? new H2UpstreamPool(clock, h2Tls) : new H2ClientPool(clock, () => this.ctx.io, h2Tls);
     this.ctx = {
       clock,
       random: opts.random ?? Math.random,
@@ -92,7 +94,7 @@ export class Engine {
       h2Upstream: this.h2up,
       telemetry: opts.telemetry,
     };
-    this.h2 = new H2Downstream(this.ctx);
+    this.h2 = h2Codec === 'node' ? new H2Downstream(this.ctx) : new NativeH2Server(this.ctx);
   }
 
   get stats(): EngineStats { return this.ctx.stats; }

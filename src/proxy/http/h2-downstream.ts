@@ -28,7 +28,7 @@ export function requestProblem(method: string, path: string): string | undefined
 
 export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
-class H2Request implements IncomingRequest {
+export class H2Request implements IncomingRequest {
   constructor(
     public method: string, public path: string, public authority: string, public scheme: string,
     public headers: string[], public bodyLength: number,
@@ -187,8 +187,8 @@ export class H2Downstream {
     this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
   }
 
-  /** Serve HTTP/2 on `socket`; `initial` are bytes already read while sniffing. */
-  attach(socket: Socket, origin: ConnectionOrigin, runtime: () => HttpChainRuntime | undefined, initial?: Buffer): void {
+  /** Serve HTTP/2 on `socket`; `initial` are bytes already read while sniffing (node:http2 reads the socket itself). */
+  attach(socket: Socket, origin: ConnectionOrigin, runtime: () => HttpChainRuntime | undefined, initial?: Buffer, _io?: unknown): void {
     if (initial && initial.length) socket.unshift(initial);
     this.nextMeta = { origin, runtime };
     this.ctx.stats.downstream_cx_total++;

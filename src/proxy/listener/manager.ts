@@ -7,7 +7,8 @@ import { originOf, type ConnectionOrigin } from './origin.ts';
 import { selectFilterChain } from './chain-match.ts';
 import type { EngineContext, HttpChainRuntime } from './runtime.ts';
 import { H1Downstream } from '../http/h1-downstream.ts';
-import { H2_PREFACE, type H2Downstream } from '../http/h2-downstream.ts';
+import { H2_PREFACE } from '../http/h2-downstream.ts';
+import type { H2ServerLike } from '../http/h2/server.ts';
 import { tcpProxy } from '../tcp/tcp-proxy.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { SocketIO } from '../io/index.ts';
@@ -21,7 +22,7 @@ export type OriginalDstResolver = (socket: Socket) => { address: string; port: n
 
 export interface ListenerDeps {
   ctx: EngineContext;
-  h2: H2Downstream;
+  h2: H2ServerLike;
   /** HTTP runtime (handler + compiled router) for a filter chain of the current config. */
   httpRuntime: (listener: string, chain: FilterChainConfig) => HttpChainRuntime | undefined;
   /** Listener to hand an original-dst connection to (Istio's virtual listeners), by destination. */
@@ -173,7 +174,7 @@ export class ActiveListener {
       const o: ConnectionOrigin = { ...origin, tls: true, peer: peer.hash ? peer : undefined, alpn: tls.alpnProtocol || undefined };
       if (chain.handler.kind === 'http' && tls.alpnProtocol === 'h2') {
         const rt = (): HttpChainRuntime | undefined => this.deps.httpRuntime(this.config.name, chain);
-        this.deps.h2.attach(tls as unknown as Socket, o, rt);
+        this.deps.h2.attach(tls as unknown as Socket, o, rt, undefined, tlsIO);
       } else this.dispatch(tls as unknown as Socket, o, chain, undefined, tlsIO); // TLS sockets: stream API
     }, (e: Error) => {
       socket.destroy();
@@ -198,7 +199,7 @@ export class ActiveListener {
     if (h.kind === 'tcp') { tcpProxy(this.deps.ctx, h, origin, socket, io, initial, chain.networkFilters); return; }
     const name = this.config.name;
     const rt = (): HttpChainRuntime | undefined => this.deps.httpRuntime(name, chain);
-    if (h.codecType === 'HTTP2') { this.deps.h2.attach(socket, origin, rt, initial); return; }
+    if (h.codecType === 'HTTP2') { this.deps.h2.attach(socket, origin, rt, initial, io); return; }
     if (h.codecType === 'HTTP1') { this.startH1(socket, origin, rt, initial, io); return; }
     // AUTO: an HTTP/2 client starts with the connection preface; anything else is HTTP/1.1.
     let decided = false;
@@ -210,7 +211,7 @@ export class ActiveListener {
         if (all.length < SNIFF_BYTES) { initial = all; return; }
         decided = true;
         socket.pause();
-        this.deps.h2.attach(socket, origin, rt, all);
+        this.deps.h2.attach(socket, origin, rt, all, io);
         return;
       }
       decided = true;

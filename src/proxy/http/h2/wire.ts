@@ -169,6 +169,20 @@ export class FrameWriter {
     this.schedule();
   }
 
+  /**
+   * Set END_STREAM on the last queued frame when it is a DATA frame of `stream` carrying the body slice (a response
+   * whose end comes in the same turn as its last bytes: no separate empty DATA frame). False: not possible.
+   */
+  endStreamOnLastData(stream: number): boolean {
+    const b = this.before, n = b.length;
+    if (this.body === undefined || this.after !== '' || n < 9) return false;
+    if (b.charCodeAt(n - 6) !== Frame.DATA) return false;
+    const id = ((b.charCodeAt(n - 4) & 0x7f) * 0x1000000) + ((b.charCodeAt(n - 3) << 16) | (b.charCodeAt(n - 2) << 8) | b.charCodeAt(n - 1));
+    if (id !== stream) return false;
+    this.before = b.slice(0, n - 5) + String.fromCharCode(b.charCodeAt(n - 5) | Flag.END_STREAM) + b.slice(n - 4);
+    return true;
+  }
+
   /** Write what is queued; false when the socket asks to wait for 'drain'. */
   flush(): boolean {
     const before = this.before, body = this.body, after = this.after;
