@@ -50,7 +50,7 @@ async function h2Server(handler: (s: ServerHttp2Stream, h: Record<string, unknow
   const server = createH2Server({ settings });
   let sessions = 0;
   server.on('session', () => { sessions++; });
-  server.on('stream', (s, h) => handler(s, h as Record<string, unknown>));
+  server.on('stream', (s, h) => { s.on('error', () => {}); handler(s, h as Record<string, unknown>); });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, port: (server.address() as AddressInfo).port, sessions: () => sessions };
 }

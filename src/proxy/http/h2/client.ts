@@ -564,8 +564,9 @@ export class H2ClientPool implements H2UpstreamFactory {
     return c.request(req, sink);
   }
 
+  /** The engine is closing: every connection goes now (streams still open fail as resets). */
   close(): void {
-    for (const list of this.conns.values()) for (const c of [...list]) c.close();
+    for (const list of this.conns.values()) for (const c of [...list]) c.destroy('reset-before-response', 'proxy shutting down');
     this.conns.clear();
   }
 
