@@ -95,7 +95,7 @@ test('a client reset of a stream aborts its upstream request; drain sends GOAWAY
   c.on('goaway', () => { goaway = true; });
   const inflight = ask(c, '/after');
   await new Promise((r) => setTimeout(r, 20));
-  engine.drain();
+  void engine.drain(5000);
   const r = await inflight;
   assert.equal(r.status, 200);
   for (let i = 0; i < 50 && !goaway; i++) await new Promise((res) => setTimeout(res, 20));
