@@ -1,7 +1,7 @@
 // test/proxy: the native HTTP/2 server (src/proxy/http/h2/server.ts) through a proxy engine on 127.0.0.1 — node's h2
 // client for concurrency, flow control and the HPACK dynamic table; hand-written frames for the protocol errors, each
 // answered with the GOAWAY or RST_STREAM code RFC 9113 names; a client reset aborts the upstream request; drain sends
-// GOAWAY and lets the streams in flight finish; random frames never crash the proxy.
+// GOAWAY and lets the streams in flight finish; random frames never crash the proxy; @grpc/grpc-js interoperates.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -12,6 +12,8 @@ import { HpackEncoder } from '../../src/proxy/http/h2/hpack.ts';
 import { Flag, Frame, H2Error, PREFACE, frameHead, headersFrames, settingsFrame } from '../../src/proxy/http/h2/wire.ts';
 import { backend, cluster, httpHandler, listener, routes, snapshot, testRouter, type Backend } from './engine-fixtures.ts';
 import { cleanupsAfterAll } from '../helpers/cleanup.ts';
+import * as grpc from '@grpc/grpc-js';
+import { EchoClient, hello, startGrpcBackend } from '../helpers/grpc-backend.ts';
 
 const cleanups = cleanupsAfterAll();
 const T = { timeout: 20_000 };
@@ -206,4 +208,21 @@ test('fuzz: random and mutated frames never crash the proxy, which keeps serving
   const c = h2connect(`http://127.0.0.1:${port}`);
   cleanups.push(() => new Promise<void>((r) => c.close(() => r())));
   assert.equal((await ask(c, '/still')).status, 200);
+});
+
+test('gRPC with @grpc/grpc-js on both ends: unary calls, an error status and metadata pass through both native codecs', T, async () => {
+  const grpcBe = await startGrpcBackend('v1');
+  cleanups.push(() => grpcBe.close());
+  const engine = new Engine({ compileRouter: testRouter });
+  cleanups.push(() => engine.close());
+  await engine.apply(snapshot([listener('g', httpHandler(routes('r', [{ prefix: '/', cluster: 'grpc' }])))], [cluster('grpc', [{ address: '127.0.0.1', port: grpcBe.port }], { http2: true })]));
+  const client = new EchoClient(`127.0.0.1:${engine.portOf('g')!}`, grpc.credentials.createInsecure());
+  cleanups.push(() => client.close());
+  const replies = await Promise.all(Array.from({ length: 20 }, () => hello(client, { 'x-tenant': 'blue' })));
+  for (const r of replies) assert.equal(r.reply?.version, 'v1', r.error?.message);
+  assert.equal(grpcBe.lastMetadata?.['x-tenant'], 'blue');
+  grpcBe.failNext(1, grpc.status.PERMISSION_DENIED);
+  const denied = await hello(client);
+  assert.equal(denied.error?.code, grpc.status.PERMISSION_DENIED);
+  assert.match(denied.error!.details, /failing on purpose/);
 });
