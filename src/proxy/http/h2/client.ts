@@ -185,7 +185,7 @@ export class ClientConnection {
       s.queued += n;
       if (this.sendWindow <= 0) this.blocked.add(s);
     }
-    if (s.queued > QUEUE_HIGH || this.socket.writableLength > QUEUE_HIGH) { s.needDrain = true; return false; }
+    if (s.queued > QUEUE_HIGH || this.out.congested || this.socket.writableLength > QUEUE_HIGH) { s.needDrain = true; return false; }
     return true;
   }
 
@@ -208,7 +208,7 @@ export class ClientConnection {
       this.out.text(t === null ? frameHead(0, Frame.DATA, Flag.END_STREAM, s.id) : headersFrames(s.id, this.enc.encodeLatin1(undefined, t), true, this.peerMaxFrame));
       this.maybeClose(s);
     }
-    if (s.needDrain && s.queued <= QUEUE_HIGH / 2 && this.socket.writableLength <= QUEUE_HIGH) {
+    if (s.needDrain && s.queued <= QUEUE_HIGH / 2 && !this.out.congested && this.socket.writableLength <= QUEUE_HIGH) {
       s.needDrain = false;
       const f = s.drainCb;
       s.drainCb = NOOP;
@@ -217,6 +217,7 @@ export class ClientConnection {
   }
 
   private onSocketDrain(): void {
+    this.out.congested = false;
     for (const s of this.streams.values()) if (s.needDrain) this.flushStream(s);
   }
 

@@ -147,7 +147,7 @@ class ServerConnection {
       + windowUpdateFrame(0, CONNECTION_WINDOW - DEFAULT_WINDOW));
     socket.on('close', () => this.teardown());
     socket.on('error', NOOP);
-    socket.on('drain', () => { for (const s of this.streams.values()) if (s.needDrain) this.flushStream(s); });
+    socket.on('drain', () => { this.out.congested = false; for (const s of this.streams.values()) if (s.needDrain) this.flushStream(s); });
     io.read(socket, (b, s, e) => this.onBytes(b, s, e));
     if (initial && initial.length) this.onBytes(initial, 0, initial.length);
     socket.resume();
@@ -404,9 +404,12 @@ class ServerConnection {
     }
     const s = this.streams.get(id);
     if (!s || s.remoteEnded) {
+      // Counted against the connection window either way. DATA after the client's END_STREAM is a stream error;
+      // DATA on a stream we already closed (reset, or answered and told to stop) is ignored, as RFC 9113 5.1 asks
+      // of frames that were in flight when the RST_STREAM went out.
       this.giveBack(undefined, frameLen);
       if (id > this.lastStream) this.connectionError(H2Error.PROTOCOL_ERROR, 'DATA on an idle stream');
-      else this.out.text(rstFrame(id, H2Error.STREAM_CLOSED));
+      else if (s) this.reset(s, H2Error.STREAM_CLOSED);
       return;
     }
     if (s.unacked + frameLen > STREAM_WINDOW) { this.reset(s, H2Error.FLOW_CONTROL_ERROR); return; }
@@ -455,7 +458,7 @@ class ServerConnection {
       s.queued += n;
       if (this.sendWindow <= 0) this.blocked.add(s);
     }
-    if (s.queued > QUEUE_HIGH || this.socket.writableLength > QUEUE_HIGH) { s.needDrain = true; return false; }
+    if (s.queued > QUEUE_HIGH || this.out.congested || this.socket.writableLength > QUEUE_HIGH) { s.needDrain = true; return false; }
     return true;
   }
 
@@ -496,7 +499,7 @@ class ServerConnection {
       }
       this.maybeClose(s);
     }
-    if (s.needDrain && s.queued <= QUEUE_HIGH / 2 && this.socket.writableLength <= QUEUE_HIGH) {
+    if (s.needDrain && s.queued <= QUEUE_HIGH / 2 && !this.out.congested && this.socket.writableLength <= QUEUE_HIGH) {
       s.needDrain = false;
       const f = s.drainCb;
       s.drainCb = NOOP;

@@ -183,6 +183,13 @@ export class FrameWriter {
     return true;
   }
 
+  /**
+   * The last write asked to wait for the socket's 'drain' (a slow reader): streams stop accepting body bytes until
+   * it comes (the owner clears this on 'drain'). Flow-control windows alone would let a client that advertises a huge
+   * window and reads nothing fill the proxy's memory.
+   */
+  congested = false;
+
   /** Write what is queued; false when the socket asks to wait for 'drain'. */
   flush(): boolean {
     const before = this.before, body = this.body, after = this.after;
@@ -191,8 +198,9 @@ export class FrameWriter {
     this.after = '';
     this.body = undefined;
     if (this.socket.destroyed) return false;
-    if (body === undefined) return this.io.writeParts(this.socket, before);
-    return this.io.writeParts(this.socket, before, body, this.bodyStart, this.bodyEnd, after);
+    const ok = body === undefined ? this.io.writeParts(this.socket, before) : this.io.writeParts(this.socket, before, body, this.bodyStart, this.bodyEnd, after);
+    if (!ok) this.congested = true;
+    return ok;
   }
 
   private schedule(): void {
