@@ -48,13 +48,20 @@ function tlsListener(name: string, port: number, secret: string): Record<string,
   };
 }
 
-function newClient(port: number, opts: { clock?: FakeClock; log?: typeof log; externalSecret?: (n: string) => boolean | undefined } = {}): XdsClient {
+function newClient(port: number, opts: Partial<ConstructorParameters<typeof XdsClient>[0]> = {}): XdsClient {
   return new XdsClient({
     backoff: { initialMs: 500, maxMs: 1000 },
     server: { host: '127.0.0.1', port },
     node: { id: 'sidecar~127.0.0.1~pod.ns~ns.svc.cluster.local', cluster: 'app.ns', metadata: { NAMESPACE: 'ns' } },
     log, initialFetchTimeoutMs: 15_000, ...opts,
   });
+}
+
+/** An xDS client wired to `engine` as `rig proxy` wires them (src/proxy/main.ts): LDS binds before the ACK; snapshots are applied. */
+function wiredClient(port: number, engine: Engine, logTo: Logger, initialFetchTimeoutMs: number): XdsClient {
+  const client = newClient(port, { log: logTo, initialFetchTimeoutMs, listenerSockets: { bind: (ls) => engine.bindListeners(ls), retain: (names) => engine.retainListeners(names) } });
+  client.on('update', (s) => { void engine.apply(s); });
+  return client;
 }
 
 /** HTTPS GET over a fresh TLS connection; resolves with the response text, or 'ERROR: ...' / 'TIMEOUT'. */
@@ -76,15 +83,7 @@ test('a TLS connection to a listener whose SDS certificate has not arrived is he
   const ads = new FakeAds();
   await ads.start();
   const engine = new Engine({ compileRouter: (rc) => compileRouter(rc), log });
-  // Wired as `rig proxy` wires them (src/proxy/main.ts): LDS binds before the ACK; snapshots are applied.
-  const client = new XdsClient({
-    backoff: { initialMs: 500, maxMs: 1000 },
-    server: { host: '127.0.0.1', port: ads.port },
-    node: { id: 'sidecar~127.0.0.1~pod.ns~ns.svc.cluster.local', cluster: 'app.ns', metadata: { NAMESPACE: 'ns' } },
-    log, initialFetchTimeoutMs: 15_000,
-    listenerSockets: { bind: (ls) => engine.bindListeners(ls), retain: (names) => engine.retainListeners(names) },
-  });
-  client.on('update', (s) => { void engine.apply(s); });
+  const client = wiredClient(ads.port, engine, log, 15_000);
   try {
     const port = await freePort();
     client.start();
@@ -188,14 +187,7 @@ test('TLS connections to a listener served without its SDS certificate are close
   await ads.start();
   const capture = capturingLog();
   const engine = new Engine({ compileRouter: (rc) => compileRouter(rc), log: capture.log });
-  const client = new XdsClient({
-    backoff: { initialMs: 500, maxMs: 1000 },
-    server: { host: '127.0.0.1', port: ads.port },
-    node: { id: 'sidecar~127.0.0.1~pod.ns~ns.svc.cluster.local', cluster: 'app.ns', metadata: { NAMESPACE: 'ns' } },
-    log: capture.log, initialFetchTimeoutMs: 200,
-    listenerSockets: { bind: (ls) => engine.bindListeners(ls), retain: (names) => engine.retainListeners(names) },
-  });
-  client.on('update', (s) => { void engine.apply(s); });
+  const client = wiredClient(ads.port, engine, capture.log, 200);
   try {
     const port = await freePort();
     client.start();

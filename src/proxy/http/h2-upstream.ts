@@ -5,6 +5,7 @@ import type { ClusterState } from '../upstream/cluster-state.ts';
 import type { Duplex } from 'node:stream';
 import type { SocketIO } from '../io/types.ts';
 import type { OutgoingRequest, ResponseSink, UpstreamRequest } from './exchange-types.ts';
+import { forbidden } from './h2/conn.ts';
 
 export interface H2UpstreamFactory {
   request(cluster: ClusterState, address: string, port: number, req: OutgoingRequest, sink: ResponseSink): UpstreamRequest;
@@ -12,26 +13,13 @@ export interface H2UpstreamFactory {
 }
 
 const { HTTP2_HEADER_STATUS, NGHTTP2_CANCEL } = constants;
-/**
- * Connection-specific headers are forbidden in HTTP/2 (RFC 9113 8.2.2). A switch, not a Set: header names are
- * fresh strings, and hashing one per lookup costs more.
- */
-function h2Forbidden(n: string): boolean {
-  switch (n) {
-    case 'connection': case 'keep-alive': case 'proxy-connection': case 'transfer-encoding': case 'upgrade': case 'host': case 'te':
-      return true;
-    default:
-      return false;
-  }
-}
-
 /** Flat [name, value...] -> node:http2 headers object; repeated names become arrays (set-cookie...). */
 export function toH2Headers(flat: readonly string[], into: OutgoingHttpHeaders): OutgoingHttpHeaders {
   let te: string | undefined;
   for (let i = 0; i < flat.length; i += 2) {
     const n = flat[i];
     if (n.charCodeAt(0) === 58 /* : */) continue;
-    if (h2Forbidden(n)) {
+    if (forbidden(n)) {
       // The one TE value HTTP/2 allows is "trailers" (gRPC needs it end to end).
       if (n === 'te' && te === undefined) te = flat[i + 1];
       continue;
