@@ -167,7 +167,9 @@ export class ClientConnection extends H2Connection<ClientStream> {
   }
 
   protected headerBlock(id: number, endStream: boolean, buf: Buffer, start: number, end: number): void {
-    const fields: string[] = [];
+    // decoded into a reused array: what is kept is copied out of it (headers, trailers)
+    const fields = this.fields;
+    fields.length = 0;
     const err = this.dec.decode(buf, start, end, fields, MAX_HEADER_LIST);
     const s = this.streams.get(id);
     if (err !== undefined && err !== 'header list too large') { this.connectionError(H2Error.COMPRESSION_ERROR, `HPACK: ${err}`); return; }

@@ -15,6 +15,8 @@ export const MAX_HEADER_LIST = 60 * 1024;
 /** A stream's queued body beyond this makes its writer wait for the drain callback. */
 const QUEUE_HIGH = 256 * 1024;
 const NOOP = (): void => {};
+/** The shared empty queue of streams that never queued (never pushed to: sendData gives a stream its own first). */
+const NO_QUEUE: Buffer[] = [];
 
 /**
  * Connection-specific fields HTTP/2 forbids (RFC 9113 8.2.2), and `host` (`:authority` carries it); `te` is allowed
@@ -33,8 +35,8 @@ export function forbidden(n: string): boolean {
 export class FlowStream {
   /** Our send window for this stream (the peer's initial window, moved by its WINDOW_UPDATEs and SETTINGS). */
   sendWindow: number;
-  /** Body waiting for window: copies (callers' buffers are reused). */
-  queue: Buffer[] = [];
+  /** Body waiting for window: copies (callers' buffers are reused). Most streams never queue: no array until one does. */
+  queue: Buffer[] = NO_QUEUE;
   queued = 0;
   /** Trailers (null: a plain END_STREAM) to send once the queue is empty; undefined: not ended yet. */
   pendingEnd: string[] | null | undefined = undefined;
@@ -56,6 +58,8 @@ export abstract class H2Connection<S extends FlowStream> {
   protected readonly out: FrameWriter;
   protected readonly enc = new HpackEncoder();
   protected readonly dec = new HpackDecoder();
+  /** Scratch for decoded header blocks. */
+  protected readonly fields: string[] = [];
   protected peerInitialWindow = DEFAULT_WINDOW;
   protected peerMaxFrame = DEFAULT_MAX_FRAME;
   /** Connection-level send window, and received bytes not yet given back. */
@@ -285,6 +289,7 @@ export abstract class H2Connection<S extends FlowStream> {
       n -= can;
     }
     if (n > 0) {
+      if (s.queue === NO_QUEUE) s.queue = [];
       s.queue.push(Buffer.from(buf.subarray(start, end)));
       s.queued += n;
       if (this.sendWindow <= 0) this.blocked.add(s);
