@@ -87,15 +87,20 @@ async function main(): Promise<void> {
   if (mode !== 'one') proxies.push(rig(`sidecar~${serverIp}~backend.default~default.svc.cluster.local`, ['LABELS={"app":"backend"}', `RIG_INBOUND_PORTS={"9080":${bePort}}`, ...(mtls ? ['SERVICE_ACCOUNT=backend'] : [])]));
   const adminPorts = await Promise.all(proxies.map(async (p) => Number((await waitFor(p, /admin on 127\.0\.0\.1:(\d+)/))[1])));
   let status = 0;
+  let last = '';
   for (let i = 0; i < 200 && status !== 200; i++) {
     // node:http, not fetch: fetch (undici) does not send a Host header of ours.
     status = await new Promise<number>((resolve) => {
-      get({ host: '127.0.0.1', port: httpPort, path: '/', headers: { host: 'backend:9080' } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); })
-        .on('error', () => resolve(0));
+      get({ host: '127.0.0.1', port: httpPort, path: '/', headers: { host: 'backend:9080' } }, (res) => {
+        let body = '';
+        res.setEncoding('latin1');
+        res.on('data', (d: string) => { body += d; });
+        res.on('end', () => { last = `${res.headers['x-rig-explanation'] ?? ''} ${body.slice(0, 300)}`; resolve(res.statusCode ?? 0); });
+      }).on('error', () => resolve(0));
     });
     if (status !== 200) await new Promise((r) => setTimeout(r, 100));
   }
-  if (status !== 200) throw new Error(`the mesh did not answer 200 (last ${status})`);
+  if (status !== 200) throw new Error(`the mesh did not answer 200 (last ${status}: ${last.trim()})`);
   process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${httpPort}/`, host: 'backend:9080', proxyPids: proxies.map((p) => p.child.pid), backendPid: be.child.pid, adminPorts }) + '\nheld\n');
   setTimeout(() => void shutdown(0), maxSeconds * 1000);
   await new Promise(() => { /* held until a signal or --max-seconds */ });

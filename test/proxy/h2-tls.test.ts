@@ -1,5 +1,8 @@
 // test/proxy: HTTP/2 over TLS with ALPN through the engine on real sockets — h2 and HTTP/1.1 clients on one TLS
 // listener (ALPN picks the codec), and an upstream h2-over-TLS cluster carrying a gRPC call with its trailers.
+import { documentedIO } from '../../src/proxy/io/documented.ts';
+import { internalIO, probe } from '../../src/proxy/io/internal.ts';
+import type { SocketIO } from '../../src/proxy/io/types.ts';
 import 'reflect-metadata';
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -126,7 +129,11 @@ test('the same TLS listener serves an HTTP/1.1 client (ALPN http/1.1)', async ()
   assert.equal(r.xr, 'yes');
 });
 
-test('upstream h2 over TLS (ALPN h2 required) carries a gRPC call with trailers end to end', async () => {
+// Both I/O paths: on the internal one the TLS upstream decrypts into reused read buffers (net's onread).
+const upstreamIos: Array<[string, SocketIO]> = [['documented', documentedIO]];
+if (probe() === undefined) upstreamIos.push(['internal', internalIO]);
+
+for (const [ioName, io] of upstreamIos) test(`[${ioName} io] upstream h2 over TLS (ALPN h2 required) carries a gRPC call with trailers end to end`, async () => {
   const seen: Array<{ alpn: string | false; servername: unknown; path: unknown; body: string }> = [];
   const be = createSecureServer({ cert: server.cert, key: server.key, ALPNProtocols: ['h2'], allowHTTP1: false });
   let refused = 0;
@@ -152,7 +159,7 @@ test('upstream h2 over TLS (ALPN h2 required) carries a gRPC call with trailers 
   const bePort = (be.address() as AddressInfo).port;
   cleanups.push(() => new Promise((r) => be.close(() => r(undefined))));
 
-  const engine = new Engine({ compileRouter: testRouter });
+  const engine = new Engine({ compileRouter: testRouter, io });
   cleanups.push(() => engine.close());
   await engine.apply(snapshot([tlsListener('grpc-in')], [cluster('c', [{ address: '127.0.0.1', port: bePort }], { http2: true, tls: upstreamTls() })]));
   const s = await h2Session(engine.portOf('grpc-in')!);
@@ -268,4 +275,23 @@ test('an h2 TLS cluster whose upstream only speaks HTTP/1.1 answers 503 without 
   assert.equal(r.status, 503);
   assert.ok(Date.now() - started < 4000, 'answered without waiting for a timeout');
   assert.equal(hits, 0, 'no HTTP/1.1 request was made of the h2 preface');
+});
+
+test('an h2 cluster speaks HTTP/2 whatever ALPN settled on (a peer sidecar picking "istio"), as Envoy\'s explicit codec does', async () => {
+  const be = await backend((q, r) => r.end(`via ${q.httpVersion} ${q.url}`));
+  cleanups.push(() => be.close());
+  // the server side: a TLS listener whose ALPN prefers Istio's in-mesh token, routing to the plain backend
+  const inbound = new Engine({ compileRouter: testRouter });
+  cleanups.push(() => inbound.close());
+  const l = tlsListener('in', routes('r', [{ prefix: '/', cluster: 'be' }]));
+  l.filterChains[0]!.tls!.alpnProtocols = ['istio', 'h2', 'http/1.1'];
+  await inbound.apply(snapshot([l], [cluster('be', [{ address: '127.0.0.1', port: be.port }])]));
+  // the client side: an HTTP/2 cluster offering ["istio"] only (an in-mesh list), reached over plain HTTP/1.1
+  const outbound = new Engine({ compileRouter: testRouter });
+  cleanups.push(() => outbound.close());
+  const tls = { ...upstreamTls(), alpnProtocols: ['istio'] };
+  await outbound.apply(snapshot([listener('out', httpHandler(routes('r', [{ prefix: '/', cluster: 'in' }])))], [cluster('in', [{ address: '127.0.0.1', port: inbound.portOf('in')! }], { http2: true, tls })]));
+  const res = await fetch(`http://127.0.0.1:${outbound.portOf('out')!}/hello`);
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(await res.text(), 'via 1.1 /hello');
 });

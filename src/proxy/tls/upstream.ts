@@ -10,6 +10,7 @@ import { tlsIO } from './io.ts';
 import { internalIO, readerFor } from '../io/internal.ts';
 import type { SocketIO } from '../io/types.ts';
 import { clientTlsOptions, type SecretSource } from './context.ts';
+import { settings } from '../../common/settings.ts';
 
 /** The TLS context for one endpoint of a cluster (transport_socket_matches on its metadata, else the default). */
 export function tlsForEndpoint(c: ClusterConfig, ep: EndpointConfig | undefined): UpstreamTlsConfig | undefined {
@@ -59,10 +60,11 @@ function connectWhenSecure(t: TLSSocket, tcp?: Socket): void {
  * A SocketIO dialling TLS with `cfg`; secrets are read at each dial (rotations apply to new connections).
  * `reuseReads` (HTTP/1.1 and TCP over the internal I/O path): the TLS socket decrypts into per-socket reusable
  * buffers handed to the reader (net's onread, shared with the internal path's buffer locking) instead of a new
- * Buffer and a 'data' event per read. HTTP/2 keeps the stream API (node:http2 reads the socket itself).
+ * Buffer and a 'data' event per read. HTTP/2 does the same on the native codec (it reads through io.read like
+ * HTTP/1.1); on node:http2 (RIG_PROXY_H2=node) it keeps the stream API, since node:http2 reads the socket itself.
  */
 export function tlsDialIO(cfg: UpstreamTlsConfig, secrets: SecretSource, http2 = false, reuseReads = false): SocketIO {
-  const direct = reuseReads && !http2;
+  const direct = reuseReads && (!http2 || settings.proxyH2 !== 'node');
   return {
     ...tlsIO,
     ...(direct ? { read: internalIO.read } : {}),

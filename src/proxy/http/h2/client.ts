@@ -308,10 +308,12 @@ export class H2ClientPool implements H2UpstreamFactory {
         if (l && l.length === 0) this.conns.delete(key);
       });
       if (tls) {
-        // TLS must negotiate h2: anything else cannot carry these frames
+        // The cluster says HTTP/2, so HTTP/2 is spoken whatever ALPN settled on, as Envoy's explicit codec does: Istio's
+        // in-mesh clusters offer ["istio", "h2"] and a peer sidecar may pick "istio". Only a server that chose
+        // HTTP/1.1 has said it cannot take these frames: fail fast with that reason instead of a protocol error.
         conn.socket.once('connect', () => {
           const alpn = (conn.socket as unknown as { alpnProtocol?: string | false }).alpnProtocol;
-          if (alpn !== 'h2') conn.destroy('connect-failure', `upstream TLS did not negotiate h2 (ALPN ${alpn || 'none'})`);
+          if (alpn === 'http/1.1' || alpn === 'http/1.0') conn.destroy('connect-failure', `upstream TLS negotiated ${alpn}, not h2`);
         });
       }
       // Until its own SETTINGS arrive, a new connection assumes the limit another connection to the same peer

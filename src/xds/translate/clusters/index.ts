@@ -115,9 +115,12 @@ function buildCluster(ctx: TranslateContext, proxy: Proxy, plan: ClusterPlan): E
   const uco = upstreamConnectionOptions(policy?.connectionPool);
   if (uco) c.upstream_connection_options = uco;
   const tls = policy?.tls;
-  const ts = upstreamTransportSocket({ tls, clusterName: plan.name, identities: tls?.mode === 'ISTIO_MUTUAL' ? identities(ctx, plan) : [], http2: h2, hostname: svc.hostname, protocol: port.protocol });
+  // The cluster speaks HTTP/2 by its port or by h2UpgradePolicy UPGRADE: either way its in-mesh ALPN is Istio's h2 list
+  // (Istio sets the TLS context after the upgrade, from the cluster's own protocol options).
+  const speaksH2 = (hpo as { explicit_http_config?: { http2_protocol_options?: unknown } } | undefined)?.explicit_http_config?.http2_protocol_options !== undefined;
+  const ts = upstreamTransportSocket({ tls, clusterName: plan.name, identities: tls?.mode === 'ISTIO_MUTUAL' ? identities(ctx, plan) : [], http2: speaksH2, hostname: svc.hostname, protocol: port.protocol });
   if (ts) c.transport_socket = ts;
-  else if (!tls && autoMtlsApplies(ctx, svc)) c.transport_socket_matches = autoMtlsMatches(ctx, plan, h2);
+  else if (!tls && autoMtlsApplies(ctx, svc)) c.transport_socket_matches = autoMtlsMatches(ctx, plan, speaksH2);
   c.metadata = serviceMetadata(svc, plan.subset);
   return c;
 }
