@@ -12,7 +12,7 @@ import type { H2ServerLike } from '../http/h2/server.ts';
 import { tcpProxy } from '../tcp/tcp-proxy.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { SocketIO } from '../io/index.ts';
-import { acceptTls, inspectConnection, LISTENER_TLS_INSPECTOR } from '../tls/downstream.ts';
+import { acceptTls, inspectConnection, LISTENER_TLS_INSPECTOR, TLS_CONTEXT } from '../tls/downstream.ts';
 import { tlsIO } from '../tls/io.ts';
 import { NO_SECRETS } from '../tls/context.ts';
 import type { TimerHandle } from '../../common/clock.ts';
@@ -178,10 +178,10 @@ export class ActiveListener {
       } else this.dispatch(tls as unknown as Socket, o, chain, undefined, tlsIO); // TLS sockets: stream API
     }, (e: Error) => {
       socket.destroy();
-      // acceptTls says "downstream TLS: ..." when the chain's context cannot be built (an SDS secret not here yet,
-      // an unreadable file): every handshake on the chain fails the same way, so it is counted (Envoy's
-      // downstream_context_secrets_not_ready) and said at warn level, at most every 30 s per listener.
-      if (e.message.startsWith('downstream TLS: ')) {
+      // The chain's context cannot be built (an SDS secret not here yet, an unreadable file): every handshake on the
+      // chain fails the same way, so it is counted (Envoy's downstream_context_secrets_not_ready) and said at warn
+      // level, at most every 30 s per listener.
+      if ((e as Error & { code?: string }).code === TLS_CONTEXT) {
         this.deps.ctx.stats.downstream_context_secrets_not_ready++;
         const now = this.deps.ctx.clock.now();
         if (now - this.contextWarnedAt >= 30_000) {

@@ -52,10 +52,16 @@ export function inspectConnection(socket: Socket, io: SocketIO, timeoutMs = 1000
   });
 }
 
-/** Terminate TLS for a chain's DownstreamTlsContext; resolves with the TLS socket and who the peer is. */
+/**
+ * The error code of a TLS context that cannot be built yet (an SDS secret not here, an unreadable file): every
+ * connection on it fails the same way until the context changes. Upstream dials fail with it too (upstream.ts).
+ */
+export const TLS_CONTEXT = 'TLS_CONTEXT';
+
+/** Terminate TLS for a chain's DownstreamTlsContext; resolves with the TLS socket and who the peer is; a context that cannot be built rejects with code TLS_CONTEXT. */
 export async function acceptTls(socket: Socket, initial: Buffer | undefined, cfg: DownstreamTlsConfig, secrets: SecretSource, io: SocketIO, clock: Clock = realClock): Promise<{ tls: TLSSocket; peer: PeerIdentity }> {
   const p = serverTlsOptions(cfg, secrets);
-  if ('error' in p) { socket.destroy(); throw new Error(`downstream TLS: ${p.error}`); }
+  if ('error' in p) { socket.destroy(); throw Object.assign(new Error(`downstream TLS: ${p.error}`), { code: TLS_CONTEXT }); }
   const tls = await terminateTls(socket, initial, p.options, p.sans, io, 10_000, clock);
   return { tls, peer: peerIdentity(tls, p.options.secureContext) };
 }

@@ -10,6 +10,7 @@ import { tlsIO } from './io.ts';
 import { internalIO, readerFor } from '../io/internal.ts';
 import type { SocketIO } from '../io/types.ts';
 import { clientTlsOptions, type SecretSource } from './context.ts';
+import { TLS_CONTEXT } from './downstream.ts';
 import { settings } from '../../common/settings.ts';
 
 /** The TLS context for one endpoint of a cluster (transport_socket_matches on its metadata, else the default). */
@@ -20,7 +21,7 @@ export function tlsForEndpoint(c: ClusterConfig, ep: EndpointConfig | undefined)
 
 function failedSocket(message: string): Socket {
   const s = new Socket();
-  queueMicrotask(() => s.destroy(Object.assign(new Error(message), { code: 'TLS_CONTEXT' })));
+  queueMicrotask(() => s.destroy(Object.assign(new Error(message), { code: TLS_CONTEXT })));
   return s;
 }
 
