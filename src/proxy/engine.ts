@@ -77,8 +77,9 @@ export class Engine {
   constructor(private readonly opts: EngineOptions) {
     const clock = opts.clock ?? realClock;
     this.secrets = opts.secrets ?? new LiveSecrets();
-    const h2Tls = (c: ClusterState, a: string, p: number): SocketIO | undefined => (this.ctx.upstreams.tlsFor(c, a, p) ? this.ctx.upstreams.dialIO(c, a, p, true) : undefined);
     const h2Codec = opts.h2 ?? (settings.proxyH2 === 'node' ? 'node' : 'native');
+    // node:http2 reads its socket itself; the native codec reads through io.read like HTTP/1.1
+    const h2Tls = (c: ClusterState, a: string, p: number): SocketIO | undefined => (this.ctx.upstreams.tlsFor(c, a, p) ? this.ctx.upstreams.dialIO(c, a, p, true, h2Codec === 'node') : undefined);
     this.h2up = h2Codec === 'node' ? new H2UpstreamPool(clock, h2Tls) : new H2ClientPool(clock, () => this.ctx.io, h2Tls);
     this.ctx = {
       clock,

@@ -11,7 +11,6 @@ import { internalIO, readerFor } from '../io/internal.ts';
 import type { SocketIO } from '../io/types.ts';
 import { clientTlsOptions, type SecretSource } from './context.ts';
 import { TLS_CONTEXT } from './downstream.ts';
-import { settings } from '../../common/settings.ts';
 
 /** The TLS context for one endpoint of a cluster (transport_socket_matches on its metadata, else the default). */
 export function tlsForEndpoint(c: ClusterConfig, ep: EndpointConfig | undefined): UpstreamTlsConfig | undefined {
@@ -59,16 +58,15 @@ function connectWhenSecure(t: TLSSocket, tcp?: Socket): void {
 
 /**
  * A SocketIO dialling TLS with `cfg`; secrets are read at each dial (rotations apply to new connections).
- * `reuseReads` (HTTP/1.1 and TCP over the internal I/O path): the TLS socket decrypts into per-socket reusable
- * buffers handed to the reader (net's onread, shared with the internal path's buffer locking) instead of a new
- * Buffer and a 'data' event per read. HTTP/2 does the same on the native codec (it reads through io.read like
- * HTTP/1.1); on node:http2 (RIG_PROXY_H2=node) it keeps the stream API, since node:http2 reads the socket itself.
+ * `reuseReads` (callers reading through io.read on the internal I/O path: HTTP/1.1, TCP, the native HTTP/2 codec):
+ * the TLS socket decrypts into per-socket reusable buffers handed to the reader (net's onread, shared with the
+ * internal path's buffer locking) instead of a new Buffer and a 'data' event per read. Callers that read the socket
+ * themselves (node:http2) keep the stream API.
  */
 export function tlsDialIO(cfg: UpstreamTlsConfig, secrets: SecretSource, http2 = false, reuseReads = false): SocketIO {
-  const direct = reuseReads && (!http2 || settings.proxyH2 !== 'node');
   return {
     ...tlsIO,
-    ...(direct ? { read: internalIO.read } : {}),
+    ...(reuseReads ? { read: internalIO.read } : {}),
     dial(host: string, port: number): Socket {
       const p = clientTlsOptions(cfg, secrets, http2);
       if ('error' in p) return failedSocket(`upstream TLS: ${p.error}`);
@@ -78,7 +76,7 @@ export function tlsDialIO(cfg: UpstreamTlsConfig, secrets: SecretSource, http2 =
       const hit = cache.get(key);
       const session = hit && hit.gen === gen ? { session: hit.session } : {};
       let t: TLSSocket;
-      if (direct) {
+      if (reuseReads) {
         // TLS dials its own TCP connection (net's onread is only honoured then)
         const onread = readerFor(() => t as never);
         t = tlsConnect({ ...p.options, host, port, onread, ...session } as unknown as ConnectionOptions);

@@ -86,16 +86,17 @@ export class UpstreamManager {
 
   /**
    * How to dial an endpoint: the plain I/O path, or TLS (documented stream API) when its cluster says so.
-   * `http2`: the connection will carry HTTP/2 (the default ALPN offer then leads with h2).
+   * `http2`: the connection will carry HTTP/2 (the default ALPN offer then leads with h2). `streamReads`: the caller
+   * reads the socket through its stream API (node:http2), not through io.read.
    */
-  dialIO(cluster: ClusterState, address: string, port: number, http2 = cluster.config.http2): SocketIO {
+  dialIO(cluster: ClusterState, address: string, port: number, http2 = cluster.config.http2, streamReads = false): SocketIO {
     const tls = this.tlsFor(cluster, address, port);
-    return tls ? this.tlsDial(tls, http2) : this.opts.io;
+    return tls ? this.tlsDial(tls, http2, streamReads) : this.opts.io;
   }
 
-  /** A TLS dialler for `tls` with this engine's secrets (reads into reused buffers on the internal I/O path). */
-  tlsDial(tls: UpstreamTlsConfig, http2: boolean): SocketIO {
-    return tlsDialIO(tls, this.opts.secrets ?? NO_SECRETS, http2, this.opts.io.mode === 'internal');
+  /** A TLS dialler for `tls` with this engine's secrets (reads into reused buffers on the internal I/O path unless `streamReads`). */
+  tlsDial(tls: UpstreamTlsConfig, http2: boolean, streamReads = false): SocketIO {
+    return tlsDialIO(tls, this.opts.secrets ?? NO_SECRETS, http2, this.opts.io.mode === 'internal' && !streamReads);
   }
 
   pool(cluster: ClusterState, address: string, port: number): H1Pool {
