@@ -74,6 +74,8 @@ export abstract class H2Connection<S extends FlowStream> {
   private hdrBuf: Buffer[] = [];
   /** No more frames are processed (connection error or teardown). */
   protected stopped = false;
+  /** The reader's check between frames (one closure per connection, not per read). */
+  private readonly isStopped = (): boolean => this.stopped;
 
   constructor(protected readonly io: SocketIO, readonly socket: Socket, private readonly streamWindow: number, private readonly connectionWindow: number) {
     this.out = new FrameWriter(io, socket);
@@ -112,7 +114,7 @@ export abstract class H2Connection<S extends FlowStream> {
   protected readFrames(b: Buffer, s: number, e: number): void {
     this.out.inRead = true;
     try {
-      const err = this.reader.push(b, s, e, this.onFrame, () => this.stopped);
+      const err = this.reader.push(b, s, e, this.onFrame, this.isStopped);
       if (err !== undefined) this.connectionError(H2Error.FRAME_SIZE_ERROR, err);
     } finally {
       this.out.inRead = false;

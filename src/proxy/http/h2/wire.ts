@@ -206,6 +206,9 @@ export class FrameWriter {
   private schedule(): void {
     if (this.scheduled || this.inRead) return;
     this.scheduled = true;
-    queueMicrotask(() => { this.scheduled = false; this.flush(); });
+    queueMicrotask(this.flushScheduled);
   }
+
+  /** The microtask schedule() queues (one closure per writer, not per schedule). */
+  private readonly flushScheduled = (): void => { this.scheduled = false; this.flush(); };
 }
