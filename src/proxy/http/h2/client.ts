@@ -10,13 +10,12 @@ import type { ClusterState } from '../../upstream/cluster-state.ts';
 import type { SocketIO } from '../../io/types.ts';
 import type { OutgoingRequest, ResponseSink, UpstreamFailure, UpstreamRequest } from '../exchange-types.ts';
 import type { H2UpstreamFactory } from '../h2-upstream.ts';
-import { FlowStream, H2Connection, MAX_HEADER_LIST, forbidden } from './conn.ts';
+import { FlowStream, H2Connection, MAX_HEADER_LIST, NOOP, forbidden } from './conn.ts';
 import { Flag, Frame, H2Error, MAX_WINDOW, PREFACE, Setting, errorName, goawayFrame, headersFrames, readU32, rstFrame } from './wire.ts';
 
 /** Our receive window per stream (SETTINGS_INITIAL_WINDOW_SIZE) and for the connection (raised at start). */
 const STREAM_WINDOW = 1 << 20;
 const CONNECTION_WINDOW = 1 << 24;
-const NOOP = (): void => {};
 
 class ClientStream extends FlowStream implements UpstreamRequest {
   gotHead = false;
@@ -36,13 +35,8 @@ class ClientStream extends FlowStream implements UpstreamRequest {
     this.conn.flushStream(this);
   }
   abort(): void { if (!this.closed) this.conn.reset(this, H2Error.CANCEL); }
-  onDrain(cb: () => void): void { this.drainCb = cb; }
   pauseResponse(): void { this.paused = true; }
-  resumeResponse(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    this.conn.giveBack(this, 0);
-  }
+  resumeResponse(): void { if (this.unpause()) this.conn.giveBack(this, 0); }
 
   /** Finish with a failure (once). */
   fail(kind: UpstreamFailure, detail: string): void {

@@ -14,7 +14,7 @@ import {
 export const MAX_HEADER_LIST = 60 * 1024;
 /** A stream's queued body beyond this makes its writer wait for the drain callback. */
 const QUEUE_HIGH = 256 * 1024;
-const NOOP = (): void => {};
+export const NOOP = (): void => {};
 /** The shared empty queue of streams that never queued (never pushed to: sendData gives a stream its own first). */
 const NO_QUEUE: Buffer[] = [];
 
@@ -50,6 +50,16 @@ export class FlowStream {
   drainCb: () => void = NOOP;
   needDrain = false;
   constructor(readonly id: number, window: number) { this.sendWindow = window; }
+
+  /** Called once the stream accepts body bytes again after a write returned false. */
+  onDrain(cb: () => void): void { this.drainCb = cb; }
+
+  /** Stop holding back received bytes; true when it was paused (the caller then gives back what it held). */
+  protected unpause(): boolean {
+    if (!this.paused) return false;
+    this.paused = false;
+    return true;
+  }
 }
 
 export abstract class H2Connection<S extends FlowStream> {

@@ -11,7 +11,7 @@ import { H2Request, requestProblem } from '../h2-downstream.ts';
 import type { ConnectionOrigin } from '../../listener/origin.ts';
 import type { EngineContext, HttpChainRuntime } from '../../listener/runtime.ts';
 import type { SocketIO } from '../../io/types.ts';
-import { FlowStream, H2Connection, MAX_HEADER_LIST, forbidden } from './conn.ts';
+import { FlowStream, H2Connection, MAX_HEADER_LIST, NOOP, forbidden } from './conn.ts';
 import { Flag, Frame, H2Error, PREFACE, Setting, goawayFrame, headersFrames, rstFrame } from './wire.ts';
 
 /** What the listener hands HTTP/2 connections to (this server, or node:http2's in h2-downstream.ts). */
@@ -25,7 +25,6 @@ export interface H2ServerLike {
 const MAX_STREAMS = 1024;
 const STREAM_WINDOW = 1 << 20;
 const CONNECTION_WINDOW = 1 << 24;
-const NOOP = (): void => {};
 const NO_EDITS: HeaderEdits = { add: [], remove: [] };
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Field value bytes nghttp2 refuses: NUL, CR, LF (and leading/trailing whitespace is not checked by it either). */
@@ -73,13 +72,8 @@ class ServerStream extends FlowStream implements DownstreamResponder {
     this.conn.flushStream(this);
   }
 
-  onDrain(cb: () => void): void { this.drainCb = cb; }
   pauseRequest(): void { this.paused = true; }
-  resumeRequest(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    this.conn.giveBack(this, 0);
-  }
+  resumeRequest(): void { if (this.unpause()) this.conn.giveBack(this, 0); }
   abort(): void { if (!this.closed) this.conn.reset(this, H2Error.INTERNAL_ERROR); }
   done(): void {}
 }
