@@ -426,12 +426,9 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     this.clock.clearTimeout(this.fetchTimer);
     this.fetchTimer = undefined;
     let earliest = Infinity;
-    for (const t of [this.store.endpoints, this.store.routes, this.store.secrets]) {
-      for (const n of this.missing(t)) {
-        if (t === this.store.secrets && this.external(n) === true) continue;
-        const due = (t.requestedAt.get(n) ?? 0) + this.initialFetchTimeoutMs;
-        if (due > this.clock.now()) earliest = Math.min(earliest, due);
-      }
+    for (const [, , at] of this.waiting()) {
+      const due = at + this.initialFetchTimeoutMs;
+      if (due > this.clock.now()) earliest = Math.min(earliest, due);
     }
     if (earliest === Infinity) return;
     this.fetchTimer = this.clock.setTimeout(() => {
@@ -451,18 +448,28 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   private reportFetchTimeouts(): void {
     const now = this.clock.now();
     for (const t of [this.store.endpoints, this.store.routes, this.store.secrets]) {
+      const told = this.timedOut.get(t.typeUrl);
+      if (told) for (const n of told) if (t.resources.has(n) || !t.names.has(n)) told.delete(n);
+    }
+    for (const [t, n, at] of this.waiting()) {
       let told = this.timedOut.get(t.typeUrl);
       if (!told) this.timedOut.set(t.typeUrl, (told = new Set()));
-      for (const n of told) if (t.resources.has(n) || !t.names.has(n)) told.delete(n);
+      if (now - at < this.initialFetchTimeoutMs || told.has(n)) continue;
+      told.add(n);
+      this.count(t.typeUrl, 'init_fetch_timeout');
+      const kind = STAT_PREFIX[t.typeUrl];
+      this.log.warn({ type: kind, name: n, waitedMs: now - at, servedWithout: dependents(this.store, t.typeUrl, n) },
+        `initial fetch timeout: ${kind} resource "${n}" not received; serving what waited for it without it`);
+    }
+  }
+
+  /** Subscribed resources not received yet, with when they were asked for (secrets another source provides excluded). */
+  private *waiting(): Generator<[TypeState, string, number]> {
+    for (const t of [this.store.endpoints, this.store.routes, this.store.secrets]) {
       for (const n of this.missing(t)) {
         if (t === this.store.secrets && this.external(n) === true) continue;
         const at = t.requestedAt.get(n);
-        if (at === undefined || now - at < this.initialFetchTimeoutMs || told.has(n)) continue;
-        told.add(n);
-        this.count(t.typeUrl, 'init_fetch_timeout');
-        const kind = STAT_PREFIX[t.typeUrl];
-        this.log.warn({ type: kind, name: n, waitedMs: now - at, servedWithout: dependents(this.store, t.typeUrl, n) },
-          `initial fetch timeout: ${kind} resource "${n}" not received; serving what waited for it without it`);
+        if (at !== undefined) yield [t, n, at];
       }
     }
   }
