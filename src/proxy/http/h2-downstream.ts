@@ -171,6 +171,8 @@ function reject400(ex: Exchange, why: string): void {
 
 /** One node:http2 server per engine; sockets are handed to it after the listener picked an HTTP chain. */
 export class H2Downstream {
+  /** node:http2 reads the socket itself. */
+  readonly readsThroughIO = false;
   readonly server: Http2Server;
   private nextMeta: SessionMeta | undefined;
   private readonly meta = new WeakMap<ServerHttp2Session, SessionMeta>();

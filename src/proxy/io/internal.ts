@@ -33,8 +33,12 @@ const READS = Symbol('rig.reads');
 const PENDING = Symbol('rig.pendingWrites');
 type FastSocket = Socket & { [READS]?: ReadState; [PENDING]?: number; _handle?: StreamHandle | null };
 
-/** A socket's reader, held by its onread callback (no lookup on the socket per read). */
-interface ReadState { reader: Reader | undefined }
+/**
+ * A socket's reader, held by its onread callback (no lookup on the socket per read). `held`: bytes that arrived
+ * before any reader was set, kept (copied) for the first one — an adopted TLS socket can decrypt application data
+ * in the same native call that finished the handshake, before its owner's promise continuation sets the reader.
+ */
+interface ReadState { reader: Reader | undefined; held?: Buffer[] }
 
 /** Lock marks on read buffers, keyed by their memory. */
 const locked = new WeakSet<ArrayBufferLike>();
@@ -119,15 +123,86 @@ export function readerFor(source: ReadState | (() => Socket)): { buffer: () => B
     },
     callback: (n: number, b: Buffer) => {
       if (n === b.length && b === cur && n < MAX_READ_BUFFER_SIZE) grow = true;
-      const r = (state ??= (source as () => FastSocket)()[READS])?.reader;
+      const st = (state ??= (source as () => FastSocket)()[READS]);
+      const r = st?.reader;
       if (r) {
         // One clock reading serves everything this read sets off (src/common/clock.ts).
         beginTurn();
         try { r(b, 0, n); } finally { endTurn(); }
+      } else if (st?.held !== undefined) {
+        // keep it for the first reader, and stop reading until one comes (false: net stops the handle's reads)
+        st.held.push(Buffer.from(b.subarray(0, n)));
+        return false;
       }
       return true;
     },
   };
+}
+
+/** net's own property keys for a socket's onread state (kBuffer, kBufferCb, kBufferGen), found by probe(). */
+let onreadKeys: { buf: symbol; cb: symbol; gen: symbol } | undefined;
+
+function probeOnread(): typeof onreadKeys {
+  const s = new Socket({ onread: { buffer: () => Buffer.alloc(1), callback: () => true } } as unknown as ConstructorParameters<typeof Socket>[0]);
+  const by = new Map(Object.getOwnPropertySymbols(s).map((k) => [k.description, k] as const));
+  const buf = by.get('kBuffer'), cb = by.get('kBufferCb'), gen = by.get('kBufferGen');
+  const o = s as unknown as Record<symbol, unknown>;
+  s.destroy();
+  if (!buf || !cb || !gen || o[buf] !== true || typeof o[cb] !== 'function' || typeof o[gen] !== 'function') return undefined;
+  return { buf, cb, gen };
+}
+
+/**
+ * For a socket made with `onread: readerFor(() => socket)` (tls.connect): bytes that arrive before read() sets a
+ * reader are held for it (a TLS server may send data right after its Finished, decrypted in the same native call
+ * that completes the handshake).
+ */
+export function holdUntilRead(socket: Socket): void {
+  const s = socket as FastSocket;
+  if (!s[READS]) s[READS] = { reader: undefined, held: [] };
+}
+
+/**
+ * Give an existing socket the reads an `onread` socket has (decrypted bytes into reused per-socket buffers, handed
+ * to the reader read() sets; no Buffer and no 'data' event per read). For TLS sockets wrapping an accepted TCP
+ * socket: `new TLSSocket(socket, { onread })` ignores onread, so this does what net does with it at construction —
+ * the three properties and the handle's useUserBuffer. Call it synchronously after construction (before any read
+ * is delivered). False (the socket keeps the stream API): this Node lacks the pieces, or the socket has no handle.
+ */
+export function adoptReads(socket: Socket): boolean {
+  const k = onreadKeys;
+  const h = (socket as unknown as { _handle?: { useUserBuffer?(b: Uint8Array): void } | null })._handle;
+  if (!k || !h || typeof h.useUserBuffer !== 'function') return false;
+  const reads: ReadState = { reader: undefined, held: [] };
+  const r = readerFor(reads);
+  const first = r.buffer();
+  const o = socket as unknown as Record<symbol, unknown>;
+  o[k.buf] = first;
+  o[k.gen] = r.buffer;
+  o[k.cb] = r.callback;
+  h.useUserBuffer(first);
+  (socket as FastSocket)[READS] = reads;
+  return true;
+}
+
+/**
+ * Hand what was held to the reader just set, from a microtask (read() is often called from a constructor that is
+ * not finished yet; no read can come between: I/O callbacks run after microtasks), then read on unless the reader
+ * paused the socket. Holding ends with the first reader.
+ */
+function deliverHeld(socket: Socket, reads: ReadState): void {
+  const held = reads.held!;
+  reads.held = undefined;
+  if (held.length === 0) return;
+  queueMicrotask(() => {
+    for (const b of held) {
+      const r = reads.reader;
+      if (!r || socket.destroyed) return;
+      beginTurn();
+      try { r(b, 0, b.length); } finally { endTurn(); }
+    }
+    if (!socket.destroyed && !socket.isPaused()) socket.resume();
+  });
 }
 
 function write(socket: Socket, buf: Buffer, start: number, end: number): boolean {
@@ -170,8 +245,10 @@ export const internalIO: SocketIO = {
   read(socket: Socket, reader: Reader): void {
     const s = socket as FastSocket;
     const reads = s[READS];
-    if (reads) reads.reader = reader;
-    else s[READS] = { reader };
+    if (reads) {
+      reads.reader = reader;
+      if (reads.held !== undefined) deliverHeld(s, reads);
+    } else s[READS] = { reader };
   },
   write,
   writeParts(socket: Socket, head: string, buf?: Buffer, start = 0, end = buf ? buf.length : 0, tail = ''): boolean {
@@ -226,6 +303,8 @@ export function probe(): string | undefined {
     sw = binding();
     if (typeof sw.WriteWrap !== 'function' || !(sw.streamBaseState instanceof Int32Array) || typeof sw.kLastWriteWasAsync !== 'number') return 'stream_wrap binding lacks WriteWrap/streamBaseState';
     copyBytes = probeCopy();
+    // optional: without it, accepted TLS sockets keep 'data' events (adoptReads says no)
+    try { onreadKeys = probeOnread(); } catch { onreadKeys = undefined; }
     return undefined;
   } catch (e) {
     sw = undefined;

@@ -13,7 +13,6 @@ import { tcpProxy } from '../tcp/tcp-proxy.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { SocketIO } from '../io/index.ts';
 import { acceptTls, inspectConnection, LISTENER_TLS_INSPECTOR, TLS_CONTEXT } from '../tls/downstream.ts';
-import { tlsIO } from '../tls/io.ts';
 import { NO_SECRETS } from '../tls/context.ts';
 import type { TimerHandle } from '../../common/clock.ts';
 
@@ -169,13 +168,16 @@ export class ActiveListener {
   }
 
   private acceptTls(socket: Socket, origin: ConnectionOrigin, chain: FilterChainConfig, initial?: Buffer): void {
-    acceptTls(socket, initial, chain.tls!, this.deps.ctx.secrets ?? NO_SECRETS, this.deps.ctx.io, this.deps.ctx.clock).then(({ tls, peer }) => {
+    // On the internal I/O path the TLS socket decrypts into reused buffers, unless an HTTP chain may hand it to
+    // node:http2 (ALPN h2), which reads the socket itself.
+    const reuseReads = this.deps.ctx.io.mode === 'internal' && (chain.handler.kind !== 'http' || this.deps.h2.readsThroughIO);
+    acceptTls(socket, initial, chain.tls!, this.deps.ctx.secrets ?? NO_SECRETS, this.deps.ctx.io, this.deps.ctx.clock, reuseReads).then(({ tls, peer, io }) => {
       tls.on('error', () => socket.destroy());
       const o: ConnectionOrigin = { ...origin, tls: true, peer: peer.hash ? peer : undefined, alpn: tls.alpnProtocol || undefined };
       if (chain.handler.kind === 'http' && tls.alpnProtocol === 'h2') {
         const rt = (): HttpChainRuntime | undefined => this.deps.httpRuntime(this.config.name, chain);
-        this.deps.h2.attach(tls as unknown as Socket, o, rt, undefined, tlsIO);
-      } else this.dispatch(tls as unknown as Socket, o, chain, undefined, tlsIO); // TLS sockets: stream API
+        this.deps.h2.attach(tls as unknown as Socket, o, rt, undefined, io);
+      } else this.dispatch(tls as unknown as Socket, o, chain, undefined, io);
     }, (e: Error) => {
       socket.destroy();
       // The chain's context cannot be built (an SDS secret not here yet, an unreadable file): every handshake on the

@@ -9,6 +9,8 @@ import type { SocketIO } from '../io/types.ts';
 import { inspectClientHello, MAX_CLIENT_HELLO } from './inspector.ts';
 import { serverTlsOptions, type SecretSource } from './context.ts';
 import { terminateTls } from './stream.ts';
+import { tlsIO, tlsReusedReadsIO } from './io.ts';
+import { adoptReads } from '../io/internal.ts';
 import { peerIdentity, type PeerIdentity } from './peer.ts';
 
 export interface Inspected {
@@ -58,10 +60,19 @@ export function inspectConnection(socket: Socket, io: SocketIO, timeoutMs = 1000
  */
 export const TLS_CONTEXT = 'TLS_CONTEXT';
 
-/** Terminate TLS for a chain's DownstreamTlsContext; resolves with the TLS socket and who the peer is; a context that cannot be built rejects with code TLS_CONTEXT. */
-export async function acceptTls(socket: Socket, initial: Buffer | undefined, cfg: DownstreamTlsConfig, secrets: SecretSource, io: SocketIO, clock: Clock = realClock): Promise<{ tls: TLSSocket; peer: PeerIdentity }> {
+/**
+ * Terminate TLS for a chain's DownstreamTlsContext; resolves with the TLS socket, who the peer is and the I/O to
+ * use on it; a context that cannot be built rejects with code TLS_CONTEXT. `reuseReads` (the caller reads through
+ * io.read on the internal I/O path): the TLS socket decrypts into reused per-socket buffers instead of a new Buffer
+ * and a 'data' event per read (io/internal.ts adoptReads); the returned io reads that way. Callers that read the
+ * socket themselves (node:http2) must not ask for it.
+ */
+export async function acceptTls(socket: Socket, initial: Buffer | undefined, cfg: DownstreamTlsConfig, secrets: SecretSource, io: SocketIO, clock: Clock = realClock, reuseReads = false): Promise<{ tls: TLSSocket; peer: PeerIdentity; io: SocketIO }> {
   const p = serverTlsOptions(cfg, secrets);
   if ('error' in p) { socket.destroy(); throw Object.assign(new Error(`downstream TLS: ${p.error}`), { code: TLS_CONTEXT }); }
-  const tls = await terminateTls(socket, initial, p.options, p.sans, io, 10_000, clock);
-  return { tls, peer: peerIdentity(tls, p.options.secureContext) };
+  let reused = false;
+  // only over a TCP handle (a socket without one, a test's stream, goes through ReplaySocket)
+  const adopt = reuseReads && !!(socket as { _handle?: unknown })._handle;
+  const tls = await terminateTls(socket, initial, p.options, p.sans, io, 10_000, clock, adopt ? (t) => { reused = adoptReads(t); } : undefined);
+  return { tls, peer: peerIdentity(tls, p.options.secureContext), io: reused ? tlsReusedReadsIO : tlsIO };
 }

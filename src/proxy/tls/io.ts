@@ -5,6 +5,7 @@
 // queued in the stream, keeping a reference: that one gets its own copy.
 import type { Socket } from 'node:net';
 import { documentedIO } from '../io/documented.ts';
+import { internalIO } from '../io/internal.ts';
 import { COALESCE_LIMIT, coalesce, type SocketIO } from '../io/types.ts';
 
 /** Whether socket.write() now goes straight to the TLS handle (nothing queued, corked or pending connect). */
@@ -39,3 +40,6 @@ export const tlsIO: SocketIO = {
     return socket.writableLength < socket.writableHighWaterMark;
   },
 };
+
+/** tlsIO for TLS sockets that decrypt into reused buffers (dialled with onread, or accepted and adopted): reads go to the reader internal I/O sets. */
+export const tlsReusedReadsIO: SocketIO = { ...tlsIO, read: internalIO.read };

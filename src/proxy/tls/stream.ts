@@ -69,10 +69,12 @@ function clientCertProblem(tls: TLSSocket, peer: PeerCertificate, required: bool
 /**
  * Server-side TLS on an accepted socket. `initial`: bytes already read (the ClientHello the inspector saw).
  * Resolves with the TLS socket after the handshake (client cert verified when required, SANs checked).
+ * `created` runs synchronously on the new TLS socket, before it delivers anything (to change how it reads).
  */
-export function terminateTls(socket: Socket, initial: Buffer | undefined, options: TlsOptions, sans: readonly StringMatch[], io: ByteReader, timeoutMs = 10_000, clock: Clock = realClock): Promise<TLSSocket> {
+export function terminateTls(socket: Socket, initial: Buffer | undefined, options: TlsOptions, sans: readonly StringMatch[], io: ByteReader, timeoutMs = 10_000, clock: Clock = realClock, created?: (tls: TLSSocket) => void): Promise<TLSSocket> {
   const under = serverTransport(socket, initial, io);
   const tls = new TLSSocket(under as Socket, { ...options, isServer: true });
+  created?.(tls);
   return new Promise((resolve, reject) => {
     const timer = clock.setTimeout(() => fail(new Error('TLS handshake timed out')), timeoutMs);
     const fail = (e: Error): void => { clock.clearTimeout(timer); tls.destroy(); socket.destroy(); reject(e); };

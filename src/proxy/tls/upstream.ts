@@ -6,8 +6,8 @@ import { Socket, connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { ClusterConfig, EndpointConfig, UpstreamTlsConfig } from '../config/types.ts';
 import { endpointTls } from '../config/decode-cluster.ts';
-import { tlsIO } from './io.ts';
-import { internalIO, readerFor } from '../io/internal.ts';
+import { tlsIO, tlsReusedReadsIO } from './io.ts';
+import { holdUntilRead, readerFor } from '../io/internal.ts';
 import type { SocketIO } from '../io/types.ts';
 import { clientTlsOptions, type SecretSource } from './context.ts';
 import { TLS_CONTEXT } from './downstream.ts';
@@ -65,8 +65,7 @@ function connectWhenSecure(t: TLSSocket, tcp?: Socket): void {
  */
 export function tlsDialIO(cfg: UpstreamTlsConfig, secrets: SecretSource, http2 = false, reuseReads = false): SocketIO {
   return {
-    ...tlsIO,
-    ...(reuseReads ? { read: internalIO.read } : {}),
+    ...(reuseReads ? tlsReusedReadsIO : tlsIO),
     dial(host: string, port: number): Socket {
       const p = clientTlsOptions(cfg, secrets, http2);
       if ('error' in p) return failedSocket(`upstream TLS: ${p.error}`);
@@ -80,6 +79,7 @@ export function tlsDialIO(cfg: UpstreamTlsConfig, secrets: SecretSource, http2 =
         // TLS dials its own TCP connection (net's onread is only honoured then)
         const onread = readerFor(() => t as never);
         t = tlsConnect({ ...p.options, host, port, onread, ...session } as unknown as ConnectionOptions);
+        holdUntilRead(t);
         t.setNoDelay(true);
         connectWhenSecure(t);
       } else {

@@ -20,6 +20,8 @@ export interface H2ServerLike {
   drain(): void;
   destroy(): void;
   readonly sessions: { readonly size: number };
+  /** The codec reads its sockets through io.read (true: native), not through their stream API (node:http2). */
+  readonly readsThroughIO: boolean;
 }
 
 const MAX_STREAMS = 1024;
@@ -352,6 +354,7 @@ class ServerConnection extends H2Connection<ServerStream> {
 
 /** The engine's native HTTP/2 server: one ServerConnection per attached socket. */
 export class NativeH2Server implements H2ServerLike {
+  readonly readsThroughIO = true;
   readonly sessions = new Set<ServerConnection>();
   constructor(readonly ctx: EngineContext) {}
 
