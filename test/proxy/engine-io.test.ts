@@ -11,17 +11,10 @@ import { installFastPath } from '../../src/proxy/io/index.ts';
 import { backend, cluster, httpHandler, listener, routes, snapshot, testRouter } from './engine-fixtures.ts';
 import type { TcpHandlerConfig } from '../../src/proxy/config/types.ts';
 import { cleanupsAfterAll } from '../helpers/cleanup.ts';
+import { pattern, sha } from '../helpers/bytes.ts';
 
 const cleanups = cleanupsAfterAll();
 
-/** Deterministic body of n bytes (so corruption anywhere changes the hash). */
-function pattern(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) { x = (Math.imul(x, 1103515245) + 12345) >>> 0; b[i] = x >>> 24; }
-  return b;
-}
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 for (const mode of ['documented', 'internal'] as const) {
   test(`io ${mode}: bodies stay intact under concurrency, large uploads, a slow reader, tunnels and tcp_proxy`, async () => {

@@ -21,16 +21,9 @@ import type { DownstreamTlsConfig, ListenerConfig } from '../../src/proxy/config
 import { realClock } from '../../src/common/clock.ts';
 import { cluster, httpHandler, listener, routes, snapshot, testRouter } from './engine-fixtures.ts';
 import { cleanupsAfterAll } from '../helpers/cleanup.ts';
+import { pattern, sha } from '../helpers/bytes.ts';
 
 const cleanups = cleanupsAfterAll();
-
-function pattern(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) { x = (Math.imul(x, 1103515245) + 12345) >>> 0; b[i] = x >>> 24; }
-  return b;
-}
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 async function serverIdentity(): Promise<{ rootPem: string; tls: DownstreamTlsConfig }> {
   const ca = await CertificateAuthority.generate();

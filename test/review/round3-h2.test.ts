@@ -9,16 +9,9 @@ import { Engine } from '../../src/proxy/engine.ts';
 import type { RequestRecord } from '../../src/proxy/listener/runtime.ts';
 import { backend, cluster, httpHandler, listener, routes, snapshot, testRouter } from '../proxy/engine-fixtures.ts';
 import { cleanupsAfterAll } from '../helpers/cleanup.ts';
+import { pattern, sha } from '../helpers/bytes.ts';
 
 const cleanups = cleanupsAfterAll();
-
-function pattern(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) { x = (Math.imul(x, 1103515245) + 12345) >>> 0; b[i] = x >>> 24; }
-  return b;
-}
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 interface H2Result { status: number; headers: Record<string, unknown>; body: Buffer; trailers: Record<string, unknown> | undefined }
 

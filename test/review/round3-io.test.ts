@@ -11,17 +11,9 @@ import { Engine } from '../../src/proxy/engine.ts';
 import { installFastPath } from '../../src/proxy/io/index.ts';
 import { backend, cluster, httpHandler, listener, retryPolicy, routes, snapshot, testRouter } from '../proxy/engine-fixtures.ts';
 import { cleanupsAfterAll } from '../helpers/cleanup.ts';
+import { pattern, sha } from '../helpers/bytes.ts';
 
 const cleanups = cleanupsAfterAll();
-
-/** Deterministic bytes (a corrupted byte anywhere changes the hash). */
-function pattern(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) { x = (Math.imul(x, 1103515245) + 12345) >>> 0; b[i] = x >>> 24; }
-  return b;
-}
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** A tiny seeded generator for split points and sizes. */
 function rng(seed: number): (n: number) => number {

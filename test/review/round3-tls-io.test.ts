@@ -13,16 +13,9 @@ import { Engine } from '../../src/proxy/engine.ts';
 import { installFastPath } from '../../src/proxy/io/index.ts';
 import { cluster, httpHandler, listener, routes, snapshot, testRouter } from '../proxy/engine-fixtures.ts';
 import { cleanupsAfterAll } from '../helpers/cleanup.ts';
+import { pattern, sha } from '../helpers/bytes.ts';
 
 const cleanups = cleanupsAfterAll();
-
-function pattern(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) { x = (Math.imul(x, 1103515245) + 12345) >>> 0; b[i] = x >>> 24; }
-  return b;
-}
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 test('io internal + TLS upstream: a stalled client and a busy keep-alive connection share one TLS upstream intact', { timeout: 20_000 }, async () => {
   const fp = installFastPath('internal');
