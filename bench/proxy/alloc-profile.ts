@@ -1,7 +1,10 @@
 // bench/proxy: where the proxy allocates, per request — an engine with a static config (one listener -> the bench
 // backend; the real router, no telemetry) in this process, loaded by h2load (h2c, or --h1) while V8's sampling heap profiler records every sampled
 // allocation, including objects the GC has already collected. Prints bytes allocated per request by function.
-// Usage: node --import tsx bench/proxy/alloc-profile.ts [--h1] [--body 1024] [--seconds 5] [--streams 10] [--top 30]
+// --promoted: count only allocations that outlived the young generation (survived scavenges: promoted to old space,
+// which is what drives mark-compacts). Run with the proxy's young-generation cap for comparable figures:
+// node --max-semi-space-size=4 --import tsx bench/proxy/alloc-profile.ts --promoted
+// Usage: node --import tsx bench/proxy/alloc-profile.ts [--h1] [--promoted] [--body 1024] [--seconds 5] [--streams 10] [--top 30]
 import { spawn } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
 import { Engine } from '../../src/proxy/engine.ts';
@@ -12,6 +15,7 @@ import { cluster, httpHandler, listener, routes, snapshot } from '../../test/pro
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: string): string => { const i = args.indexOf(`--${name}`); return i >= 0 && args[i + 1] ? args[i + 1]! : dflt; };
 const h1 = args.includes('--h1');
+const promoted = args.includes('--promoted');
 const body = Number(flag('body', '1024'));
 const seconds = Number(flag('seconds', '5'));
 const streams = Number(flag('streams', '10'));
@@ -44,7 +48,7 @@ try {
   await load(2); // warm-up: optimized code, pools, caches
   const session = new Session();
   session.connect();
-  await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !promoted } as never);
   const out = await load(seconds);
   const { profile } = await session.post('HeapProfiler.stopSampling') as unknown as { profile: { head: ProfileNode } };
   session.disconnect();
@@ -59,7 +63,7 @@ try {
     for (const c of n.children) walk(c);
   };
   walk(profile.head);
-  process.stdout.write(`${h1 ? 'HTTP/1.1' : `h2c, ${streams} streams per connection`}, 50 connections, ${body} B bodies: ${done} requests, ~${Math.round(total / done)} bytes allocated per request (sampled)\n`);
+  process.stdout.write(`${h1 ? 'HTTP/1.1' : `h2c, ${streams} streams per connection`}, 50 connections, ${body} B bodies: ${done} requests, ~${Math.round(total / done)} bytes ${promoted ? 'promoted' : 'allocated'} per request (sampled)\n`);
   for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${String(Math.round(v / done)).padStart(7)} B/req  ${k}\n`);
   await engine.close();
 } finally {
