@@ -1,25 +1,51 @@
 // test/proxy: both socket I/O paths (documented streams and the internal fast path) carry bytes intact —
 // concurrent keep-alive requests, large bodies both ways, a slow reader forcing asynchronous writes (read-buffer
-// locking), WebSocket tunnels and tcp_proxy.
+// locking), WebSocket tunnels and tcp_proxy — in plaintext and through TLS-terminating listeners (on the internal
+// path, accepted TLS sockets read into the same reused buffers: io/internal.ts adoptReads).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { request, Agent, createServer as createHttp } from 'node:http';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { request as httpRequest, Agent as HttpAgent, createServer as createHttp, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
+import { connect as netConnect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { CertificateAuthority } from '../../src/ca/index.ts';
 import { Engine } from '../../src/proxy/engine.ts';
 import { installFastPath } from '../../src/proxy/io/index.ts';
 import { backend, cluster, httpHandler, listener, routes, snapshot, testRouter } from './engine-fixtures.ts';
-import type { TcpHandlerConfig } from '../../src/proxy/config/types.ts';
+import type { DownstreamTlsConfig, ListenerConfig, TcpHandlerConfig } from '../../src/proxy/config/types.ts';
 import { cleanupsAfterAll } from '../helpers/cleanup.ts';
 import { pattern, sha } from '../helpers/bytes.ts';
 
 const cleanups = cleanupsAfterAll();
 
 
-for (const mode of ['documented', 'internal'] as const) {
-  test(`io ${mode}: bodies stay intact under concurrency, large uploads, a slow reader, tunnels and tcp_proxy`, async () => {
+/** A server certificate for the TLS variants, and how clients trust it. */
+async function serverTls(): Promise<{ down: DownstreamTlsConfig; client: { ca: string; checkServerIdentity: () => undefined } }> {
+  const ca = await CertificateAuthority.generate();
+  const { certChain, privateKeyPem } = await ca.issue({ namespace: 'ns', serviceAccount: 'server' });
+  return {
+    down: { certificates: [{ certChain: { inline: certChain.join('') }, privateKey: { inline: privateKeyPem } }], certificateSdsNames: [], matchSubjectAltNames: [], alpnProtocols: ['http/1.1'], requireClientCertificate: false },
+    // workload certificates carry only a SPIFFE URI SAN: trust the CA, skip the host name check
+    client: { ca: ca.rootCertPem(), checkServerIdentity: () => undefined },
+  };
+}
+
+for (const [mode, tls] of [['documented', false], ['internal', false], ['documented', true], ['internal', true]] as const) {
+  test(`io ${mode}${tls ? ', TLS listeners' : ''}: bodies stay intact under concurrency, large uploads, a slow reader, tunnels and tcp_proxy`, async () => {
     const fp = installFastPath(mode);
     assert.equal(fp.mode, mode, fp.reason ?? '');
+    const sec = tls ? await serverTls() : undefined;
+    /** The listener terminating TLS first (after the tls_inspector, as Istio's inbound listeners do) in the TLS variant. */
+    const maybeTls = (l: ListenerConfig): ListenerConfig => {
+      if (!sec) return l;
+      l.listenerFilters = ['envoy.filters.listener.tls_inspector'];
+      l.filterChains[0]!.match.transportProtocol = 'tls';
+      l.filterChains[0]!.tls = sec.down;
+      return l;
+    };
+    const connect = (port: number, host: string): Socket => (sec ? tlsConnect({ port, host, ...sec.client }) : netConnect(port, host));
+    const request = (o: RequestOptions, cb: (res: IncomingMessage) => void): ClientRequest => (sec ? httpsRequest({ ...o, ...sec.client }, cb) : httpRequest(o, cb));
     const be = await backend((req, res) => {
       const u = new URL(req.url!, 'http://x');
       if (u.pathname === '/echo') {
@@ -45,12 +71,12 @@ for (const mode of ['documented', 'internal'] as const) {
     cleanups.push(() => engine.close());
     const tcp: TcpHandlerConfig = { kind: 'tcp', statPrefix: 't', cluster: 'echo', idleTimeoutMs: 60_000, accessLog: [], maxConnectAttempts: 1 };
     await engine.apply(snapshot(
-      [listener('http', httpHandler(routes('r', [{ prefix: '/ws', cluster: 'ws' }, { prefix: '/' }]))), listener('tcp', tcp)],
+      [maybeTls(listener('http', httpHandler(routes('r', [{ prefix: '/ws', cluster: 'ws' }, { prefix: '/' }])))), maybeTls(listener('tcp', tcp))],
       [cluster('c', [{ address: '127.0.0.1', port: be.port }]), cluster('echo', [{ address: '127.0.0.1', port: (echo.address() as AddressInfo).port }]),
         cluster('ws', [{ address: '127.0.0.1', port: (ws.address() as AddressInfo).port }])],
     ));
     const port = engine.portOf('http')!;
-    const agent = new Agent({ keepAlive: true, maxSockets: 20 });
+    const agent = sec ? new HttpsAgent({ keepAlive: true, maxSockets: 20, ...sec.client }) : new HttpAgent({ keepAlive: true, maxSockets: 20 });
     cleanups.push(() => agent.destroy());
     const get = (path: string, body?: Buffer, slow = false): Promise<Buffer> => new Promise((resolve, reject) => {
       const r = request({ host: '127.0.0.1', port, path, agent, method: body ? 'POST' : 'GET' }, (res) => {
