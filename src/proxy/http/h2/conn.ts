@@ -292,7 +292,7 @@ export abstract class H2Connection<S extends FlowStream> {
       let at = start;
       while (at < start + can) {
         const len = Math.min(this.peerMaxFrame, start + can - at);
-        this.out.data(frameHead(len, Frame.DATA, 0, s.id), buf, at, at + len);
+        this.out.data(s.id, buf, at, at + len);
         at += len;
       }
       s.sendWindow -= can;
@@ -315,7 +315,7 @@ export abstract class H2Connection<S extends FlowStream> {
     while (s.queue.length && s.sendWindow > 0 && this.sendWindow > 0) {
       const b = s.queue[0]!;
       const can = Math.min(b.length, s.sendWindow, this.sendWindow, this.peerMaxFrame);
-      this.out.data(frameHead(can, Frame.DATA, 0, s.id), b, 0, can);
+      this.out.data(s.id, b, 0, can);
       if (can === b.length) s.queue.shift();
       else s.queue[0] = b.subarray(can);
       s.queued -= can;
