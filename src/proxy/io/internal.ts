@@ -1,7 +1,8 @@
 // proxy/io: the fast path on Node internals — accepted and dialled sockets read into per-socket preallocated
-// buffers (net's `onread`, reached for accepted sockets through the server handle's onconnection), and writes
-// go straight to the socket handle (WriteWrap), skipping the stream layers. Everything internal is in this file;
-// probe() checks the pieces exist and work at start-up, else the documented path is used.
+// buffers (net's `onread`, reached for accepted sockets through the server handle's onconnection, and given to TLS
+// sockets that wrap accepted ones by adoptReads), and writes go straight to the socket handle (WriteWrap), skipping
+// the stream layers. Everything internal is in this file; probe() checks the pieces exist and work at start-up, else
+// the documented path is used.
 //
 // Buffer safety: a read buffer is reused for the socket's next read. If a write of a slice of it cannot finish
 // synchronously, libuv keeps pointing at those bytes, so the buffer is marked locked and the socket gets a fresh
