@@ -128,8 +128,8 @@ function raw(port: number, bytes: string, until: (frames: Array<{ type: number; 
   });
 }
 
-const enc = new HpackEncoder();
-const block = (fields: string[]): string => enc.encodeLatin1(undefined, fields);
+/** A header block that only adds to the server's table, never refers to it: valid on any connection, in any order. */
+const block = (fields: string[]): string => new HpackEncoder().encodeLatin1(undefined, fields);
 const GET = [':method', 'GET', ':scheme', 'http', ':path', '/x', ':authority', 'backend'];
 const START = PREFACE + settingsFrame([]);
 const goawayCode = (f: Array<{ type: number; payload: Buffer }>): number | undefined => { const g = f.find((x) => x.type === Frame.GOAWAY); return g ? g.payload.readUInt32BE(4) : undefined; };

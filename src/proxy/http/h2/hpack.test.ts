@@ -127,8 +127,32 @@ test('encoder: status, static names, literal names; round trip through the decod
   }
   assert.equal(enc.encode(200, [])[0], 0x88);
   assert.deepEqual(decodeOk(d, enc.encode(undefined, ['grpc-status', '0'])), [['grpc-status', '0']]);
-  // never adds to the peer's table
-  assert.equal(d.tableSize, 0);
+  // both tables hold the same entries: content-type, server, x-long, grpc-status (the timing is a literal)
+  assert.equal(d.tableSize, enc.tableSize);
+  assert.equal(enc.tableSize, 'content-type'.length + 'text/plain'.length + 'server'.length + 'istio-envoy'.length + 'x-long'.length + 300 + 'grpc-status'.length + 1 + 4 * 32);
+  // a field too large to index (it would evict most of the table) is a literal
+  const before = enc.tableSize;
+  assert.deepEqual(decodeOk(d, enc.encode(undefined, ['x-huge', 'h'.repeat(2000)])), [['x-huge', 'h'.repeat(2000)]]);
+  assert.equal(enc.tableSize, before);
+});
+
+test('encoder: repeated fields become one-byte references; per-request values and secrets stay literals', () => {
+  const enc = new HpackEncoder();
+  const d = new HpackDecoder();
+  const meta = 'x'.repeat(400);
+  const first = enc.encode(200, ['x-envoy-peer-metadata', meta, 'content-type', 'application/grpc', 'x-request-id', 'a1']);
+  const second = enc.encode(200, ['x-envoy-peer-metadata', meta, 'content-type', 'application/grpc', 'x-request-id', 'b2']);
+  assert.deepEqual(decodeOk(d, first), [[':status', '200'], ['x-envoy-peer-metadata', meta], ['content-type', 'application/grpc'], ['x-request-id', 'a1']]);
+  assert.deepEqual(decodeOk(d, second), [[':status', '200'], ['x-envoy-peer-metadata', meta], ['content-type', 'application/grpc'], ['x-request-id', 'b2']]);
+  // :status, two references (newest first: content-type is 62, the metadata 63), then the id as a literal
+  assert.deepEqual([...second.subarray(0, 3)], [0x88, 0x80 | 63, 0x80 | 62]);
+  // the id's literal: a literal name (1 + 13 bytes) and its value (3)
+  assert.ok(second.length === 20 && first.length > 400, `${first.length} -> ${second.length} bytes`);
+  // static entries with a value are references too; secrets are never added
+  assert.deepEqual([...enc.encode(undefined, [':method', 'GET', ':scheme', 'http'])], [0x82, 0x86]);
+  const before = enc.tableSize;
+  decodeOk(d, enc.encode(undefined, ['authorization', 'Bearer x', 'cookie', 'a=b']));
+  assert.equal(enc.tableSize, before);
 });
 
 test('encoder: a changed peer table setting is answered by a size update at the next block only', () => {
@@ -140,6 +164,37 @@ test('encoder: a changed peer table setting is answered by a size update at the 
   const d = new HpackDecoder();
   d.setMaxTableSize(0);
   assert.deepEqual(decodeOk(d, first), [[':status', '200']]);
+  // with a 0-byte table nothing is indexed
+  assert.deepEqual(decodeOk(d, enc.encode(undefined, ['x-a', 'b'])), [['x-a', 'b']]);
+  assert.equal(enc.tableSize, 0);
+});
+
+test('encoder and decoder stay in step: random fields, evictions, entries too large to index, table size changes', () => {
+  let seed = 11;
+  const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  const names = ['x-a', 'x-b', 'content-type', 'server', 'x-envoy-peer-metadata', 'x-request-id', 'user-agent', ':authority', 'grpc-status'];
+  const enc = new HpackEncoder();
+  const d = new HpackDecoder();
+  for (let block = 0; block < 3000; block++) {
+    if (block % 500 === 250) {
+      // the peer lowers or raises its setting: the encoder owes a size update, the decoder accepts up to the setting
+      const n = [0, 100, 256, 4096, 8192][rand(5)]!;
+      enc.setPeerMaxTableSize(n);
+    }
+    const fields: string[] = [];
+    for (let k = rand(8); k > 0; k--) {
+      const name = names[rand(names.length)]!;
+      // a few values repeat often, some are long (beyond the indexing limit), some are new
+      const r = rand(10);
+      const value = r < 6 ? `v${rand(6)}` : r < 8 ? 'w'.repeat(200 + rand(1200)) : `u${block}-${k}`;
+      fields.push(name, value);
+    }
+    const status = rand(3) === 0 ? undefined : [200, 404, 503][rand(3)];
+    const got = decodeOk(d, enc.encode(status, fields));
+    const want = [...(status === undefined ? [] : [[':status', String(status)]]), ...pairs(fields)];
+    assert.deepEqual(got, want, `block ${block}`);
+    assert.equal(d.tableSize, enc.tableSize, `table sizes after block ${block}`);
+  }
 });
 
 test('fuzz: random and mutated blocks never throw, and a refused block leaves a reason', () => {

@@ -1,6 +1,7 @@
 // proxy/http/h2: HPACK header compression (RFC 7541) — a decoder with the dynamic table, size updates and Huffman
-// strings, and an encoder that uses static-table references and literals without indexing (no dynamic table, so
-// no state to keep in step with the peer beyond a size update when its table setting changes).
+// strings, and an encoder with a dynamic table of its own: fields that repeat from message to message (the peer
+// metadata exchange, content types, authorities) go out as one-byte references after their first time; per-request
+// values (ids, timings) and secrets go out as literals without indexing.
 import { huffmanDecode } from './huffman.ts';
 
 /** The static table (RFC 7541 Appendix A), index 1..61: name, value. */
@@ -225,35 +226,110 @@ function prefixOf(name: string): string {
   return p;
 }
 
-/** Encoder for one connection's header blocks to the peer. */
+/**
+ * Fields the encoder never adds to the table: values that change with every message (ids, timings, lengths, dates,
+ * paths), which would only push out the ones that repeat, and secrets (RFC 7541 7.1: an indexed secret can be probed
+ * by a peer sharing the connection).
+ */
+const NO_INDEX = new Set([
+  ':path', 'x-request-id', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-parentspanid', 'traceparent', 'tracestate', 'b3',
+  'x-envoy-upstream-service-time', 'date', 'content-length', 'age', 'etag', 'last-modified', 'expires', 'grpc-timeout',
+  'authorization', 'proxy-authorization', 'cookie', 'set-cookie',
+]);
+/** Our table's size: also the default of SETTINGS_HEADER_TABLE_SIZE; the peer's setting may lower it. */
+const ENCODER_TABLE = 4096;
+/** An entry larger than this is sent as a literal: it would evict most of the table. */
+const MAX_INDEXED_ENTRY = 1024;
+
+/** Static entries with a value (name -> value -> index): a field equal to one is a one-byte reference. */
+const STATIC_FULL = new Map<string, Map<string, number>>();
+STATIC.forEach(([n, v], i) => { if (v !== '') { let m = STATIC_FULL.get(n); if (!m) STATIC_FULL.set(n, (m = new Map())); m.set(v, i + 1); } });
+
+/** Cache of a name's representation in a literal with incremental indexing (before its value). */
+const indexedPrefix = new Map<string, string>();
+function indexedPrefixOf(name: string): string {
+  let p = indexedPrefix.get(name);
+  if (p === undefined) {
+    const i = NAME_INDEX.get(name);
+    // literal with incremental indexing: 01 + 6-bit name index, or 0x40 + the name as a string
+    p = i !== undefined ? intChars(0x40, 6, i) : '\x40' + strChars(name);
+    if (indexedPrefix.size < 1024) indexedPrefix.set(name, p);
+  }
+  return p;
+}
+
+/** Encoder for one connection's header blocks to the peer; its dynamic table stays in step with the peer's decoder. */
 export class HpackEncoder {
-  /** A size update owed at the start of the next block (the peer changed its table setting). */
-  private pendingUpdate = false;
+  private readonly table = new DynamicTable(ENCODER_TABLE);
+  /** Where each field added to the table is: name -> value -> its insertion number (entries evicted since included). */
+  private readonly where = new Map<string, Map<string, number>>();
+  /** Fields recorded in `where`, evicted ones included (rebuilt from the table when they pile up). */
+  private tracked = 0;
+  /** Entries added so far: the newest entry has this insertion number. */
+  private inserted = 0;
+  /** A table size update owed at the start of the next block (the peer changed its setting), else -1. */
+  private pendingUpdate = -1;
 
   /**
-   * The peer's SETTINGS_HEADER_TABLE_SIZE. This encoder never adds entries, so it tells the peer its table is 0 bytes
-   * once, at the next block: valid under any setting, and it satisfies a decoder that insists on an update after
-   * lowering the setting.
+   * The peer's SETTINGS_HEADER_TABLE_SIZE: the table shrinks to it when it is below ours (entries evicted now, as the
+   * peer's decoder will when it reads the size update this owes at the start of the next block).
    */
-  setPeerMaxTableSize(_n: number): void { this.pendingUpdate = true; }
+  setPeerMaxTableSize(n: number): void {
+    const max = Math.min(ENCODER_TABLE, n);
+    this.table.resize(max);
+    this.pendingUpdate = max;
+  }
+
+  /** Bytes the table holds (RFC 7541 size accounting), for tests. */
+  get tableSize(): number { return this.table.size; }
 
   /**
-   * Encode a response or trailer block as latin1 characters (one per byte), ready to join a frame header in one
-   * write: optional :status first, then flat [name, value, ...] (lower-case names; connection-specific fields
+   * Encode a response, request or trailer block as latin1 characters (one per byte), ready to join a frame header in
+   * one write: optional :status first, then flat [name, value, ...] (lower-case names; connection-specific fields
    * already removed by the caller).
    */
   encodeLatin1(status: number | undefined, headers: readonly string[]): string {
     let s = '';
-    if (this.pendingUpdate) { this.pendingUpdate = false; s = '\x20'; } // size update to 0
+    if (this.pendingUpdate >= 0) { s = intChars(0x20, 5, this.pendingUpdate); this.pendingUpdate = -1; }
     if (status !== undefined) {
       const i = STATUS_INDEX[status];
       s += i !== undefined ? String.fromCharCode(0x80 | i) : '\x08' + strChars(String(status));
     }
-    for (let k = 0; k + 1 < headers.length; k += 2) s += prefixOf(headers[k]!) + strChars(headers[k + 1]!);
+    for (let k = 0; k + 1 < headers.length; k += 2) s += this.field(headers[k]!, headers[k + 1]!);
     return s;
   }
 
-  /** encodeLatin1 as bytes. */
+  private field(name: string, value: string): string {
+    const st = STATIC_FULL.get(name)?.get(value);
+    if (st !== undefined) return String.fromCharCode(0x80 | st);
+    const size = name.length + value.length + ENTRY_OVERHEAD;
+    if (NO_INDEX.has(name) || size > MAX_INDEXED_ENTRY || size > this.table.maxSize) return prefixOf(name) + strChars(value);
+    const byValue = this.where.get(name);
+    const ins = byValue?.get(value);
+    if (ins !== undefined && ins > this.inserted - this.table.count) return intChars(0x80, 7, STATIC_COUNT + this.inserted - ins + 1);
+    // first time (or evicted since): a literal the peer adds to its table, as this table does
+    this.table.add(name, value);
+    this.inserted++;
+    if (byValue === undefined) this.where.set(name, new Map([[value, this.inserted]]));
+    else byValue.set(value, this.inserted);
+    if (ins === undefined && ++this.tracked > 2 * this.table.count + 32) this.retrack();
+    return indexedPrefixOf(name) + strChars(value);
+  }
+
+  /** Rebuild `where` from the entries the table still holds (evicted ones dropped). */
+  private retrack(): void {
+    this.where.clear();
+    const t = this.table;
+    for (let i = t.count; i >= 1; i--) {
+      const name = t.name(i);
+      let m = this.where.get(name);
+      if (m === undefined) this.where.set(name, (m = new Map()));
+      m.set(t.value(i), this.inserted - i + 1);
+    }
+    this.tracked = t.count;
+  }
+
+/** encodeLatin1 as bytes. */
   encode(status: number | undefined, headers: readonly string[]): Buffer {
     return Buffer.from(this.encodeLatin1(status, headers), 'latin1');
   }

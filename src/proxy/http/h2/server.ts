@@ -35,8 +35,12 @@ const BAD_VALUE = /[\0\r\n]/;
 class ServerStream extends FlowStream implements DownstreamResponder {
   readonly protocol = 'HTTP/2' as const;
   ex: Exchange | undefined;
-  /** The response head, encoded, not yet sent (it waits for the first body bytes or the end: one write). */
-  head: string | undefined;
+  /**
+   * The response head not yet sent (it waits for the first body bytes or the end: one write): its fields, encoded
+   * only when it is written, so the HPACK table never holds entries of a head that was dropped (a reset stream).
+   */
+  head: string[] | undefined;
+  headStatus = 0;
   headSent = false;
   /** HEAD request or a 1xx/204/304 response: no body frames. */
   noBody = false;
@@ -49,8 +53,7 @@ class ServerStream extends FlowStream implements DownstreamResponder {
 
   sendHead(status: number, headers: string[], bodyLength: number): void {
     if (this.closed || this.headSent || this.head !== undefined) return;
-    const h = this.conn.scratch;
-    h.length = 0;
+    const h: string[] = [];
     let hasLength = false;
     for (let i = 0; i < headers.length; i += 2) {
       const n = headers[i]!;
@@ -60,7 +63,8 @@ class ServerStream extends FlowStream implements DownstreamResponder {
     }
     if (bodyLength > 0 && !hasLength) h.push('content-length', String(bodyLength));
     this.noBody = this.isHead || status === 204 || status === 304 || status < 200;
-    this.head = this.conn.encodeBlock(status, h);
+    this.headStatus = status;
+    this.head = h;
   }
 
   sendData(buf: Buffer, start: number, end: number): boolean {
@@ -82,7 +86,6 @@ class ServerStream extends FlowStream implements DownstreamResponder {
 
 /** One downstream HTTP/2 connection. */
 class ServerConnection extends H2Connection<ServerStream> {
-  readonly scratch: string[] = [];
   private prefaceLeft = PREFACE.length;
   private lastStream = 0;
   closed = false;
@@ -103,7 +106,6 @@ class ServerConnection extends H2Connection<ServerStream> {
     socket.resume();
   }
 
-  encodeBlock(status: number | undefined, headers: readonly string[]): string { return this.enc.encodeLatin1(status, headers); }
 
   // ---- receiving ----
 
@@ -271,7 +273,7 @@ class ServerConnection extends H2Connection<ServerStream> {
     if (h === undefined) return;
     s.head = undefined;
     s.headSent = true;
-    this.out.text(headersFrames(s.id, h, false, this.peerMaxFrame));
+    this.out.text(headersFrames(s.id, this.enc.encodeLatin1(s.headStatus, h), false, this.peerMaxFrame));
   }
 
   /** A response that ends with its head still held ends on the HEADERS frame. */
@@ -280,7 +282,7 @@ class ServerConnection extends H2Connection<ServerStream> {
     if (h !== undefined && trailers === null) {
       s.head = undefined;
       s.headSent = true;
-      this.out.text(headersFrames(s.id, h, true, this.peerMaxFrame));
+      this.out.text(headersFrames(s.id, this.enc.encodeLatin1(s.headStatus, h), true, this.peerMaxFrame));
       return;
     }
     this.beforeData(s);
