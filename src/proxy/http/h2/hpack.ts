@@ -213,18 +213,25 @@ function strChars(v: string): string {
   return (v.length < 127 ? String.fromCharCode(v.length) : intChars(0, 7, v.length)) + v;
 }
 
-/** Cache of encoded literal name prefixes (a name's representation before its value). */
-const namePrefix = new Map<string, string>();
-function prefixOf(name: string): string {
-  let p = namePrefix.get(name);
+/**
+ * A literal field's name part (its representation before the value), cached per name: the first byte's `flags` and
+ * an index of `prefix` bits when the static table has the name, else `flags` and the name as a string.
+ */
+function literalName(cache: Map<string, string>, flags: number, prefix: number, name: string): string {
+  let p = cache.get(name);
   if (p === undefined) {
     const i = NAME_INDEX.get(name);
-    // literal without indexing: 0000 + 4-bit name index, or 0x00 + the name as a string
-    p = i !== undefined ? intChars(0, 4, i) : '\x00' + strChars(name);
-    if (namePrefix.size < 1024) namePrefix.set(name, p);
+    p = i !== undefined ? intChars(flags, prefix, i) : String.fromCharCode(flags) + strChars(name);
+    if (cache.size < 1024) cache.set(name, p);
   }
   return p;
 }
+const plainNames = new Map<string, string>();
+const indexedNames = new Map<string, string>();
+/** Literal without indexing: 0000 + a 4-bit name index. */
+const prefixOf = (name: string): string => literalName(plainNames, 0x00, 4, name);
+/** Literal with incremental indexing: 01 + a 6-bit name index. */
+const indexedPrefixOf = (name: string): string => literalName(indexedNames, 0x40, 6, name);
 
 /**
  * Fields the encoder never adds to the table: values that change with every message (ids, timings, lengths, dates,
@@ -244,19 +251,6 @@ const MAX_INDEXED_ENTRY = 1024;
 /** Static entries with a value (name -> value -> index): a field equal to one is a one-byte reference. */
 const STATIC_FULL = new Map<string, Map<string, number>>();
 STATIC.forEach(([n, v], i) => { if (v !== '') { let m = STATIC_FULL.get(n); if (!m) STATIC_FULL.set(n, (m = new Map())); m.set(v, i + 1); } });
-
-/** Cache of a name's representation in a literal with incremental indexing (before its value). */
-const indexedPrefix = new Map<string, string>();
-function indexedPrefixOf(name: string): string {
-  let p = indexedPrefix.get(name);
-  if (p === undefined) {
-    const i = NAME_INDEX.get(name);
-    // literal with incremental indexing: 01 + 6-bit name index, or 0x40 + the name as a string
-    p = i !== undefined ? intChars(0x40, 6, i) : '\x40' + strChars(name);
-    if (indexedPrefix.size < 1024) indexedPrefix.set(name, p);
-  }
-  return p;
-}
 
 /** Encoder for one connection's header blocks to the peer; its dynamic table stays in step with the peer's decoder. */
 export class HpackEncoder {
