@@ -100,13 +100,8 @@ function direct(socket: FastSocket, data: Uint8Array | string): boolean | undefi
   return true;
 }
 
-/**
- * net's onread option for one socket: its read buffer generator and callback, delivering to the reader read()
- * sets. `source` is the socket's read state, or (when the socket does not exist yet, as for tls.connect) a getter
- * of the socket, whose state read() attaches.
- */
-export function readerFor(source: ReadState | (() => Socket)): { buffer: () => Buffer; callback: (n: number, b: Buffer) => boolean } {
-  let state = typeof source === 'function' ? undefined : source;
+/** net's onread option for one socket: its read buffer generator and callback, delivering to the reader in `state`. */
+export function readerFor(state: ReadState): { buffer: () => Buffer; callback: (n: number, b: Buffer) => boolean } {
   let cur = Buffer.allocUnsafe(READ_BUFFER_SIZE);
   let seen = locks;
   let grow = false;
@@ -124,15 +119,14 @@ export function readerFor(source: ReadState | (() => Socket)): { buffer: () => B
     },
     callback: (n: number, b: Buffer) => {
       if (n === b.length && b === cur && n < MAX_READ_BUFFER_SIZE) grow = true;
-      const st = (state ??= (source as () => FastSocket)()[READS]);
-      const r = st?.reader;
+      const r = state.reader;
       if (r) {
         // One clock reading serves everything this read sets off (src/common/clock.ts).
         beginTurn();
         try { r(b, 0, n); } finally { endTurn(); }
-      } else if (st?.held !== undefined) {
+      } else if (state.held !== undefined) {
         // keep it for the first reader, and stop reading until one comes (false: net stops the handle's reads)
-        st.held.push(Buffer.from(b.subarray(0, n)));
+        state.held.push(Buffer.from(b.subarray(0, n)));
         return false;
       }
       return true;
@@ -154,35 +148,36 @@ function probeOnread(): typeof onreadKeys {
 }
 
 /**
- * For a socket made with `onread: readerFor(() => socket)` (tls.connect): bytes that arrive before read() sets a
- * reader are held for it (a TLS server may send data right after its Finished, decrypted in the same native call
- * that completes the handshake).
+ * Reads for a TLS socket whose first bytes may come before its owner sets a reader (TLSWrap decrypts application data
+ * in the same native call that completes the handshake): `onread` for a socket still to be made (tls.connect dials
+ * its own TCP socket), and `attach` to call on the socket once made. Bytes that arrive before read() sets a reader
+ * are held for it, and reading waits until it comes.
  */
-export function holdUntilRead(socket: Socket): void {
-  const s = socket as FastSocket;
-  if (!s[READS]) s[READS] = { reader: undefined, held: [] };
+export function heldReads(): { onread: ReturnType<typeof readerFor>; attach(socket: Socket): void } {
+  const reads: ReadState = { reader: undefined, held: [] };
+  return { onread: readerFor(reads), attach: (socket) => { (socket as FastSocket)[READS] = reads; } };
 }
 
 /**
  * Give an existing socket the reads an `onread` socket has (decrypted bytes into reused per-socket buffers, handed
- * to the reader read() sets; no Buffer and no 'data' event per read). For TLS sockets wrapping an accepted TCP
- * socket: `new TLSSocket(socket, { onread })` ignores onread, so this does what net does with it at construction —
- * the three properties and the handle's useUserBuffer. Call it synchronously after construction (before any read
- * is delivered). False (the socket keeps the stream API): this Node lacks the pieces, or the socket has no handle.
+ * to the reader read() sets; no Buffer and no 'data' event per read), with heldReads' holding. For TLS sockets
+ * wrapping an accepted TCP socket: `new TLSSocket(socket, { onread })` ignores onread, so this does what net does
+ * with it at construction — the three properties and the handle's useUserBuffer. Call it synchronously after
+ * construction (before any read is delivered). False (the socket keeps the stream API): this Node lacks the pieces,
+ * or the socket has no handle.
  */
 export function adoptReads(socket: Socket): boolean {
   const k = onreadKeys;
   const h = (socket as unknown as { _handle?: { useUserBuffer?(b: Uint8Array): void } | null })._handle;
   if (!k || !h || typeof h.useUserBuffer !== 'function') return false;
-  const reads: ReadState = { reader: undefined, held: [] };
-  const r = readerFor(reads);
-  const first = r.buffer();
+  const { onread, attach } = heldReads();
+  const first = onread.buffer();
   const o = socket as unknown as Record<symbol, unknown>;
   o[k.buf] = first;
-  o[k.gen] = r.buffer;
-  o[k.cb] = r.callback;
+  o[k.gen] = onread.buffer;
+  o[k.cb] = onread.callback;
   h.useUserBuffer(first);
-  (socket as FastSocket)[READS] = reads;
+  attach(socket);
   return true;
 }
 

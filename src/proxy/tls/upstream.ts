@@ -7,7 +7,7 @@ import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'n
 import type { ClusterConfig, EndpointConfig, UpstreamTlsConfig } from '../config/types.ts';
 import { endpointTls } from '../config/decode-cluster.ts';
 import { tlsIO, tlsReusedReadsIO } from './io.ts';
-import { holdUntilRead, readerFor } from '../io/internal.ts';
+import { heldReads } from '../io/internal.ts';
 import type { SocketIO } from '../io/types.ts';
 import { clientTlsOptions, type SecretSource } from './context.ts';
 import { TLS_CONTEXT } from './downstream.ts';
@@ -77,9 +77,9 @@ export function tlsDialIO(cfg: UpstreamTlsConfig, secrets: SecretSource, http2 =
       let t: TLSSocket;
       if (reuseReads) {
         // TLS dials its own TCP connection (net's onread is only honoured then)
-        const onread = readerFor(() => t as never);
+        const { onread, attach } = heldReads();
         t = tlsConnect({ ...p.options, host, port, onread, ...session } as unknown as ConnectionOptions);
-        holdUntilRead(t);
+        attach(t);
         t.setNoDelay(true);
         connectWhenSecure(t);
       } else {
