@@ -36,6 +36,8 @@ class DynamicTable {
   private head = 0; // next slot
   count = 0;
   size = 0;
+  /** Told each entry as it is evicted (the encoder's lookup of its entries), before it goes. */
+  onEvict: ((name: string, value: string) => void) | undefined = undefined;
   constructor(public maxSize: number) {}
 
   /** Entry at dynamic index i (1 = newest); caller checks 1 <= i <= count. */
@@ -44,7 +46,7 @@ class DynamicTable {
 
   add(name: string, value: string): void {
     const n = name.length + value.length + ENTRY_OVERHEAD;
-    if (n > this.maxSize) { this.count = 0; this.size = 0; return; } // an entry larger than the table empties it
+    if (n > this.maxSize) { this.evictTo(0); return; } // an entry larger than the table empties it
     this.evictTo(this.maxSize - n);
     if (this.count === this.names.length) this.grow();
     const slot = this.head & (this.names.length - 1);
@@ -61,6 +63,7 @@ class DynamicTable {
     const mask = this.names.length - 1;
     while (this.size > limit && this.count > 0) {
       const slot = (this.head - this.count) & mask;
+      this.onEvict?.(this.names[slot]!, this.values[slot]!);
       this.size -= this.names[slot]!.length + this.values[slot]!.length + ENTRY_OVERHEAD;
       this.names[slot] = '';
       this.values[slot] = '';
@@ -255,14 +258,22 @@ STATIC.forEach(([n, v], i) => { if (v !== '') { let m = STATIC_FULL.get(n); if (
 /** Encoder for one connection's header blocks to the peer; its dynamic table stays in step with the peer's decoder. */
 export class HpackEncoder {
   private readonly table = new DynamicTable(ENCODER_TABLE);
-  /** Where each field added to the table is: name -> value -> its insertion number (entries evicted since included). */
+  /** Where each field in the table is: name -> value -> the insertion number of its newest entry. */
   private readonly where = new Map<string, Map<string, number>>();
-  /** Fields recorded in `where`, evicted ones included (rebuilt from the table when they pile up). */
-  private tracked = 0;
   /** Entries added so far: the newest entry has this insertion number. */
   private inserted = 0;
   /** A table size update owed at the start of the next block (the peer changed its setting), else -1. */
   private pendingUpdate = -1;
+
+  constructor() {
+    // The oldest entry goes: its insertion number follows from the count; a newer entry of the same field stays.
+    this.table.onEvict = (name, value) => {
+      const m = this.where.get(name);
+      if (m === undefined || m.get(value) !== this.inserted - this.table.count + 1) return;
+      m.delete(value);
+      if (m.size === 0) this.where.delete(name);
+    };
+  }
 
   /**
    * The peer's SETTINGS_HEADER_TABLE_SIZE: the table shrinks to it when it is below ours (entries evicted now, as the
@@ -298,32 +309,18 @@ export class HpackEncoder {
     if (st !== undefined) return String.fromCharCode(0x80 | st);
     const size = name.length + value.length + ENTRY_OVERHEAD;
     if (NO_INDEX.has(name) || size > MAX_INDEXED_ENTRY || size > this.table.maxSize) return prefixOf(name) + strChars(value);
-    const byValue = this.where.get(name);
-    const ins = byValue?.get(value);
-    if (ins !== undefined && ins > this.inserted - this.table.count) return intChars(0x80, 7, STATIC_COUNT + this.inserted - ins + 1);
-    // first time (or evicted since): a literal the peer adds to its table, as this table does
+    const ins = this.where.get(name)?.get(value);
+    if (ins !== undefined) return intChars(0x80, 7, STATIC_COUNT + this.inserted - ins + 1);
+    // first time (or evicted since): a literal the peer adds to its table, as this table does (evicting first)
     this.table.add(name, value);
     this.inserted++;
+    const byValue = this.where.get(name);
     if (byValue === undefined) this.where.set(name, new Map([[value, this.inserted]]));
     else byValue.set(value, this.inserted);
-    if (ins === undefined && ++this.tracked > 2 * this.table.count + 32) this.retrack();
     return indexedPrefixOf(name) + strChars(value);
   }
 
-  /** Rebuild `where` from the entries the table still holds (evicted ones dropped). */
-  private retrack(): void {
-    this.where.clear();
-    const t = this.table;
-    for (let i = t.count; i >= 1; i--) {
-      const name = t.name(i);
-      let m = this.where.get(name);
-      if (m === undefined) this.where.set(name, (m = new Map()));
-      m.set(t.value(i), this.inserted - i + 1);
-    }
-    this.tracked = t.count;
-  }
-
-/** encodeLatin1 as bytes. */
+  /** encodeLatin1 as bytes. */
   encode(status: number | undefined, headers: readonly string[]): Buffer {
     return Buffer.from(this.encodeLatin1(status, headers), 'latin1');
   }
