@@ -106,7 +106,6 @@ class ServerConnection extends H2Connection<ServerStream> {
     socket.resume();
   }
 
-
   // ---- receiving ----
 
   private onBytes(b: Buffer, s: number, e: number): void {

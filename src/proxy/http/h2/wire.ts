@@ -135,14 +135,15 @@ export function readU32(b: Buffer, at: number): number {
   return (b[at]! * 0x1000000) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
 }
 
+/** A settled promise: its reactions are FrameWriter's flush microtasks. */
+const RESOLVED = Promise.resolve();
+
 /**
  * Batches a connection's outgoing frames into as few socket writes as possible: frames are latin1 text; one body
  * slice at a time rides between them (frames before it, frames after it), so a HEADERS + DATA pair with its body is
  * one write. Everything queued is written at flush(), which callers run at the end of a read (all frames a read set
  * off) or from a microtask (frames queued from outside a read).
  */
-const RESOLVED = Promise.resolve();
-
 export class FrameWriter {
   private before = '';
   /** The pending DATA frame's payload (its header is made at flush, so END_STREAM can still be set on it). */
