@@ -10,7 +10,7 @@ import {
 } from './names.ts';
 import { planServicePort, proxiedPorts, type ClusterPlan } from './plan.ts';
 import {
-  circuitBreakers, connectTimeout, httpProtocolOptions, loadBalancer, outlierDetection, upstreamConnectionOptions,
+  circuitBreakers, connectTimeout, explicitHttp2, httpProtocolOptions, loadBalancer, outlierDetection, upstreamConnectionOptions,
 } from './policy.ts';
 import { spiffeId, upstreamTransportSocket, ADS_CONFIG_SOURCE } from './tls.ts';
 import { localityEndpoints } from '../endpoints/index.ts';
@@ -115,9 +115,9 @@ function buildCluster(ctx: TranslateContext, proxy: Proxy, plan: ClusterPlan): E
   const uco = upstreamConnectionOptions(policy?.connectionPool);
   if (uco) c.upstream_connection_options = uco;
   const tls = policy?.tls;
-  // The cluster speaks HTTP/2 by its port or by h2UpgradePolicy UPGRADE: either way its in-mesh ALPN is Istio's h2 list
-  // (Istio sets the TLS context after the upgrade, from the cluster's own protocol options).
-  const speaksH2 = (hpo as { explicit_http_config?: { http2_protocol_options?: unknown } } | undefined)?.explicit_http_config?.http2_protocol_options !== undefined;
+  // An h2 cluster by its port or by h2UpgradePolicy UPGRADE gets Istio's h2 ALPN list either way (Istio sets the TLS
+  // context after the upgrade, from the cluster's own protocol options).
+  const speaksH2 = explicitHttp2(policy?.connectionPool, h2);
   const ts = upstreamTransportSocket({ tls, clusterName: plan.name, identities: tls?.mode === 'ISTIO_MUTUAL' ? identities(ctx, plan) : [], http2: speaksH2, hostname: svc.hostname, protocol: port.protocol });
   if (ts) c.transport_socket = ts;
   else if (!tls && autoMtlsApplies(ctx, svc)) c.transport_socket_matches = autoMtlsMatches(ctx, plan, speaksH2);

@@ -58,6 +58,19 @@ export function circuitBreakers(pool: ConnectionPoolSettings | undefined): Envoy
 }
 
 /** Fields of HttpProtocolOptions (typed_extension_protocol_options) from the pool settings and port protocol. */
+/** h2 by port, or UPGRADE turning an HTTP/1.1 upstream into h2 (DO_NOT_UPGRADE only stops that: HTTP2/gRPC ports stay h2). */
+function upgradedToH2(pool: ConnectionPoolSettings | undefined, http2: boolean): boolean {
+  return http2 || pool?.http?.h2UpgradePolicy === 'UPGRADE';
+}
+
+/**
+ * Whether the cluster's protocol options make it an explicit HTTP/2 cluster (what Istio checks to give its TLS the h2
+ * ALPN list): h2 by port or upgrade, and not following the client's protocol.
+ */
+export function explicitHttp2(pool: ConnectionPoolSettings | undefined, http2: boolean): boolean {
+  return !pool?.http?.useClientProtocol && upgradedToH2(pool, http2);
+}
+
 export function httpProtocolOptions(pool: ConnectionPoolSettings | undefined, http2: boolean): EnvoyResource | undefined {
   const common: Record<string, unknown> = {};
   const idle = duration(pool?.http?.idleTimeout);
@@ -65,8 +78,7 @@ export function httpProtocolOptions(pool: ConnectionPoolSettings | undefined, ht
   if (u32(pool?.http?.maxRequestsPerConnection)) common.max_requests_per_connection = { value: pool!.http!.maxRequestsPerConnection };
   const maxDur = duration(pool?.tcp?.maxConnectionDuration);
   if (maxDur) common.max_connection_duration = maxDur;
-  // UPGRADE turns HTTP/1.1 upstreams into h2; DO_NOT_UPGRADE only stops that (HTTP2/gRPC ports stay h2)
-  const useH2 = http2 || pool?.http?.h2UpgradePolicy === 'UPGRADE';
+  const useH2 = upgradedToH2(pool, http2);
   const h2opts: Record<string, unknown> = {};
   if (u32(pool?.http?.maxConcurrentStreams)) h2opts.max_concurrent_streams = { value: pool!.http!.maxConcurrentStreams };
   if (!useH2 && Object.keys(common).length === 0 && !pool?.http?.useClientProtocol) return undefined;
