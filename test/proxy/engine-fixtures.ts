@@ -2,8 +2,9 @@
 // prefix router (the real one is src/proxy/router), and a tiny backend.
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CertificateAuthority } from '../../src/ca/index.ts';
 import type {
-  ClusterConfig, ClusterLoadAssignment, RetryPolicyConfig, FaultConfig, CorsPolicyConfig, ListenerConfig, ProxyConfigSnapshot, RouteConfig, HttpHandlerConfig, FilterChainConfig, TcpHandlerConfig,
+  DownstreamTlsConfig, ClusterConfig, ClusterLoadAssignment, RetryPolicyConfig, FaultConfig, CorsPolicyConfig, ListenerConfig, ProxyConfigSnapshot, RouteConfig, HttpHandlerConfig, FilterChainConfig, TcpHandlerConfig,
 } from '../../src/proxy/config/types.ts';
 import type { HttpRouter, RouteDecision, RouteRequest } from '../../src/proxy/http/route-types.ts';
 
@@ -27,6 +28,27 @@ export function listener(name: string, handler: HttpHandlerConfig | TcpHandlerCo
   return {
     name, address: '127.0.0.1', port, bindToPort: true, useOriginalDst: false, listenerFilters: [],
     trafficDirection: 'OUTBOUND', filterChains: [chain(handler)],
+  };
+}
+
+/** `l` with its only chain terminating TLS with `tls` after the tls_inspector, as Istio's inbound listeners do. */
+export function terminatingTls(l: ListenerConfig, tls: DownstreamTlsConfig): ListenerConfig {
+  l.listenerFilters = ['envoy.filters.listener.tls_inspector'];
+  l.filterChains[0]!.match.transportProtocol = 'tls';
+  l.filterChains[0]!.tls = tls;
+  return l;
+}
+
+/**
+ * A fresh CA's server certificate as a listener's TLS (HTTP/1.1 ALPN, no client certificate), and the options a
+ * client needs to trust it: workload certificates carry only a SPIFFE URI SAN, so the host name check is skipped.
+ */
+export async function serverTlsIdentity(): Promise<{ down: DownstreamTlsConfig; client: { ca: string; checkServerIdentity: () => undefined } }> {
+  const ca = await CertificateAuthority.generate();
+  const { certChain, privateKeyPem } = await ca.issue({ namespace: 'ns', serviceAccount: 'server' });
+  return {
+    down: { certificates: [{ certChain: { inline: certChain.join('') }, privateKey: { inline: privateKeyPem } }], certificateSdsNames: [], matchSubjectAltNames: [], alpnProtocols: ['http/1.1'], requireClientCertificate: false },
+    client: { ca: ca.rootCertPem(), checkServerIdentity: () => undefined },
   };
 }
 

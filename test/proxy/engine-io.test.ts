@@ -9,41 +9,22 @@ import { request as httpRequest, Agent as HttpAgent, createServer as createHttp,
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { connect as netConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { CertificateAuthority } from '../../src/ca/index.ts';
 import { Engine } from '../../src/proxy/engine.ts';
 import { installFastPath } from '../../src/proxy/io/index.ts';
-import { backend, cluster, httpHandler, listener, routes, snapshot, testRouter } from './engine-fixtures.ts';
-import type { DownstreamTlsConfig, ListenerConfig, TcpHandlerConfig } from '../../src/proxy/config/types.ts';
+import { backend, cluster, httpHandler, listener, routes, serverTlsIdentity, snapshot, terminatingTls, testRouter } from './engine-fixtures.ts';
+import type { ListenerConfig, TcpHandlerConfig } from '../../src/proxy/config/types.ts';
 import { cleanupsAfterAll } from '../helpers/cleanup.ts';
 import { pattern, sha } from '../helpers/bytes.ts';
 
 const cleanups = cleanupsAfterAll();
 
 
-/** A server certificate for the TLS variants, and how clients trust it. */
-async function serverTls(): Promise<{ down: DownstreamTlsConfig; client: { ca: string; checkServerIdentity: () => undefined } }> {
-  const ca = await CertificateAuthority.generate();
-  const { certChain, privateKeyPem } = await ca.issue({ namespace: 'ns', serviceAccount: 'server' });
-  return {
-    down: { certificates: [{ certChain: { inline: certChain.join('') }, privateKey: { inline: privateKeyPem } }], certificateSdsNames: [], matchSubjectAltNames: [], alpnProtocols: ['http/1.1'], requireClientCertificate: false },
-    // workload certificates carry only a SPIFFE URI SAN: trust the CA, skip the host name check
-    client: { ca: ca.rootCertPem(), checkServerIdentity: () => undefined },
-  };
-}
-
 for (const [mode, tls] of [['documented', false], ['internal', false], ['documented', true], ['internal', true]] as const) {
   test(`io ${mode}${tls ? ', TLS listeners' : ''}: bodies stay intact under concurrency, large uploads, a slow reader, tunnels and tcp_proxy`, async () => {
     const fp = installFastPath(mode);
     assert.equal(fp.mode, mode, fp.reason ?? '');
-    const sec = tls ? await serverTls() : undefined;
-    /** The listener terminating TLS first (after the tls_inspector, as Istio's inbound listeners do) in the TLS variant. */
-    const maybeTls = (l: ListenerConfig): ListenerConfig => {
-      if (!sec) return l;
-      l.listenerFilters = ['envoy.filters.listener.tls_inspector'];
-      l.filterChains[0]!.match.transportProtocol = 'tls';
-      l.filterChains[0]!.tls = sec.down;
-      return l;
-    };
+    const sec = tls ? await serverTlsIdentity() : undefined;
+    const maybeTls = (l: ListenerConfig): ListenerConfig => (sec ? terminatingTls(l, sec.down) : l);
     const connect = (port: number, host: string): Socket => (sec ? tlsConnect({ port, host, ...sec.client }) : netConnect(port, host));
     const request = (o: RequestOptions, cb: (res: IncomingMessage) => void): ClientRequest => (sec ? httpsRequest({ ...o, ...sec.client }, cb) : httpRequest(o, cb));
     const be = await backend((req, res) => {

@@ -13,7 +13,7 @@ import type { TLSSocket } from 'node:tls';
 import { CertificateAuthority } from '../../src/ca/index.ts';
 import { Engine } from '../../src/proxy/engine.ts';
 import type { DownstreamTlsConfig, ListenerConfig, UpstreamTlsConfig } from '../../src/proxy/config/types.ts';
-import { backend, cluster, httpHandler, listener, routes, snapshot, testRouter } from './engine-fixtures.ts';
+import { backend, cluster, httpHandler, listener, routes, snapshot, terminatingTls, testRouter } from './engine-fixtures.ts';
 import { cleanupsAfterAll } from '../helpers/cleanup.ts';
 
 const cleanups = cleanupsAfterAll();
@@ -51,11 +51,7 @@ function upstreamTls(): UpstreamTlsConfig {
 
 /** A listener whose only chain terminates TLS (after the tls_inspector, as Istio's inbound listeners do). */
 function tlsListener(name: string, route = routes('r', [{ prefix: '/' }])): ListenerConfig {
-  const l = listener(name, httpHandler(route));
-  l.listenerFilters = ['envoy.filters.listener.tls_inspector'];
-  l.filterChains[0]!.match.transportProtocol = 'tls';
-  l.filterChains[0]!.tls = downstreamTls();
-  return l;
+  return terminatingTls(listener(name, httpHandler(route)), downstreamTls());
 }
 
 async function h2Session(port: number, id?: { cert: string; key: string }): Promise<ClientHttp2Session> {

@@ -17,27 +17,17 @@ import { acceptTls, inspectConnection } from '../../src/proxy/tls/downstream.ts'
 import { tlsDialIO } from '../../src/proxy/tls/upstream.ts';
 import { tlsIO } from '../../src/proxy/tls/io.ts';
 import { NO_SECRETS } from '../../src/proxy/tls/context.ts';
-import type { DownstreamTlsConfig, ListenerConfig } from '../../src/proxy/config/types.ts';
 import { realClock } from '../../src/common/clock.ts';
-import { cluster, httpHandler, listener, routes, snapshot, testRouter } from './engine-fixtures.ts';
+import { cluster, httpHandler, listener, routes, serverTlsIdentity, snapshot, terminatingTls, testRouter } from './engine-fixtures.ts';
 import { cleanupsAfterAll } from '../helpers/cleanup.ts';
 import { pattern, sha } from '../helpers/bytes.ts';
 
 const cleanups = cleanupsAfterAll();
 
-async function serverIdentity(): Promise<{ rootPem: string; tls: DownstreamTlsConfig }> {
-  const ca = await CertificateAuthority.generate();
-  const { certChain, privateKeyPem } = await ca.issue({ namespace: 'ns', serviceAccount: 'server' });
-  return {
-    rootPem: ca.rootCertPem(),
-    tls: { certificates: [{ certChain: { inline: certChain.join('') }, privateKey: { inline: privateKeyPem } }], certificateSdsNames: [], matchSubjectAltNames: [], alpnProtocols: ['http/1.1'], requireClientCertificate: false },
-  };
-}
-
 test('acceptTls with reuseReads: bytes sent before the reader is set, at secureConnect and after arrive through io.read, none as a data event, across pauses', { timeout: 20_000 }, async () => {
   const fp = installFastPath('internal');
   assert.equal(fp.mode, 'internal', fp.reason ?? '');
-  const id = await serverIdentity();
+  const id = await serverTlsIdentity();
   const SIZE = 3_000_000;
   const data = pattern(SIZE, 7);
   const seen: Array<{ reused: boolean; dataEvents: number; hash: string; bytes: number }> = [];
@@ -50,7 +40,7 @@ test('acceptTls with reuseReads: bytes sent before the reader is set, at secureC
     void (async () => {
       const r = await inspectConnection(s, internalIO, 2000);
       const reuse = seen.length === 0; // the first connection asks for reused reads, the second does not
-      const { tls, io } = await acceptTls(s, r.initial, id.tls, NO_SECRETS, internalIO, realClock, reuse);
+      const { tls, io } = await acceptTls(s, r.initial, id.down, NO_SECRETS, internalIO, realClock, reuse);
       const rec = { reused: io !== tlsIO, dataEvents: 0, hash: '', bytes: 0 };
       seen.push(rec);
       if (reuse) tls.on('data', () => { rec.dataEvents++; });
@@ -69,7 +59,7 @@ test('acceptTls with reuseReads: bytes sent before the reader is set, at secureC
   });
   const port = (srv.address() as AddressInfo).port;
   const send = (): Promise<string> => new Promise((resolve, reject) => {
-    const t: TLSSocket = tlsConnect({ host: '127.0.0.1', port, ca: id.rootPem, checkServerIdentity: () => undefined });
+    const t: TLSSocket = tlsConnect({ host: '127.0.0.1', port, ...id.client });
     let reply = '';
     // the first bytes go out with the client's Finished (TLS 1.3): they arrive before the server says 'secure'
     t.once('secureConnect', () => { for (let o = 0; o < SIZE; o += 50_000) t.write(data.subarray(o, Math.min(SIZE, o + 50_000))); });
@@ -87,7 +77,7 @@ test('acceptTls with reuseReads: bytes sent before the reader is set, at secureC
 test('engine on io internal, TLS listener: a stalled 12 MB upload and a busy keep-alive connection arrive intact', { timeout: 30_000 }, async () => {
   const fp = installFastPath('internal');
   assert.equal(fp.mode, 'internal', fp.reason ?? '');
-  const id = await serverIdentity();
+  const id = await serverTlsIdentity();
   let releaseSlow: () => void = () => {};
   const slowHeld = new Promise<void>((r) => { releaseSlow = r; });
   const be = createHttpServer({ keepAliveTimeout: 30_000 }, (req, res) => {
@@ -102,16 +92,13 @@ test('engine on io internal, TLS listener: a stalled 12 MB upload and a busy kee
   cleanups.push(() => new Promise((r) => { be.closeAllConnections(); be.close(() => r(undefined)); }));
   const engine = new Engine({ compileRouter: testRouter, io: fp.io });
   cleanups.push(() => engine.close());
-  const l: ListenerConfig = listener('l', httpHandler(routes('r', [{ prefix: '/' }])));
-  l.listenerFilters = ['envoy.filters.listener.tls_inspector'];
-  l.filterChains[0]!.match.transportProtocol = 'tls';
-  l.filterChains[0]!.tls = id.tls;
+  const l = terminatingTls(listener('l', httpHandler(routes('r', [{ prefix: '/' }]))), id.down);
   await engine.apply(snapshot([l], [cluster('c', [{ address: '127.0.0.1', port: (be.address() as AddressInfo).port }])]));
   const port = engine.portOf('l')!;
-  const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: id.rootPem, checkServerIdentity: () => undefined });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, ...id.client });
   cleanups.push(() => agent.destroy());
   const post = (path: string, body: Buffer, a: Agent | false): Promise<string> => new Promise((resolve, reject) => {
-    const r = httpsRequest({ host: '127.0.0.1', port, path, method: 'POST', agent: a, ...(a ? {} : { ca: id.rootPem, checkServerIdentity: () => undefined }) }, (res) => {
+    const r = httpsRequest({ host: '127.0.0.1', port, path, method: 'POST', agent: a, ...(a ? {} : id.client) }, (res) => {
       let out = '';
       res.on('data', (c: Buffer) => { out += c.toString(); });
       res.on('end', () => (res.statusCode === 200 ? resolve(out) : reject(new Error(`${path}: ${res.statusCode} ${out}`))));
