@@ -71,8 +71,6 @@ export async function acceptTls(socket: Socket, initial: Buffer | undefined, cfg
   const p = serverTlsOptions(cfg, secrets);
   if ('error' in p) { socket.destroy(); throw Object.assign(new Error(`downstream TLS: ${p.error}`), { code: TLS_CONTEXT }); }
   let reused = false;
-  // only over a TCP handle (a socket without one, a test's stream, goes through ReplaySocket)
-  const adopt = reuseReads && !!(socket as { _handle?: unknown })._handle;
-  const tls = await terminateTls(socket, initial, p.options, p.sans, io, 10_000, clock, adopt ? (t) => { reused = adoptReads(t); } : undefined);
+  const tls = await terminateTls(socket, initial, p.options, p.sans, io, 10_000, clock, reuseReads ? (t) => { reused = adoptReads(t); } : undefined);
   return { tls, peer: peerIdentity(tls, p.options.secureContext), io: reused ? tlsReusedReadsIO : tlsIO };
 }

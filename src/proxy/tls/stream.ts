@@ -69,12 +69,13 @@ function clientCertProblem(tls: TLSSocket, peer: PeerCertificate, required: bool
 /**
  * Server-side TLS on an accepted socket. `initial`: bytes already read (the ClientHello the inspector saw).
  * Resolves with the TLS socket after the handshake (client cert verified when required, SANs checked).
- * `created` runs synchronously on the new TLS socket, before it delivers anything (to change how it reads).
+ * `created` runs synchronously on the new TLS socket, before it delivers anything (to change how it reads), when it
+ * sits on the accepted socket's TCP handle (not over a ReplaySocket).
  */
 export function terminateTls(socket: Socket, initial: Buffer | undefined, options: TlsOptions, sans: readonly StringMatch[], io: ByteReader, timeoutMs = 10_000, clock: Clock = realClock, created?: (tls: TLSSocket) => void): Promise<TLSSocket> {
   const under = serverTransport(socket, initial, io);
   const tls = new TLSSocket(under as Socket, { ...options, isServer: true });
-  created?.(tls);
+  if (under === socket && (socket as { _handle?: unknown })._handle) created?.(tls);
   return new Promise((resolve, reject) => {
     const timer = clock.setTimeout(() => fail(new Error('TLS handshake timed out')), timeoutMs);
     const fail = (e: Error): void => { clock.clearTimeout(timer); tls.destroy(); socket.destroy(); reject(e); };
